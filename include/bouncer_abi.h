@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The map ABI shared by the XDP programs, the agent and the tests: keys,
+ * values, limits and counter names. Every struct has explicit padding and a
+ * size assertion; byte order is stated for every field.
+ */
+#ifndef BOUNCER_ABI_H
+#define BOUNCER_ABI_H
+
+#include <linux/types.h>
+
+#define BNC_MAX_VIPS 512
+#define BNC_MAX_BACKENDS 4096
+#define BNC_MAX_FLOWS 1048576
+#define BNC_RING_SIZE_DEFAULT 65537
+/* Upper bound for a VIP's ring; a prime, like every ring size. */
+#define BNC_RING_SIZE_MAX 655373
+/* Ring slot value of an empty ring: the VIP has no usable backend. */
+#define BNC_BACKEND_NONE 0xffffffffu
+
+/* Address family of a key or backend: our own values, not AF_*, so that the
+ * BPF side needs no libc header.
+ */
+enum bnc_family {
+	BNC_FAMILY_IPV4 = 4,
+	BNC_FAMILY_IPV6 = 6,
+};
+
+/* Per VIP forwarding towards remote backends. */
+enum bnc_forwarding {
+	BNC_FWD_DSR = 0, /* L2 direct server return: rewrite MACs only */
+	BNC_FWD_IPIP = 1, /* push an outer IPv4/IPv6 header */
+};
+
+/* Per VIP flags. */
+#define BNC_VIP_F_HASH_SRC_ONLY (1u << 0) /* sticky clients: hash saddr only */
+/* Not a service but a VIP address: marks the address for echo replies and
+ * fragment accounting. Key has port 0 and proto 0.
+ */
+#define BNC_VIP_F_ADDRESS (1u << 1)
+
+/* Key of the vips map and of VIP addresses. An IPv4 address sits in
+ * addr[0], the rest zero. Network byte order: addr, port.
+ */
+struct bnc_vip_key {
+	__be32 addr[4];
+	__be16 port; /* 0 for a VIP address entry */
+	__u8 proto; /* IPPROTO_TCP, IPPROTO_UDP, or 0 for an address entry */
+	__u8 family; /* enum bnc_family */
+};
+_Static_assert(sizeof(struct bnc_vip_key) == 20, "bnc_vip_key ABI");
+
+/* Host byte order throughout. */
+struct bnc_vip_value {
+	__u32 vip_id; /* index into rings and vip_stats */
+	__u32 flags; /* BNC_VIP_F_* */
+	__u32 ring_size; /* slots in this VIP's ring; a prime */
+	__u8 forwarding; /* enum bnc_forwarding */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct bnc_vip_value) == 16, "bnc_vip_value ABI");
+
+enum bnc_backend_kind {
+	BNC_BACKEND_REMOTE = 0, /* forwarded by XDP (dsr or ipip) */
+	BNC_BACKEND_LOCAL = 1, /* a local worker: passed to the stack */
+};
+
+/* Datapath view of a backend. Admin maintenance and failed health checks
+ * both read as DOWN here; the agent keeps the reason.
+ */
+enum bnc_backend_state {
+	BNC_BACKEND_DOWN = 0, /* no traffic; existing flows are re-picked */
+	BNC_BACKEND_UP = 1,
+	BNC_BACKEND_DRAIN = 2, /* existing flows only */
+};
+
+/* Resolve the next hop with bpf_fib_lookup on every packet instead of the
+ * stored next_hop_mac/src_mac/ifindex/mtu.
+ */
+#define BNC_BACKEND_F_FIB (1u << 0)
+
+/* One backend, indexed by backend id. addr, port: network byte order; the
+ * rest host order. For a remote backend the agent resolves and stores the
+ * next hop: the backend's (or gateway's) MAC, our MAC and ifindex on the
+ * egress device, and that device's MTU.
+ */
+struct bnc_backend {
+	__be32 addr[4];
+	__u32 ifindex;
+	__u32 flags; /* BNC_BACKEND_F_* */
+	__u16 mtu;
+	__be16 port;
+	__u8 next_hop_mac[6];
+	__u8 src_mac[6];
+	__u8 family; /* enum bnc_family */
+	__u8 kind; /* enum bnc_backend_kind */
+	__u8 state; /* enum bnc_backend_state */
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct bnc_backend) == 48, "bnc_backend ABI");
+
+/* Key of the flows map. Network byte order except proto and family. For a
+ * VIP that hashes on the source address only the ports and daddr still
+ * name the flow; only the ring choice ignores them.
+ */
+struct bnc_flow_key {
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct bnc_flow_key) == 40, "bnc_flow_key ABI");
+
+struct bnc_flow_value {
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse), host order */
+	__u32 backend_id;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct bnc_flow_value) == 16, "bnc_flow_value ABI");
+
+/* The one entry of the config map: host-wide settings the agent may change
+ * at run time. Addresses network byte order.
+ */
+struct bnc_config {
+	__be32 ipip_src_v4; /* outer source of IPv4 encapsulation */
+	__be32 ipip_src_v6[4]; /* outer source of IPv6 encapsulation */
+	__u32 pad[3];
+};
+_Static_assert(sizeof(struct bnc_config) == 32, "bnc_config ABI");
+
+/* Value of vip_stats (per VIP) and backend_stats (per backend). */
+struct bnc_traffic {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct bnc_traffic) == 16, "bnc_traffic ABI");
+
+/* Global counters: why each packet was passed, dropped, answered or
+ * re-picked. Index into struct bnc_global_stats.counters.
+ */
+#define BNC_GLOBAL_STATS(X) \
+	X(PASS_NOT_IP, "pass_not_ip") \
+	X(PASS_NOT_VIP, "pass_not_vip") \
+	X(PASS_FRAGMENT, "pass_fragment") \
+	X(PASS_LOCAL, "pass_local") \
+	X(PASS_ICMP, "pass_icmp") \
+	X(PASS_NO_NEIGH, "pass_no_neigh") \
+	X(FWD_DSR, "fwd_dsr") \
+	X(FWD_IPIP, "fwd_ipip") \
+	X(FWD_ICMP_ERROR, "fwd_icmp_error") \
+	X(FLOW_HIT, "flow_hit") \
+	X(FLOW_MISS, "flow_miss") \
+	X(REPICK_DOWN, "repick_down") \
+	X(REPLY_ECHO, "reply_echo") \
+	X(REPLY_TOO_BIG, "reply_too_big") \
+	X(DROP_MALFORMED, "drop_malformed") \
+	X(DROP_NO_BACKEND, "drop_no_backend") \
+	X(DROP_TOO_BIG, "drop_too_big") \
+	X(DROP_FIB, "drop_fib") \
+	X(DROP_INTERNAL, "drop_internal")
+
+#define BNC_STAT_ENUM(name, str) BNC_STAT_##name,
+enum bnc_stat { BNC_GLOBAL_STATS(BNC_STAT_ENUM) BNC_STAT_MAX };
+#undef BNC_STAT_ENUM
+
+struct bnc_global_stats {
+	__u64 counters[BNC_STAT_MAX];
+};
+_Static_assert(sizeof(struct bnc_global_stats) == 8 * BNC_STAT_MAX, "bnc_global_stats ABI");
+
+#endif /* BOUNCER_ABI_H */
