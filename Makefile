@@ -33,10 +33,10 @@ ARCH_INCLUDE := /usr/include/$(shell $(CC) -dumpmachine)
 BPF_CFLAGS := -O2 -g -target bpf -Wall -Wextra -Werror -Wshadow -Wimplicit-fallthrough \
 	-Wno-unused-parameter -Iinclude -Ibpf -I$(ARCH_INCLUDE) -MMD -MP
 
-BPF_PROGS := lb decap
+# floor is the benchmarks' baseline program.
+BPF_PROGS := lb decap floor
 BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
-BENCH_BPF_OBJS := $(BUILD)/bpf/floor.bpf.o
 
 # The agent library: every agent/*.c except programs with a main().
 AGENT_MAINS := $(wildcard agent/main_*.c)
@@ -63,6 +63,8 @@ BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
 PROGS := $(patsubst agent/main_%.c,$(BUILD)/%,$(AGENT_MAINS))
 
 .DELETE_ON_ERROR:
+# Keep objects that only serve as steps to a test or bench binary.
+.SECONDARY:
 .PHONY: all test unit-test datapath-test live-test bench check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
@@ -96,15 +98,18 @@ $(LIBAGENT_SAN): $(AGENT_SAN_OBJS)
 
 $(BUILD)/%: $(BUILD)/obj/agent/main_%.o $(LIBAGENT)
 	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/san/tests/%.o $(TESTLIB_OBJS) $(LIBAGENT_SAN)
 	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBAGENT) $(BENCH_BPF_OBJS)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBAGENT)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(filter %.o %.a,$^) $(LIBS) -lm -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -lm -o $@
 
 unit-test: $(filter $(BUILD)/tests/unit/%,$(TEST_BINS))
 	$(Q)tests/run.sh unit $^

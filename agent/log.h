@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* One logging API for every program and module: levels, strerror-appending
+ * variants, and libbpf's messages routed through it.
+ */
+#ifndef BOUNCER_LOG_H
+#define BOUNCER_LOG_H
+
+#include <stdbool.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+/* name prefixes every line; level drops everything less severe. */
+void log_init(const char *name, enum log_level level);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Parses "error", "warn", "info" or "debug"; -EINVAL for anything else. */
+int log_level_parse(const char *s, enum log_level *out);
+
+/* log_warn and fatal append ": strerror(errno)"; the x variants do not. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only during start-up: logs and exits with status 1. */
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* Routes libbpf's print callback into this log, one level lower than
+ * libbpf asks for: its warnings are often expected probes.
+ */
+void log_route_libbpf(void);
+
+#endif /* BOUNCER_LOG_H */

@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Typed access to the load balancer's maps. This file is the only code that
+ * touches the skeleton; the agent, tests and benchmarks all go through it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "lb.skel.h"
+#include "log.h"
+#include "maps.h"
+
+struct bnc_maps {
+	struct lb *skel;
+	int link_fd;
+	int ncpus;
+};
+
+static const char *const stat_names[] = {
+#define BNC_STAT_NAME(name, str) [BNC_STAT_##name] = str,
+	BNC_GLOBAL_STATS(BNC_STAT_NAME)
+#undef BNC_STAT_NAME
+};
+
+const char *bnc_stat_name(enum bnc_stat stat)
+{
+	if ((unsigned int)stat >= BNC_STAT_MAX)
+		return NULL;
+	return stat_names[stat];
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Pins must live on bpffs; a plain directory would fail only at load time
+ * with a less helpful message.
+ */
+static int check_bpffs(const char *dir)
+{
+	struct statfs st;
+
+	if (statfs(dir, &st))
+		return -errno;
+	if (st.f_type != BPF_FS_MAGIC) {
+		log_warnx("%s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)", dir);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int pin_maps(struct lb *skel, const char *dir)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err;
+
+	err = mkdir_p(dir);
+	if (err) {
+		log_warnx("cannot create %s: %s", dir, strerror(-err));
+		return err;
+	}
+	err = check_bpffs(dir);
+	if (err)
+		return err;
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		/* .rodata/.bss and the like stay private to each load. */
+		if (bpf_map__is_internal(map))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out)
+{
+	struct bnc_maps *m;
+	__u32 flows = BNC_MAX_FLOWS;
+	int err;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->link_fd = -1;
+	m->ncpus = libbpf_num_possible_cpus();
+	if (m->ncpus < 0) {
+		err = m->ncpus;
+		goto cleanup;
+	}
+	m->skel = lb__open();
+	if (!m->skel) {
+		err = -errno;
+		log_warnx("cannot open the XDP object: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (opts && opts->flow_table_size)
+		flows = opts->flow_table_size;
+	err = bpf_map__set_max_entries(m->skel->maps.flows, flows);
+	if (err)
+		goto cleanup;
+	if (opts && opts->pin_dir) {
+		err = pin_maps(m->skel, opts->pin_dir);
+		if (err)
+			goto cleanup;
+	}
+	err = lb__load(m->skel);
+	if (err) {
+		log_warnx("cannot load the XDP object: %s", strerror(-err));
+		goto cleanup;
+	}
+	*out = m;
+	return 0;
+cleanup:
+	bnc_maps_close(m);
+	return err;
+}
+
+void bnc_maps_close(struct bnc_maps *m)
+{
+	if (!m)
+		return;
+	if (m->link_fd >= 0)
+		close(m->link_fd);
+	lb__destroy(m->skel);
+	free(m);
+}
+
+int bnc_maps_prog_fd(const struct bnc_maps *m)
+{
+	return bpf_program__fd(m->skel->progs.lb_xdp);
+}
+
+int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char *link_pin)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);
+	int fd, err;
+
+	fd = bpf_link_create(bnc_maps_prog_fd(m), ifindex, BPF_XDP, &opts);
+	if (fd < 0)
+		return -errno;
+	if (link_pin && bpf_obj_pin(fd, link_pin)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (m->link_fd >= 0)
+		close(m->link_fd);
+	m->link_fd = fd;
+	return 0;
+}
+
+static int map_fd(const struct bpf_map *map)
+{
+	return bpf_map__fd(map);
+}
+
+static int update(const struct bpf_map *map, const void *key, const void *value, __u64 flags)
+{
+	return bpf_map_update_elem(map_fd(map), key, value, flags) ? -errno : 0;
+}
+
+static int lookup(const struct bpf_map *map, const void *key, void *value)
+{
+	return bpf_map_lookup_elem(map_fd(map), key, value) ? -errno : 0;
+}
+
+int bnc_maps_set_config(struct bnc_maps *m, const struct bnc_config *cfg)
+{
+	__u32 zero = 0;
+
+	return update(m->skel->maps.config, &zero, cfg, BPF_ANY);
+}
+
+static void address_key(const struct bnc_vip_key *vip, struct bnc_vip_key *addr)
+{
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr->addr, vip->addr, sizeof(addr->addr));
+	addr->family = vip->family;
+}
+
+static bool is_address_entry(const struct bnc_vip_key *key)
+{
+	return key->port == 0 && key->proto == 0;
+}
+
+int bnc_maps_vip_add(struct bnc_maps *m, const struct bnc_vip_key *key,
+		     const struct bnc_vip_value *value)
+{
+	struct bnc_vip_value addr_value = { .flags = BNC_VIP_F_ADDRESS };
+	struct bnc_vip_key addr;
+	int err;
+
+	if (value->vip_id >= BNC_MAX_VIPS || is_address_entry(key))
+		return -EINVAL;
+	if (key->family != BNC_FAMILY_IPV4 && key->family != BNC_FAMILY_IPV6)
+		return -EINVAL;
+	address_key(key, &addr);
+	err = update(m->skel->maps.vips, &addr, &addr_value, BPF_ANY);
+	if (err)
+		return err;
+	return update(m->skel->maps.vips, key, value, BPF_ANY);
+}
+
+int bnc_maps_vip_lookup(struct bnc_maps *m, const struct bnc_vip_key *key,
+			struct bnc_vip_value *value)
+{
+	return lookup(m->skel->maps.vips, key, value);
+}
+
+int bnc_maps_vip_foreach(struct bnc_maps *m,
+			 int (*fn)(const struct bnc_vip_key *key, const struct bnc_vip_value *value,
+				   void *arg),
+			 void *arg)
+{
+	int fd = map_fd(m->skel->maps.vips);
+	struct bnc_vip_key key, next;
+	struct bnc_vip_value value;
+	void *prev = NULL;
+	int ret;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (is_address_entry(&key))
+			continue;
+		if (bpf_map_lookup_elem(fd, &key, &value))
+			continue; /* deleted meanwhile */
+		ret = fn(&key, &value, arg);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+struct address_use {
+	const struct bnc_vip_key *addr;
+	const struct bnc_vip_key *removed;
+};
+
+static int address_in_use(const struct bnc_vip_key *key, const struct bnc_vip_value *value,
+			  void *arg)
+{
+	const struct address_use *use = arg;
+
+	(void)value;
+	if (memcmp(key, use->removed, sizeof(*key)) == 0)
+		return 0;
+	return key->family == use->addr->family &&
+	       memcmp(key->addr, use->addr->addr, sizeof(key->addr)) == 0;
+}
+
+int bnc_maps_vip_del(struct bnc_maps *m, const struct bnc_vip_key *key)
+{
+	struct bnc_vip_value value;
+	struct bnc_vip_key addr;
+	struct address_use use = { .addr = &addr, .removed = key };
+	int err, in_use;
+
+	if (is_address_entry(key))
+		return -EINVAL;
+	err = lookup(m->skel->maps.vips, key, &value);
+	if (err)
+		return err;
+	if (bpf_map_delete_elem(map_fd(m->skel->maps.vips), key))
+		return -errno;
+	/* The ring goes after the VIP: no packet finds a VIP without one. */
+	if (bpf_map_delete_elem(map_fd(m->skel->maps.rings), &value.vip_id) && errno != ENOENT)
+		return -errno;
+	address_key(key, &addr);
+	in_use = bnc_maps_vip_foreach(m, address_in_use, &use);
+	if (in_use < 0)
+		return in_use;
+	if (!in_use && bpf_map_delete_elem(map_fd(m->skel->maps.vips), &addr) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int bnc_maps_backend_set(struct bnc_maps *m, __u32 id, const struct bnc_backend *backend)
+{
+	if (id >= BNC_MAX_BACKENDS)
+		return -EINVAL;
+	return update(m->skel->maps.backends, &id, backend, BPF_ANY);
+}
+
+int bnc_maps_backend_get(struct bnc_maps *m, __u32 id, struct bnc_backend *backend)
+{
+	if (id >= BNC_MAX_BACKENDS)
+		return -EINVAL;
+	return lookup(m->skel->maps.backends, &id, backend);
+}
+
+int bnc_maps_backend_set_state(struct bnc_maps *m, __u32 id, enum bnc_backend_state state)
+{
+	struct bnc_backend be;
+	int err;
+
+	err = bnc_maps_backend_get(m, id, &be);
+	if (err)
+		return err;
+	be.state = state;
+	return bnc_maps_backend_set(m, id, &be);
+}
+
+static int ring_create(const __u32 *slots, __u32 ring_size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, create, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_batch_opts, batch);
+	__u32 *keys, count = ring_size;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ring", sizeof(__u32), sizeof(__u32), ring_size,
+			    &create);
+	if (fd < 0)
+		return -errno;
+	keys = malloc(sizeof(*keys) * ring_size);
+	if (!keys) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (__u32 i = 0; i < ring_size; i++)
+		keys[i] = i;
+	if (bpf_map_update_batch(fd, keys, slots, &count, &batch))
+		err = -errno;
+	else if (count != ring_size)
+		err = -EIO;
+cleanup:
+	free(keys);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
+		       __u32 ring_size)
+{
+	struct bnc_vip_value value;
+	int fd, err;
+	bool growing;
+
+	if (ring_size == 0 || ring_size > BNC_RING_SIZE_MAX)
+		return -EINVAL;
+	err = lookup(m->skel->maps.vips, key, &value);
+	if (err)
+		return err;
+	fd = ring_create(slots, ring_size);
+	if (fd < 0)
+		return fd;
+	/* The datapath indexes the ring with hash % value.ring_size. A larger
+	 * ring goes in before the size grows, a smaller one after it shrinks,
+	 * so every index stays inside whichever ring a packet sees.
+	 */
+	growing = ring_size >= value.ring_size;
+	if (!growing) {
+		value.ring_size = ring_size;
+		err = update(m->skel->maps.vips, key, &value, BPF_EXIST);
+		if (err)
+			goto cleanup;
+	}
+	err = update(m->skel->maps.rings, &value.vip_id, &fd, BPF_ANY);
+	if (err)
+		goto cleanup;
+	if (growing && value.ring_size != ring_size) {
+		value.ring_size = ring_size;
+		err = update(m->skel->maps.vips, key, &value, BPF_EXIST);
+	}
+cleanup:
+	/* The outer map holds its own reference to the ring. */
+	close(fd);
+	return err;
+}
+
+int bnc_maps_ring_read(struct bnc_maps *m, __u32 vip_id, __u32 *slots, __u32 ring_size)
+{
+	__u32 inner_id;
+	int fd, err = 0;
+
+	err = lookup(m->skel->maps.rings, &vip_id, &inner_id);
+	if (err)
+		return err;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	for (__u32 i = 0; i < ring_size; i++) {
+		if (bpf_map_lookup_elem(fd, &i, &slots[i])) {
+			err = -errno;
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+/* Reads one per-CPU entry of __u64 fields and sums them over CPUs. */
+static int percpu_sum(const struct bpf_map *map, __u32 key, __u64 *sum, size_t nfields,
+		      int ncpus)
+{
+	__u64 *values;
+	int err;
+
+	values = calloc((size_t)ncpus * nfields, sizeof(__u64));
+	if (!values)
+		return -ENOMEM;
+	err = lookup(map, &key, values);
+	if (!err) {
+		memset(sum, 0, nfields * sizeof(__u64));
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			for (size_t f = 0; f < nfields; f++)
+				sum[f] += values[(size_t)cpu * nfields + f];
+	}
+	free(values);
+	return err;
+}
+
+int bnc_maps_global_stats(struct bnc_maps *m, struct bnc_global_stats *out)
+{
+	return percpu_sum(m->skel->maps.global_stats, 0, out->counters, BNC_STAT_MAX, m->ncpus);
+}
+
+int bnc_maps_vip_stats(struct bnc_maps *m, __u32 vip_id, struct bnc_traffic *out)
+{
+	__u64 sum[2];
+	int err;
+
+	err = percpu_sum(m->skel->maps.vip_stats, vip_id, sum, 2, m->ncpus);
+	if (!err) {
+		out->packets = sum[0];
+		out->bytes = sum[1];
+	}
+	return err;
+}
+
+int bnc_maps_backend_stats(struct bnc_maps *m, __u32 backend_id, struct bnc_traffic *out)
+{
+	__u64 sum[2];
+	int err;
+
+	err = percpu_sum(m->skel->maps.backend_stats, backend_id, sum, 2, m->ncpus);
+	if (!err) {
+		out->packets = sum[0];
+		out->bytes = sum[1];
+	}
+	return err;
+}
+
+static int percpu_zero(const struct bpf_map *map, __u32 entries, size_t value_size, int ncpus)
+{
+	void *zeros = calloc((size_t)ncpus, value_size);
+	int err = 0;
+
+	if (!zeros)
+		return -ENOMEM;
+	for (__u32 i = 0; i < entries && !err; i++)
+		err = update(map, &i, zeros, BPF_ANY);
+	free(zeros);
+	return err;
+}
+
+int bnc_maps_stats_reset(struct bnc_maps *m)
+{
+	int err;
+
+	err = percpu_zero(m->skel->maps.global_stats, 1, sizeof(struct bnc_global_stats),
+			  m->ncpus);
+	if (!err)
+		err = percpu_zero(m->skel->maps.vip_stats, BNC_MAX_VIPS,
+				  sizeof(struct bnc_traffic), m->ncpus);
+	if (!err)
+		err = percpu_zero(m->skel->maps.backend_stats, BNC_MAX_BACKENDS,
+				  sizeof(struct bnc_traffic), m->ncpus);
+	return err;
+}
+
+int bnc_maps_flow_lookup(struct bnc_maps *m, const struct bnc_flow_key *key,
+			 struct bnc_flow_value *value)
+{
+	return lookup(m->skel->maps.flows, key, value);
+}
+
+int bnc_maps_flow_foreach(struct bnc_maps *m,
+			  int (*fn)(const struct bnc_flow_key *key,
+				    const struct bnc_flow_value *value, void *arg),
+			  void *arg)
+{
+	int fd = map_fd(m->skel->maps.flows);
+	struct bnc_flow_key key, next;
+	struct bnc_flow_value value;
+	void *prev = NULL;
+	int ret;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &value))
+			continue; /* evicted meanwhile */
+		ret = fn(&key, &value, arg);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int bnc_maps_flow_flush(struct bnc_maps *m, const __u32 *backend_id, size_t *flushed)
+{
+	int fd = map_fd(m->skel->maps.flows);
+	struct bnc_flow_key key = { 0 }, next;
+	struct bnc_flow_value value;
+	size_t deleted = 0;
+	void *prev = NULL;
+
+	/* Deleting the current key would restart get_next_key from the top,
+	 * so step past it first.
+	 */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		bool has_prev = prev != NULL;
+		struct bnc_flow_key victim = key;
+
+		key = next;
+		prev = &key;
+		if (!has_prev)
+			continue;
+		if (backend_id && (bpf_map_lookup_elem(fd, &victim, &value) ||
+				   value.backend_id != *backend_id))
+			continue;
+		if (bpf_map_delete_elem(fd, &victim) == 0)
+			deleted++;
+	}
+	if (prev && (!backend_id || (bpf_map_lookup_elem(fd, &key, &value) == 0 &&
+				     value.backend_id == *backend_id))) {
+		if (bpf_map_delete_elem(fd, &key) == 0)
+			deleted++;
+	}
+	if (flushed)
+		*flushed = deleted;
+	return 0;
+}

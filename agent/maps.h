@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The one typed API over the load balancer's BPF object and its maps:
+ * loading (or adopting pinned maps), VIPs, backends, rings, counters and
+ * the flow table. Every function returns 0 or -errno.
+ */
+#ifndef BOUNCER_MAPS_H
+#define BOUNCER_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bouncer_abi.h"
+
+struct bnc_maps;
+
+struct bnc_maps_opts {
+	/* Pin maps under this bpffs directory and adopt maps already pinned
+	 * there (the flow table survives an agent restart); NULL: no pins.
+	 */
+	const char *pin_dir;
+	/* Entries in the flow table; 0 means BNC_MAX_FLOWS. */
+	__u32 flow_table_size;
+};
+
+int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out);
+void bnc_maps_close(struct bnc_maps *m);
+/* File descriptor of the XDP program, for attaching and test runs. */
+int bnc_maps_prog_fd(const struct bnc_maps *m);
+
+/* Attaches the XDP program to ifindex with XDP_FLAGS_* in xdp_flags via a
+ * BPF link; pins the link at link_pin (if not NULL) so that the program
+ * stays attached when this process exits.
+ */
+int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char *link_pin);
+
+int bnc_maps_set_config(struct bnc_maps *m, const struct bnc_config *cfg);
+
+/* Adds or replaces a VIP, and the address entry that marks its address
+ * for echo replies and fragment accounting. value->vip_id must be below
+ * BNC_MAX_VIPS; the ring stays empty until bnc_maps_ring_swap().
+ */
+int bnc_maps_vip_add(struct bnc_maps *m, const struct bnc_vip_key *key,
+		     const struct bnc_vip_value *value);
+/* Removes a VIP, its ring, and its address entry once no other VIP uses
+ * the address.
+ */
+int bnc_maps_vip_del(struct bnc_maps *m, const struct bnc_vip_key *key);
+int bnc_maps_vip_lookup(struct bnc_maps *m, const struct bnc_vip_key *key,
+			struct bnc_vip_value *value);
+/* Calls fn for every VIP (address entries are skipped); stops early and
+ * returns fn's value if it is not 0.
+ */
+int bnc_maps_vip_foreach(struct bnc_maps *m,
+			 int (*fn)(const struct bnc_vip_key *key, const struct bnc_vip_value *value,
+				   void *arg),
+			 void *arg);
+
+int bnc_maps_backend_set(struct bnc_maps *m, __u32 id, const struct bnc_backend *backend);
+int bnc_maps_backend_get(struct bnc_maps *m, __u32 id, struct bnc_backend *backend);
+int bnc_maps_backend_set_state(struct bnc_maps *m, __u32 id, enum bnc_backend_state state);
+
+/* Builds a new ring for the VIP from slots[0..ring_size) and swaps it in
+ * with one map update: no packet sees a half-written ring. ring_size may
+ * differ from the VIP's current one; the VIP's ring_size and the ring are
+ * updated in the order that keeps every slot index valid.
+ */
+int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
+		       __u32 ring_size);
+/* Reads a VIP's current ring into slots (ring_size entries). */
+int bnc_maps_ring_read(struct bnc_maps *m, __u32 vip_id, __u32 *slots, __u32 ring_size);
+
+/* Counters summed over CPUs. */
+int bnc_maps_global_stats(struct bnc_maps *m, struct bnc_global_stats *out);
+int bnc_maps_vip_stats(struct bnc_maps *m, __u32 vip_id, struct bnc_traffic *out);
+int bnc_maps_backend_stats(struct bnc_maps *m, __u32 backend_id, struct bnc_traffic *out);
+/* Name of a global counter ("pass_not_vip", ...), NULL when out of range. */
+const char *bnc_stat_name(enum bnc_stat stat);
+/* Zeroes every counter (tests and benchmarks). */
+int bnc_maps_stats_reset(struct bnc_maps *m);
+
+int bnc_maps_flow_lookup(struct bnc_maps *m, const struct bnc_flow_key *key,
+			 struct bnc_flow_value *value);
+int bnc_maps_flow_foreach(struct bnc_maps *m,
+			  int (*fn)(const struct bnc_flow_key *key,
+				    const struct bnc_flow_value *value, void *arg),
+			  void *arg);
+/* Deletes every flow, or only those on backend_id when it is not NULL;
+ * *flushed (if not NULL) gets the number deleted.
+ */
+int bnc_maps_flow_flush(struct bnc_maps *m, const __u32 *backend_id, size_t *flushed);
+
+#endif /* BOUNCER_MAPS_H */

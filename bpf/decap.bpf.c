@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Backend-side IPIP decapsulation, for kernels without the ipip module.
+ *
+ * The load balancer forwards to IPIP backends by pushing an outer IPv4 or
+ * IPv6 header (protocol / next header 4 for an inner IPv4 packet, 41 for an
+ * inner IPv6 one). This program runs on the backend's NIC: when the outer
+ * destination is one of the addresses in decap_addrs it cuts the outer header
+ * out, so that the stack sees the client's packet as if it had been sent
+ * straight to the backend, and passes it on. Everything else is passed
+ * unchanged; the program never drops, except for the one case RFC 6040
+ * requires (outer CE on a packet that is not ECN capable).
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "bouncer_decap.h"
+
+/* Returned by a step that decided nothing: go on with the next one. Not an
+ * XDP action (those are 0..4).
+ */
+enum { DECAP_CONTINUE = XDP_REDIRECT + 1 };
+
+#define MAX_VLAN_TAGS 2
+
+/* Fragment bits of iphdr.frag_off (host order): more fragments, offset. */
+#define IPV4_MF 0x2000
+#define IPV4_OFFSET 0x1fff
+
+/* The two ECN bits of the IPv4 TOS / IPv6 traffic class (RFC 3168). */
+#define ECN_MASK 0x3
+#define ECN_NOT_ECT 0x0
+#define ECN_CE 0x3
+
+/* An 802.1Q / 802.1ad tag as it sits after the MAC addresses. */
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto; /* ethertype of what follows */
+};
+
+/* The link-layer header as received, kept aside while the outer IP header is
+ * cut out, then written back in front of the inner packet.
+ */
+struct l2_hdr {
+	struct ethhdr eth;
+	struct vlan_tag vlan[MAX_VLAN_TAGS];
+};
+_Static_assert(sizeof(struct l2_hdr) == 22, "l2_hdr: Ethernet and two tags, no padding");
+
+/* What the parsing steps found. The lengths are bytes, __u8 on purpose: a
+ * byte loaded back from the stack is known to be at most 255, so packet
+ * pointers offset by it stay bounded. As __u32 in this struct the verifier
+ * (kernel 6.18) lost their bounds on a spill it does not track and rejected
+ * the offset pointers.
+ */
+struct pkt {
+	struct l2_hdr l2;
+	struct bnc_decap_key outer_dst;
+	__be16 l3_proto; /* ethertype after the tags */
+	__u16 inner_proto; /* ETH_P_IP or ETH_P_IPV6, host order */
+	__u16 outer_frag; /* IPv4 MF and offset bits, host order; 0 for IPv6 */
+	__u8 l2_len; /* Ethernet header and tags: 14, 18 or 22 */
+	__u8 outer_len; /* outer IP header to remove: 20..60 or 40 */
+	__u8 nr_vlan;
+	__u8 outer_ecn; /* ECN bits of the outer header */
+	__u8 set_ce; /* the inner packet must be marked CE */
+	__u8 pad[1];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BNC_DECAP_MAX_ADDRS);
+	__type(key, struct bnc_decap_key);
+	__type(value, __u32);
+} decap_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BNC_DECAP_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} decap_stats SEC(".maps");
+
+/* Counts the packet under stat and returns action. */
+static __always_inline int count(enum bnc_decap_stat stat, int action)
+{
+	__u32 key = stat;
+	__u64 *val;
+
+	val = bpf_map_lookup_elem(&decap_stats, &key);
+	if (val)
+		*val += 1;
+	return action;
+}
+
+/* Ethernet and up to two VLAN tags (802.1ad outer, 802.1Q inner, or any mix
+ * of the two ethertypes). The tags stay on the packet: after decapsulation the
+ * stack untags it as it would any other frame.
+ */
+static __always_inline int parse_l2(void *data, void *data_end, struct pkt *pkt)
+{
+	struct ethhdr *eth = data;
+	struct vlan_tag *tag;
+	__be16 proto;
+	int i;
+
+	if ((void *)(eth + 1) > data_end)
+		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+	pkt->l2.eth = *eth;
+	pkt->l2_len = sizeof(*eth);
+	proto = eth->h_proto;
+
+#pragma unroll
+	for (i = 0; i < MAX_VLAN_TAGS; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		tag = data + pkt->l2_len;
+		if ((void *)(tag + 1) > data_end)
+			return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+		pkt->l2.vlan[i] = *tag;
+		pkt->l2_len += sizeof(*tag);
+		pkt->nr_vlan++;
+		proto = tag->proto;
+	}
+	/* A third tag leaves proto at 0x8100/0x88a8: not IP, passed below. */
+	pkt->l3_proto = proto;
+	return DECAP_CONTINUE;
+}
+
+/* Outer IPv4 header: is it IP-in-IP, and to which address? */
+static __always_inline int parse_outer_ipv4(void *l3, void *data_end, struct pkt *pkt)
+{
+	struct iphdr *iph = l3;
+
+	if ((void *)(iph + 1) > data_end)
+		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+	if (iph->version != 4 || iph->ihl < 5)
+		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+	if (iph->protocol == IPPROTO_IPIP)
+		pkt->inner_proto = ETH_P_IP;
+	else if (iph->protocol == IPPROTO_IPV6)
+		pkt->inner_proto = ETH_P_IPV6;
+	else
+		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+
+	pkt->outer_dst.family = BNC_FAMILY_IPV4;
+	pkt->outer_dst.addr[0] = iph->daddr;
+	pkt->outer_len = iph->ihl * 4;
+	pkt->outer_frag = bpf_ntohs(iph->frag_off) & (IPV4_MF | IPV4_OFFSET);
+	pkt->outer_ecn = iph->tos & ECN_MASK;
+	return DECAP_CONTINUE;
+}
+
+/* Outer IPv6 header: is it IP-in-IP, and to which address? The load balancer
+ * puts no extension headers on the outer header, so none are looked for.
+ */
+static __always_inline int parse_outer_ipv6(void *l3, void *data_end, struct pkt *pkt)
+{
+	struct ipv6hdr *ip6h = l3;
+
+	if ((void *)(ip6h + 1) > data_end)
+		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+	if (ip6h->version != 6)
+		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+	if (ip6h->nexthdr == IPPROTO_IPIP)
+		pkt->inner_proto = ETH_P_IP;
+	else if (ip6h->nexthdr == IPPROTO_IPV6)
+		pkt->inner_proto = ETH_P_IPV6;
+	else
+		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+
+	pkt->outer_dst.family = BNC_FAMILY_IPV6;
+	__builtin_memcpy(pkt->outer_dst.addr, &ip6h->daddr, sizeof(pkt->outer_dst.addr));
+	pkt->outer_len = sizeof(*ip6h);
+	/* Traffic class straddles the first two bytes; its ECN bits are bits
+	 * 5:4 of the second, the first byte of flow_lbl.
+	 */
+	pkt->outer_ecn = (ip6h->flow_lbl[0] >> 4) & ECN_MASK;
+	return DECAP_CONTINUE;
+}
+
+/* Verifies the IPv4 header checksum, options included; the stack would have
+ * done so before handing the packet to an ipip tunnel.
+ */
+static __always_inline int ipv4_csum_ok(struct iphdr *iph, void *data_end)
+{
+	__u32 nr_words = iph->ihl * 2;
+	__u32 sum = 0;
+	__u16 *word;
+	__u32 i;
+
+	/* Up to 30 words (IHL 15), a bounds check per word: the verifier
+	 * cannot apply one check of iph plus a variable length to the words
+	 * before it, and clang 14 does not unroll a loop whose exit depends on
+	 * the header. barrier_var() stops clang from strength-reducing the
+	 * check into arithmetic on data_end, which the verifier refuses
+	 * ("pointer arithmetic on pkt_end prohibited").
+	 */
+	for (i = 0; i < 30; i++) {
+		if (i >= nr_words)
+			break;
+		word = (__u16 *)iph + i;
+		barrier_var(word);
+		if ((void *)(word + 1) > data_end)
+			return 0;
+		sum += *word;
+	}
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
+
+/* The packet is IP-in-IP to us: can it be decapsulated? Anything that stops
+ * it is counted as malformed and the packet passed unchanged; the stack has
+ * no ipip handler and drops it. Also decides the ECN outcome (RFC 6040, as
+ * the kernel's INET_ECN_decapsulate): outer CE is copied onto an ECN capable
+ * inner packet; outer CE on a not-ECT inner packet is dropped.
+ */
+static __always_inline int check_decapable(void *l3, void *data_end, struct pkt *pkt)
+{
+	void *inner = l3 + pkt->outer_len;
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
+	__u8 inner_ecn;
+
+	if (pkt->outer_frag)
+		return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+	if (pkt->outer_dst.family == BNC_FAMILY_IPV4 && !ipv4_csum_ok(l3, data_end))
+		return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+
+	if (pkt->inner_proto == ETH_P_IP) {
+		iph = inner;
+		if ((void *)(iph + 1) > data_end)
+			return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+		if (iph->version != 4 || iph->ihl < 5)
+			return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+		inner_ecn = iph->tos & ECN_MASK;
+	} else {
+		ip6h = inner;
+		if ((void *)(ip6h + 1) > data_end)
+			return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+		if (ip6h->version != 6)
+			return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+		inner_ecn = (ip6h->flow_lbl[0] >> 4) & ECN_MASK;
+	}
+
+	if (pkt->outer_ecn == ECN_CE) {
+		if (inner_ecn == ECN_NOT_ECT)
+			return count(BNC_DECAP_STAT_DROP_ECN, XDP_DROP);
+		pkt->set_ce = inner_ecn != ECN_CE;
+	}
+	return DECAP_CONTINUE;
+}
+
+/* RFC 1624 incremental update of a ones' complement checksum for one 16-bit
+ * word changing from old to new; byte order does not matter as long as all
+ * three are in the same one.
+ */
+static __always_inline void csum_replace2(__sum16 *csum, __be16 old, __be16 new)
+{
+	__u32 sum = (__u16) ~*csum + (__u16)~old + (__u16) new;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	*csum = (__sum16)~sum;
+}
+
+/* Marks the inner packet, now right after the link-layer header, CE. */
+static __always_inline int set_inner_ce(void *data, void *data_end, struct pkt *pkt)
+{
+	void *inner = data + pkt->l2_len;
+	struct ipv6hdr *ip6h;
+	struct iphdr *iph;
+	__be16 old;
+
+	if (pkt->inner_proto == ETH_P_IP) {
+		iph = inner;
+		/* Checked before the head moved, but the verifier has
+		 * forgotten: packet pointers are reset by bpf_xdp_adjust_head.
+		 */
+		if ((void *)(iph + 1) > data_end)
+			return count(BNC_DECAP_STAT_MALFORMED, XDP_ABORTED);
+		old = *(__be16 *)iph;
+		iph->tos |= ECN_CE;
+		csum_replace2(&iph->check, old, *(__be16 *)iph);
+	} else {
+		ip6h = inner;
+		if ((void *)(ip6h + 1) > data_end)
+			return count(BNC_DECAP_STAT_MALFORMED, XDP_ABORTED);
+		ip6h->flow_lbl[0] |= ECN_CE << 4;
+	}
+	return DECAP_CONTINUE;
+}
+
+/* Cuts the outer header out: the link-layer header, with its innermost
+ * ethertype now the inner family's, is written back right in front of the
+ * inner packet, and the head moves forward over what is left.
+ */
+static __always_inline int remove_outer(struct xdp_md *ctx, struct pkt *pkt)
+{
+	__be16 inner_proto = bpf_htons(pkt->inner_proto);
+	void *data, *data_end;
+
+	if (pkt->nr_vlan == 0)
+		pkt->l2.eth.h_proto = inner_proto;
+	else if (pkt->nr_vlan == 1)
+		pkt->l2.vlan[0].proto = inner_proto;
+	else
+		pkt->l2.vlan[1].proto = inner_proto;
+
+	/* Only fails when fewer than ETH_HLEN bytes would be left, and a whole
+	 * inner IP header is known to follow: cannot happen.
+	 */
+	if (bpf_xdp_adjust_head(ctx, (int)pkt->outer_len))
+		return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	/* Never true, as above (the l2 header plus an inner header of at least
+	 * 20 bytes is longer than struct l2_hdr), but the verifier needs to see
+	 * the check. Past this point the packet is half rewritten: abort.
+	 */
+	if (data + sizeof(struct l2_hdr) > data_end)
+		return count(BNC_DECAP_STAT_MALFORMED, XDP_ABORTED);
+
+	/* One fixed-size copy per tag count: stores into the packet need a
+	 * size the verifier knows.
+	 */
+	if (pkt->nr_vlan == 0)
+		__builtin_memcpy(data, &pkt->l2, sizeof(struct ethhdr));
+	else if (pkt->nr_vlan == 1)
+		__builtin_memcpy(data, &pkt->l2, sizeof(struct ethhdr) + sizeof(struct vlan_tag));
+	else
+		__builtin_memcpy(data, &pkt->l2, sizeof(struct l2_hdr));
+
+	if (pkt->set_ce)
+		return set_inner_ce(data, data_end, pkt);
+	return DECAP_CONTINUE;
+}
+
+SEC("xdp")
+int decap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt pkt = {};
+	void *l3;
+	int ret;
+
+	ret = parse_l2(data, data_end, &pkt);
+	if (ret != DECAP_CONTINUE)
+		return ret;
+
+	l3 = data + pkt.l2_len;
+	if (pkt.l3_proto == bpf_htons(ETH_P_IP))
+		ret = parse_outer_ipv4(l3, data_end, &pkt);
+	else if (pkt.l3_proto == bpf_htons(ETH_P_IPV6))
+		ret = parse_outer_ipv6(l3, data_end, &pkt);
+	else
+		ret = count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+	if (ret != DECAP_CONTINUE)
+		return ret;
+
+	if (!bpf_map_lookup_elem(&decap_addrs, &pkt.outer_dst))
+		return count(BNC_DECAP_STAT_NOT_FOR_US, XDP_PASS);
+
+	ret = check_decapable(l3, data_end, &pkt);
+	if (ret != DECAP_CONTINUE)
+		return ret;
+
+	ret = remove_outer(ctx, &pkt);
+	if (ret != DECAP_CONTINUE)
+		return ret;
+	return count(BNC_DECAP_STAT_DECAPSULATED, XDP_PASS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Sending a packet to a remote backend: next-hop resolution (stored by the
+ * agent or bpf_fib_lookup), IPIP/IP6IP6 encapsulation, the MAC rewrite and
+ * the transmit verdict; and the ICMP reply for packets that would outgrow
+ * the egress MTU once encapsulated.
+ */
+#ifndef BOUNCER_BPF_FORWARD_H
+#define BOUNCER_BPF_FORWARD_H
+
+#include "common.h"
+#include "csum.h"
+#include "hash.h"
+#include "lb_maps.h"
+#include "parse.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#define AF_INET6 10
+#endif
+
+/* Where the frame goes next. mtu 0 means unknown: no size check. */
+struct next_hop {
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 ifindex;
+	__u32 mtu;
+};
+
+/* Encapsulation overhead of an outer header of the backend's family. */
+static __always_inline __u32 encap_overhead(const struct bnc_backend *be)
+{
+	return be->family == BNC_FAMILY_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+}
+
+static __always_inline int next_hop_fib(struct xdp_md *ctx, const struct packet *pkt,
+					const struct bnc_backend *be, __u32 out_len,
+					struct next_hop *nh)
+{
+	struct bpf_fib_lookup params = {};
+	long rc;
+
+	params.ifindex = ctx->ingress_ifindex;
+	params.tot_len = out_len;
+	if (be->family == BNC_FAMILY_IPV6) {
+		params.family = AF_INET6;
+		__builtin_memcpy(params.ipv6_dst, be->addr, sizeof(params.ipv6_dst));
+	} else {
+		params.family = AF_INET;
+		params.ipv4_dst = be->addr[0];
+	}
+	rc = bpf_fib_lookup(ctx, &params, sizeof(params), 0);
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_SUCCESS:
+		nh->mtu = 0; /* the lookup checked tot_len against it already */
+		break;
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		nh->mtu = params.mtu_result;
+		return BNC_CONTINUE;
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		/* Passing a DSR packet would not resolve the neighbour: its
+		 * destination is the VIP. The agent resolves backends.
+		 */
+		count(BNC_STAT_PASS_NO_NEIGH);
+		return XDP_PASS;
+	default:
+		count(BNC_STAT_DROP_FIB);
+		return XDP_DROP;
+	}
+	__builtin_memcpy(nh->dmac, params.dmac, sizeof(nh->dmac));
+	__builtin_memcpy(nh->smac, params.smac, sizeof(nh->smac));
+	nh->ifindex = params.ifindex;
+	return BNC_CONTINUE;
+}
+
+static __always_inline int next_hop_resolve(struct xdp_md *ctx, const struct packet *pkt,
+					    const struct bnc_backend *be, __u32 out_len,
+					    struct next_hop *nh)
+{
+	if (be->flags & BNC_BACKEND_F_FIB)
+		return next_hop_fib(ctx, pkt, be, out_len, nh);
+	__builtin_memcpy(nh->dmac, be->next_hop_mac, sizeof(nh->dmac));
+	__builtin_memcpy(nh->smac, be->src_mac, sizeof(nh->smac));
+	/* ifindex 0: one-arm set-up, out through the device it came in on. */
+	nh->ifindex = be->ifindex ? be->ifindex : ctx->ingress_ifindex;
+	nh->mtu = be->mtu;
+	return BNC_CONTINUE;
+}
+
+/* Sets the ethertype that follows the last VLAN tag. */
+static __always_inline void l2_set_proto(struct l2_header *l2, __u8 nvlan, __be16 proto)
+{
+	if (nvlan == 0)
+		l2->eth.h_proto = proto;
+	else if (nvlan == 1)
+		l2->vlan[0].proto = proto;
+	else
+		l2->vlan[1].proto = proto;
+}
+
+/* Copies the Ethernet header and VLAN tags aside. Every frame we rewrite
+ * holds an IP header behind them, so all of struct l2_header is readable.
+ */
+static __always_inline int l2_save(struct xdp_md *ctx, struct l2_header *l2)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (data + sizeof(*l2) > data_end)
+		return -1;
+	__builtin_memcpy(l2, data, sizeof(*l2));
+	return 0;
+}
+
+/* Writes a saved L2 header at the (moved) start of the frame. Bytes past
+ * the real L2 length land where the caller writes its new L3 header next.
+ */
+static __always_inline int l2_restore(struct xdp_md *ctx, const struct l2_header *l2)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (data + sizeof(*l2) > data_end)
+		return -1;
+	__builtin_memcpy(data, l2, sizeof(*l2));
+	return 0;
+}
+
+static __always_inline int transmit(struct xdp_md *ctx, const struct next_hop *nh)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+
+	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	if (nh->ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(nh->ifindex, 0);
+}
+
+/* Pushes an outer header of the backend's family in front of the IP
+ * datagram. The inner packet is not touched: its checksums stay valid.
+ */
+static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *pkt,
+				      const struct bnc_backend *be)
+{
+	__u32 zero = 0, l3_off = pkt->l3_off & L3_OFF_MASK, flow_label;
+	struct bnc_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	__u8 inner_proto = pkt->flow.family == BNC_FAMILY_IPV6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	struct l2_header l2;
+	void *data, *data_end;
+	int outer_len;
+
+	if (!cfg || l2_save(ctx, &l2) || l3_off > sizeof(l2))
+		return -1;
+	outer_len = encap_overhead(be);
+	if (bpf_xdp_adjust_head(ctx, -outer_len))
+		return -1;
+	if (be->family == BNC_FAMILY_IPV6)
+		l2_set_proto(&l2, pkt->nvlan, ETH_P_IPV6_BE);
+	else
+		l2_set_proto(&l2, pkt->nvlan, ETH_P_IP_BE);
+	if (l2_restore(ctx, &l2))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+
+	if (be->family == BNC_FAMILY_IPV6) {
+		struct ipv6hdr *ip6 = data + l3_off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		flow_label = encap_flow_label(&pkt->flow);
+		ip6->version = 6;
+		ip6->priority = pkt->tos >> 4;
+		ip6->flow_lbl[0] = ((pkt->tos & 0xf) << 4) | (flow_label >> 16);
+		ip6->flow_lbl[1] = flow_label >> 8;
+		ip6->flow_lbl[2] = flow_label;
+		ip6->payload_len = bpf_htons(pkt->l3_len);
+		ip6->nexthdr = inner_proto;
+		ip6->hop_limit = BNC_TTL;
+		__builtin_memcpy(&ip6->saddr, cfg->ipip_src_v6, sizeof(ip6->saddr));
+		__builtin_memcpy(&ip6->daddr, be->addr, sizeof(ip6->daddr));
+	} else {
+		struct iphdr *iph = data + l3_off;
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tos = pkt->tos;
+		iph->tot_len = bpf_htons(pkt->l3_len + sizeof(*iph));
+		iph->id = 0;
+		/* Keep the sender's DF: it asked for PMTU discovery. */
+		iph->frag_off = (pkt->ipv4_df || pkt->flow.family == BNC_FAMILY_IPV6) ?
+					bpf_htons(IPV4_DF) :
+					0;
+		iph->ttl = BNC_TTL;
+		iph->protocol = inner_proto;
+		iph->check = 0;
+		iph->saddr = cfg->ipip_src_v4;
+		iph->daddr = be->addr[0];
+		iph->check = ipv4_header_csum(iph);
+	}
+	return 0;
+}
+
+/* Largest quote of an IPv6 packet in a "packet too big" reply that we sum
+ * with a bounded loop; longer extension header chains are cut to the fixed
+ * header plus 8 bytes.
+ */
+#define TOO_BIG_QUOTE_MAX_V6 256
+#define TOO_BIG_QUOTE_MIN_V6 (sizeof(struct ipv6hdr) + 8)
+/* IPv4 header with the longest options plus 8 bytes. */
+#define TOO_BIG_QUOTE_MAX_V4 (60 + 8)
+
+/* Turns the frame into an ICMP "fragmentation needed" (IPv4) or "packet
+ * too big" (IPv6) error back to the sender, from the VIP, quoting the
+ * start of the packet, with mtu as the largest datagram that fits.
+ */
+static __always_inline int reply_too_big(struct xdp_md *ctx, const struct packet *pkt, __u32 mtu)
+{
+	__u32 l3_off = pkt->l3_off & L3_OFF_MASK, quote, new_len, cur_len, hdr_len, nwords;
+	struct l2_header l2;
+	__u8 tmp[ETH_ALEN];
+	void *data, *data_end;
+	__u64 sum;
+
+	if (pkt->flow.family == BNC_FAMILY_IPV4) {
+		quote = pkt->l4_off - l3_off + 8;
+		hdr_len = sizeof(struct iphdr) + sizeof(struct icmphdr);
+	} else {
+		quote = pkt->l4_off - l3_off + 8;
+		if (quote > TOO_BIG_QUOTE_MAX_V6)
+			quote = TOO_BIG_QUOTE_MIN_V6;
+		hdr_len = sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr);
+	}
+	if (l2_save(ctx, &l2) || l3_off > sizeof(l2))
+		return XDP_DROP;
+	__builtin_memcpy(tmp, l2.eth.h_dest, ETH_ALEN);
+	__builtin_memcpy(l2.eth.h_dest, l2.eth.h_source, ETH_ALEN);
+	__builtin_memcpy(l2.eth.h_source, tmp, ETH_ALEN);
+
+	cur_len = ctx->data_end - ctx->data;
+	new_len = l3_off + quote;
+	if (new_len > cur_len)
+		return XDP_DROP;
+	if (bpf_xdp_adjust_tail(ctx, (int)new_len - (int)cur_len))
+		return XDP_DROP;
+	if (bpf_xdp_adjust_head(ctx, -(int)hdr_len))
+		return XDP_DROP;
+	if (l2_restore(ctx, &l2))
+		return XDP_DROP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	nwords = (sizeof(struct icmphdr) + quote) / 4;
+
+	if (pkt->flow.family == BNC_FAMILY_IPV4) {
+		struct iphdr *iph = data + l3_off;
+		struct icmphdr *icmp = (void *)(iph + 1);
+
+		if ((void *)(icmp + 1) > data_end)
+			return XDP_DROP;
+		iph->version = 4;
+		iph->ihl = 5;
+		iph->tos = 0;
+		iph->tot_len = bpf_htons(hdr_len + quote);
+		iph->id = 0;
+		iph->frag_off = 0;
+		iph->ttl = BNC_TTL;
+		iph->protocol = IPPROTO_ICMP;
+		iph->check = 0;
+		iph->saddr = pkt->flow.daddr[0];
+		iph->daddr = pkt->flow.saddr[0];
+		iph->check = ipv4_header_csum(iph);
+		icmp->type = ICMP_DEST_UNREACH;
+		icmp->code = ICMP_FRAG_NEEDED;
+		icmp->checksum = 0;
+		icmp->un.frag.__unused = 0;
+		icmp->un.frag.mtu = bpf_htons(mtu);
+		sum = csum_words(icmp, nwords, (sizeof(*icmp) + TOO_BIG_QUOTE_MAX_V4) / 4, data_end);
+		icmp->checksum = csum_fold(sum);
+	} else {
+		struct ipv6hdr *ip6 = data + l3_off;
+		struct icmp6hdr *icmp6 = (void *)(ip6 + 1);
+
+		if ((void *)(icmp6 + 1) > data_end)
+			return XDP_DROP;
+		ip6->version = 6;
+		ip6->priority = 0;
+		ip6->flow_lbl[0] = 0;
+		ip6->flow_lbl[1] = 0;
+		ip6->flow_lbl[2] = 0;
+		ip6->payload_len = bpf_htons(sizeof(*icmp6) + quote);
+		ip6->nexthdr = IPPROTO_ICMPV6;
+		ip6->hop_limit = BNC_TTL;
+		__builtin_memcpy(&ip6->saddr, pkt->flow.daddr, sizeof(ip6->saddr));
+		__builtin_memcpy(&ip6->daddr, pkt->flow.saddr, sizeof(ip6->daddr));
+		icmp6->icmp6_type = ICMPV6_PKT_TOOBIG;
+		icmp6->icmp6_code = 0;
+		icmp6->icmp6_cksum = 0;
+		icmp6->icmp6_mtu = bpf_htonl(mtu);
+		/* Pseudo-header: addresses, upper-layer length, next header. */
+		sum = csum_ipv6_addr(&ip6->saddr) + csum_ipv6_addr(&ip6->daddr);
+		sum += bpf_htonl(sizeof(*icmp6) + quote) + bpf_htonl(IPPROTO_ICMPV6);
+		sum += csum_words(icmp6, nwords, (sizeof(*icmp6) + TOO_BIG_QUOTE_MAX_V6) / 4,
+				  data_end);
+		icmp6->icmp6_cksum = csum_fold(sum);
+	}
+	count(BNC_STAT_REPLY_TOO_BIG);
+	return XDP_TX;
+}
+
+/* Sends the packet to a remote backend as the VIP's forwarding asks. */
+static __always_inline int forward_remote(struct xdp_md *ctx, const struct packet *pkt,
+					  const struct bnc_vip_value *vip,
+					  const struct bnc_backend *be)
+{
+	__u32 overhead = vip->forwarding == BNC_FWD_IPIP ? encap_overhead(be) : 0;
+	struct next_hop nh = {};
+	int action;
+
+	/* Only encapsulation grows the packet; a zero length asks the FIB
+	 * for no MTU check.
+	 */
+	action = next_hop_resolve(ctx, pkt, be, overhead ? pkt->l3_len + overhead : 0, &nh);
+	if (action != BNC_CONTINUE)
+		return action;
+	if (overhead && nh.mtu && pkt->l3_len + overhead > nh.mtu) {
+		/* An IPv4 sender that allows fragmentation would expect us to
+		 * fragment, which XDP cannot: drop and count instead.
+		 */
+		if (pkt->flow.family == BNC_FAMILY_IPV4 && !pkt->ipv4_df) {
+			count(BNC_STAT_DROP_TOO_BIG);
+			return XDP_DROP;
+		}
+		return reply_too_big(ctx, pkt, nh.mtu - overhead);
+	}
+	if (overhead) {
+		if (encap_push(ctx, pkt, be)) {
+			count(BNC_STAT_DROP_INTERNAL);
+			return XDP_DROP;
+		}
+		count(BNC_STAT_FWD_IPIP);
+	} else {
+		count(BNC_STAT_FWD_DSR);
+	}
+	return transmit(ctx, &nh);
+}
+
+#endif /* BOUNCER_BPF_FORWARD_H */

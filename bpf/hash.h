@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The flow hash that picks a ring slot, and the flow label of IPv6
+ * encapsulation. XDP, sk_lookup and user space (tests, the agent's ring
+ * views) must compute the same values, so all of them include this header:
+ * it needs nothing but the ABI header.
+ */
+#ifndef BOUNCER_BPF_HASH_H
+#define BOUNCER_BPF_HASH_H
+
+#include "bouncer_abi.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* Fixed seed: every bouncer host must map a flow to the same slot, so that
+ * hosts behind one ECMP group agree without sharing state.
+ */
+#define BNC_HASH_SEED 0x6b6f756eu
+
+static __always_inline __u32 hash_rol32(__u32 x, int r)
+{
+	return (x << r) | (x >> (32 - r));
+}
+
+/* murmur3's 32-bit block step and finalizer: cheap (a few multiplies) and
+ * good enough avalanche for slot choice; no secret is needed because the
+ * ring, not the hash, bounds what a client can choose.
+ */
+static __always_inline __u32 hash_mix(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51u;
+	k = hash_rol32(k, 15);
+	k *= 0x1b873593u;
+	h ^= k;
+	h = hash_rol32(h, 13);
+	return h * 5 + 0xe6546b64u;
+}
+
+static __always_inline __u32 hash_final(__u32 h, __u32 len)
+{
+	h ^= len;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+static __always_inline __u32 hash_addr(__u32 h, const __be32 addr[4], __u8 family)
+{
+	h = hash_mix(h, addr[0]);
+	if (family == BNC_FAMILY_IPV6) {
+		h = hash_mix(h, addr[1]);
+		h = hash_mix(h, addr[2]);
+		h = hash_mix(h, addr[3]);
+	}
+	return h;
+}
+
+/* Slot hash of a flow: the whole 5-tuple, or the source address alone for
+ * VIPs whose clients must stick to one backend across connections.
+ */
+static __always_inline __u32 flow_hash(const struct bnc_flow_key *key, __u32 vip_flags)
+{
+	__u32 h = BNC_HASH_SEED;
+
+	h = hash_addr(h, key->saddr, key->family);
+	if (vip_flags & BNC_VIP_F_HASH_SRC_ONLY)
+		return hash_final(h, key->family);
+	h = hash_addr(h, key->daddr, key->family);
+	h = hash_mix(h, ((__u32)key->sport << 16) | key->dport);
+	h = hash_mix(h, ((__u32)key->proto << 8) | key->family);
+	return hash_final(h, key->family);
+}
+
+/* Flow label of an IPv6 outer header: carries the flow's entropy to ECMP
+ * and RSS hashing on the way to the backend.
+ */
+static __always_inline __u32 encap_flow_label(const struct bnc_flow_key *key)
+{
+	return flow_hash(key, 0) & 0xfffff;
+}
+
+#endif /* BOUNCER_BPF_HASH_H */
