@@ -24,7 +24,7 @@ TEST_LIBS := $(shell $(PKG_CONFIG) --libs $(TEST_PKGS) 2>/dev/null)
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARNINGS) -MMD -MP -Iinclude -Iagent -I$(BUILD) $(PKG_CFLAGS)
+CFLAGS += -std=gnu11 $(WARNINGS) -MMD -MP -Iinclude -Iagent -Itests/lib -I$(BUILD) $(PKG_CFLAGS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # BPF: UAPI headers only; asm/types.h lives in the multiarch directory on

@@ -425,8 +425,7 @@ int bnc_maps_ring_read(struct bnc_maps *m, __u32 vip_id, __u32 *slots, __u32 rin
 }
 
 /* Reads one per-CPU entry of __u64 fields and sums them over CPUs. */
-static int percpu_sum(const struct bpf_map *map, __u32 key, __u64 *sum, size_t nfields,
-		      int ncpus)
+static int percpu_sum(const struct bpf_map *map, __u32 key, __u64 *sum, size_t nfields, int ncpus)
 {
 	__u64 *values;
 	int err;
@@ -493,11 +492,10 @@ int bnc_maps_stats_reset(struct bnc_maps *m)
 {
 	int err;
 
-	err = percpu_zero(m->skel->maps.global_stats, 1, sizeof(struct bnc_global_stats),
-			  m->ncpus);
+	err = percpu_zero(m->skel->maps.global_stats, 1, sizeof(struct bnc_global_stats), m->ncpus);
 	if (!err)
-		err = percpu_zero(m->skel->maps.vip_stats, BNC_MAX_VIPS,
-				  sizeof(struct bnc_traffic), m->ncpus);
+		err = percpu_zero(m->skel->maps.vip_stats, BNC_MAX_VIPS, sizeof(struct bnc_traffic),
+				  m->ncpus);
 	if (!err)
 		err = percpu_zero(m->skel->maps.backend_stats, BNC_MAX_BACKENDS,
 				  sizeof(struct bnc_traffic), m->ncpus);
@@ -552,8 +550,8 @@ int bnc_maps_flow_flush(struct bnc_maps *m, const __u32 *backend_id, size_t *flu
 		prev = &key;
 		if (!has_prev)
 			continue;
-		if (backend_id && (bpf_map_lookup_elem(fd, &victim, &value) ||
-				   value.backend_id != *backend_id))
+		if (backend_id &&
+		    (bpf_map_lookup_elem(fd, &victim, &value) || value.backend_id != *backend_id))
 			continue;
 		if (bpf_map_delete_elem(fd, &victim) == 0)
 			deleted++;

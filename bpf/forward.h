@@ -9,7 +9,7 @@
 
 #include "common.h"
 #include "csum.h"
-#include "hash.h"
+#include "bouncer_hash.h"
 #include "lb_maps.h"
 #include "parse.h"
 
@@ -192,9 +192,9 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 		iph->tot_len = bpf_htons(pkt->l3_len + sizeof(*iph));
 		iph->id = 0;
 		/* Keep the sender's DF: it asked for PMTU discovery. */
-		iph->frag_off = (pkt->ipv4_df || pkt->flow.family == BNC_FAMILY_IPV6) ?
-					bpf_htons(IPV4_DF) :
-					0;
+		iph->frag_off = (pkt->ipv4_df || pkt->flow.family == BNC_FAMILY_IPV6)
+					? bpf_htons(IPV4_DF)
+					: 0;
 		iph->ttl = BNC_TTL;
 		iph->protocol = inner_proto;
 		iph->check = 0;
@@ -278,7 +278,8 @@ static __always_inline int reply_too_big(struct xdp_md *ctx, const struct packet
 		icmp->checksum = 0;
 		icmp->un.frag.__unused = 0;
 		icmp->un.frag.mtu = bpf_htons(mtu);
-		sum = csum_words(icmp, nwords, (sizeof(*icmp) + TOO_BIG_QUOTE_MAX_V4) / 4, data_end);
+		sum = csum_words(icmp, nwords, (sizeof(*icmp) + TOO_BIG_QUOTE_MAX_V4) / 4,
+				 data_end);
 		icmp->checksum = csum_fold(sum);
 	} else {
 		struct ipv6hdr *ip6 = data + l3_off;

@@ -47,9 +47,9 @@ static __always_inline int reply_echo(struct xdp_md *ctx, const struct packet *p
 		ip6->saddr = ip6->daddr;
 		ip6->daddr = addr;
 		icmp6->icmp6_type = ICMPV6_ECHO_REPLY;
-		icmp6->icmp6_cksum = csum_replace2(icmp6->icmp6_cksum,
-						   bpf_htons(ICMPV6_ECHO_REQUEST << 8),
-						   bpf_htons(ICMPV6_ECHO_REPLY << 8));
+		icmp6->icmp6_cksum =
+			csum_replace2(icmp6->icmp6_cksum, bpf_htons(ICMPV6_ECHO_REQUEST << 8),
+				      bpf_htons(ICMPV6_ECHO_REPLY << 8));
 	}
 	__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);

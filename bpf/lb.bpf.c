@@ -12,7 +12,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __be16 port,
-							 __u8 proto, __u8 family)
+							__u8 proto, __u8 family)
 {
 	struct bnc_vip_key key = {};
 

@@ -4,13 +4,8 @@
 #define BOUNCER_BPF_SELECT_H
 
 #include "common.h"
-#include "hash.h"
+#include "bouncer_hash.h"
 #include "lb_maps.h"
-
-/* How many ring slots to try past the hashed one when it names a backend
- * that cannot take new flows (the agent has not rebuilt the ring yet).
- */
-#define RING_PROBES 4
 
 /* last_seen is written at most this often, so that established flows
  * mostly only read their flow entry.
@@ -34,7 +29,7 @@ static __always_inline int ring_pick(const struct bnc_vip_value *vip,
 		return -1;
 	slot = flow_hash(flow, vip->flags) % ring_size;
 #pragma unroll
-	for (int i = 0; i < RING_PROBES; i++) {
+	for (int i = 0; i < BNC_RING_PROBES; i++) {
 		id = bpf_map_lookup_elem(ring, &slot);
 		if (!id || *id == BNC_BACKEND_NONE)
 			return -1;

@@ -14,6 +14,11 @@
 #define BNC_RING_SIZE_DEFAULT 65537
 /* Upper bound for a VIP's ring; a prime, like every ring size. */
 #define BNC_RING_SIZE_MAX 655373
+/* How many ring slots a new flow tries, from its hashed one on, for a
+ * backend that is up: covers the moments between a backend going down or
+ * draining and the agent swapping in a ring without it.
+ */
+#define BNC_RING_PROBES 4
 /* Ring slot value of an empty ring: the VIP has no usable backend. */
 #define BNC_BACKEND_NONE 0xffffffffu
 

@@ -4,8 +4,8 @@
  * views) must compute the same values, so all of them include this header:
  * it needs nothing but the ABI header.
  */
-#ifndef BOUNCER_BPF_HASH_H
-#define BOUNCER_BPF_HASH_H
+#ifndef BOUNCER_HASH_H
+#define BOUNCER_HASH_H
 
 #include "bouncer_abi.h"
 
@@ -83,4 +83,4 @@ static __always_inline __u32 encap_flow_label(const struct bnc_flow_key *key)
 	return flow_hash(key, 0) & 0xfffff;
 }
 
-#endif /* BOUNCER_BPF_HASH_H */
+#endif /* BOUNCER_HASH_H */
