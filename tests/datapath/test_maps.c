@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The map API against the real object: VIP address entries, ring swaps
+ * across sizes, flow listing and flushing, counters, and maps pinned and
+ * adopted by a second load (what an agent restart relies on).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "dp_case.h"
+
+static int setup(void **state)
+{
+	struct dp_env *env = calloc(1, sizeof(*env));
+
+	if (!env)
+		return -1;
+	*state = env;
+	if (geteuid() != 0)
+		return 0;
+	return dp_env_setup(env) ? -1 : 0;
+}
+
+static int teardown(void **state)
+{
+	dp_env_teardown(*state);
+	free(*state);
+	return 0;
+}
+
+static uint32_t run(struct dp_env *env, const struct pkt *in)
+{
+	uint8_t out[PKT_MAX_LEN];
+	uint32_t verdict;
+	size_t len;
+
+	assert_int_equal(dp_run(env, in, out, &len, &verdict), 0);
+	return verdict;
+}
+
+static struct bnc_vip_key v4_vip(const char *addr, uint16_t port, uint8_t proto)
+{
+	struct bnc_vip_key key = { .port = htons(port), .proto = proto, .family = BNC_FAMILY_IPV4 };
+
+	assert_int_equal(pkt_parse_ip4(addr, (uint8_t *)key.addr), 0);
+	return key;
+}
+
+/* Echo is answered while any VIP uses the address, and not after. */
+static void test_address_entry_follows_vips(void **state)
+{
+	struct dp_env *env = *state;
+	struct bnc_vip_key http = v4_vip("10.100.0.50", 80, IPPROTO_TCP);
+	struct bnc_vip_key https = v4_vip("10.100.0.50", 443, IPPROTO_TCP);
+	struct bnc_vip_value value = { .vip_id = 100 };
+	struct dp_input echo = { .family = 4, .proto = IPPROTO_ICMP, .daddr = "10.100.0.50" };
+	struct pkt p;
+
+	if (geteuid() != 0)
+		skip();
+	dp_build_input(&p, &echo);
+	assert_int_equal(run(env, &p), XDP_PASS);
+	assert_int_equal(bnc_maps_vip_add(env->maps, &http, &value), 0);
+	value.vip_id = 101;
+	assert_int_equal(bnc_maps_vip_add(env->maps, &https, &value), 0);
+	assert_int_equal(run(env, &p), XDP_TX);
+	assert_int_equal(bnc_maps_vip_del(env->maps, &http), 0);
+	assert_int_equal(run(env, &p), XDP_TX);
+	assert_int_equal(bnc_maps_vip_del(env->maps, &https), 0);
+	assert_int_equal(run(env, &p), XDP_PASS);
+	assert_int_equal(bnc_maps_vip_del(env->maps, &https), -ENOENT);
+}
+
+static int count_vip(const struct bnc_vip_key *key, const struct bnc_vip_value *value, void *arg)
+{
+	(void)key;
+	(void)value;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_vip_foreach_skips_address_entries(void **state)
+{
+	struct dp_env *env = *state;
+	int n = 0;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(bnc_maps_vip_foreach(env->maps, count_vip, &n), 0);
+	/* dp.c installs 14 services on 9 addresses. */
+	assert_int_equal(n, 14);
+}
+
+static void test_ring_swap_sizes(void **state)
+{
+	static const uint32_t sizes[] = { 7, 1021, 65537, 13 };
+	struct dp_env *env = *state;
+	struct bnc_vip_key key = v4_vip("10.100.0.1", 80, IPPROTO_TCP);
+	struct bnc_vip_value value;
+	struct dp_input syn = {
+		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .sport = 1, .dport = 80
+	};
+	uint32_t *slots = calloc(65537, sizeof(*slots)), *back = calloc(65537, sizeof(*back));
+	struct pkt p;
+
+	if (geteuid() != 0)
+		skip();
+	assert_non_null(slots);
+	assert_non_null(back);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		for (uint32_t i = 0; i < sizes[s]; i++)
+			slots[i] = i % 2 ? DP_BE_V4_A : DP_BE_V4_B;
+		assert_int_equal(bnc_maps_ring_swap(env->maps, &key, slots, sizes[s]), 0);
+		assert_int_equal(bnc_maps_vip_lookup(env->maps, &key, &value), 0);
+		assert_int_equal(value.ring_size, sizes[s]);
+		assert_int_equal(bnc_maps_ring_read(env->maps, value.vip_id, back, sizes[s]), 0);
+		assert_memory_equal(slots, back, sizes[s] * sizeof(*slots));
+		/* New flows still find a backend in the new ring. */
+		syn.sport = 1000 + s;
+		dp_build_input(&p, &syn);
+		assert_int_equal(run(env, &p), XDP_TX);
+	}
+	assert_int_equal(bnc_maps_ring_swap(env->maps, &key, slots, 0), -EINVAL);
+	assert_int_equal(bnc_maps_ring_swap(env->maps, &key, slots, BNC_RING_SIZE_MAX + 1),
+			 -EINVAL);
+	free(slots);
+	free(back);
+}
+
+struct flow_tally {
+	int total;
+	int on_a;
+};
+
+static int tally_flow(const struct bnc_flow_key *key, const struct bnc_flow_value *value, void *arg)
+{
+	struct flow_tally *t = arg;
+
+	(void)key;
+	t->total++;
+	t->on_a += value->backend_id == DP_BE_V4_A;
+	return 0;
+}
+
+static void test_flow_list_and_flush(void **state)
+{
+	struct dp_env *env = *state;
+	struct bnc_vip_key key = v4_vip("10.100.0.1", 80, IPPROTO_TCP);
+	struct dp_input syn = {
+		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .dport = 80
+	};
+	uint32_t a = DP_BE_V4_A, b = DP_BE_V4_B;
+	struct flow_tally t = { 0 };
+	size_t flushed;
+	struct pkt p;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(bnc_maps_flow_flush(env->maps, NULL, NULL), 0);
+	/* Ten flows on A, then five on B. */
+	assert_int_equal(dp_ring_fill(env, &key, &a, 1), 0);
+	for (int i = 0; i < 15; i++) {
+		if (i == 10)
+			assert_int_equal(dp_ring_fill(env, &key, &b, 1), 0);
+		syn.sport = 2000 + i;
+		dp_build_input(&p, &syn);
+		assert_int_equal(run(env, &p), XDP_TX);
+	}
+	assert_int_equal(bnc_maps_flow_foreach(env->maps, tally_flow, &t), 0);
+	assert_int_equal(t.total, 15);
+	assert_int_equal(t.on_a, 10);
+	assert_int_equal(bnc_maps_flow_flush(env->maps, &a, &flushed), 0);
+	assert_int_equal(flushed, 10);
+	t = (struct flow_tally){ 0 };
+	assert_int_equal(bnc_maps_flow_foreach(env->maps, tally_flow, &t), 0);
+	assert_int_equal(t.total, 5);
+	assert_int_equal(t.on_a, 0);
+	assert_int_equal(bnc_maps_flow_flush(env->maps, NULL, &flushed), 0);
+	assert_int_equal(flushed, 5);
+}
+
+static void test_counters_and_reset(void **state)
+{
+	struct dp_env *env = *state;
+	struct dp_input syn = {
+		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .sport = 7, .dport = 80
+	};
+	struct bnc_global_stats g;
+	struct bnc_traffic vip;
+	struct pkt p;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(bnc_maps_stats_reset(env->maps), 0);
+	dp_build_input(&p, &syn);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(run(env, &p), XDP_TX);
+	assert_int_equal(bnc_maps_vip_stats(env->maps, 0, &vip), 0);
+	assert_int_equal(vip.packets, 3);
+	assert_int_equal(vip.bytes, 3 * p.len);
+	assert_int_equal(bnc_maps_global_stats(env->maps, &g), 0);
+	assert_int_equal(g.counters[BNC_STAT_FWD_DSR], 3);
+	assert_int_equal(g.counters[BNC_STAT_FLOW_MISS], 1);
+	assert_int_equal(g.counters[BNC_STAT_FLOW_HIT], 2);
+	assert_string_equal(bnc_stat_name(BNC_STAT_FWD_DSR), "fwd_dsr");
+	assert_null(bnc_stat_name(BNC_STAT_MAX));
+	assert_int_equal(bnc_maps_stats_reset(env->maps), 0);
+	assert_int_equal(bnc_maps_global_stats(env->maps, &g), 0);
+	assert_int_equal(g.counters[BNC_STAT_FWD_DSR], 0);
+}
+
+/* A second load adopts the pinned maps: VIPs, rings and flows survive. */
+static void test_pinned_maps_are_adopted(void **state)
+{
+	struct dp_input syn = {
+		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .sport = 9, .dport = 80
+	};
+	struct bnc_maps_opts opts = { .flow_table_size = 4096 };
+	struct bnc_vip_key key = v4_vip("10.100.0.1", 80, IPPROTO_TCP);
+	struct bnc_flow_value fv;
+	struct bnc_flow_key flow;
+	struct bnc_vip_value value;
+	struct bnc_maps *first, *second;
+	struct dp_env env;
+	char dir[64], cmd[96];
+	struct pkt p;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/bouncer-test-%d", (int)getpid());
+	opts.pin_dir = dir;
+	assert_int_equal(bnc_maps_open(&opts, &first), 0);
+	value = (struct bnc_vip_value){ .vip_id = 3 };
+	assert_int_equal(bnc_maps_vip_add(first, &key, &value), 0);
+	assert_int_equal(bnc_maps_backend_set(first, DP_BE_V4_A,
+					      &(struct bnc_backend){ .state = BNC_BACKEND_UP,
+								     .family = BNC_FAMILY_IPV4 }),
+			 0);
+	{
+		uint32_t slots[7] = { DP_BE_V4_A, DP_BE_V4_A, DP_BE_V4_A, DP_BE_V4_A,
+				      DP_BE_V4_A, DP_BE_V4_A, DP_BE_V4_A };
+
+		assert_int_equal(bnc_maps_ring_swap(first, &key, slots, 7), 0);
+	}
+	env.maps = first;
+	env.prog_fd = bnc_maps_prog_fd(first);
+	dp_build_input(&p, &syn);
+	assert_int_equal(run(&env, &p), XDP_TX);
+	bnc_maps_close(first);
+
+	assert_int_equal(bnc_maps_open(&opts, &second), 0);
+	assert_int_equal(bnc_maps_vip_lookup(second, &key, &value), 0);
+	assert_int_equal(value.vip_id, 3);
+	assert_int_equal(value.ring_size, 7);
+	dp_flow_of(&p, &flow);
+	assert_int_equal(bnc_maps_flow_lookup(second, &flow, &fv), 0);
+	assert_int_equal(fv.backend_id, DP_BE_V4_A);
+	env.maps = second;
+	env.prog_fd = bnc_maps_prog_fd(second);
+	assert_int_equal(run(&env, &p), XDP_TX);
+	bnc_maps_close(second);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_address_entry_follows_vips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vip_foreach_skips_address_entries, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ring_swap_sizes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_list_and_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_and_reset, setup, teardown),
+		cmocka_unit_test(test_pinned_maps_are_adopted),
+	};
+
+	return cmocka_run_group_tests_name("map API", tests, NULL, NULL);
+}
