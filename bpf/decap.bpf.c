@@ -193,12 +193,12 @@ static __always_inline int ipv4_csum_ok(struct iphdr *iph, void *data_end)
 	__u16 *word;
 	__u32 i;
 
-	/* Up to 30 words (IHL 15), a bounds check per word: the verifier
-	 * cannot apply one check of iph plus a variable length to the words
-	 * before it, and clang 14 does not unroll a loop whose exit depends on
-	 * the header. barrier_var() stops clang from strength-reducing the
-	 * check into arithmetic on data_end, which the verifier refuses
-	 * ("pointer arithmetic on pkt_end prohibited").
+	/* Up to 30 words (IHL 15), a bounds check per word: a check of iph
+	 * plus the variable header length does not cover fixed offsets from
+	 * iph for the verifier, and clang 14 does not unroll a loop whose exit
+	 * depends on the header. barrier_var() keeps clang 14 from turning the
+	 * check into arithmetic on data_end, which the verifier (6.1, 6.18)
+	 * refuses: "pointer arithmetic on pkt_end prohibited".
 	 */
 	for (i = 0; i < 30; i++) {
 		if (i >= nr_words)
