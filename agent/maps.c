@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 
+#include "bouncer_hash.h"
 #include "lb.skel.h"
 #include "log.h"
 #include "maps.h"
@@ -127,7 +128,9 @@ int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out)
 	}
 	if (opts && opts->flow_table_size)
 		flows = opts->flow_table_size;
-	err = bpf_map__set_max_entries(m->skel->maps.flows, flows);
+	err = bpf_map__set_max_entries(m->skel->maps.flows4, flows);
+	if (!err)
+		err = bpf_map__set_max_entries(m->skel->maps.flows6, flows);
 	if (err)
 		goto cleanup;
 	if (opts && opts->pin_dir) {
@@ -215,6 +218,72 @@ static bool is_address_entry(const struct bnc_vip_key *key)
 	return key->port == 0 && key->proto == 0;
 }
 
+/* A new generation makes the datapath look the VIP up again for flows
+ * recorded before: they may belong to a VIP that is gone or changed.
+ */
+static int vip_gen_bump(struct bnc_maps *m, __u32 vip_id)
+{
+	__u32 gen;
+	int err;
+
+	err = lookup(m->skel->maps.vip_gens, &vip_id, &gen);
+	if (err)
+		return err;
+	gen++;
+	return update(m->skel->maps.vip_gens, &vip_id, &gen, BPF_ANY);
+}
+
+static void filter_set(__u64 *words, const struct bnc_vip_key *key)
+{
+	__u32 bit = vip_filter_bit(key->addr, key->family);
+
+	words[bit / 64] |= 1ull << (bit % 64);
+}
+
+/* Sets the filter bit of one address; bits are only ever added here. */
+static int filter_add(struct bnc_maps *m, const struct bnc_vip_key *key)
+{
+	__u32 bit = vip_filter_bit(key->addr, key->family), word = bit / 64;
+	__u64 value;
+	int err;
+
+	err = lookup(m->skel->maps.vip_filter, &word, &value);
+	if (err)
+		return err;
+	value |= 1ull << (bit % 64);
+	return update(m->skel->maps.vip_filter, &word, &value, BPF_ANY);
+}
+
+/* Recomputes the filter from every VIP address and writes only the words
+ * that changed: a word that keeps a VIP's bit is written with that bit
+ * still set, so no VIP ever reads as absent.
+ */
+static int filter_rebuild(struct bnc_maps *m)
+{
+	int fd = map_fd(m->skel->maps.vips), err = 0;
+	struct bnc_vip_key key, next;
+	void *prev = NULL;
+	__u64 *words, old;
+
+	words = calloc(BNC_VIP_FILTER_WORDS, sizeof(*words));
+	if (!words)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		filter_set(words, &key);
+	}
+	if (errno != ENOENT)
+		err = -errno;
+	for (__u32 i = 0; i < BNC_VIP_FILTER_WORDS && !err; i++) {
+		err = lookup(m->skel->maps.vip_filter, &i, &old);
+		if (!err && old != words[i])
+			err = update(m->skel->maps.vip_filter, &i, &words[i], BPF_ANY);
+	}
+	free(words);
+	return err;
+}
+
 int bnc_maps_vip_add(struct bnc_maps *m, const struct bnc_vip_key *key,
 		     const struct bnc_vip_value *value)
 {
@@ -227,10 +296,15 @@ int bnc_maps_vip_add(struct bnc_maps *m, const struct bnc_vip_key *key,
 	if (key->family != BNC_FAMILY_IPV4 && key->family != BNC_FAMILY_IPV6)
 		return -EINVAL;
 	address_key(key, &addr);
-	err = update(m->skel->maps.vips, &addr, &addr_value, BPF_ANY);
-	if (err)
-		return err;
-	return update(m->skel->maps.vips, key, value, BPF_ANY);
+	err = vip_gen_bump(m, value->vip_id);
+	if (!err)
+		err = update(m->skel->maps.vips, &addr, &addr_value, BPF_ANY);
+	if (!err)
+		err = update(m->skel->maps.vips, key, value, BPF_ANY);
+	/* The filter bit goes last: until then the VIP is simply not seen. */
+	if (!err)
+		err = filter_add(m, key);
+	return err;
 }
 
 int bnc_maps_vip_lookup(struct bnc_maps *m, const struct bnc_vip_key *key,
@@ -302,9 +376,14 @@ int bnc_maps_vip_del(struct bnc_maps *m, const struct bnc_vip_key *key)
 	in_use = bnc_maps_vip_foreach(m, address_in_use, &use);
 	if (in_use < 0)
 		return in_use;
-	if (!in_use && bpf_map_delete_elem(map_fd(m->skel->maps.vips), &addr) && errno != ENOENT)
-		return -errno;
-	return 0;
+	if (!in_use) {
+		if (bpf_map_delete_elem(map_fd(m->skel->maps.vips), &addr) && errno != ENOENT)
+			return -errno;
+		err = filter_rebuild(m);
+		if (err)
+			return err;
+	}
+	return vip_gen_bump(m, value.vip_id);
 }
 
 int bnc_maps_backend_set(struct bnc_maps *m, __u32 id, const struct bnc_backend *backend)
@@ -502,28 +581,67 @@ int bnc_maps_stats_reset(struct bnc_maps *m)
 	return err;
 }
 
+static void flow4_key(const struct bnc_flow_key *key, struct bnc_flow4_key *k4)
+{
+	memset(k4, 0, sizeof(*k4));
+	k4->saddr = key->saddr[0];
+	k4->daddr = key->daddr[0];
+	k4->sport = key->sport;
+	k4->dport = key->dport;
+	k4->proto = key->proto;
+}
+
+static void flow_key_of4(const struct bnc_flow4_key *k4, struct bnc_flow_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->saddr[0] = k4->saddr;
+	key->daddr[0] = k4->daddr;
+	key->sport = k4->sport;
+	key->dport = k4->dport;
+	key->proto = k4->proto;
+	key->family = BNC_FAMILY_IPV4;
+}
+
 int bnc_maps_flow_lookup(struct bnc_maps *m, const struct bnc_flow_key *key,
 			 struct bnc_flow_value *value)
 {
-	return lookup(m->skel->maps.flows, key, value);
+	struct bnc_flow4_key k4;
+
+	if (key->family == BNC_FAMILY_IPV4) {
+		flow4_key(key, &k4);
+		return lookup(m->skel->maps.flows4, &k4, value);
+	}
+	if (key->family == BNC_FAMILY_IPV6)
+		return lookup(m->skel->maps.flows6, key, value);
+	return -EINVAL;
 }
 
-int bnc_maps_flow_foreach(struct bnc_maps *m,
-			  int (*fn)(const struct bnc_flow_key *key,
-				    const struct bnc_flow_value *value, void *arg),
-			  void *arg)
+/* Walks one flow map. Keys are copied out of the iteration before fn
+ * runs, so fn may delete the flow it is given.
+ */
+static int flow_walk(const struct bpf_map *map, bool v4,
+		     int (*fn)(const struct bnc_flow_key *key, const struct bnc_flow_value *value,
+			       void *arg),
+		     void *arg)
 {
-	int fd = map_fd(m->skel->maps.flows);
-	struct bnc_flow_key key, next;
+	union {
+		struct bnc_flow4_key k4;
+		struct bnc_flow_key k6;
+	} cur, next;
+	int fd = map_fd(map), ret;
 	struct bnc_flow_value value;
+	struct bnc_flow_key key;
 	void *prev = NULL;
-	int ret;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &value))
+		cur = next;
+		prev = &cur;
+		if (bpf_map_lookup_elem(fd, &cur, &value))
 			continue; /* evicted meanwhile */
+		if (v4)
+			flow_key_of4(&cur.k4, &key);
+		else
+			key = cur.k6;
 		ret = fn(&key, &value, arg);
 		if (ret)
 			return ret;
@@ -531,37 +649,71 @@ int bnc_maps_flow_foreach(struct bnc_maps *m,
 	return errno == ENOENT ? 0 : -errno;
 }
 
+int bnc_maps_flow_foreach(struct bnc_maps *m,
+			  int (*fn)(const struct bnc_flow_key *key,
+				    const struct bnc_flow_value *value, void *arg),
+			  void *arg)
+{
+	int ret = flow_walk(m->skel->maps.flows4, true, fn, arg);
+
+	if (ret)
+		return ret;
+	return flow_walk(m->skel->maps.flows6, false, fn, arg);
+}
+
+struct flow_victims {
+	const __u32 *backend_id;
+	struct bnc_flow_key *keys;
+	size_t n, cap;
+};
+
+static int collect_victim(const struct bnc_flow_key *key, const struct bnc_flow_value *value,
+			  void *arg)
+{
+	struct flow_victims *v = arg;
+	struct bnc_flow_key *grown;
+
+	if (v->backend_id && value->backend_id != *v->backend_id)
+		return 0;
+	if (v->n == v->cap) {
+		v->cap = v->cap ? 2 * v->cap : 256;
+		grown = realloc(v->keys, v->cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		v->keys = grown;
+	}
+	v->keys[v->n++] = *key;
+	return 0;
+}
+
 int bnc_maps_flow_flush(struct bnc_maps *m, const __u32 *backend_id, size_t *flushed)
 {
-	int fd = map_fd(m->skel->maps.flows);
-	struct bnc_flow_key key = { 0 }, next;
-	struct bnc_flow_value value;
+	struct flow_victims v = { .backend_id = backend_id };
+	struct bnc_flow4_key k4;
 	size_t deleted = 0;
-	void *prev = NULL;
+	int err, fd;
 
-	/* Deleting the current key would restart get_next_key from the top,
-	 * so step past it first.
+	/* Collect first: deleting while iterating restarts the walk. */
+	err = bnc_maps_flow_foreach(m, collect_victim, &v);
+	for (size_t i = 0; i < v.n && !err; i++) {
+		if (v.keys[i].family == BNC_FAMILY_IPV4) {
+			flow4_key(&v.keys[i], &k4);
+			fd = map_fd(m->skel->maps.flows4);
+			if (bpf_map_delete_elem(fd, &k4) == 0)
+				deleted++;
+		} else {
+			fd = map_fd(m->skel->maps.flows6);
+			if (bpf_map_delete_elem(fd, &v.keys[i]) == 0)
+				deleted++;
+		}
+	}
+	free(v.keys);
+	/* The per-CPU flow caches may still hold the flushed flows: a new
+	 * generation for every VIP sends their packets back to the table.
 	 */
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		bool has_prev = prev != NULL;
-		struct bnc_flow_key victim = key;
-
-		key = next;
-		prev = &key;
-		if (!has_prev)
-			continue;
-		if (backend_id &&
-		    (bpf_map_lookup_elem(fd, &victim, &value) || value.backend_id != *backend_id))
-			continue;
-		if (bpf_map_delete_elem(fd, &victim) == 0)
-			deleted++;
-	}
-	if (prev && (!backend_id || (bpf_map_lookup_elem(fd, &key, &value) == 0 &&
-				     value.backend_id == *backend_id))) {
-		if (bpf_map_delete_elem(fd, &key) == 0)
-			deleted++;
-	}
+	for (__u32 id = 0; id < BNC_MAX_VIPS && !err; id++)
+		err = vip_gen_bump(m, id);
 	if (flushed)
 		*flushed = deleted;
-	return 0;
+	return err;
 }

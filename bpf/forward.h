@@ -18,12 +18,19 @@
 #define AF_INET6 10
 #endif
 
-/* Where the frame goes next. mtu 0 means unknown: no size check. */
+/* Where the frame goes next. The MACs point into the backend's entry or
+ * into fib below; ifindex 0 is the ingress device; mtu 0 means unknown: no
+ * size check.
+ */
 struct next_hop {
-	__u8 dmac[6];
-	__u8 smac[6];
+	const __u8 *dmac;
+	const __u8 *smac;
 	__u32 ifindex;
 	__u32 mtu;
+	struct {
+		__u8 dmac[ETH_ALEN];
+		__u8 smac[ETH_ALEN];
+	} fib;
 };
 
 /* Encapsulation overhead of an outer header of the backend's family. */
@@ -55,7 +62,7 @@ static __always_inline int next_hop_fib(struct xdp_md *ctx, const struct packet 
 		break;
 	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
 		nh->mtu = params.mtu_result;
-		return BNC_CONTINUE;
+		break;
 	case BPF_FIB_LKUP_RET_NO_NEIGH:
 		/* Passing a DSR packet would not resolve the neighbour: its
 		 * destination is the VIP. The agent resolves backends.
@@ -66,8 +73,10 @@ static __always_inline int next_hop_fib(struct xdp_md *ctx, const struct packet 
 		count(BNC_STAT_DROP_FIB);
 		return XDP_DROP;
 	}
-	__builtin_memcpy(nh->dmac, params.dmac, sizeof(nh->dmac));
-	__builtin_memcpy(nh->smac, params.smac, sizeof(nh->smac));
+	__builtin_memcpy(nh->fib.dmac, params.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->fib.smac, params.smac, ETH_ALEN);
+	nh->dmac = nh->fib.dmac;
+	nh->smac = nh->fib.smac;
 	nh->ifindex = params.ifindex;
 	return BNC_CONTINUE;
 }
@@ -78,10 +87,9 @@ static __always_inline int next_hop_resolve(struct xdp_md *ctx, const struct pac
 {
 	if (be->flags & BNC_BACKEND_F_FIB)
 		return next_hop_fib(ctx, pkt, be, out_len, nh);
-	__builtin_memcpy(nh->dmac, be->next_hop_mac, sizeof(nh->dmac));
-	__builtin_memcpy(nh->smac, be->src_mac, sizeof(nh->smac));
-	/* ifindex 0: one-arm set-up, out through the device it came in on. */
-	nh->ifindex = be->ifindex ? be->ifindex : ctx->ingress_ifindex;
+	nh->dmac = be->next_hop_mac;
+	nh->smac = be->src_mac;
+	nh->ifindex = be->ifindex;
 	nh->mtu = be->mtu;
 	return BNC_CONTINUE;
 }
@@ -125,15 +133,33 @@ static __always_inline int l2_restore(struct xdp_md *ctx, const struct l2_header
 	return 0;
 }
 
+/* A MAC address in three 16-bit moves. __builtin_memcpy() would move it
+ * byte by byte, since nothing tells clang the frame is 2-byte aligned; it
+ * is here (the Ethernet header starts the frame) and so are the MACs in
+ * struct bnc_backend.
+ */
+static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
+{
+	__u16 *d = (__u16 *)dst;
+	const __u16 *s = (const __u16 *)src;
+
+	d[0] = s[0];
+	d[1] = s[1];
+	d[2] = s[2];
+}
+
 static __always_inline int transmit(struct xdp_md *ctx, const struct next_hop *nh)
 {
 	struct ethhdr *eth = (void *)(long)ctx->data;
 
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-	if (nh->ifindex == ctx->ingress_ifindex)
+	mac_copy(eth->h_dest, nh->dmac);
+	mac_copy(eth->h_source, nh->smac);
+	/* ifindex 0: a one-arm set-up, out through the device it came in on;
+	 * checked first because reading ingress_ifindex costs two loads.
+	 */
+	if (nh->ifindex == 0 || nh->ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
 	return bpf_redirect(nh->ifindex, 0);
 }
@@ -314,11 +340,10 @@ static __always_inline int reply_too_big(struct xdp_md *ctx, const struct packet
 
 /* Sends the packet to a remote backend as the VIP's forwarding asks. */
 static __always_inline int forward_remote(struct xdp_md *ctx, const struct packet *pkt,
-					  const struct bnc_vip_value *vip,
-					  const struct bnc_backend *be)
+					  __u8 forwarding, const struct bnc_backend *be)
 {
-	__u32 overhead = vip->forwarding == BNC_FWD_IPIP ? encap_overhead(be) : 0;
-	struct next_hop nh = {};
+	__u32 overhead = forwarding == BNC_FWD_IPIP ? encap_overhead(be) : 0;
+	struct next_hop nh;
 	int action;
 
 	/* Only encapsulation grows the packet; a zero length asks the FIB

@@ -30,37 +30,53 @@ static __always_inline bool is_vip_address(const struct packet *pkt)
 }
 
 static __always_inline int send_to_backend(struct xdp_md *ctx, const struct packet *pkt,
-					   const struct bnc_vip_value *vip,
 					   const struct selection *sel)
 {
 	__u64 bytes = ctx->data_end - ctx->data;
 
-	count_traffic(&vip_stats, vip->vip_id, bytes);
+	count_traffic(&vip_stats, sel->vip_id, bytes);
 	count_traffic(&backend_stats, sel->backend_id, bytes);
 	if (sel->backend->kind == BNC_BACKEND_LOCAL) {
 		/* The sk_lookup program hands it to the worker's socket. */
 		count(BNC_STAT_PASS_LOCAL);
 		return XDP_PASS;
 	}
-	return forward_remote(ctx, pkt, vip, sel->backend);
+	return forward_remote(ctx, pkt, sel->forwarding, sel->backend);
 }
 
 static __always_inline int handle_service(struct xdp_md *ctx, const struct packet *pkt)
 {
+	struct bnc_flow_cache_entry *cached;
+	struct bnc_flow_value *known;
 	struct bnc_vip_value *vip;
 	struct selection sel;
 
-	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
-	if (!vip) {
-		count(BNC_STAT_PASS_NOT_VIP);
-		return XDP_PASS;
+	if (!vip_filter_match(&pkt->flow))
+		goto not_vip;
+	cached = flow_cache_slot(&pkt->flow);
+	if (select_cached(cached, &pkt->flow, &sel) == 0) {
+		count(BNC_STAT_FLOW_HIT);
+		return send_to_backend(ctx, pkt, &sel);
 	}
-	if (select_backend(&pkt->flow, vip, true, &sel)) {
+	known = flow_lookup(&pkt->flow);
+	if (known && select_established(known, &sel) == 0) {
+		count(BNC_STAT_FLOW_HIT);
+		flow_cache_fill(cached, &pkt->flow, &sel);
+		return send_to_backend(ctx, pkt, &sel);
+	}
+	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
+	if (!vip)
+		goto not_vip;
+	if (select_backend(&pkt->flow, vip, known, true, &sel)) {
 		count(BNC_STAT_DROP_NO_BACKEND);
 		count_traffic(&vip_stats, vip->vip_id, ctx->data_end - ctx->data);
 		return XDP_DROP;
 	}
-	return send_to_backend(ctx, pkt, vip, &sel);
+	flow_cache_fill(cached, &pkt->flow, &sel);
+	return send_to_backend(ctx, pkt, &sel);
+not_vip:
+	count(BNC_STAT_PASS_NOT_VIP);
+	return XDP_PASS;
 }
 
 /* An ICMP error about a VIP flow goes where that flow goes: the backend
@@ -79,12 +95,12 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	vip = vip_lookup(flow.daddr, flow.dport, flow.proto, flow.family);
 	if (!vip)
 		goto pass;
-	if (select_backend(&flow, vip, false, &sel)) {
+	if (select_backend(&flow, vip, flow_lookup(&flow), false, &sel)) {
 		count(BNC_STAT_DROP_NO_BACKEND);
 		return XDP_DROP;
 	}
 	count(BNC_STAT_FWD_ICMP_ERROR);
-	return send_to_backend(ctx, pkt, vip, &sel);
+	return send_to_backend(ctx, pkt, &sel);
 pass:
 	count(BNC_STAT_PASS_ICMP);
 	return XDP_PASS;

@@ -40,13 +40,51 @@ struct {
 	__type(value, struct bnc_backend);
 } backends SEC(".maps");
 
-/* Size set by the agent before load. */
+/* The flow table, one map per family. Sizes set by the agent before
+ * load. Per-CPU LRU lists: a new flow takes a free entry from its own CPU's
+ * list instead of a lock shared by all CPUs; lookups see every CPU's flows.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, BNC_MAX_FLOWS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct bnc_flow4_key);
+	__type(value, struct bnc_flow_value);
+} flows4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, BNC_MAX_FLOWS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct bnc_flow_key);
 	__type(value, struct bnc_flow_value);
-} flows SEC(".maps");
+} flows6 SEC(".maps");
+
+/* See BNC_FLOW_CACHE_SIZE. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BNC_FLOW_CACHE_SIZE);
+	__type(key, __u32);
+	__type(value, struct bnc_flow_cache_entry);
+} flow_cache SEC(".maps");
+
+/* Generation of each VIP id, bumped when the VIP is added, replaced or
+ * removed; see struct bnc_flow_value.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BNC_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, __u32);
+} vip_gens SEC(".maps");
+
+/* See BNC_VIP_FILTER_BITS_LOG2. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BNC_VIP_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} vip_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

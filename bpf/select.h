@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Backend selection: the flow table first, then the VIP's Maglev ring. */
+/* Backend selection: the VIP address filter, the flow table, and the VIP's
+ * Maglev ring for new flows.
+ */
 #ifndef BOUNCER_BPF_SELECT_H
 #define BOUNCER_BPF_SELECT_H
 
@@ -7,15 +9,187 @@
 #include "bouncer_hash.h"
 #include "lb_maps.h"
 
-/* last_seen is written at most this often, so that established flows
- * mostly only read their flow entry.
- */
-#define FLOW_TOUCH_NS (1ull << 30)
-
 struct selection {
 	struct bnc_backend *backend;
 	__u32 backend_id;
+	__u32 vip_id;
+	__u8 forwarding;
 };
+
+/* False when daddr is certainly not a VIP address. */
+static __always_inline bool vip_filter_match(const struct bnc_flow_key *flow)
+{
+	__u32 bit = vip_filter_bit(flow->daddr, flow->family), word = bit / 64;
+	__u64 *w = bpf_map_lookup_elem(&vip_filter, &word);
+
+	return w && (*w & (1ull << (bit % 64)));
+}
+
+static __always_inline struct bnc_flow_value *flow_lookup(const struct bnc_flow_key *flow)
+{
+	if (flow->family == BNC_FAMILY_IPV4) {
+		struct bnc_flow4_key k4 = {
+			.saddr = flow->saddr[0],
+			.daddr = flow->daddr[0],
+			.sport = flow->sport,
+			.dport = flow->dport,
+			.proto = flow->proto,
+		};
+
+		return bpf_map_lookup_elem(&flows4, &k4);
+	}
+	return bpf_map_lookup_elem(&flows6, flow);
+}
+
+static __always_inline void flow_record(const struct bnc_flow_key *flow,
+					const struct bnc_flow_value *value)
+{
+	if (flow->family == BNC_FAMILY_IPV4) {
+		struct bnc_flow4_key k4 = {
+			.saddr = flow->saddr[0],
+			.daddr = flow->daddr[0],
+			.sport = flow->sport,
+			.dport = flow->dport,
+			.proto = flow->proto,
+		};
+
+		bpf_map_update_elem(&flows4, &k4, value, BPF_ANY);
+		return;
+	}
+	bpf_map_update_elem(&flows6, flow, value, BPF_ANY);
+}
+
+static __always_inline bool backend_takes_flow(const struct bnc_backend *be, bool existing)
+{
+	return be->state == BNC_BACKEND_UP || (existing && be->state == BNC_BACKEND_DRAIN);
+}
+
+static __always_inline __u32 vip_gen(__u32 vip_id)
+{
+	__u32 *gen = bpf_map_lookup_elem(&vip_gens, &vip_id);
+
+	return gen ? *gen : 0;
+}
+
+/* An entry (flow or cache) still speaks for its flow while its VIP keeps
+ * the generation it was made under and its backend takes the flow.
+ */
+static __always_inline int select_recorded(__u32 vip_id, __u32 gen, __u32 backend_id,
+					   __u8 forwarding, struct selection *sel)
+{
+	struct bnc_backend *be;
+
+	if (vip_gen(vip_id) != gen)
+		return -1;
+	be = bpf_map_lookup_elem(&backends, &backend_id);
+	if (!be || !backend_takes_flow(be, true))
+		return -1;
+	sel->backend = be;
+	sel->backend_id = backend_id;
+	sel->vip_id = vip_id;
+	sel->forwarding = forwarding;
+	return 0;
+}
+
+/* Words of struct bnc_flow_key: an IPv4 flow has zeros in the address
+ * words past the first, in the key and in every entry, so only five words
+ * need comparing.
+ */
+#define FLOW_KEY_SADDR0 0
+#define FLOW_KEY_DADDR0 4
+#define FLOW_KEY_PORTS 8
+#define FLOW_KEY_TAIL 9
+
+static __always_inline bool flow_key_equal(const struct bnc_flow_key *a,
+					   const struct bnc_flow_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 diff;
+
+	diff = (x[FLOW_KEY_SADDR0] ^ y[FLOW_KEY_SADDR0]) |
+	       (x[FLOW_KEY_DADDR0] ^ y[FLOW_KEY_DADDR0]) | (x[FLOW_KEY_PORTS] ^ y[FLOW_KEY_PORTS]) |
+	       (x[FLOW_KEY_TAIL] ^ y[FLOW_KEY_TAIL]);
+	if (diff || a->family == BNC_FAMILY_IPV4)
+		return diff == 0;
+#pragma unroll
+	for (int i = 1; i < 4; i++)
+		diff |= (a->saddr[i] ^ b->saddr[i]) | (a->daddr[i] ^ b->daddr[i]);
+	return diff == 0;
+}
+
+/* The cache index needs spread, not the ring hash's quality: one multiply
+ * over the words that differ between flows.
+ */
+static __always_inline struct bnc_flow_cache_entry *flow_cache_slot(const struct bnc_flow_key *flow)
+{
+	__u32 x = flow->saddr[0] ^ hash_rol32(flow->daddr[0], 7) ^
+		  hash_rol32(((__u32)flow->sport << 16) | flow->dport, 13) ^ flow->proto;
+	__u32 idx;
+
+	if (flow->family == BNC_FAMILY_IPV6)
+		x ^= flow->saddr[1] ^ flow->saddr[2] ^ flow->saddr[3];
+	idx = (x * 0x9e3779b1u) >> (32 - BNC_FLOW_CACHE_BITS);
+	return bpf_map_lookup_elem(&flow_cache, &idx);
+}
+
+/* Refreshes the flow table entry behind cache hits every 64th packet:
+ * its last_seen for the agent, and its place in the LRU so that a flow
+ * served from the cache is not the first to be evicted. Counting packets
+ * instead of reading the clock keeps the helper call off most hits; a flow
+ * too slow to reach 64 packets rarely stays cached, since the table only
+ * runs short of room when many flows compete for the cache as well.
+ */
+#define FLOW_CACHE_TOUCH_MASK 63
+
+static __always_inline void flow_cache_touch(struct bnc_flow_cache_entry *c)
+{
+	struct bnc_flow_value *known;
+
+	if (++c->hits & FLOW_CACHE_TOUCH_MASK)
+		return;
+	known = flow_lookup(&c->key);
+	if (known)
+		known->last_seen_ns = bpf_ktime_get_coarse_ns();
+}
+
+/* The fastest path: this CPU forwarded the flow recently. */
+static __always_inline int select_cached(struct bnc_flow_cache_entry *c,
+					 const struct bnc_flow_key *flow, struct selection *sel)
+{
+	if (!c || !c->valid || !flow_key_equal(&c->key, flow))
+		return -1;
+	if (select_recorded(c->vip_id, c->vip_gen, c->backend_id, c->forwarding, sel))
+		return -1;
+	flow_cache_touch(c);
+	return 0;
+}
+
+static __always_inline void flow_cache_fill(struct bnc_flow_cache_entry *c,
+					    const struct bnc_flow_key *flow,
+					    const struct selection *sel)
+{
+	if (!c)
+		return;
+	c->key = *flow;
+	c->backend_id = sel->backend_id;
+	c->vip_id = sel->vip_id;
+	c->vip_gen = vip_gen(sel->vip_id);
+	c->forwarding = sel->forwarding;
+	c->valid = 1;
+	c->hits = 0;
+}
+
+/* An established flow whose table entry alone names the VIP, the
+ * forwarding and the backend. Returns 0 when it applies.
+ */
+static __always_inline int select_established(struct bnc_flow_value *known, struct selection *sel)
+{
+	if (select_recorded(known->vip_id, known->vip_gen, known->backend_id, known->forwarding,
+			    sel))
+		return -1;
+	known->last_seen_ns = bpf_ktime_get_coarse_ns();
+	return 0;
+}
 
 static __always_inline int ring_pick(const struct bnc_vip_value *vip,
 				     const struct bnc_flow_key *flow, struct selection *sel)
@@ -34,7 +208,7 @@ static __always_inline int ring_pick(const struct bnc_vip_value *vip,
 		if (!id || *id == BNC_BACKEND_NONE)
 			return -1;
 		be = bpf_map_lookup_elem(&backends, id);
-		if (be && be->state == BNC_BACKEND_UP) {
+		if (be && backend_takes_flow(be, false)) {
 			sel->backend = be;
 			sel->backend_id = *id;
 			return 0;
@@ -44,30 +218,33 @@ static __always_inline int ring_pick(const struct bnc_vip_value *vip,
 	return -1;
 }
 
-/* A flow keeps its backend while that backend is up or draining; a flow
+/* The slow path, with the VIP looked up: known (may be NULL) is the flow's
+ * entry that the fast path could not use. A flow keeps its backend while
+ * that backend is up or draining, even when its VIP was replaced; a flow
  * whose backend went down is re-picked from the ring. New flows are
  * recorded when record is set (not for ICMP errors, which only follow a
  * flow). Returns 0, or -1 when the VIP has no usable backend.
  */
 static __always_inline int select_backend(const struct bnc_flow_key *flow,
-					  const struct bnc_vip_value *vip, bool record,
+					  const struct bnc_vip_value *vip,
+					  struct bnc_flow_value *known, bool record,
 					  struct selection *sel)
 {
-	struct bnc_flow_value *known, fresh = {};
+	struct bnc_flow_value fresh = {};
 	struct bnc_backend *be;
-	__u64 now;
 
-	known = bpf_map_lookup_elem(&flows, flow);
+	sel->vip_id = vip->vip_id;
+	sel->forwarding = vip->forwarding;
+	/* An entry left by another VIP that had this id is no flow of ours. */
+	if (known && known->vip_id != vip->vip_id)
+		known = NULL;
 	if (known) {
 		be = bpf_map_lookup_elem(&backends, &known->backend_id);
-		if (be && (be->state == BNC_BACKEND_UP || be->state == BNC_BACKEND_DRAIN)) {
+		if (be && backend_takes_flow(be, true)) {
 			count(BNC_STAT_FLOW_HIT);
-			now = bpf_ktime_get_coarse_ns();
-			if (now - known->last_seen_ns > FLOW_TOUCH_NS)
-				known->last_seen_ns = now;
 			sel->backend = be;
 			sel->backend_id = known->backend_id;
-			return 0;
+			goto refresh;
 		}
 		count(BNC_STAT_REPICK_DOWN);
 	} else {
@@ -75,14 +252,27 @@ static __always_inline int select_backend(const struct bnc_flow_key *flow,
 	}
 	if (ring_pick(vip, flow, sel))
 		return -1;
-	if (known) {
-		known->backend_id = sel->backend_id;
-		known->last_seen_ns = bpf_ktime_get_coarse_ns();
-	} else if (record) {
-		fresh.backend_id = sel->backend_id;
-		fresh.last_seen_ns = bpf_ktime_get_coarse_ns();
-		bpf_map_update_elem(&flows, flow, &fresh, BPF_ANY);
+	if (!known) {
+		/* Replaces a stale entry of another VIP, if there was one. */
+		if (record) {
+			fresh.backend_id = sel->backend_id;
+			fresh.vip_id = vip->vip_id;
+			fresh.vip_gen = vip_gen(vip->vip_id);
+			fresh.forwarding = vip->forwarding;
+			fresh.last_seen_ns = bpf_ktime_get_coarse_ns();
+			flow_record(flow, &fresh);
+		}
+		return 0;
 	}
+refresh:
+	/* The entry now speaks for the current VIP, so the fast path can
+	 * take the flow's next packets again.
+	 */
+	known->backend_id = sel->backend_id;
+	known->vip_id = vip->vip_id;
+	known->vip_gen = vip_gen(vip->vip_id);
+	known->forwarding = vip->forwarding;
+	known->last_seen_ns = bpf_ktime_get_coarse_ns();
 	return 0;
 }
 

@@ -103,9 +103,12 @@ struct bnc_backend {
 };
 _Static_assert(sizeof(struct bnc_backend) == 48, "bnc_backend ABI");
 
-/* Key of the flows map. Network byte order except proto and family. For a
- * VIP that hashes on the source address only the ports and daddr still
- * name the flow; only the ring choice ignores them.
+/* A flow as the API names it: the 5-tuple. IPv4 addresses sit in saddr[0]
+ * and daddr[0], the rest zero. Network byte order except proto and family.
+ * This is also the key of the flows6 map; IPv4 flows live in flows4 under
+ * the shorter struct bnc_flow4_key, which is cheaper to hash and compare
+ * on every packet. For a VIP that hashes the source address only, the
+ * ports still name the flow; only the ring choice ignores them.
  */
 struct bnc_flow_key {
 	__be32 saddr[4];
@@ -118,12 +121,65 @@ struct bnc_flow_key {
 };
 _Static_assert(sizeof(struct bnc_flow_key) == 40, "bnc_flow_key ABI");
 
-struct bnc_flow_value {
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse), host order */
-	__u32 backend_id;
-	__u32 pad;
+/* Key of the flows4 map; network byte order except proto. */
+struct bnc_flow4_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
 };
-_Static_assert(sizeof(struct bnc_flow_value) == 16, "bnc_flow_value ABI");
+_Static_assert(sizeof(struct bnc_flow4_key) == 16, "bnc_flow4_key ABI");
+
+/* Host byte order. Established packets are forwarded from this value
+ * alone, without a VIP lookup: it carries the VIP's id and forwarding, and
+ * the VIP's generation when the flow was recorded. A VIP that is removed
+ * or replaced gets a new generation (vip_gens), so its old flows go
+ * through the VIP lookup again instead of being trusted.
+ */
+struct bnc_flow_value {
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse), written at most once a second */
+	__u32 backend_id;
+	__u32 vip_id;
+	__u32 vip_gen;
+	__u8 forwarding; /* enum bnc_forwarding */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct bnc_flow_value) == 24, "bnc_flow_value ABI");
+
+/* The flow cache: a small direct-mapped per-CPU copy of recently used
+ * flow entries, indexed by the flow hash. A hit forwards an established
+ * packet with an array read and a key compare instead of a hash table
+ * lookup; a miss falls back to the flow table, which stays the authority.
+ * Entries are checked like flow entries (VIP generation, backend state),
+ * and the agent bumps every VIP generation when it flushes flows, so no
+ * cached choice outlives the flow table's. Never read by user space.
+ */
+#define BNC_FLOW_CACHE_BITS 12
+#define BNC_FLOW_CACHE_SIZE (1u << BNC_FLOW_CACHE_BITS)
+
+struct bnc_flow_cache_entry {
+	struct bnc_flow_key key;
+	__u32 backend_id;
+	__u32 vip_id;
+	__u32 vip_gen;
+	__u8 forwarding;
+	__u8 valid;
+	__u8 pad[2];
+	__u32 hits; /* the flow table entry is refreshed every 64th */
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct bnc_flow_cache_entry) == 64, "bnc_flow_cache_entry ABI");
+
+/* The VIP address filter: one bit per hash of a destination address, set
+ * for every VIP address. A clear bit proves the packet is not for a VIP,
+ * so non-VIP traffic leaves after one array read; a set bit may be a
+ * collision and the lookups decide. The hash is vip_filter_bit() in
+ * bouncer_hash.h.
+ */
+#define BNC_VIP_FILTER_BITS_LOG2 16
+#define BNC_VIP_FILTER_WORDS ((1u << BNC_VIP_FILTER_BITS_LOG2) / 64)
 
 /* The one entry of the config map: host-wide settings the agent may change
  * at run time. Addresses network byte order.

@@ -83,4 +83,17 @@ static __always_inline __u32 encap_flow_label(const struct bnc_flow_key *key)
 	return flow_hash(key, 0) & 0xfffff;
 }
 
+/* Bit of the VIP address filter for a destination address: a
+ * multiplicative hash of the address (its four words folded for IPv6),
+ * top bits.
+ */
+static __always_inline __u32 vip_filter_bit(const __be32 addr[4], __u8 family)
+{
+	__u32 x = addr[0];
+
+	if (family == BNC_FAMILY_IPV6)
+		x ^= hash_rol32(addr[1], 8) ^ hash_rol32(addr[2], 16) ^ hash_rol32(addr[3], 24);
+	return (x * 0x9e3779b1u) >> (32 - BNC_VIP_FILTER_BITS_LOG2);
+}
+
 #endif /* BOUNCER_HASH_H */
