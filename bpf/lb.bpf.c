@@ -55,7 +55,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 		goto not_vip;
 	cached = flow_cache_slot(&pkt->flow);
 	if (select_cached(cached, &pkt->flow, &sel) == 0) {
-		count(BNC_STAT_FLOW_HIT);
+		count(BNC_STAT_FLOW_CACHE_HIT);
 		return send_to_backend(ctx, pkt, &sel);
 	}
 	known = flow_lookup(&pkt->flow);

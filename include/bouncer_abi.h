@@ -211,6 +211,7 @@ _Static_assert(sizeof(struct bnc_traffic) == 16, "bnc_traffic ABI");
 	X(FWD_DSR, "fwd_dsr") \
 	X(FWD_IPIP, "fwd_ipip") \
 	X(FWD_ICMP_ERROR, "fwd_icmp_error") \
+	X(FLOW_CACHE_HIT, "flow_cache_hit") \
 	X(FLOW_HIT, "flow_hit") \
 	X(FLOW_MISS, "flow_miss") \
 	X(REPICK_DOWN, "repick_down") \
