@@ -165,6 +165,13 @@ int bnc_maps_prog_fd(const struct bnc_maps *m)
 	return bpf_program__fd(m->skel->progs.lb_xdp);
 }
 
+int bnc_maps_map_fd(const struct bnc_maps *m, const char *name)
+{
+	const struct bpf_map *map = bpf_object__find_map_by_name(m->skel->obj, name);
+
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
 int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char *link_pin)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);

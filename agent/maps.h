@@ -26,6 +26,10 @@ int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out);
 void bnc_maps_close(struct bnc_maps *m);
 /* File descriptor of the XDP program, for attaching and test runs. */
 int bnc_maps_prog_fd(const struct bnc_maps *m);
+/* File descriptor of the map named name ("vips", "flows4", ...), for
+ * programs that share these maps (bpf_map__reuse_fd); -ENOENT if none.
+ */
+int bnc_maps_map_fd(const struct bnc_maps *m, const char *name);
 
 /* Attaches the XDP program to ifindex with XDP_FLAGS_* in xdp_flags via a
  * BPF link; pins the link at link_pin (if not NULL) so that the program

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The load balancer's per-packet logic: parse, find the VIP, pick the
+ * backend, forward. Anything not for a VIP leaves untouched with XDP_PASS.
+ * lb.bpf.c makes it the XDP program; benchmarks wrap it.
+ */
+#ifndef BOUNCER_BPF_LB_H
+#define BOUNCER_BPF_LB_H
+
+#include "common.h"
+#include "forward.h"
+#include "icmp.h"
+#include "lb_maps.h"
+#include "parse.h"
+#include "select.h"
+
+static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __be16 port,
+							__u8 proto, __u8 family)
+{
+	struct bnc_vip_key key = {};
+
+	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+	key.port = port;
+	key.proto = proto;
+	key.family = family;
+	return bpf_map_lookup_elem(&vips, &key);
+}
+
+/* Whether daddr is a VIP address at all, whatever the port. */
+static __always_inline bool is_vip_address(const struct packet *pkt)
+{
+	return vip_lookup(pkt->flow.daddr, 0, 0, pkt->flow.family) != NULL;
+}
+
+static __always_inline int send_to_backend(struct xdp_md *ctx, const struct packet *pkt,
+					   const struct selection *sel)
+{
+	__u64 bytes = ctx->data_end - ctx->data;
+
+	count_traffic(&vip_stats, sel->vip_id, bytes);
+	count_traffic(&backend_stats, sel->backend_id, bytes);
+	if (sel->backend->kind == BNC_BACKEND_LOCAL) {
+		/* The sk_lookup program hands it to the worker's socket. */
+		count(BNC_STAT_PASS_LOCAL);
+		return XDP_PASS;
+	}
+	return forward_remote(ctx, pkt, sel->forwarding, sel->backend);
+}
+
+static __always_inline int handle_service(struct xdp_md *ctx, const struct packet *pkt)
+{
+	struct bnc_flow_cache_entry *cached;
+	struct bnc_flow_value *known;
+	struct bnc_vip_value *vip;
+	struct selection sel;
+
+	if (!vip_filter_match(&pkt->flow))
+		goto not_vip;
+	cached = flow_cache_slot(&pkt->flow);
+	if (select_cached(cached, &pkt->flow, &sel) == 0) {
+		count(BNC_STAT_FLOW_CACHE_HIT);
+		return send_to_backend(ctx, pkt, &sel);
+	}
+	known = flow_lookup(&pkt->flow);
+	if (known && select_established(known, &sel) == 0) {
+		count(BNC_STAT_FLOW_HIT);
+		flow_cache_fill(cached, &pkt->flow, &sel);
+		return send_to_backend(ctx, pkt, &sel);
+	}
+	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
+	if (!vip)
+		goto not_vip;
+	if (select_backend(&pkt->flow, vip, known, true, &sel)) {
+		count(BNC_STAT_DROP_NO_BACKEND);
+		count_traffic(&vip_stats, vip->vip_id, ctx->data_end - ctx->data);
+		return XDP_DROP;
+	}
+	flow_cache_fill(cached, &pkt->flow, &sel);
+	return send_to_backend(ctx, pkt, &sel);
+not_vip:
+	count(BNC_STAT_PASS_NOT_VIP);
+	return XDP_PASS;
+}
+
+/* An ICMP error about a VIP flow goes where that flow goes: the backend
+ * needs it for path MTU discovery, since under DSR it sends the replies.
+ */
+static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bnc_flow_key flow = {};
+	struct bnc_vip_value *vip;
+	struct selection sel;
+
+	if (icmp_quoted_flow(data, data_end, pkt, &flow))
+		goto pass;
+	vip = vip_lookup(flow.daddr, flow.dport, flow.proto, flow.family);
+	if (!vip)
+		goto pass;
+	if (select_backend(&flow, vip, flow_lookup(&flow), false, &sel)) {
+		count(BNC_STAT_DROP_NO_BACKEND);
+		return XDP_DROP;
+	}
+	count(BNC_STAT_FWD_ICMP_ERROR);
+	return send_to_backend(ctx, pkt, &sel);
+pass:
+	count(BNC_STAT_PASS_ICMP);
+	return XDP_PASS;
+}
+
+static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	switch (icmp_classify(data, data_end, pkt)) {
+	case ICMP_KIND_ECHO_REQUEST:
+		if (is_vip_address(pkt))
+			return reply_echo(ctx, pkt);
+		break;
+	case ICMP_KIND_TOO_BIG:
+		return forward_icmp_error(ctx, pkt);
+	default:
+		break;
+	}
+	count(BNC_STAT_PASS_ICMP);
+	return XDP_PASS;
+}
+
+static __always_inline int lb_process(struct xdp_md *ctx)
+{
+	struct packet pkt = {};
+
+	switch (parse_packet(ctx, &pkt)) {
+	case PARSE_OK:
+		break;
+	case PARSE_NOT_IP:
+		count(BNC_STAT_PASS_NOT_IP);
+		return XDP_PASS;
+	default:
+		count(BNC_STAT_DROP_MALFORMED);
+		return XDP_DROP;
+	}
+	if (pkt.fragment) {
+		/* Only the first fragment has ports: none can be hashed to
+		 * the right backend, so the stack gets them all.
+		 */
+		count(is_vip_address(&pkt) ? BNC_STAT_PASS_FRAGMENT : BNC_STAT_PASS_NOT_VIP);
+		return XDP_PASS;
+	}
+	switch (pkt.flow.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		return handle_service(ctx, &pkt);
+	case IPPROTO_ICMP:
+		if (pkt.flow.family == BNC_FAMILY_IPV4)
+			return handle_icmp(ctx, &pkt);
+		break;
+	case IPPROTO_ICMPV6:
+		if (pkt.flow.family == BNC_FAMILY_IPV6)
+			return handle_icmp(ctx, &pkt);
+		break;
+	default:
+		break;
+	}
+	count(BNC_STAT_PASS_NOT_VIP);
+	return XDP_PASS;
+}
+
+#endif /* BOUNCER_BPF_LB_H */
