@@ -53,13 +53,16 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	struct bnc_vip_value *vip;
 	struct selection sel;
 
-	if (!vip_filter_match(&pkt->flow))
-		goto not_vip;
+	/* The cache first: an established flow then needs no filter read,
+	 * and non-VIP traffic pays one array read and compare for it.
+	 */
 	cached = flow_cache_slot(&pkt->flow);
 	if (select_cached(cached, &pkt->flow, &sel) == 0) {
 		count(BNC_STAT_FLOW_CACHE_HIT);
 		return send_to_backend(ctx, pkt, &sel);
 	}
+	if (!vip_filter_match(&pkt->flow))
+		goto not_vip;
 	known = flow_lookup(&pkt->flow);
 	if (known && select_established(known, &sel) == 0) {
 		count(BNC_STAT_FLOW_HIT);
