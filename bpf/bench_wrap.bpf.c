@@ -20,11 +20,14 @@ static __always_inline int strip_outer_ipv4(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *outer = data + sizeof(struct ethhdr);
 	struct ethhdr eth;
 
-	if (data + sizeof(eth) + sizeof(struct iphdr) > data_end)
+	/* Only ever strip what the load balancer pushed. */
+	if ((void *)(outer + 1) > data_end || outer->version != 4 || outer->ihl != 5 ||
+	    outer->protocol != IPPROTO_IPIP)
 		return XDP_ABORTED;
-	__builtin_memcpy(&eth, data, sizeof(eth));
+	copy16(&eth, data, sizeof(eth));
 	eth.h_proto = ETH_P_IP_BE;
 	if (bpf_xdp_adjust_head(ctx, sizeof(struct iphdr)))
 		return XDP_ABORTED;
@@ -32,7 +35,7 @@ static __always_inline int strip_outer_ipv4(struct xdp_md *ctx)
 	data_end = (void *)(long)ctx->data_end;
 	if (data + sizeof(eth) > data_end)
 		return XDP_ABORTED;
-	__builtin_memcpy(data, &eth, sizeof(eth));
+	copy16(data, &eth, sizeof(eth));
 	return XDP_TX;
 }
 
@@ -56,14 +59,18 @@ int push_undo(struct xdp_md *ctx)
 	data_end = (void *)(long)ctx->data_end;
 	if (data + sizeof(eth) > data_end)
 		return XDP_ABORTED;
-	__builtin_memcpy(&eth, data, sizeof(eth));
+	copy16(&eth, data, sizeof(eth));
 	if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
 		return XDP_ABORTED;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (data + sizeof(eth) > data_end)
+	if (data + sizeof(eth) + sizeof(struct iphdr) > data_end)
 		return XDP_ABORTED;
-	__builtin_memcpy(data, &eth, sizeof(eth));
+	copy16(data, &eth, sizeof(eth));
+	/* A header for strip_outer_ipv4() to find. */
+	((struct iphdr *)(data + sizeof(eth)))->version = 4;
+	((struct iphdr *)(data + sizeof(eth)))->ihl = 5;
+	((struct iphdr *)(data + sizeof(eth)))->protocol = IPPROTO_IPIP;
 	return strip_outer_ipv4(ctx);
 }
 

@@ -105,6 +105,26 @@ static __always_inline void l2_set_proto(struct l2_header *l2, __u8 nvlan, __be1
 		l2->vlan[1].proto = proto;
 }
 
+/* Copies in 16-bit moves. __builtin_memcpy() would move packet bytes one
+ * at a time, since nothing tells clang the frame is 2-byte aligned; it is
+ * here (the Ethernet header starts the frame), and so are the L2 header
+ * copies on the stack and the MACs in struct bnc_backend.
+ */
+static __always_inline void copy16(void *dst, const void *src, const int len)
+{
+	__u16 *d = dst;
+	const __u16 *s = src;
+
+#pragma unroll
+	for (int i = 0; i < len / 2; i++)
+		d[i] = s[i];
+}
+
+static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
+{
+	copy16(dst, src, ETH_ALEN);
+}
+
 /* Copies the Ethernet header and VLAN tags aside. Every frame we rewrite
  * holds an IP header behind them, so all of struct l2_header is readable.
  */
@@ -115,7 +135,7 @@ static __always_inline int l2_save(struct xdp_md *ctx, struct l2_header *l2)
 
 	if (data + sizeof(*l2) > data_end)
 		return -1;
-	__builtin_memcpy(l2, data, sizeof(*l2));
+	copy16(l2, data, sizeof(*l2));
 	return 0;
 }
 
@@ -129,23 +149,30 @@ static __always_inline int l2_restore(struct xdp_md *ctx, const struct l2_header
 
 	if (data + sizeof(*l2) > data_end)
 		return -1;
-	__builtin_memcpy(data, l2, sizeof(*l2));
+	copy16(data, l2, sizeof(*l2));
 	return 0;
 }
 
-/* A MAC address in three 16-bit moves. __builtin_memcpy() would move it
- * byte by byte, since nothing tells clang the frame is 2-byte aligned; it
- * is here (the Ethernet header starts the frame) and so are the MACs in
- * struct bnc_backend.
+/* After the head moved: writes what follows the MACs, the saved VLAN tags
+ * (with the EtherType that announces them) or the EtherType proto, which
+ * the last tag carries when there are tags.
  */
-static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
+static __always_inline int l2_push(struct xdp_md *ctx, const struct packet *pkt,
+				   struct l2_header *l2, __be16 proto)
 {
-	__u16 *d = (__u16 *)dst;
-	const __u16 *s = (const __u16 *)src;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
 
-	d[0] = s[0];
-	d[1] = s[1];
-	d[2] = s[2];
+	if (data + sizeof(*l2) > data_end)
+		return -1;
+	if (!pkt->nvlan) {
+		eth->h_proto = proto;
+		return 0;
+	}
+	l2_set_proto(l2, pkt->nvlan, proto);
+	copy16(&eth->h_proto, &l2->eth.h_proto, sizeof(l2->eth.h_proto) + sizeof(l2->vlan));
+	return 0;
 }
 
 static __always_inline int transmit(struct xdp_md *ctx, const struct next_hop *nh)
@@ -173,20 +200,21 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 	__u32 zero = 0, l3_off = pkt->l3_off & L3_OFF_MASK, flow_label;
 	struct bnc_config *cfg = bpf_map_lookup_elem(&config, &zero);
 	__u8 inner_proto = pkt->flow.family == BNC_FAMILY_IPV6 ? IPPROTO_IPV6 : IPPROTO_IPIP;
-	struct l2_header l2;
+	/* Zeroed: the verifier cannot tell that nvlan, read twice, is the same
+	 * both times, and would see the tags read unwritten (clang 14,
+	 * kernel 6.18).
+	 */
+	struct l2_header l2 = {};
 	void *data, *data_end;
 	int outer_len;
 
-	if (!cfg || l2_save(ctx, &l2) || l3_off > sizeof(l2))
+	/* Only the tags move: transmit() writes both MACs afterwards. */
+	if (!cfg || l3_off > sizeof(l2) || (pkt->nvlan && l2_save(ctx, &l2)))
 		return -1;
 	outer_len = encap_overhead(be);
 	if (bpf_xdp_adjust_head(ctx, -outer_len))
 		return -1;
-	if (be->family == BNC_FAMILY_IPV6)
-		l2_set_proto(&l2, pkt->nvlan, ETH_P_IPV6_BE);
-	else
-		l2_set_proto(&l2, pkt->nvlan, ETH_P_IP_BE);
-	if (l2_restore(ctx, &l2))
+	if (l2_push(ctx, pkt, &l2, be->family == BNC_FAMILY_IPV6 ? ETH_P_IPV6_BE : ETH_P_IP_BE))
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -367,9 +395,9 @@ static __always_inline int forward_remote(struct xdp_md *ctx, const struct packe
 			count(BNC_STAT_DROP_INTERNAL);
 			return XDP_DROP;
 		}
-		count(BNC_STAT_FWD_IPIP);
+		count_pkt(pkt, BNC_STAT_FWD_IPIP);
 	} else {
-		count(BNC_STAT_FWD_DSR);
+		count_pkt(pkt, BNC_STAT_FWD_DSR);
 	}
 	return transmit(ctx, &nh);
 }

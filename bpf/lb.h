@@ -58,7 +58,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	 */
 	cached = flow_cache_slot(&pkt->flow);
 	if (select_cached(cached, &pkt->flow, &sel) == 0) {
-		count(BNC_STAT_FLOW_CACHE_HIT);
+		count_pkt(pkt, BNC_STAT_FLOW_CACHE_HIT);
 		return send_to_backend(ctx, pkt, &sel);
 	}
 	if (!vip_filter_match(&pkt->flow))
@@ -80,7 +80,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	flow_cache_fill(cached, &pkt->flow, &sel);
 	return send_to_backend(ctx, pkt, &sel);
 not_vip:
-	count(BNC_STAT_PASS_NOT_VIP);
+	count_pkt(pkt, BNC_STAT_PASS_NOT_VIP);
 	return XDP_PASS;
 }
 
@@ -133,6 +133,10 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 static __always_inline int lb_process(struct xdp_md *ctx)
 {
 	struct packet pkt = {};
+
+	pkt.stats = global_stats_this_cpu();
+	if (!pkt.stats)
+		return XDP_ABORTED; /* an array entry that always exists */
 
 	switch (parse_packet(ctx, &pkt)) {
 	case PARSE_OK:

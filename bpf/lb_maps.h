@@ -123,6 +123,13 @@ static __always_inline void count(enum bnc_stat stat)
 		g->counters[stat]++;
 }
 
+static __always_inline struct bnc_global_stats *global_stats_this_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&global_stats, &zero);
+}
+
 /* Per-CPU entries: plain increments are safe without atomics. */
 static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes)
 {

@@ -11,6 +11,10 @@
 /* What parsing learned; offsets are from the start of the frame. */
 struct packet {
 	struct bnc_flow_key flow; /* ports zero for ICMP */
+	/* This CPU's global counters, looked up once per packet for the
+	 * counts on the hot paths (count_pkt()).
+	 */
+	struct bnc_global_stats *stats;
 	__u32 l3_off; /* 14, 18 or 22 */
 	__u32 l4_off;
 	__u32 l3_len; /* IP datagram length as the header claims it */
@@ -19,6 +23,12 @@ struct packet {
 	__u8 ipv4_df;
 	__u8 tos; /* IPv4 TOS or IPv6 traffic class, copied to outer headers */
 };
+
+static __always_inline void count_pkt(const struct packet *pkt, enum bnc_stat stat)
+{
+	if (stat < BNC_STAT_MAX)
+		pkt->stats->counters[stat]++;
+}
 
 /* Upper bounds of the offsets, also enforced by parsing. Pointers are
  * formed through pkt_l3()/pkt_l4(), which mask with them: offsets read
