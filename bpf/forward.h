@@ -18,19 +18,12 @@
 #define AF_INET6 10
 #endif
 
-/* Where the frame goes next. The MACs point into the backend's entry or
- * into fib below; ifindex 0 is the ingress device; mtu 0 means unknown: no
- * size check.
- */
+/* The next hop bpf_fib_lookup() found. mtu 0 means no size check. */
 struct next_hop {
-	const __u8 *dmac;
-	const __u8 *smac;
+	__u8 dmac[ETH_ALEN];
+	__u8 smac[ETH_ALEN];
 	__u32 ifindex;
 	__u32 mtu;
-	struct {
-		__u8 dmac[ETH_ALEN];
-		__u8 smac[ETH_ALEN];
-	} fib;
 };
 
 /* Encapsulation overhead of an outer header of the backend's family. */
@@ -73,24 +66,9 @@ static __always_inline int next_hop_fib(struct xdp_md *ctx, const struct packet 
 		count(BNC_STAT_DROP_FIB);
 		return XDP_DROP;
 	}
-	__builtin_memcpy(nh->fib.dmac, params.dmac, ETH_ALEN);
-	__builtin_memcpy(nh->fib.smac, params.smac, ETH_ALEN);
-	nh->dmac = nh->fib.dmac;
-	nh->smac = nh->fib.smac;
+	__builtin_memcpy(nh->dmac, params.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, params.smac, ETH_ALEN);
 	nh->ifindex = params.ifindex;
-	return BNC_CONTINUE;
-}
-
-static __always_inline int next_hop_resolve(struct xdp_md *ctx, const struct packet *pkt,
-					    const struct bnc_backend *be, __u32 out_len,
-					    struct next_hop *nh)
-{
-	if (be->flags & BNC_BACKEND_F_FIB)
-		return next_hop_fib(ctx, pkt, be, out_len, nh);
-	nh->dmac = be->next_hop_mac;
-	nh->smac = be->src_mac;
-	nh->ifindex = be->ifindex;
-	nh->mtu = be->mtu;
 	return BNC_CONTINUE;
 }
 
@@ -175,20 +153,21 @@ static __always_inline int l2_push(struct xdp_md *ctx, const struct packet *pkt,
 	return 0;
 }
 
-static __always_inline int transmit(struct xdp_md *ctx, const struct next_hop *nh)
+static __always_inline int transmit(struct xdp_md *ctx, const __u8 *dmac, const __u8 *smac,
+				    __u32 ifindex)
 {
 	struct ethhdr *eth = (void *)(long)ctx->data;
 
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return XDP_DROP;
-	mac_copy(eth->h_dest, nh->dmac);
-	mac_copy(eth->h_source, nh->smac);
+	mac_copy(eth->h_dest, dmac);
+	mac_copy(eth->h_source, smac);
 	/* ifindex 0: a one-arm set-up, out through the device it came in on;
 	 * checked first because reading ingress_ifindex costs two loads.
 	 */
-	if (nh->ifindex == 0 || nh->ifindex == ctx->ingress_ifindex)
+	if (ifindex == 0 || ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
-	return bpf_redirect(nh->ifindex, 0);
+	return bpf_redirect(ifindex, 0);
 }
 
 /* Pushes an outer header of the backend's family in front of the IP
@@ -371,16 +350,21 @@ static __always_inline int forward_remote(struct xdp_md *ctx, const struct packe
 					  __u8 forwarding, const struct bnc_backend *be)
 {
 	__u32 overhead = forwarding == BNC_FWD_IPIP ? encap_overhead(be) : 0;
+	bool fib = be->flags & BNC_BACKEND_F_FIB;
 	struct next_hop nh;
+	__u32 mtu = be->mtu;
 	int action;
 
-	/* Only encapsulation grows the packet; a zero length asks the FIB
-	 * for no MTU check.
-	 */
-	action = next_hop_resolve(ctx, pkt, be, overhead ? pkt->l3_len + overhead : 0, &nh);
-	if (action != BNC_CONTINUE)
-		return action;
-	if (overhead && nh.mtu && pkt->l3_len + overhead > nh.mtu) {
+	if (fib) {
+		/* Only encapsulation grows the packet; a zero length asks
+		 * the FIB for no MTU check.
+		 */
+		action = next_hop_fib(ctx, pkt, be, overhead ? pkt->l3_len + overhead : 0, &nh);
+		if (action != BNC_CONTINUE)
+			return action;
+		mtu = nh.mtu;
+	}
+	if (overhead && mtu && pkt->l3_len + overhead > mtu) {
 		/* An IPv4 sender that allows fragmentation would expect us to
 		 * fragment, which XDP cannot: drop and count instead.
 		 */
@@ -388,7 +372,7 @@ static __always_inline int forward_remote(struct xdp_md *ctx, const struct packe
 			count(BNC_STAT_DROP_TOO_BIG);
 			return XDP_DROP;
 		}
-		return reply_too_big(ctx, pkt, nh.mtu - overhead);
+		return reply_too_big(ctx, pkt, mtu - overhead);
 	}
 	if (overhead) {
 		if (encap_push(ctx, pkt, be)) {
@@ -399,7 +383,10 @@ static __always_inline int forward_remote(struct xdp_md *ctx, const struct packe
 	} else {
 		count_pkt(pkt, BNC_STAT_FWD_DSR);
 	}
-	return transmit(ctx, &nh);
+	if (fib)
+		return transmit(ctx, nh.dmac, nh.smac, nh.ifindex);
+	/* The stored next hop: the agent resolved it. */
+	return transmit(ctx, be->next_hop_mac, be->src_mac, be->ifindex);
 }
 
 #endif /* BOUNCER_BPF_FORWARD_H */
