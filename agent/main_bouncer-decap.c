@@ -26,6 +26,7 @@
 
 #include "bouncer_decap.h"
 #include "decap.skel.h"
+#include "addr.h"
 #include "log.h"
 
 #define PROG_NAME "bouncer-decap"
@@ -169,33 +170,15 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* Parses one IPv4 or IPv6 address, no prefix length. */
 static int parse_addr(const char *s, struct bnc_decap_key *key)
 {
-	struct in6_addr in6;
-	struct in_addr in4;
-
 	memset(key, 0, sizeof(*key));
-	if (inet_pton(AF_INET, s, &in4) == 1) {
-		key->addr[0] = in4.s_addr;
-		key->family = BNC_FAMILY_IPV4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &in6) == 1) {
-		memcpy(key->addr, &in6, sizeof(key->addr));
-		key->family = BNC_FAMILY_IPV6;
-		return 0;
-	}
-	return -EINVAL;
+	return addr_parse(s, key->addr, &key->family);
 }
 
 static const char *format_addr(const struct bnc_decap_key *key, char *buf, size_t len)
 {
-	int af = key->family == BNC_FAMILY_IPV4 ? AF_INET : AF_INET6;
-
-	if (!inet_ntop(af, key->addr, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-	return buf;
+	return addr_format(key->addr, key->family, buf, len);
 }
 
 static int join_path(char *buf, const char *dir, const char *name)

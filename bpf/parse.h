@@ -81,6 +81,17 @@ static __always_inline enum parse_result parse_l2(void *data, void *data_end, st
 	return PARSE_OK;
 }
 
+/* What both IPv4 parsers take from the header; frag in host order. */
+static __always_inline void ipv4_fields(struct packet *pkt, const struct iphdr *iph, __u16 frag)
+{
+	pkt->ipv4_df = (frag & IPV4_DF) != 0;
+	pkt->tos = iph->tos;
+	pkt->flow.family = BNC_FAMILY_IPV4;
+	pkt->flow.proto = iph->protocol;
+	pkt->flow.saddr[0] = iph->saddr;
+	pkt->flow.daddr[0] = iph->daddr;
+}
+
 static __always_inline enum parse_result parse_ipv4(void *data, void *data_end, struct packet *pkt)
 {
 	struct iphdr *iph = pkt_l3(data, pkt);
@@ -101,12 +112,7 @@ static __always_inline enum parse_result parse_ipv4(void *data, void *data_end, 
 	pkt->l4_off = pkt->l3_off + hdr_len;
 	frag = bpf_ntohs(iph->frag_off);
 	pkt->fragment = (frag & (IPV4_MF | IPV4_FRAG_OFFSET)) != 0;
-	pkt->ipv4_df = (frag & IPV4_DF) != 0;
-	pkt->tos = iph->tos;
-	pkt->flow.family = BNC_FAMILY_IPV4;
-	pkt->flow.proto = iph->protocol;
-	pkt->flow.saddr[0] = iph->saddr;
-	pkt->flow.daddr[0] = iph->daddr;
+	ipv4_fields(pkt, iph, frag);
 	return PARSE_OK;
 }
 
@@ -244,12 +250,7 @@ static __always_inline enum parse_result parse_common(void *data, void *data_end
 	}
 	pkt->l3_off = sizeof(*eth);
 	pkt->l4_off = sizeof(*eth) + sizeof(*iph);
-	pkt->ipv4_df = (frag & IPV4_DF) != 0;
-	pkt->tos = iph->tos;
-	pkt->flow.family = BNC_FAMILY_IPV4;
-	pkt->flow.proto = iph->protocol;
-	pkt->flow.saddr[0] = iph->saddr;
-	pkt->flow.daddr[0] = iph->daddr;
+	ipv4_fields(pkt, iph, frag);
 	pkt->flow.sport = tcp->source;
 	pkt->flow.dport = tcp->dest;
 	return PARSE_OK;

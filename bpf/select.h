@@ -25,17 +25,26 @@ static __always_inline bool vip_filter_match(const struct bnc_flow_key *flow)
 	return w && (*w & (1ull << (bit % 64)));
 }
 
+/* The flows4 key of an IPv4 flow. */
+static __always_inline struct bnc_flow4_key flow4_key(const struct bnc_flow_key *flow)
+{
+	struct bnc_flow4_key k4 = {
+		.saddr = flow->saddr[0],
+		.daddr = flow->daddr[0],
+		.sport = flow->sport,
+		.dport = flow->dport,
+		.proto = flow->proto,
+	};
+
+	return k4;
+}
+
 static __always_inline struct bnc_flow_value *flow_lookup(const struct bnc_flow_key *flow)
 {
-	if (flow->family == BNC_FAMILY_IPV4) {
-		struct bnc_flow4_key k4 = {
-			.saddr = flow->saddr[0],
-			.daddr = flow->daddr[0],
-			.sport = flow->sport,
-			.dport = flow->dport,
-			.proto = flow->proto,
-		};
+	struct bnc_flow4_key k4;
 
+	if (flow->family == BNC_FAMILY_IPV4) {
+		k4 = flow4_key(flow);
 		return bpf_map_lookup_elem(&flows4, &k4);
 	}
 	return bpf_map_lookup_elem(&flows6, flow);
@@ -44,15 +53,10 @@ static __always_inline struct bnc_flow_value *flow_lookup(const struct bnc_flow_
 static __always_inline void flow_record(const struct bnc_flow_key *flow,
 					const struct bnc_flow_value *value)
 {
-	if (flow->family == BNC_FAMILY_IPV4) {
-		struct bnc_flow4_key k4 = {
-			.saddr = flow->saddr[0],
-			.daddr = flow->daddr[0],
-			.sport = flow->sport,
-			.dport = flow->dport,
-			.proto = flow->proto,
-		};
+	struct bnc_flow4_key k4;
 
+	if (flow->family == BNC_FAMILY_IPV4) {
+		k4 = flow4_key(flow);
 		bpf_map_update_elem(&flows4, &k4, value, BPF_ANY);
 		return;
 	}

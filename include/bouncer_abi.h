@@ -230,6 +230,7 @@ enum bnc_stat { BNC_GLOBAL_STATS(BNC_STAT_ENUM) BNC_STAT_MAX };
 struct bnc_global_stats {
 	__u64 counters[BNC_STAT_MAX];
 };
-_Static_assert(sizeof(struct bnc_global_stats) == 8 * BNC_STAT_MAX, "bnc_global_stats ABI");
+_Static_assert(sizeof(struct bnc_global_stats) == sizeof(__u64) * BNC_STAT_MAX,
+	       "bnc_global_stats ABI");
 
 #endif /* BOUNCER_ABI_H */

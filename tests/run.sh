@@ -69,9 +69,9 @@ BUILD_DIR=${BUILD_DIR:-build}
 
 declare -A default_timeout=([unit]=300 [datapath]=300 [live]=900)
 
-# Sanitizers: stop at the first error with a stack trace. Leak detection
-# needs ptrace-free stop-the-world, which fails when the runner itself is
-# traced (gdb, strace): turn it off then rather than fail every test.
+# Sanitizers: stop at the first error with a stack trace. LeakSanitizer
+# stops the threads with ptrace, which fails in a process that is already
+# traced (gdb, strace -f): turn it off then rather than fail every test.
 detect_leaks=1
 if [[ $(awk '/^TracerPid:/ { print $2 }' /proc/self/status 2>/dev/null || echo 0) != 0 ]]; then
 	echo "run: traced, so LeakSanitizer is off" >&2
@@ -100,6 +100,21 @@ ran_any=false
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The program running now. Being in a process group of its own, it does
+# not get the terminal's ^C: pass that on, and wait for it to stop.
+current=
+tailer=
+# shellcheck disable=SC2317 # reached through the trap, not by a call
+stop() {
+	if [[ -n $current ]]; then
+		kill -TERM -- "-$current" 2>/dev/null || true
+		wait "$current" 2>/dev/null || true
+		wait "$tailer" 2>/dev/null || true
+	fi
+	echo "run: interrupted"
+	exit 130
+}
+trap stop INT TERM HUP
 
 # cmocka prints each number once per group; a program may run several.
 count_cmocka() {
@@ -143,7 +158,10 @@ run_one() {
 	ran_any=true
 
 	if [[ ! -e $path ]]; then
-		echo "not ok - $name: $path does not exist (not built? run make)"
+		if [[ $suite != live ]]; then
+			note=" (not built? run make)"
+		fi
+		echo "not ok - $name: $path does not exist$note"
 		failures+=("$name: missing")
 		total_fail=$((total_fail + 1))
 		return
@@ -163,12 +181,28 @@ run_one() {
 		cmd=(bash "$path")
 	fi
 	# No stdin: CI has none, and a test must not wait for a terminal.
-	# timeout signals the whole process group, so a live script's servers
-	# go too; -k gives its cleanup trap time before the KILL.
-	set +o errexit
-	timeout -k 30 "$t" "${cmd[@]}" </dev/null 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	set -o errexit
+	# timeout runs the program in a process group of its own and signals
+	# all of it, so a live script's servers go too; -k gives its cleanup
+	# trap time before the KILL. The output goes to a file that tail
+	# follows until timeout exits, not through a pipe: a process the
+	# program leaves behind would hold a pipe open and stall the run.
+	timeout -k 30 "$t" "${cmd[@]}" </dev/null >"$log" 2>&1 &
+	current=$!
+	# Both in the background: bash runs a trap only once the foreground
+	# command is done, and wait is what a signal interrupts.
+	tail -n +1 -s 0.2 -f --pid="$current" "$log" &
+	tailer=$!
+	rc=0
+	wait "$current" || rc=$?
+	wait "$tailer" || true
+	# Whatever is left in the group would disturb the next program. Give
+	# what got timeout's TERM a moment to go.
+	if pgrep -g "$current" >/dev/null && sleep 1 && pgrep -g "$current" >/dev/null; then
+		echo "run: $name left processes behind, killed:" \
+			"$(pgrep -g "$current" -l | tr '\n' ' ')"
+		kill -KILL -- "-$current" 2>/dev/null || true
+	fi
+	current=
 
 	if [[ $suite == live ]]; then
 		count_live "$log"
@@ -195,8 +229,10 @@ run_one() {
 			fi
 		fi
 	else
-		if ((rc == 124 || rc == 137)); then
+		if ((rc == 124)); then
 			note="timed out after ${t}s"
+		elif ((rc == 137)); then
+			note="killed, by the time-out (${t}s) or out of memory"
 		elif ((rc > 128)); then
 			note="killed by signal $((rc - 128))"
 		else

@@ -18,25 +18,6 @@
 
 #include "dp_case.h"
 
-static int group_setup(void **state)
-{
-	struct dp_env *env = calloc(1, sizeof(*env));
-
-	if (!env)
-		return -1;
-	*state = env;
-	if (geteuid() != 0)
-		return 0;
-	return dp_env_setup(env) ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-	dp_env_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 static uint64_t counter(struct dp_env *env, enum bnc_stat stat)
 {
 	struct bnc_global_stats g;
@@ -228,6 +209,6 @@ int main(void)
 		cmocka_unit_test(test_truncated_vlan_tag),
 	};
 
-	return cmocka_run_group_tests_name("datapath malformed input", tests, group_setup,
-					   group_teardown);
+	return cmocka_run_group_tests_name("datapath malformed input", tests, dp_env_cmocka_setup,
+					   dp_env_cmocka_teardown);
 }

@@ -22,25 +22,6 @@
 
 #include "dp_case.h"
 
-static int setup(void **state)
-{
-	struct dp_env *env = calloc(1, sizeof(*env));
-
-	if (!env)
-		return -1;
-	*state = env;
-	if (geteuid() != 0)
-		return 0;
-	return dp_env_setup(env) ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-	dp_env_teardown(*state);
-	free(*state);
-	return 0;
-}
-
 static uint32_t run(struct dp_env *env, const struct pkt *in)
 {
 	uint8_t out[PKT_MAX_LEN];
@@ -335,6 +316,20 @@ static void test_flow_table_serves_another_cpu(void **state)
 	assert_memory_equal(out, want.data, len);
 }
 
+static char pin_dir[64];
+
+/* The pinned maps go whatever the test's outcome: nothing is left on bpffs. */
+static int remove_pin_dir(void **state)
+{
+	char cmd[96];
+
+	(void)state;
+	if (!pin_dir[0])
+		return 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", pin_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 /* A second load adopts the pinned maps: VIPs, rings and flows survive. */
 static void test_pinned_maps_are_adopted(void **state)
 {
@@ -348,14 +343,13 @@ static void test_pinned_maps_are_adopted(void **state)
 	struct bnc_vip_value value;
 	struct bnc_maps *first, *second;
 	struct dp_env env;
-	char dir[64], cmd[96];
 	struct pkt p;
 
 	(void)state;
 	if (geteuid() != 0)
 		skip();
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/bouncer-test-%d", (int)getpid());
-	opts.pin_dir = dir;
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/bouncer-test-%d", (int)getpid());
+	opts.pin_dir = pin_dir;
 	assert_int_equal(bnc_maps_open(&opts, &first), 0);
 	value = (struct bnc_vip_value){ .vip_id = 3 };
 	assert_int_equal(bnc_maps_vip_add(first, &key, &value), 0);
@@ -386,25 +380,24 @@ static void test_pinned_maps_are_adopted(void **state)
 	env.prog_fd = bnc_maps_prog_fd(second);
 	assert_int_equal(run(&env, &p), XDP_TX);
 	bnc_maps_close(second);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
 }
+
+/* Each test gets a freshly loaded world. */
+#define WITH_ENV(test) \
+	cmocka_unit_test_setup_teardown(test, dp_env_cmocka_setup, dp_env_cmocka_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_address_entry_follows_vips, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vip_foreach_skips_address_entries, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_ring_swap_sizes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flow_list_and_flush, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_counters_and_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_removed_vip_stops_its_flows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flushed_flow_follows_the_ring, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_flow_table_serves_another_cpu, setup,
-						teardown),
-		cmocka_unit_test(test_pinned_maps_are_adopted),
+		WITH_ENV(test_address_entry_follows_vips),
+		WITH_ENV(test_vip_foreach_skips_address_entries),
+		WITH_ENV(test_ring_swap_sizes),
+		WITH_ENV(test_flow_list_and_flush),
+		WITH_ENV(test_counters_and_reset),
+		WITH_ENV(test_removed_vip_stops_its_flows),
+		WITH_ENV(test_flushed_flow_follows_the_ring),
+		WITH_ENV(test_flow_table_serves_another_cpu),
+		cmocka_unit_test_teardown(test_pinned_maps_are_adopted, remove_pin_dir),
 	};
 
 	return cmocka_run_group_tests_name("map API", tests, NULL, NULL);

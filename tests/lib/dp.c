@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <netinet/in.h>
 
+#include "addr.h"
 #include "bouncer_hash.h"
 #include "maglev.h"
 
@@ -68,20 +69,6 @@ static const struct dp_vip_def vip_defs[] = {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static int parse_addr(const char *s, __be32 addr[4], uint8_t *family)
-{
-	memset(addr, 0, 16);
-	if (pkt_parse_ip4(s, (uint8_t *)addr) == 0) {
-		*family = BNC_FAMILY_IPV4;
-		return 0;
-	}
-	if (pkt_parse_ip6(s, (uint8_t *)addr) == 0) {
-		*family = BNC_FAMILY_IPV6;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static const struct dp_backend_def *backend_def(uint32_t id)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(backend_defs); i++)
@@ -97,7 +84,7 @@ static int install_backends(struct dp_env *env)
 		struct bnc_backend be = { 0 };
 		int err;
 
-		if (parse_addr(d->addr, be.addr, &be.family) ||
+		if (addr_parse(d->addr, be.addr, &be.family) ||
 		    pkt_parse_mac(d->mac, be.next_hop_mac) || pkt_parse_mac(DP_LB_MAC, be.src_mac))
 			return -EINVAL;
 		be.kind = d->kind;
@@ -116,7 +103,7 @@ static int vip_key_of(const struct dp_vip_def *d, struct bnc_vip_key *key)
 	memset(key, 0, sizeof(*key));
 	key->port = htons(d->port);
 	key->proto = d->proto;
-	return parse_addr(d->addr, key->addr, &key->family);
+	return addr_parse(d->addr, key->addr, &key->family);
 }
 
 static int install_vips(struct dp_env *env)
@@ -156,7 +143,7 @@ static int maglev_ring(const uint32_t *ids, size_t n, uint32_t *slots)
 	for (size_t i = 0; i < n; i++) {
 		const struct dp_backend_def *d = backend_def(ids[i]);
 
-		if (!d || parse_addr(d->addr, mb[i].addr, &mb[i].family))
+		if (!d || addr_parse(d->addr, mb[i].addr, &mb[i].family))
 			return -EINVAL;
 		mb[i].port = htons(80);
 		mb[i].weight = 1;

@@ -75,6 +75,25 @@ void dp_build_input(struct pkt *p, const struct dp_input *in)
 	assert_int_equal(pkt_finish(p), 0);
 }
 
+int dp_env_cmocka_setup(void **state)
+{
+	struct dp_env *env = calloc(1, sizeof(*env));
+
+	if (!env)
+		return -1;
+	*state = env;
+	if (geteuid() != 0)
+		return 0;
+	return dp_env_setup(env) ? -1 : 0;
+}
+
+int dp_env_cmocka_teardown(void **state)
+{
+	dp_env_teardown(*state);
+	free(*state);
+	return 0;
+}
+
 /* A global counter summed over CPUs. */
 static uint64_t counter(struct dp_env *env, enum bnc_stat stat)
 {

@@ -48,6 +48,12 @@ struct dp_case {
 	enum bnc_stat counter;
 };
 
+/* cmocka set-up and tear-down giving *state a freshly loaded struct
+ * dp_env (left unloaded when not root: the tests then skip).
+ */
+int dp_env_cmocka_setup(void **state);
+int dp_env_cmocka_teardown(void **state);
+
 /* Builds the packet that in describes; fails the test on misuse. */
 void dp_build_input(struct pkt *p, const struct dp_input *in);
 /* Runs one case: the cmocka test function, state is the struct dp_case. */

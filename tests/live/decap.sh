@@ -46,6 +46,8 @@ WORK=
 SERVER_PID=
 SETUP_DONE=
 FAILURES=0
+# shellcheck source=tests/live/lib.sh
+. "$ROOT/tests/live/lib.sh"
 TIMEOUT=5 # seconds any one condition may take
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -72,52 +74,15 @@ cleanup() {
 		[[ -d $dir ]] && rm -rf "$dir"
 	done
 	rmdir /sys/fs/bpf/bouncer-decap 2>/dev/null
-	ip netns del "$NS_A" 2>/dev/null
-	ip netns del "$NS_B" 2>/dev/null
+	netns_destroy "$NS_A" "$NS_B"
 	[[ -n $WORK ]] && rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap "exit 1" INT TERM HUP
 
-# nsenter --net switches the network namespace only. `ip netns exec` would
-# also give the command a private mount namespace with a fresh /sys, where
-# the pins of bouncer-decap vanish when it exits, and the program with them.
-in_a() { nsenter --net="/run/netns/$NS_A" -- "$@"; }
-in_b() { nsenter --net="/run/netns/$NS_B" -- "$@"; }
+in_a() { in_ns "$NS_A" "$@"; }
+in_b() { in_ns "$NS_B" "$@"; }
 decap() { in_b timeout 10 "$DECAP" "$@"; }
-
-# wait_for SECONDS CMD...: polls CMD until it succeeds or time runs out.
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		if ((SECONDS >= deadline)); then
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-diag() { echo "# $*" >&2; }
-
-# run NAME FUNCTION: one scenario, in a subshell with errexit, so that any
-# failing command fails the scenario.
-run() {
-	local rc
-	set +e
-	(
-		set -e
-		"$2"
-	)
-	rc=$?
-	set -e
-	if ((rc == 0)); then
-		echo "ok - $1"
-	else
-		echo "not ok - $1"
-		FAILURES=$((FAILURES + 1))
-	fi
-}
 
 write_helpers() {
 	# The backend's server: one line per datagram, "SOURCE TOS PAYLOAD",

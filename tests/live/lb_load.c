@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bouncer_abi.h"
+#include "addr.h"
 #include "log.h"
 #include "maglev.h"
 #include "maps.h"
@@ -86,49 +87,6 @@ static void usage(FILE *f)
 		   "--stats prints every global counter and the packets and bytes of each\n"
 		   "VIP and backend, one 'name value' pair a line.\n"
 		   "Exit status: 0 on success, 1 on failure, 2 on a usage error.\n");
-}
-
-static int parse_ip(const char *s, __be32 addr[4], __u8 *family)
-{
-	struct in6_addr in6;
-	struct in_addr in4;
-
-	memset(addr, 0, 4 * sizeof(addr[0]));
-	if (inet_pton(AF_INET, s, &in4) == 1) {
-		addr[0] = in4.s_addr;
-		*family = BNC_FAMILY_IPV4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, &in6) == 1) {
-		memcpy(addr, &in6, sizeof(in6));
-		*family = BNC_FAMILY_IPV6;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Exactly xx:xx:xx:xx:xx:xx, hex digits in either case. */
-static int parse_mac(const char *s, __u8 mac[6])
-{
-	for (int i = 0; i < 6; i++, s += 3) {
-		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
-
-		if (lo < 0 || s[2] != (i == 5 ? '\0' : ':'))
-			return -EINVAL;
-		mac[i] = (__u8)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 static int parse_u32(const char *s, unsigned long max, __u32 *out)
@@ -211,7 +169,7 @@ static int parse_vip(const char *s, struct vip_spec *v)
 	}
 	memset(&v->key, 0, sizeof(v->key));
 	memset(&v->value, 0, sizeof(v->value));
-	if (parse_ip(addr, v->key.addr, &v->key.family))
+	if (addr_parse(addr, v->key.addr, &v->key.family))
 		return -EINVAL;
 	if (buf[0] == '[' && v->key.family != BNC_FAMILY_IPV6)
 		return -EINVAL;
@@ -256,7 +214,7 @@ static int parse_backend(const char *s, const char *dev, struct backend_spec *b)
 	b->text = s;
 	if (n < 3 || parse_u32(field[0], BNC_MAX_BACKENDS - 1, &b->id))
 		return -EINVAL;
-	if (parse_ip(field[1], b->be.addr, &b->be.family))
+	if (addr_parse(field[1], b->be.addr, &b->be.family))
 		return -EINVAL;
 	b->be.kind = BNC_BACKEND_REMOTE;
 	b->be.state = BNC_BACKEND_UP;
@@ -265,7 +223,7 @@ static int parse_backend(const char *s, const char *dev, struct backend_spec *b)
 	} else {
 		if (n < 4 || n > 5)
 			return -EINVAL;
-		if (parse_mac(field[2], b->be.next_hop_mac) || parse_mac(field[3], b->be.src_mac))
+		if (mac_parse(field[2], b->be.next_hop_mac) || mac_parse(field[3], b->be.src_mac))
 			return -EINVAL;
 		if (n == 5) {
 			egress = field[4];
@@ -454,7 +412,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			}
 			break;
 		case OPT_SRC4:
-			if (parse_ip(optarg, addr, &family) || family != BNC_FAMILY_IPV4) {
+			if (addr_parse(optarg, addr, &family) || family != BNC_FAMILY_IPV4) {
 				log_warnx("bad --ipip-src4 '%s': not an IPv4 address", optarg);
 				return -EINVAL;
 			}
@@ -462,7 +420,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->have_src4 = true;
 			break;
 		case OPT_SRC6:
-			if (parse_ip(optarg, a->config.ipip_src_v6, &family) ||
+			if (addr_parse(optarg, a->config.ipip_src_v6, &family) ||
 			    family != BNC_FAMILY_IPV6) {
 				log_warnx("bad --ipip-src6 '%s': not an IPv6 address", optarg);
 				return -EINVAL;

@@ -72,6 +72,8 @@ WORK=
 SERVER_PIDS=()
 SETUP_DONE=
 FAILURES=0
+# shellcheck source=tests/live/lib.sh
+. "$ROOT/tests/live/lib.sh"
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "ok - lb_veth # SKIP needs root"
@@ -85,8 +87,8 @@ for bin in "$LB_LOAD" "$DECAP"; do
 done
 for tool in curl ethtool nsenter "$PY"; do
 	if ! command -v "$tool" >/dev/null; then
-		echo "ok - lb_veth # SKIP $tool not installed"
-		exit 77
+		echo "not ok - setup # $tool not installed: scripts/deps.sh installs it"
+		exit 1
 	fi
 done
 
@@ -100,61 +102,10 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	[[ -d $PIN ]] && rm -rf "$PIN"
-	for ns in "$NS_C" "$NS_L" "$NS_B" "$NS_B2"; do
-		[[ -e /run/netns/$ns ]] || continue
-		# A process left in a namespace would keep it, its veths and
-		# the programs on them alive after 'ip netns del'.
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
+	netns_destroy "$NS_C" "$NS_L" "$NS_B" "$NS_B2"
 	[[ -n $WORK ]] && rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# nsenter --net switches the network namespace only. `ip netns exec` would
-# also give the command a private mount namespace with a fresh /sys, where
-# pins made by lb_load or bouncer-decap would vanish when it exits, and the
-# programs with them.
-in_ns() {
-	local ns=$1
-	shift
-	nsenter --net="/run/netns/$ns" -- "$@"
-}
-
-# wait_for SECONDS CMD...: polls CMD until it succeeds or time runs out.
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		if ((SECONDS >= deadline)); then
-			return 1
-		fi
-		sleep 0.05
-	done
-}
-
-diag() { echo "# $*" >&2; }
-
-# run NAME FUNCTION: one scenario, in a subshell with errexit, so that any
-# failing command fails the scenario.
-run() {
-	local rc
-	set +e
-	(
-		set -e
-		"$2"
-	)
-	rc=$?
-	set -e
-	if ((rc == 0)); then
-		echo "ok - $1"
-	else
-		echo "not ok - $1"
-		FAILURES=$((FAILURES + 1))
-	fi
-}
 
 write_helpers() {
 	# ping.py DST COUNT: COUNT echo requests from a raw socket (iputils

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Installs the Debian 12 packages that building, testing and checking bouncer
+# need, and mounts bpffs. Only missing packages are installed, and apt-get
+# update runs only then, so a second run is fast and needs no network.
+# As non-root it only reports what is missing and fails if anything is.
+set -euo pipefail
+
+pkgs=(
+	# Build: the agent with gcc, the BPF objects with clang (llvm brings
+	# llvm-strip and llvm-objdump for inspecting them), bpftool to turn
+	# each object into a skeleton header.
+	make gcc clang llvm pkg-config bpftool
+	# Libraries the agent links, found through pkg-config. libelf and zlib
+	# are libbpf's own dependencies, needed for static linking and by its
+	# .pc file. linux-libc-dev has the UAPI headers (linux/bpf.h,
+	# linux/if_ether.h, asm/types.h) that the BPF programs include.
+	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+	# Configuration file parsing and the JSON control interface.
+	libconfig-dev libjansson-dev
+	# Unit and datapath tests are cmocka programs.
+	libcmocka-dev
+	# Live tests: namespaces and veth (ip), offload settings on veth
+	# (ethtool), reachability (ping), process handling (pkill, sysctl),
+	# helper servers and clients (python3, curl).
+	iproute2 ethtool iputils-ping procps python3 curl
+	# make check: formatting, static analysis, shell scripts; the lists of
+	# files to check come from git ls-files.
+	clang-format clang-tidy cppcheck shellcheck git
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	# "ii" = wanted and installed; anything else (absent, half-installed,
+	# removed with config left) needs an install.
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	if [[ $status != ii* ]]; then
+		missing+=("$p")
+	fi
+done
+
+is_root=false
+if [[ $(id -u) -eq 0 ]]; then
+	is_root=true
+fi
+
+if ((${#missing[@]} > 0)); then
+	if ! $is_root; then
+		echo "deps: missing packages: ${missing[*]}" >&2
+		echo "deps: as root, run: apt-get update &&" \
+			"apt-get install -y --no-install-recommends ${missing[*]}" >&2
+		exit 1
+	fi
+	echo "deps: installing ${missing[*]}"
+	# No prompts: CI runs without a terminal or stdin.
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+else
+	echo "deps: all ${#pkgs[@]} packages installed"
+fi
+
+# Pinned maps, programs and links live on bpffs; the agent and the live
+# tests pin there.
+bpffs=/sys/fs/bpf
+if [[ $(stat -f -c %T "$bpffs" 2>/dev/null || true) != bpf_fs ]]; then
+	if ! $is_root; then
+		echo "deps: warning: bpffs is not mounted at $bpffs; as root: mount -t bpf bpf $bpffs" >&2
+	else
+		echo "deps: mounting bpffs at $bpffs"
+		mkdir -p "$bpffs"
+		if ! mount -t bpf bpf "$bpffs"; then
+			echo "deps: cannot mount bpffs at $bpffs (missing CAP_SYS_ADMIN?);" \
+				"the datapath and live tests need it" >&2
+			exit 1
+		fi
+	fi
+fi

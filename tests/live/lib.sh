@@ -1,0 +1,63 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Shared by the live test scripts (sourced, not run): running commands in a
+# namespace, waiting for conditions, reporting scenarios, tearing down.
+# The sourcing script sets FAILURES=0 first.
+
+# in_ns NS CMD...: runs CMD in network namespace NS. nsenter --net switches
+# the network namespace only; `ip netns exec` would also give the command a
+# private mount namespace with a fresh /sys, where the pins made by the
+# tools would vanish when they exit, and the programs with them.
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds or time runs out.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		if ((SECONDS >= deadline)); then
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+diag() { echo "# $*" >&2; }
+
+# run NAME FUNCTION: one scenario, in a subshell with errexit, so that any
+# failing command fails the scenario.
+run() {
+	local rc
+	set +e
+	(
+		set -e
+		"$2"
+	)
+	rc=$?
+	set -e
+	if ((rc == 0)); then
+		echo "ok - $1"
+	else
+		echo "not ok - $1"
+		FAILURES=$((FAILURES + 1))
+	fi
+}
+
+# netns_destroy NS...: kills whatever still runs in each namespace (a
+# process left there would keep it, its veths and the programs on them
+# alive after 'ip netns del'), then deletes it.
+netns_destroy() {
+	local ns pid
+	for ns in "$@"; do
+		[[ -e /run/netns/$ns ]] || continue
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	return 0
+}
