@@ -46,8 +46,8 @@ WORK=
 SERVER_PID=
 SETUP_DONE=
 FAILURES=0
-# shellcheck source=tests/live/lib.sh
-. "$ROOT/tests/live/lib.sh"
+# shellcheck source=tests/lib/live.sh
+. "$ROOT/tests/lib/live.sh"
 TIMEOUT=5 # seconds any one condition may take
 
 if [[ $(id -u) -ne 0 ]]; then

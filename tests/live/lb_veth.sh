@@ -72,8 +72,8 @@ WORK=
 SERVER_PIDS=()
 SETUP_DONE=
 FAILURES=0
-# shellcheck source=tests/live/lib.sh
-. "$ROOT/tests/live/lib.sh"
+# shellcheck source=tests/lib/live.sh
+. "$ROOT/tests/lib/live.sh"
 
 if [[ $(id -u) -ne 0 ]]; then
 	echo "ok - lb_veth # SKIP needs root"
