@@ -60,10 +60,10 @@ static __always_inline int next_hop_fib(struct xdp_md *ctx, const struct packet 
 		/* Passing a DSR packet would not resolve the neighbour: its
 		 * destination is the VIP. The agent resolves backends.
 		 */
-		count(BNC_STAT_PASS_NO_NEIGH);
+		count_pkt(pkt, BNC_STAT_PASS_NO_NEIGH);
 		return XDP_PASS;
 	default:
-		count(BNC_STAT_DROP_FIB);
+		count_pkt(pkt, BNC_STAT_DROP_FIB);
 		return XDP_DROP;
 	}
 	__builtin_memcpy(nh->dmac, params.dmac, ETH_ALEN);
@@ -341,7 +341,7 @@ static __always_inline int reply_too_big(struct xdp_md *ctx, const struct packet
 				  data_end);
 		icmp6->icmp6_cksum = csum_fold(sum);
 	}
-	count(BNC_STAT_REPLY_TOO_BIG);
+	count_pkt(pkt, BNC_STAT_REPLY_TOO_BIG);
 	return XDP_TX;
 }
 
@@ -369,14 +369,14 @@ static __always_inline int forward_remote(struct xdp_md *ctx, const struct packe
 		 * fragment, which XDP cannot: drop and count instead.
 		 */
 		if (pkt->flow.family == BNC_FAMILY_IPV4 && !pkt->ipv4_df) {
-			count(BNC_STAT_DROP_TOO_BIG);
+			count_pkt(pkt, BNC_STAT_DROP_TOO_BIG);
 			return XDP_DROP;
 		}
 		return reply_too_big(ctx, pkt, mtu - overhead);
 	}
 	if (overhead) {
 		if (encap_push(ctx, pkt, be)) {
-			count(BNC_STAT_DROP_INTERNAL);
+			count_pkt(pkt, BNC_STAT_DROP_INTERNAL);
 			return XDP_DROP;
 		}
 		count_pkt(pkt, BNC_STAT_FWD_IPIP);

@@ -54,7 +54,7 @@ static __always_inline int reply_echo(struct xdp_md *ctx, const struct packet *p
 	__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
 	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
-	count(BNC_STAT_REPLY_ECHO);
+	count_pkt(pkt, BNC_STAT_REPLY_ECHO);
 	return XDP_TX;
 }
 

@@ -40,7 +40,7 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 	count_traffic(&backend_stats, sel->backend_id, bytes);
 	if (sel->backend->kind == BNC_BACKEND_LOCAL) {
 		/* The sk_lookup program hands it to the worker's socket. */
-		count(BNC_STAT_PASS_LOCAL);
+		count_pkt(pkt, BNC_STAT_PASS_LOCAL);
 		return XDP_PASS;
 	}
 	return forward_remote(ctx, pkt, sel->forwarding, sel->backend);
@@ -65,15 +65,15 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 		goto not_vip;
 	known = flow_lookup(&pkt->flow);
 	if (known && select_established(known, &sel) == 0) {
-		count(BNC_STAT_FLOW_HIT);
+		count_pkt(pkt, BNC_STAT_FLOW_HIT);
 		flow_cache_fill(cached, &pkt->flow, &sel);
 		return send_to_backend(ctx, pkt, &sel);
 	}
 	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
 	if (!vip)
 		goto not_vip;
-	if (select_backend(&pkt->flow, vip, known, true, &sel)) {
-		count(BNC_STAT_DROP_NO_BACKEND);
+	if (select_backend(pkt, &pkt->flow, vip, known, true, &sel)) {
+		count_pkt(pkt, BNC_STAT_DROP_NO_BACKEND);
 		count_traffic(&vip_stats, vip->vip_id, ctx->data_end - ctx->data);
 		return XDP_DROP;
 	}
@@ -100,14 +100,14 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	vip = vip_lookup(flow.daddr, flow.dport, flow.proto, flow.family);
 	if (!vip)
 		goto pass;
-	if (select_backend(&flow, vip, flow_lookup(&flow), false, &sel)) {
-		count(BNC_STAT_DROP_NO_BACKEND);
+	if (select_backend(pkt, &flow, vip, flow_lookup(&flow), false, &sel)) {
+		count_pkt(pkt, BNC_STAT_DROP_NO_BACKEND);
 		return XDP_DROP;
 	}
-	count(BNC_STAT_FWD_ICMP_ERROR);
+	count_pkt(pkt, BNC_STAT_FWD_ICMP_ERROR);
 	return send_to_backend(ctx, pkt, &sel);
 pass:
-	count(BNC_STAT_PASS_ICMP);
+	count_pkt(pkt, BNC_STAT_PASS_ICMP);
 	return XDP_PASS;
 }
 
@@ -126,7 +126,7 @@ static __always_inline int handle_icmp(struct xdp_md *ctx, const struct packet *
 	default:
 		break;
 	}
-	count(BNC_STAT_PASS_ICMP);
+	count_pkt(pkt, BNC_STAT_PASS_ICMP);
 	return XDP_PASS;
 }
 
@@ -142,17 +142,18 @@ static __always_inline int lb_process(struct xdp_md *ctx)
 	case PARSE_OK:
 		break;
 	case PARSE_NOT_IP:
-		count(BNC_STAT_PASS_NOT_IP);
+		count_pkt(&pkt, BNC_STAT_PASS_NOT_IP);
 		return XDP_PASS;
 	default:
-		count(BNC_STAT_DROP_MALFORMED);
+		count_pkt(&pkt, BNC_STAT_DROP_MALFORMED);
 		return XDP_DROP;
 	}
 	if (pkt.fragment) {
 		/* Only the first fragment has ports: none can be hashed to
 		 * the right backend, so the stack gets them all.
 		 */
-		count(is_vip_address(&pkt) ? BNC_STAT_PASS_FRAGMENT : BNC_STAT_PASS_NOT_VIP);
+		count_pkt(&pkt,
+			  is_vip_address(&pkt) ? BNC_STAT_PASS_FRAGMENT : BNC_STAT_PASS_NOT_VIP);
 		return XDP_PASS;
 	}
 	switch (pkt.flow.proto) {
@@ -170,7 +171,7 @@ static __always_inline int lb_process(struct xdp_md *ctx)
 	default:
 		break;
 	}
-	count(BNC_STAT_PASS_NOT_VIP);
+	count_pkt(&pkt, BNC_STAT_PASS_NOT_VIP);
 	return XDP_PASS;
 }
 

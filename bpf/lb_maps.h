@@ -114,15 +114,6 @@ struct {
 	__type(value, struct bnc_global_stats);
 } global_stats SEC(".maps");
 
-static __always_inline void count(enum bnc_stat stat)
-{
-	__u32 zero = 0;
-	struct bnc_global_stats *g = bpf_map_lookup_elem(&global_stats, &zero);
-
-	if (g && stat < BNC_STAT_MAX)
-		g->counters[stat]++;
-}
-
 static __always_inline struct bnc_global_stats *global_stats_this_cpu(void)
 {
 	__u32 zero = 0;

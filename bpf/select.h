@@ -8,6 +8,7 @@
 #include "common.h"
 #include "bouncer_hash.h"
 #include "lb_maps.h"
+#include "parse.h"
 
 struct selection {
 	struct bnc_backend *backend;
@@ -229,7 +230,7 @@ static __always_inline int ring_pick(const struct bnc_vip_value *vip,
  * recorded when record is set (not for ICMP errors, which only follow a
  * flow). Returns 0, or -1 when the VIP has no usable backend.
  */
-static __always_inline int select_backend(const struct bnc_flow_key *flow,
+static __always_inline int select_backend(const struct packet *pkt, const struct bnc_flow_key *flow,
 					  const struct bnc_vip_value *vip,
 					  struct bnc_flow_value *known, bool record,
 					  struct selection *sel)
@@ -245,14 +246,14 @@ static __always_inline int select_backend(const struct bnc_flow_key *flow,
 	if (known) {
 		be = bpf_map_lookup_elem(&backends, &known->backend_id);
 		if (be && backend_takes_flow(be, true)) {
-			count(BNC_STAT_FLOW_HIT);
+			count_pkt(pkt, BNC_STAT_FLOW_HIT);
 			sel->backend = be;
 			sel->backend_id = known->backend_id;
 			goto refresh;
 		}
-		count(BNC_STAT_REPICK_DOWN);
+		count_pkt(pkt, BNC_STAT_REPICK_DOWN);
 	} else {
-		count(BNC_STAT_FLOW_MISS);
+		count_pkt(pkt, BNC_STAT_FLOW_MISS);
 	}
 	if (ring_pick(vip, flow, sel))
 		return -1;

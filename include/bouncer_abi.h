@@ -139,7 +139,10 @@ _Static_assert(sizeof(struct bnc_flow4_key) == 16, "bnc_flow4_key ABI");
  * through the VIP lookup again instead of being trusted.
  */
 struct bnc_flow_value {
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse), written at most once a second */
+	/* CLOCK_MONOTONIC (coarse): written when a packet finds the flow in
+	 * this table, and every 64th packet a CPU's flow cache serves.
+	 */
+	__u64 last_seen_ns;
 	__u32 backend_id;
 	__u32 vip_id;
 	__u32 vip_gen;
