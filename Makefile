@@ -16,7 +16,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # Libraries, each found through pkg-config (scripts/deps.sh installs them).
-LIBS_PKGS := libbpf libelf zlib
+LIBS_PKGS := libbpf libelf zlib libconfig jansson libevent libmnl
 TEST_PKGS := cmocka
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBS_PKGS) $(TEST_PKGS) 2>/dev/null)
 LIBS := $(shell $(PKG_CONFIG) --libs $(LIBS_PKGS) 2>/dev/null)

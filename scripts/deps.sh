@@ -16,8 +16,11 @@ pkgs=(
 	# .pc file. linux-libc-dev has the UAPI headers (linux/bpf.h,
 	# linux/if_ether.h, asm/types.h) that the BPF programs include.
 	libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
-	# Configuration file parsing and the JSON control interface.
-	libconfig-dev libjansson-dev
+	# The agent: its config file (libconfig), JSON control socket
+	# (jansson), event loop, health check connections and metrics HTTP
+	# listener (libevent), and route/neighbour look-ups over rtnetlink to
+	# resolve each backend's next hop (libmnl).
+	libconfig-dev libjansson-dev libevent-dev libmnl-dev
 	# Unit and datapath tests are cmocka programs.
 	libcmocka-dev
 	# Live tests: namespaces and veth (ip), offload settings on veth

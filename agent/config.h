@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The agent's configuration: the file's model, parsing (libconfig) and
+ * validation. Every error names file:line and what is wrong.
+ */
+#ifndef BOUNCER_CONFIG_H
+#define BOUNCER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bouncer_abi.h"
+#include "log.h"
+
+#define CFG_DEFAULT_PIN_DIR "/sys/fs/bpf/bouncer"
+#define CFG_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"
+#define CFG_DEFAULT_METRICS_PORT 9368
+
+/* Administrative state, independent of health. */
+enum cfg_admin {
+	CFG_ADMIN_READY = 0, /* takes traffic while healthy */
+	CFG_ADMIN_DRAIN, /* existing flows only; still checked */
+	CFG_ADMIN_MAINT, /* no traffic, no checks */
+};
+
+enum cfg_check_type {
+	CFG_CHECK_NONE = 0, /* always healthy */
+	CFG_CHECK_TCP,
+	CFG_CHECK_HTTP,
+	CFG_CHECK_UDP,
+	CFG_CHECK_EXEC,
+};
+
+enum cfg_attach_mode {
+	CFG_ATTACH_NATIVE = 0,
+	CFG_ATTACH_SKB,
+	CFG_ATTACH_AUTO, /* native, else skb with a warning */
+};
+
+/* A health check. Times in milliseconds. A backend's own check block
+ * overrides single fields of its VIP's.
+ */
+struct cfg_check {
+	enum cfg_check_type type;
+	unsigned int interval_ms; /* default 2000 */
+	unsigned int timeout_ms; /* default 1000, must be < interval */
+	unsigned int rise; /* default 2 */
+	unsigned int fall; /* default 3 */
+	unsigned int jitter_ms; /* start-up spread, default interval / 2 */
+	unsigned int port; /* 0: the backend's port */
+	/* http */
+	char *http_path; /* default "/" */
+	char *http_host; /* default: the backend's address */
+	unsigned int http_status_min, http_status_max; /* default 200-399 */
+	char *http_expect; /* body substring, NULL: any body */
+	/* udp */
+	char *udp_send; /* payload sent */
+	char *udp_expect; /* reply substring, NULL: any reply */
+	/* exec: argv, NULL-terminated; BOUNCER_BACKEND_ADDR and
+	 * BOUNCER_BACKEND_PORT in its environment; exit 0 = healthy.
+	 */
+	char **exec_argv;
+};
+
+struct cfg_backend {
+	__be32 addr[4];
+	__u8 family; /* BNC_FAMILY_* */
+	__u16 port; /* host order */
+	__u32 weight; /* default 1; 0 = no new flows by weight */
+	enum cfg_admin admin; /* default ready */
+	struct cfg_check check; /* the VIP's, with this backend's overrides */
+	int line;
+};
+
+struct cfg_vip {
+	char *name; /* unique; default "ADDR:PORT/PROTO" */
+	__be32 addr[4];
+	__u8 family;
+	__u16 port; /* host order */
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 forwarding; /* enum bnc_forwarding */
+	__u32 ring_size; /* prime, default BNC_RING_SIZE_DEFAULT */
+	bool sticky; /* hash = "source": the client address only */
+	bool fail_open; /* default true: no healthy backend -> all not in maint */
+	struct cfg_check check;
+	struct cfg_backend *backends;
+	size_t nbackends;
+	int line;
+};
+
+struct cfg {
+	char *path;
+	char **interfaces; /* at least one */
+	size_t ninterfaces;
+	enum cfg_attach_mode mode; /* default native */
+	char *pin_dir; /* default CFG_DEFAULT_PIN_DIR */
+	char *control_socket; /* default CFG_DEFAULT_SOCKET */
+	enum log_level log_level; /* default info */
+	bool metrics; /* the metrics listener is on */
+	char *metrics_addr; /* default "127.0.0.1" */
+	__u16 metrics_port; /* default CFG_DEFAULT_METRICS_PORT */
+	bool has_ipip_src4, has_ipip_src6;
+	__be32 ipip_src4;
+	__be32 ipip_src6[4];
+	__u32 flow_table_size; /* default BNC_MAX_FLOWS */
+	struct cfg_vip *vips;
+	size_t nvips;
+};
+
+/* Parses and validates path. On error returns -EINVAL (or -errno when the
+ * file cannot be read) and writes "FILE:LINE: what is wrong" into err.
+ */
+int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen);
+/* The same for a config held in memory; name stands for the file name in
+ * messages. Used by the tests.
+ */
+int cfg_parse_string(const char *text, const char *name, struct cfg **out, char *err,
+		     size_t errlen);
+void cfg_free(struct cfg *c);
+
+/* Lookups and names used by the agent and bouncerctl. */
+struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name);
+const char *cfg_admin_name(enum cfg_admin admin);
+int cfg_admin_parse(const char *s, enum cfg_admin *out);
+const char *cfg_check_type_name(enum cfg_check_type type);
+
+#endif /* BOUNCER_CONFIG_H */
