@@ -1,0 +1,1392 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The config file: libconfig syntax, read setting by setting into struct
+ * cfg and validated on the way. Every message names the file and line of
+ * the setting at fault; unknown settings are refused, so that a typo does
+ * not silently leave a default in place. examples/bouncer.conf documents
+ * the format.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <libconfig.h>
+
+#include "addr.h"
+#include "config.h"
+#include "maglev.h"
+
+/* VIP names travel in control requests and metrics labels: printable,
+ * no blanks or quotes, and short.
+ */
+#define NAME_MAX_LEN 63
+/* Below this the LRU evicts live flows on any real host; above it the two
+ * flow tables would take gigabytes of kernel memory.
+ */
+#define FLOW_TABLE_MIN 1024u
+#define FLOW_TABLE_MAX (1u << 26)
+/* Weights are shares of a ring of at most BNC_RING_SIZE_MAX slots: a ratio
+ * beyond that cannot be represented anyway, and the cap keeps the sum of
+ * BNC_MAX_BACKENDS weights within 32 bits.
+ */
+#define WEIGHT_MAX 65535
+#define CHECK_TIME_MAX_MS 3600000u /* one hour */
+#define CHECK_COUNT_MAX 100u /* rise, fall */
+
+/* Health check defaults (config.h). */
+#define CHECK_INTERVAL_MS 2000u
+#define CHECK_TIMEOUT_MS 1000u
+#define CHECK_RISE 2u
+#define CHECK_FALL 3u
+#define HTTP_STATUS_MIN 200u
+#define HTTP_STATUS_MAX 399u
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct parser {
+	const char *name; /* the file name in messages */
+	/* libconfig names an @include'd file as the directive did, relative
+	 * to this directory; NULL: the working directory.
+	 */
+	const char *dir;
+	char *err;
+	size_t errlen;
+	/* Where we are, prefixed to every message: "vip 'web': check: ". */
+	char ctx[192];
+	size_t nbackends; /* over all VIPs so far */
+};
+
+/* Writes "FILE:LINE: CONTEXT MESSAGE" for the setting s (without LINE
+ * for the root, which has none) and returns -EINVAL.
+ */
+static int __attribute__((format(printf, 3, 4)))
+fail(struct parser *p, const config_setting_t *s, const char *fmt, ...)
+{
+	const char *file = s ? config_setting_source_file(s) : NULL;
+	unsigned int line = s ? config_setting_source_line(s) : 0;
+	const char *dir = "", *sep = "";
+	va_list ap;
+	int n;
+
+	if (!p->err || !p->errlen)
+		return -EINVAL;
+	/* A setting from an @include'd file carries that file's name. */
+	if (!file) {
+		file = p->name;
+	} else if (file[0] != '/' && p->dir) {
+		dir = p->dir;
+		sep = "/";
+	}
+	if (line)
+		n = snprintf(p->err, p->errlen, "%s%s%s:%u: %s", dir, sep, file, line, p->ctx);
+	else
+		n = snprintf(p->err, p->errlen, "%s%s%s: %s", dir, sep, file, p->ctx);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int fail_nomem(struct parser *p)
+{
+	if (p->err && p->errlen)
+		snprintf(p->err, p->errlen, "%s: out of memory", p->name);
+	return -ENOMEM;
+}
+
+/* Appends to the context; returns the length to restore with ctx_pop. */
+static size_t __attribute__((format(printf, 2, 3))) ctx_push(struct parser *p, const char *fmt, ...)
+{
+	size_t len = strlen(p->ctx);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->ctx + len, sizeof(p->ctx) - len, fmt, ap);
+	va_end(ap);
+	return len;
+}
+
+static void ctx_pop(struct parser *p, size_t len)
+{
+	p->ctx[len] = '\0';
+}
+
+static unsigned int setting_line(const config_setting_t *s)
+{
+	return config_setting_source_line(s);
+}
+
+/* Levenshtein distance, for "did you mean". Names longer than the row
+ * are too far from any setting to be worth a hint.
+ */
+static unsigned int edit_distance(const char *a, const char *b)
+{
+	unsigned int row[33];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la >= ARRAY_SIZE(row) || lb >= ARRAY_SIZE(row))
+		return ~0u;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned int)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned int diag = row[0];
+
+		row[0] = (unsigned int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned int up = row[j];
+			unsigned int best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Refuses any member of group not in keys (NULL-terminated). */
+static int check_keys(struct parser *p, const config_setting_t *group, const char *const *keys)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned int)i);
+		const char *name = config_setting_name(s);
+		const char *hint = NULL;
+		unsigned int hint_dist = 3; /* at most 2 edits away */
+		const char *const *k;
+
+		for (k = keys; *k; k++) {
+			unsigned int d;
+
+			if (strcmp(name, *k) == 0)
+				break;
+			d = edit_distance(name, *k);
+			if (d < hint_dist) {
+				hint = *k;
+				hint_dist = d;
+			}
+		}
+		if (*k)
+			continue;
+		if (hint)
+			return fail(p, s, "unknown setting '%s' (did you mean '%s'?)", name, hint);
+		return fail(p, s, "unknown setting '%s'", name);
+	}
+	return 0;
+}
+
+static int need(struct parser *p, const config_setting_t *group, const char *name)
+{
+	if (!config_setting_get_member(group, name))
+		return fail(p, group, "%s is required", name);
+	return 0;
+}
+
+static bool is_list(const config_setting_t *s)
+{
+	/* An empty [] is an array; let it stand for an empty list. */
+	return config_setting_type(s) == CONFIG_TYPE_LIST ||
+	       (config_setting_type(s) == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0);
+}
+
+static bool is_int(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_INT ||
+	       config_setting_type(s) == CONFIG_TYPE_INT64;
+}
+
+/* Printable and without blanks: no header injection through an http
+ * check, no surprises in a log line.
+ */
+static bool is_token(const char *s)
+{
+	for (; *s; s++) {
+		if (*s <= ' ' || *s == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* The typed getters leave *out alone when the setting is absent, so the
+ * caller sets the default first.
+ */
+static int get_string(struct parser *p, const config_setting_t *group, const char *name,
+		      const char **out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return fail(p, s, "%s must be a string", name);
+	if (!*config_setting_get_string(s))
+		return fail(p, s, "%s must not be empty", name);
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+static int get_int(struct parser *p, const config_setting_t *group, const char *name, long long min,
+		   long long max, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	long long v;
+
+	if (!s)
+		return 0;
+	if (!is_int(s))
+		return fail(p, s, "%s must be an integer", name);
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return fail(p, s, "%s must be between %lld and %lld, not %lld", name, min, max, v);
+	*out = v;
+	return 0;
+}
+
+static int get_u32(struct parser *p, const config_setting_t *group, const char *name, __u32 min,
+		   __u32 max, __u32 *out)
+{
+	long long v = *out;
+	int err = get_int(p, group, name, min, max, &v);
+
+	*out = (__u32)v;
+	return err;
+}
+
+/* names is NULL-terminated; *out becomes the index of the match. */
+static int get_enum(struct parser *p, const config_setting_t *group, const char *name,
+		    const char *const *names, int *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	char list[128] = "";
+	const char *v = NULL;
+	size_t len = 0;
+	int err;
+
+	err = get_string(p, group, name, &v);
+	if (err || !v)
+		return err;
+	for (int i = 0; names[i]; i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+		if (len < sizeof(list))
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+						i ? ", " : "", names[i]);
+	}
+	return fail(p, s, "%s '%s' is not one of %s", name, v, list);
+}
+
+static bool addr_is_unicast(const __be32 addr[4], __u8 family)
+{
+	const __u8 *b = (const __u8 *)addr;
+
+	if (family == BNC_FAMILY_IPV4)
+		return addr[0] != 0 && b[0] < 224; /* not 0.0.0.0, multicast, class E */
+	return (addr[0] | addr[1] | addr[2] | addr[3]) != 0 && b[0] != 0xff;
+}
+
+static int get_addr(struct parser *p, const config_setting_t *group, const char *name,
+		    __be32 addr[4], __u8 *family)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	const char *v = NULL;
+	int err;
+
+	err = get_string(p, group, name, &v);
+	if (err || !v)
+		return err;
+	if (addr_parse(v, addr, family))
+		return fail(p, s, "%s '%s' is not an IPv4 or IPv6 address", name, v);
+	if (!addr_is_unicast(addr, *family))
+		return fail(p, s, "%s '%s' is not a unicast address", name, v);
+	return 0;
+}
+
+/* Milliseconds as seconds, at least one decimal: "2.0", "0.25". */
+static const char *fmt_secs(unsigned int ms, char *buf, size_t len)
+{
+	size_t n;
+
+	snprintf(buf, len, "%u.%03u", ms / 1000, ms % 1000);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0' && buf[n - 2] != '.')
+		buf[--n] = '\0';
+	return buf;
+}
+
+/* Seconds, integer or float, into milliseconds. */
+static int get_secs(struct parser *p, const config_setting_t *group, const char *name,
+		    unsigned int min_ms, unsigned int max_ms, unsigned int *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	char lo[24], hi[24];
+	double v, ms;
+
+	if (!s)
+		return 0;
+	if (is_int(s))
+		v = (double)config_setting_get_int64(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else
+		return fail(p, s, "%s must be a number of seconds", name);
+	ms = v * 1000.0 + 0.5;
+	if (!isfinite(v) || v < 0 || ms < (double)min_ms || ms >= (double)max_ms + 1.0)
+		return fail(p, s, "%s must be between %s and %s s, not %g s", name,
+			    fmt_secs(min_ms, lo, sizeof(lo)), fmt_secs(max_ms, hi, sizeof(hi)), v);
+	*out = (unsigned int)ms;
+	return 0;
+}
+
+/* The later of two settings (either may be NULL): the one a message about
+ * a conflict between them should point at.
+ */
+static const config_setting_t *later(const config_setting_t *a, const config_setting_t *b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return setting_line(a) >= setting_line(b) ? a : b;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* Names, indexed by the enums they name. */
+static const char *const admin_names[] = {
+	[CFG_ADMIN_READY] = "ready",
+	[CFG_ADMIN_DRAIN] = "drain",
+	[CFG_ADMIN_MAINT] = "maint",
+	NULL,
+};
+
+static const char *const check_type_names[] = {
+	[CFG_CHECK_NONE] = "none", [CFG_CHECK_TCP] = "tcp",   [CFG_CHECK_HTTP] = "http",
+	[CFG_CHECK_UDP] = "udp",   [CFG_CHECK_EXEC] = "exec", NULL,
+};
+
+static const char *const mode_names[] = {
+	[CFG_ATTACH_NATIVE] = "native",
+	[CFG_ATTACH_SKB] = "skb",
+	[CFG_ATTACH_AUTO] = "auto",
+	NULL,
+};
+
+static const char *const log_level_names[] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+	NULL,
+};
+
+static const char *const forwarding_names[] = {
+	[BNC_FWD_DSR] = "dsr",
+	[BNC_FWD_IPIP] = "ipip",
+	NULL,
+};
+
+static const char *const proto_names[] = { "tcp", "udp", NULL };
+static const __u8 proto_numbers[] = { IPPROTO_TCP, IPPROTO_UDP };
+static const char *const hash_names[] = { "5tuple", "source", NULL };
+static const char *const fail_names[] = { "open", "closed", NULL };
+
+/* Health checks. A check block is read into a check_spec, which knows
+ * which fields the block set: a backend's block overrides single fields
+ * of its VIP's, and defaults that depend on other fields (jitter is half
+ * the interval) are applied only once the two are merged.
+ */
+enum ck_field {
+	CK_TYPE,
+	CK_INTERVAL,
+	CK_TIMEOUT,
+	CK_RISE,
+	CK_FALL,
+	CK_JITTER,
+	CK_PORT,
+	CK_PATH,
+	CK_HOST,
+	CK_STATUS,
+	CK_EXPECT,
+	CK_SEND,
+	CK_COMMAND,
+	CK_MAX,
+};
+
+static const char *const check_keys_list[] = {
+	[CK_TYPE] = "type",	  [CK_INTERVAL] = "interval",
+	[CK_TIMEOUT] = "timeout", [CK_RISE] = "rise",
+	[CK_FALL] = "fall",	  [CK_JITTER] = "jitter",
+	[CK_PORT] = "port",	  [CK_PATH] = "path",
+	[CK_HOST] = "host",	  [CK_STATUS] = "status",
+	[CK_EXPECT] = "expect",	  [CK_SEND] = "send",
+	[CK_COMMAND] = "command", [CK_MAX] = NULL,
+};
+
+#define CK_BIT(f) (1u << (f))
+#define CK_TYPE_SPECIFIC \
+	(CK_BIT(CK_PATH) | CK_BIT(CK_HOST) | CK_BIT(CK_STATUS) | CK_BIT(CK_EXPECT) | \
+	 CK_BIT(CK_SEND) | CK_BIT(CK_COMMAND))
+
+struct check_spec {
+	/* Where each field was set; NULL: not set. */
+	const config_setting_t *at[CK_MAX];
+	const config_setting_t *block; /* NULL: no check block */
+	enum cfg_check_type type;
+	unsigned int interval_ms, timeout_ms, rise, fall, jitter_ms, port;
+	unsigned int status_min, status_max;
+	/* libconfig's strings: valid while the config_t lives. */
+	const char *path, *host, *expect, *send;
+	const config_setting_t *command;
+};
+
+/* The type-specific fields a check of this type takes. */
+static unsigned int check_type_fields(enum cfg_check_type type)
+{
+	switch (type) {
+	case CFG_CHECK_HTTP:
+		return CK_BIT(CK_PATH) | CK_BIT(CK_HOST) | CK_BIT(CK_STATUS) | CK_BIT(CK_EXPECT);
+	case CFG_CHECK_UDP:
+		return CK_BIT(CK_SEND) | CK_BIT(CK_EXPECT);
+	case CFG_CHECK_EXEC:
+		return CK_BIT(CK_COMMAND);
+	default:
+		return 0;
+	}
+}
+
+static int parse_status(struct parser *p, const config_setting_t *s, struct check_spec *sp)
+{
+	long long v[2];
+
+	/* One status, or a range [min, max]. */
+	if (is_int(s)) {
+		v[0] = v[1] = config_setting_get_int64(s);
+	} else if ((config_setting_type(s) == CONFIG_TYPE_ARRAY ||
+		    config_setting_type(s) == CONFIG_TYPE_LIST) &&
+		   config_setting_length(s) == 2 && is_int(config_setting_get_elem(s, 0)) &&
+		   is_int(config_setting_get_elem(s, 1))) {
+		v[0] = config_setting_get_int64(config_setting_get_elem(s, 0));
+		v[1] = config_setting_get_int64(config_setting_get_elem(s, 1));
+	} else {
+		return fail(p, s, "status must be a status or a range [min, max]");
+	}
+	for (int i = 0; i < 2; i++) {
+		if (v[i] < 100 || v[i] > 599)
+			return fail(p, s, "status %lld is not an HTTP status (100-599)", v[i]);
+	}
+	if (v[0] > v[1])
+		return fail(p, s, "status range [%lld, %lld] is empty", v[0], v[1]);
+	sp->status_min = (unsigned int)v[0];
+	sp->status_max = (unsigned int)v[1];
+	return 0;
+}
+
+static int parse_command(struct parser *p, const config_setting_t *s)
+{
+	int n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		return fail(p, s, "command must be a list of strings, [\"program\", \"arg\", ...]");
+	n = config_setting_length(s);
+	if (n == 0)
+		return fail(p, s, "command is empty");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return fail(p, e, "command must be a list of strings");
+	}
+	if (!*config_setting_get_string_elem(s, 0))
+		return fail(p, s, "command names no program");
+	return 0;
+}
+
+/* Reads one check block. inherited is the type a block without its own
+ * type has; a VIP's block has none to inherit and must name its type.
+ */
+static int parse_check_block(struct parser *p, const config_setting_t *g, bool has_inherited,
+			     enum cfg_check_type inherited, struct check_spec *sp)
+{
+	enum cfg_check_type type;
+	int v = -1, err;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+		return fail(p, g, "must be a group { type = ...; }");
+	sp->block = g;
+	err = check_keys(p, g, check_keys_list);
+	if (err)
+		return err;
+	for (int f = 0; f < CK_MAX; f++)
+		sp->at[f] = config_setting_get_member(g, check_keys_list[f]);
+
+	err = get_enum(p, g, "type", check_type_names, &v);
+	if (err)
+		return err;
+	if (v >= 0)
+		sp->type = (enum cfg_check_type)v;
+	else if (!has_inherited)
+		return fail(p, g, "type is required");
+	type = v >= 0 ? sp->type : inherited;
+	/* A field the type does not use is most likely a mistake about the
+	 * type: refuse it rather than ignore it.
+	 */
+	for (int f = 0; f < CK_MAX; f++) {
+		if (sp->at[f] && (CK_BIT(f) & CK_TYPE_SPECIFIC) &&
+		    !(CK_BIT(f) & check_type_fields(type)))
+			return fail(p, sp->at[f], "%s does not apply to a %s check",
+				    check_keys_list[f], check_type_names[type]);
+	}
+
+	err = get_secs(p, g, "interval", 1, CHECK_TIME_MAX_MS, &sp->interval_ms);
+	if (!err)
+		err = get_secs(p, g, "timeout", 1, CHECK_TIME_MAX_MS, &sp->timeout_ms);
+	if (!err)
+		err = get_secs(p, g, "jitter", 0, CHECK_TIME_MAX_MS, &sp->jitter_ms);
+	if (!err)
+		err = get_u32(p, g, "rise", 1, CHECK_COUNT_MAX, &sp->rise);
+	if (!err)
+		err = get_u32(p, g, "fall", 1, CHECK_COUNT_MAX, &sp->fall);
+	if (!err)
+		err = get_u32(p, g, "port", 1, 65535, &sp->port);
+	if (!err)
+		err = get_string(p, g, "path", &sp->path);
+	if (!err && sp->path && (sp->path[0] != '/' || !is_token(sp->path)))
+		err = fail(p, sp->at[CK_PATH], "path '%s' must start with / and hold no blanks",
+			   sp->path);
+	if (!err)
+		err = get_string(p, g, "host", &sp->host);
+	if (!err && sp->host && !is_token(sp->host))
+		err = fail(p, sp->at[CK_HOST], "host '%s' must hold no blanks", sp->host);
+	if (!err && sp->at[CK_STATUS])
+		err = parse_status(p, sp->at[CK_STATUS], sp);
+	if (!err)
+		err = get_string(p, g, "expect", &sp->expect);
+	if (!err)
+		err = get_string(p, g, "send", &sp->send);
+	if (!err && sp->at[CK_COMMAND]) {
+		err = parse_command(p, sp->at[CK_COMMAND]);
+		sp->command = sp->at[CK_COMMAND];
+	}
+	return err;
+}
+
+/* A VIP's check with a backend's block on top. */
+static void check_merge(const struct check_spec *vip, const struct check_spec *b,
+			struct check_spec *out)
+{
+	*out = *vip;
+	out->block = b->block;
+	/* Another type drops the VIP's fields for its own type. */
+	if (b->at[CK_TYPE] && b->type != vip->type) {
+		for (int f = 0; f < CK_MAX; f++) {
+			if (CK_BIT(f) & CK_TYPE_SPECIFIC)
+				out->at[f] = NULL;
+		}
+	}
+#define TAKE(f, field) \
+	do { \
+		if (b->at[f]) { \
+			out->at[f] = b->at[f]; \
+			out->field = b->field; \
+		} \
+	} while (0)
+	TAKE(CK_TYPE, type);
+	TAKE(CK_INTERVAL, interval_ms);
+	TAKE(CK_TIMEOUT, timeout_ms);
+	TAKE(CK_RISE, rise);
+	TAKE(CK_FALL, fall);
+	TAKE(CK_JITTER, jitter_ms);
+	TAKE(CK_PORT, port);
+	TAKE(CK_PATH, path);
+	TAKE(CK_HOST, host);
+	TAKE(CK_STATUS, status_min);
+	TAKE(CK_STATUS, status_max);
+	TAKE(CK_EXPECT, expect);
+	TAKE(CK_SEND, send);
+	TAKE(CK_COMMAND, command);
+#undef TAKE
+}
+
+static void check_free(struct cfg_check *ck)
+{
+	free(ck->http_path);
+	free(ck->http_host);
+	free(ck->http_expect);
+	free(ck->udp_send);
+	free(ck->udp_expect);
+	if (ck->exec_argv) {
+		for (char **a = ck->exec_argv; *a; a++)
+			free(*a);
+		free(ck->exec_argv);
+	}
+	memset(ck, 0, sizeof(*ck));
+}
+
+static int check_build_argv(const config_setting_t *cmd, struct cfg_check *out)
+{
+	int n = config_setting_length(cmd);
+
+	out->exec_argv = calloc((size_t)n + 1, sizeof(*out->exec_argv));
+	if (!out->exec_argv)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		out->exec_argv[i] = strdup(config_setting_get_string_elem(cmd, i));
+		if (!out->exec_argv[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Applies the defaults to a (merged) spec, checks what only the whole
+ * check can tell, and fills out with strings of its own.
+ */
+static int check_resolve(struct parser *p, const struct check_spec *sp, struct cfg_check *out)
+{
+	const config_setting_t *type_at = sp->at[CK_TYPE] ? sp->at[CK_TYPE] : sp->block;
+	char a[24], b[24];
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->type = sp->at[CK_TYPE] ? sp->type : CFG_CHECK_NONE;
+	out->interval_ms = sp->at[CK_INTERVAL] ? sp->interval_ms : CHECK_INTERVAL_MS;
+	out->timeout_ms = sp->at[CK_TIMEOUT] ? sp->timeout_ms : CHECK_TIMEOUT_MS;
+	out->rise = sp->at[CK_RISE] ? sp->rise : CHECK_RISE;
+	out->fall = sp->at[CK_FALL] ? sp->fall : CHECK_FALL;
+	out->jitter_ms = sp->at[CK_JITTER] ? sp->jitter_ms : out->interval_ms / 2;
+	out->port = sp->at[CK_PORT] ? sp->port : 0;
+
+	/* A check still running when the next is due would overlap it. */
+	if (out->timeout_ms >= out->interval_ms)
+		return fail(p, later(sp->at[CK_TIMEOUT], sp->at[CK_INTERVAL]),
+			    "timeout (%s s%s) must be shorter than interval (%s s)",
+			    fmt_secs(out->timeout_ms, a, sizeof(a)),
+			    sp->at[CK_TIMEOUT] ? "" : ", the default",
+			    fmt_secs(out->interval_ms, b, sizeof(b)));
+	if (out->jitter_ms > out->interval_ms)
+		return fail(p, later(sp->at[CK_JITTER], sp->at[CK_INTERVAL]),
+			    "jitter (%s s) must not exceed interval (%s s)",
+			    fmt_secs(out->jitter_ms, a, sizeof(a)),
+			    fmt_secs(out->interval_ms, b, sizeof(b)));
+
+	switch (out->type) {
+	case CFG_CHECK_HTTP:
+		out->http_path = strdup(sp->at[CK_PATH] ? sp->path : "/");
+		out->http_host = dup_or_null(sp->at[CK_HOST] ? sp->host : NULL);
+		out->http_status_min = sp->at[CK_STATUS] ? sp->status_min : HTTP_STATUS_MIN;
+		out->http_status_max = sp->at[CK_STATUS] ? sp->status_max : HTTP_STATUS_MAX;
+		out->http_expect = dup_or_null(sp->at[CK_EXPECT] ? sp->expect : NULL);
+		if (!out->http_path || (sp->at[CK_HOST] && !out->http_host) ||
+		    (sp->at[CK_EXPECT] && !out->http_expect))
+			err = -ENOMEM;
+		break;
+	case CFG_CHECK_UDP:
+		/* UDP has no handshake: without a payload there is nothing
+		 * to tell a live service from a silent port.
+		 */
+		if (!sp->at[CK_SEND])
+			return fail(p, type_at, "a udp check needs send");
+		out->udp_send = strdup(sp->send);
+		out->udp_expect = dup_or_null(sp->at[CK_EXPECT] ? sp->expect : NULL);
+		if (!out->udp_send || (sp->at[CK_EXPECT] && !out->udp_expect))
+			err = -ENOMEM;
+		break;
+	case CFG_CHECK_EXEC:
+		if (!sp->at[CK_COMMAND])
+			return fail(p, type_at, "an exec check needs command");
+		err = check_build_argv(sp->command, out);
+		break;
+	default:
+		break;
+	}
+	if (err)
+		return fail_nomem(p);
+	return 0;
+}
+
+/* "10.0.0.1:80" or "[fd00::1]:80". */
+static void fmt_addr_port(const __be32 addr[4], __u8 family, __u16 port, char *buf, size_t len)
+{
+	char a[ADDR_STRLEN];
+
+	addr_format(addr, family, a, sizeof(a));
+	if (family == BNC_FAMILY_IPV6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+static const char *const backend_keys[] = { "address", "port", "weight", "state", "check", NULL };
+
+static int parse_backend(struct parser *p, struct cfg *c, struct cfg_vip *v,
+			 const struct check_spec *vspec, const config_setting_t *s, size_t idx)
+{
+	struct cfg_backend *b = &v->backends[idx];
+	const config_setting_t *chk, *at_addr;
+	struct check_spec bspec = { 0 }, merged;
+	char name[ADDR_STRLEN + 8];
+	long long port = v->port;
+	int admin = CFG_ADMIN_READY;
+	size_t ctx;
+	int err;
+
+	ctx = ctx_push(p, "backend %zu: ", idx + 1);
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		err = fail(p, s, "must be a group { address = ...; }");
+		goto cleanup;
+	}
+	b->line = (int)setting_line(s);
+	b->weight = 1;
+	if (++p->nbackends > BNC_MAX_BACKENDS) {
+		err = fail(p, s, "more than %d backends in all", BNC_MAX_BACKENDS);
+		goto cleanup;
+	}
+	err = check_keys(p, s, backend_keys);
+	if (!err)
+		err = need(p, s, "address");
+	if (!err)
+		err = get_addr(p, s, "address", b->addr, &b->family);
+	if (!err)
+		err = get_int(p, s, "port", 1, 65535, &port);
+	if (err)
+		goto cleanup;
+	b->port = (__u16)port;
+	at_addr = config_setting_get_member(s, "address");
+
+	ctx_pop(p, ctx);
+	fmt_addr_port(b->addr, b->family, b->port, name, sizeof(name));
+	ctx_push(p, "backend %s: ", name);
+	/* dsr and ipip forward the client's packet as it came: a backend
+	 * that listens on another port never sees it.
+	 */
+	if (b->port != v->port) {
+		err = fail(p, config_setting_get_member(s, "port"),
+			   "port %u differs from the vip's port %u: dsr and ipip do not rewrite "
+			   "ports (check.port checks another port)",
+			   b->port, v->port);
+		goto cleanup;
+	}
+	if (b->family == v->family && memcmp(b->addr, v->addr, sizeof(b->addr)) == 0) {
+		err = fail(p, at_addr, "address is the vip's own address");
+		goto cleanup;
+	}
+	for (size_t j = 0; j < idx; j++) {
+		const struct cfg_backend *o = &v->backends[j];
+
+		if (o->family == b->family && o->port == b->port &&
+		    memcmp(o->addr, b->addr, sizeof(o->addr)) == 0) {
+			err = fail(p, at_addr, "duplicate of the backend at line %d", o->line);
+			goto cleanup;
+		}
+	}
+	if (v->forwarding == BNC_FWD_IPIP &&
+	    ((b->family == BNC_FAMILY_IPV4 && !c->has_ipip_src4) ||
+	     (b->family == BNC_FAMILY_IPV6 && !c->has_ipip_src6))) {
+		err = fail(p, at_addr, "forwarding ipip to an IPv%u backend needs ipip_source.v%u",
+			   b->family, b->family);
+		goto cleanup;
+	}
+	err = get_u32(p, s, "weight", 0, WEIGHT_MAX, &b->weight);
+	if (!err)
+		err = get_enum(p, s, "state", admin_names, &admin);
+	if (err)
+		goto cleanup;
+	b->admin = (enum cfg_admin)admin;
+
+	chk = config_setting_get_member(s, "check");
+	if (!chk) {
+		err = check_resolve(p, vspec, &b->check);
+		goto cleanup;
+	}
+	ctx_push(p, "check: ");
+	err = parse_check_block(p, chk, true, vspec->at[CK_TYPE] ? vspec->type : CFG_CHECK_NONE,
+				&bspec);
+	if (err)
+		goto cleanup;
+	check_merge(vspec, &bspec, &merged);
+	err = check_resolve(p, &merged, &b->check);
+cleanup:
+	ctx_pop(p, ctx);
+	return err;
+}
+
+static const char *const vip_keys[] = { "name",	      "address",   "port", "protocol",
+					"forwarding", "ring_size", "hash", "fail",
+					"check",      "backends",  NULL };
+
+/* Printable, no blanks or quotes: names go into requests and labels. */
+static bool vip_name_ok(const char *name)
+{
+	if (strlen(name) > NAME_MAX_LEN || !is_token(name))
+		return false;
+	return !strpbrk(name, "\"'\\");
+}
+
+/* Smallest prime >= n, for a helpful message; 0 if none up to max. */
+static __u32 next_prime(__u32 n, __u32 max)
+{
+	for (; n <= max; n++) {
+		if (maglev_is_prime(n))
+			return n;
+	}
+	return 0;
+}
+
+static int parse_vip_backends(struct parser *p, struct cfg *c, struct cfg_vip *v,
+			      const struct check_spec *vspec, const config_setting_t *list)
+{
+	int n;
+
+	if (!is_list(list))
+		return fail(p, list, "backends must be a list ( { address = ...; }, ... )");
+	n = config_setting_length(list);
+	if (n == 0)
+		return 0;
+	v->backends = calloc((size_t)n, sizeof(*v->backends));
+	if (!v->backends)
+		return fail_nomem(p);
+	for (int i = 0; i < n; i++) {
+		int err;
+
+		/* Counted first: cfg_free frees what a failed one holds. */
+		v->nbackends++;
+		err = parse_backend(p, c, v, vspec, config_setting_get_elem(list, (unsigned int)i),
+				    (size_t)i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_vip(struct parser *p, struct cfg *c, const config_setting_t *s, size_t idx)
+{
+	struct cfg_vip *v = &c->vips[idx];
+	const config_setting_t *chk, *at_name, *at_addr, *at_ring, *list;
+	struct check_spec spec = { 0 };
+	int proto = 0, fwd = BNC_FWD_DSR, hash = 0, failmode = 0;
+	const char *name = NULL;
+	long long port = 0;
+	char buf[ADDR_STRLEN + 16];
+	size_t ctx, ctx_chk;
+	int err;
+
+	ctx = ctx_push(p, "vip %zu: ", idx + 1);
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		err = fail(p, s, "must be a group { address = ...; }");
+		goto cleanup;
+	}
+	v->line = (int)setting_line(s);
+	v->ring_size = BNC_RING_SIZE_DEFAULT;
+	v->fail_open = true;
+	err = check_keys(p, s, vip_keys);
+	if (!err)
+		err = get_string(p, s, "name", &name);
+	if (err)
+		goto cleanup;
+	at_name = config_setting_get_member(s, "name");
+	if (name) {
+		ctx_pop(p, ctx);
+		ctx_push(p, "vip '%s': ", name);
+	}
+	err = need(p, s, "address");
+	if (!err)
+		err = get_addr(p, s, "address", v->addr, &v->family);
+	if (!err)
+		err = need(p, s, "port");
+	if (!err)
+		err = get_int(p, s, "port", 1, 65535, &port);
+	if (!err)
+		err = get_enum(p, s, "protocol", proto_names, &proto);
+	if (err)
+		goto cleanup;
+	at_addr = config_setting_get_member(s, "address");
+	v->port = (__u16)port;
+	v->proto = proto_numbers[proto];
+
+	fmt_addr_port(v->addr, v->family, v->port, buf, sizeof(buf));
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%s", proto_names[proto]);
+	v->name = strdup(name ? name : buf);
+	if (!v->name) {
+		err = fail_nomem(p);
+		goto cleanup;
+	}
+	ctx_pop(p, ctx);
+	ctx_push(p, "vip '%s': ", v->name);
+	if (name && !vip_name_ok(name)) {
+		err = fail(p, at_name,
+			   "name must be at most %d printable characters, no blanks "
+			   "or quotes",
+			   NAME_MAX_LEN);
+		goto cleanup;
+	}
+	for (size_t j = 0; j < idx; j++) {
+		const struct cfg_vip *o = &c->vips[j];
+
+		if (o->family == v->family && o->port == v->port && o->proto == v->proto &&
+		    memcmp(o->addr, v->addr, sizeof(o->addr)) == 0) {
+			err = fail(p, at_addr, "%s is already vip '%s' (line %d)", buf, o->name,
+				   o->line);
+			goto cleanup;
+		}
+		if (strcmp(o->name, v->name) == 0) {
+			err = fail(p, at_name ? at_name : s,
+				   "name is already used by the vip at line %d", o->line);
+			goto cleanup;
+		}
+	}
+
+	err = get_enum(p, s, "forwarding", forwarding_names, &fwd);
+	if (!err)
+		err = get_u32(p, s, "ring_size", 2, BNC_RING_SIZE_MAX, &v->ring_size);
+	if (!err)
+		err = get_enum(p, s, "hash", hash_names, &hash);
+	if (!err)
+		err = get_enum(p, s, "fail", fail_names, &failmode);
+	if (err)
+		goto cleanup;
+	v->forwarding = (__u8)fwd;
+	v->sticky = hash == 1;
+	v->fail_open = failmode == 0;
+	at_ring = config_setting_get_member(s, "ring_size");
+	if (!maglev_is_prime(v->ring_size)) {
+		__u32 next = next_prime(v->ring_size, BNC_RING_SIZE_MAX);
+
+		if (next)
+			err = fail(p, at_ring, "ring_size %u is not a prime (%u is)", v->ring_size,
+				   next);
+		else
+			err = fail(p, at_ring, "ring_size %u is not a prime", v->ring_size);
+		goto cleanup;
+	}
+
+	/* Without a check block: type none, with the default timing. */
+	chk = config_setting_get_member(s, "check");
+	ctx_chk = ctx_push(p, "check: ");
+	if (chk)
+		err = parse_check_block(p, chk, false, CFG_CHECK_NONE, &spec);
+	if (!err)
+		err = check_resolve(p, &spec, &v->check);
+	ctx_pop(p, ctx_chk);
+	if (err)
+		goto cleanup;
+
+	list = config_setting_get_member(s, "backends");
+	if (list) {
+		err = parse_vip_backends(p, c, v, &spec, list);
+		if (err)
+			goto cleanup;
+	}
+	/* Maglev gives every backend at least one slot. */
+	if (v->nbackends > v->ring_size)
+		err = fail(p, at_ring ? at_ring : s,
+			   "ring_size %u is smaller than the number of backends (%zu)",
+			   v->ring_size, v->nbackends);
+cleanup:
+	ctx_pop(p, ctx);
+	return err;
+}
+
+static int parse_vips(struct parser *p, struct cfg *c, const config_setting_t *list)
+{
+	int n;
+
+	if (!is_list(list))
+		return fail(p, list, "vips must be a list ( { address = ...; }, ... )");
+	n = config_setting_length(list);
+	if (n > BNC_MAX_VIPS)
+		return fail(p, config_setting_get_elem(list, BNC_MAX_VIPS), "more than %d vips",
+			    BNC_MAX_VIPS);
+	if (n == 0)
+		return 0;
+	c->vips = calloc((size_t)n, sizeof(*c->vips));
+	if (!c->vips)
+		return fail_nomem(p);
+	for (int i = 0; i < n; i++) {
+		int err;
+
+		/* Counted first: cfg_free frees what a failed one holds. */
+		c->nvips++;
+		err = parse_vip(p, c, config_setting_get_elem(list, (unsigned int)i), (size_t)i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Linux's dev_valid_name(). */
+static bool ifname_ok(const char *name)
+{
+	return strlen(name) < IFNAMSIZ && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	       is_token(name) && !strpbrk(name, "/:");
+}
+
+static int parse_interfaces(struct parser *p, struct cfg *c, const config_setting_t *root)
+{
+	const config_setting_t *s = config_setting_get_member(root, "interfaces");
+	int n;
+
+	if (!s)
+		return fail(p, root, "interfaces is required");
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		return fail(p, s, "interfaces must be a list of device names, [\"eth0\", ...]");
+	n = config_setting_length(s);
+	if (n == 0)
+		return fail(p, s, "interfaces must name at least one device");
+	c->interfaces = calloc((size_t)n, sizeof(*c->interfaces));
+	if (!c->interfaces)
+		return fail_nomem(p);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		const char *name;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return fail(p, e, "interfaces must be a list of device names");
+		name = config_setting_get_string(e);
+		if (!ifname_ok(name))
+			return fail(p, e, "'%s' is not a valid device name", name);
+		for (size_t j = 0; j < c->ninterfaces; j++) {
+			if (strcmp(c->interfaces[j], name) == 0)
+				return fail(p, e, "interface '%s' is listed twice", name);
+		}
+		c->interfaces[i] = strdup(name);
+		if (!c->interfaces[i])
+			return fail_nomem(p);
+		c->ninterfaces++;
+	}
+	return 0;
+}
+
+static int parse_path(struct parser *p, const config_setting_t *root, const char *name,
+		      size_t max_len, char **out)
+{
+	const config_setting_t *s = config_setting_get_member(root, name);
+	const char *v = NULL;
+	int err;
+
+	err = get_string(p, root, name, &v);
+	if (err || !v)
+		return err;
+	if (v[0] != '/')
+		return fail(p, s, "%s '%s' must be an absolute path", name, v);
+	if (strlen(v) > max_len)
+		return fail(p, s, "%s is longer than %zu characters", name, max_len);
+	free(*out);
+	*out = strdup(v);
+	return *out ? 0 : fail_nomem(p);
+}
+
+static int parse_ipip_source(struct parser *p, struct cfg *c, const config_setting_t *g)
+{
+	static const char *const keys[] = { "v4", "v6", NULL };
+	const config_setting_t *s;
+	size_t ctx = ctx_push(p, "ipip_source: ");
+	__be32 addr[4];
+	__u8 family = 0;
+	int err;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		err = fail(p, g, "must be a group { v4 = ...; v6 = ...; }");
+		goto cleanup;
+	}
+	err = check_keys(p, g, keys);
+	if (err)
+		goto cleanup;
+	for (int i = 0; keys[i]; i++) {
+		__u8 want = i == 0 ? BNC_FAMILY_IPV4 : BNC_FAMILY_IPV6;
+
+		s = config_setting_get_member(g, keys[i]);
+		if (!s)
+			continue;
+		err = get_addr(p, g, keys[i], addr, &family);
+		if (err)
+			goto cleanup;
+		if (family != want) {
+			err = fail(p, s, "%s must be an IPv%u address", keys[i], want);
+			goto cleanup;
+		}
+		if (want == BNC_FAMILY_IPV4) {
+			c->ipip_src4 = addr[0];
+			c->has_ipip_src4 = true;
+		} else {
+			memcpy(c->ipip_src6, addr, sizeof(c->ipip_src6));
+			c->has_ipip_src6 = true;
+		}
+	}
+cleanup:
+	ctx_pop(p, ctx);
+	return err;
+}
+
+static int parse_metrics(struct parser *p, struct cfg *c, const config_setting_t *g)
+{
+	static const char *const keys[] = { "listen", "port", NULL };
+	size_t ctx = ctx_push(p, "metrics: ");
+	const char *listen = NULL;
+	long long port = c->metrics_port;
+	__be32 addr[4];
+	__u8 family = 0;
+	int err;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		err = fail(p, g, "must be a group { listen = ...; port = ...; }");
+		goto cleanup;
+	}
+	err = check_keys(p, g, keys);
+	if (!err)
+		err = get_string(p, g, "listen", &listen);
+	if (!err && listen && addr_parse(listen, addr, &family))
+		err = fail(p, config_setting_get_member(g, "listen"),
+			   "listen '%s' is not an IPv4 or IPv6 address", listen);
+	if (!err)
+		err = get_int(p, g, "port", 1, 65535, &port);
+	if (err)
+		goto cleanup;
+	c->metrics = true;
+	c->metrics_port = (__u16)port;
+	if (listen) {
+		free(c->metrics_addr);
+		c->metrics_addr = strdup(listen);
+		if (!c->metrics_addr)
+			err = fail_nomem(p);
+	}
+cleanup:
+	ctx_pop(p, ctx);
+	return err;
+}
+
+static const char *const top_keys[] = { "interfaces",  "mode",		 "log_level",
+					"pin_dir",     "control_socket", "flow_table_size",
+					"ipip_source", "metrics",	 "vips",
+					NULL };
+
+static int parse_root(struct parser *p, const config_setting_t *root, struct cfg *c)
+{
+	const config_setting_t *s;
+	int mode = CFG_ATTACH_NATIVE, level = LOG_LEVEL_INFO;
+	int err;
+
+	err = check_keys(p, root, top_keys);
+	if (!err)
+		err = parse_interfaces(p, c, root);
+	if (!err)
+		err = get_enum(p, root, "mode", mode_names, &mode);
+	if (!err)
+		err = get_enum(p, root, "log_level", log_level_names, &level);
+	if (!err)
+		err = parse_path(p, root, "pin_dir", 255, &c->pin_dir);
+	if (!err)
+		err = parse_path(p, root, "control_socket",
+				 sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1,
+				 &c->control_socket);
+	if (!err)
+		err = get_u32(p, root, "flow_table_size", FLOW_TABLE_MIN, FLOW_TABLE_MAX,
+			      &c->flow_table_size);
+	if (err)
+		return err;
+	c->mode = (enum cfg_attach_mode)mode;
+	c->log_level = (enum log_level)level;
+
+	/* Before the VIPs: an ipip VIP needs the source of its families. */
+	s = config_setting_get_member(root, "ipip_source");
+	if (s) {
+		err = parse_ipip_source(p, c, s);
+		if (err)
+			return err;
+	}
+	s = config_setting_get_member(root, "metrics");
+	if (s) {
+		err = parse_metrics(p, c, s);
+		if (err)
+			return err;
+	}
+	s = config_setting_get_member(root, "vips");
+	if (s)
+		return parse_vips(p, c, s);
+	return 0;
+}
+
+/* Parses a config that libconfig has read. */
+static int cfg_from_config(const config_t *lc, const char *name, const char *dir, struct cfg **out,
+			   char *err, size_t errlen)
+{
+	struct parser p = { .name = name, .dir = dir, .err = err, .errlen = errlen };
+	struct cfg *c;
+	int ret;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return fail_nomem(&p);
+	c->mode = CFG_ATTACH_NATIVE;
+	c->log_level = LOG_LEVEL_INFO;
+	c->metrics_port = CFG_DEFAULT_METRICS_PORT;
+	c->flow_table_size = BNC_MAX_FLOWS;
+	c->path = strdup(name);
+	c->pin_dir = strdup(CFG_DEFAULT_PIN_DIR);
+	c->control_socket = strdup(CFG_DEFAULT_SOCKET);
+	c->metrics_addr = strdup("127.0.0.1");
+	if (!c->path || !c->pin_dir || !c->control_socket || !c->metrics_addr) {
+		ret = fail_nomem(&p);
+		goto cleanup;
+	}
+	ret = parse_root(&p, config_root_setting(lc), c);
+cleanup:
+	if (ret) {
+		cfg_free(c);
+		return ret;
+	}
+	*out = c;
+	return 0;
+}
+
+/* libconfig's own message: a syntax error, a duplicate setting, a missing
+ * @include file.
+ */
+static int read_error(const config_t *lc, const char *name, const char *dir, char *err,
+		      size_t errlen)
+{
+	const char *file = config_error_file(lc);
+	bool in_dir = file && file[0] != '/' && dir;
+
+	if (err && errlen)
+		snprintf(err, errlen, "%s%s%s:%d: %s", in_dir ? dir : "", in_dir ? "/" : "",
+			 file ? file : name, config_error_line(lc), config_error_text(lc));
+	return -EINVAL;
+}
+
+int cfg_parse_string(const char *text, const char *name, struct cfg **out, char *err, size_t errlen)
+{
+	config_t lc;
+	int ret;
+
+	*out = NULL;
+	config_init(&lc);
+	if (!config_read_string(&lc, text))
+		ret = read_error(&lc, name, NULL, err, errlen);
+	else
+		ret = cfg_from_config(&lc, name, NULL, out, err, errlen);
+	config_destroy(&lc);
+	return ret;
+}
+
+int cfg_load(const char *path, struct cfg **out, char *err, size_t errlen)
+{
+	const char *incdir;
+	char *dir = NULL;
+	struct stat st;
+	FILE *f = NULL;
+	config_t lc;
+	int ret;
+
+	*out = NULL;
+	config_init(&lc);
+	/* Opened here rather than by libconfig, which keeps no errno. */
+	f = fopen(path, "re");
+	if (!f || fstat(fileno(f), &st)) {
+		ret = -errno;
+		goto io_error;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = -EISDIR;
+		goto io_error;
+	}
+	/* @include "x" is relative to the including file, not to the cwd. */
+	dir = strdup(path);
+	if (!dir) {
+		ret = -ENOMEM;
+		goto io_error;
+	}
+	incdir = dirname(dir);
+	config_set_include_dir(&lc, incdir);
+	if (!config_read(&lc, f))
+		ret = read_error(&lc, path, incdir, err, errlen);
+	else
+		ret = cfg_from_config(&lc, path, incdir, out, err, errlen);
+	goto cleanup;
+io_error:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+cleanup:
+	free(dir);
+	/* Read only: a failing close loses nothing. */
+	if (f)
+		(void)fclose(f);
+	config_destroy(&lc);
+	return ret;
+}
+
+void cfg_free(struct cfg *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nvips; i++) {
+		struct cfg_vip *v = &c->vips[i];
+
+		for (size_t j = 0; j < v->nbackends; j++)
+			check_free(&v->backends[j].check);
+		free(v->backends);
+		check_free(&v->check);
+		free(v->name);
+	}
+	free(c->vips);
+	for (size_t i = 0; i < c->ninterfaces; i++)
+		free(c->interfaces[i]);
+	free(c->interfaces);
+	free(c->path);
+	free(c->pin_dir);
+	free(c->control_socket);
+	free(c->metrics_addr);
+	free(c);
+}
+
+struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name)
+{
+	for (size_t i = 0; i < c->nvips; i++) {
+		if (strcmp(c->vips[i].name, name) == 0)
+			return &c->vips[i];
+	}
+	return NULL;
+}
+
+const char *cfg_admin_name(enum cfg_admin admin)
+{
+	if ((unsigned int)admin >= ARRAY_SIZE(admin_names) - 1)
+		return "?";
+	return admin_names[admin];
+}
+
+int cfg_admin_parse(const char *s, enum cfg_admin *out)
+{
+	for (size_t i = 0; admin_names[i]; i++) {
+		if (strcmp(s, admin_names[i]) == 0) {
+			*out = (enum cfg_admin)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *cfg_check_type_name(enum cfg_check_type type)
+{
+	if ((unsigned int)type >= ARRAY_SIZE(check_type_names) - 1)
+		return "?";
+	return check_type_names[type];
+}
