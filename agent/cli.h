@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* bouncerctl's grammar and output: one table of objects and commands, from
+ * which the arguments are parsed into control requests (docs/control.md)
+ * and every level of help is printed, and the renderers that turn each
+ * command's result into human tables.
+ */
+#ifndef BOUNCER_CLI_H
+#define BOUNCER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#define CLI_PROG "bouncerctl"
+#define CLI_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"
+/* How long bouncerctl waits for a reply unless the command says longer. */
+#define CLI_TIMEOUT_MS 5000
+
+enum cli_output {
+	CLI_OUTPUT_TABLE = 0, /* human tables */
+	CLI_OUTPUT_JSON, /* -j: the result, compact, one line */
+	CLI_OUTPUT_PRETTY, /* -p: the result, indented */
+};
+
+struct cli_object;
+struct cli_command;
+
+/* What the command line asks for. object and command are set as far as
+ * parsing got, on an error too, so that the error can point at the right
+ * help.
+ */
+struct cli_request {
+	const char *socket; /* -s, or CLI_DEFAULT_SOCKET; points into argv */
+	enum cli_output output;
+	/* Print the help of object/command (both NULL: all of it) and send
+	 * nothing.
+	 */
+	bool help;
+	const struct cli_object *object;
+	const struct cli_command *command;
+	const char *cmd; /* the protocol command, e.g. "backend.set" */
+	json_t *args; /* the request's args, a new reference; NULL for help */
+	int timeout_ms;
+};
+
+/* Parses argv (argv[0] is the program) into *out. 0; -EINVAL with a
+ * message in err for a usage error; -ENOMEM. Touches nothing but *out and
+ * err. Release *out with cli_request_release() either way.
+ */
+int cli_parse(int argc, char **argv, struct cli_request *out, char *err, size_t errlen);
+void cli_request_release(struct cli_request *req);
+
+/* The help of req's object and command, or of everything. */
+void cli_help(FILE *f, const struct cli_request *req);
+/* "bouncerctl vip add help", the command that shows the help for where
+ * parsing stopped, in buf.
+ */
+const char *cli_help_command(const struct cli_request *req, char *buf, size_t len);
+
+/* Prints the result of the protocol command cmd as text. Commands whose
+ * result says nothing more than "done" print nothing. 0, or -ENOENT for a
+ * command that has no renderer. Fields missing from result print as "-".
+ */
+int cli_render(FILE *f, const char *cmd, const json_t *result);
+
+/* Rates with SI suffixes, three significant digits: 999, 1.23k, 45.6M. */
+const char *cli_format_rate(double v, char *buf, size_t len);
+
+#endif /* BOUNCER_CLI_H */

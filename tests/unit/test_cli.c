@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* bouncerctl's grammar and output: command lines and the requests they
+ * make, command lines refused and why, the help, and the tables printed
+ * for sample results.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+#define MAX_ARGS 24
+
+/* Splits line at spaces into argv, after "bouncerctl". */
+struct args {
+	char buf[512];
+	char *argv[MAX_ARGS + 1];
+	int argc;
+};
+
+static void split(struct args *a, const char *line)
+{
+	char *save = NULL, *w;
+
+	assert_true(strlen(line) < sizeof(a->buf));
+	strcpy(a->buf, line);
+	a->argc = 0;
+	a->argv[a->argc++] = "bouncerctl";
+	for (w = strtok_r(a->buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		assert_true(a->argc < MAX_ARGS);
+		a->argv[a->argc++] = w;
+	}
+	a->argv[a->argc] = NULL;
+}
+
+/* A command line and the request it makes: {"cmd": ..., "args": ...}. */
+static const struct {
+	const char *line;
+	const char *request;
+} good[] = {
+	{ "status", "{\"cmd\": \"status\", \"args\": {}}" },
+	{ "vip list", "{\"cmd\": \"vip.list\", \"args\": {}}" },
+	{ "vip", "{\"cmd\": \"vip.list\", \"args\": {}}" },
+	{ "vip l", "{\"cmd\": \"vip.list\", \"args\": {}}" },
+	{ "v li", "{\"cmd\": \"vip.list\", \"args\": {}}" },
+	{ "vip show web", "{\"cmd\": \"vip.show\", \"args\": {\"name\": \"web\"}}" },
+	{ "vip s web", "{\"cmd\": \"vip.show\", \"args\": {\"name\": \"web\"}}" },
+	{ "vip add web 10.0.0.1:80/tcp",
+	  "{\"cmd\": \"vip.add\", \"args\": {\"name\": \"web\", \"address\": \"10.0.0.1\","
+	  " \"port\": 80, \"protocol\": \"tcp\"}}" },
+	{ "vip add dns [fd00:0::53]:53/udp ipip ring 7 hash source",
+	  "{\"cmd\": \"vip.add\", \"args\": {\"name\": \"dns\", \"address\": \"fd00::53\","
+	  " \"port\": 53, \"protocol\": \"udp\", \"forwarding\": \"ipip\", \"ring_size\": 7,"
+	  " \"hash\": \"source\"}}" },
+	{ "vip add web 10.0.0.1:443/tcp hash 5tuple ring 655373 dsr",
+	  "{\"cmd\": \"vip.add\", \"args\": {\"name\": \"web\", \"address\": \"10.0.0.1\","
+	  " \"port\": 443, \"protocol\": \"tcp\", \"forwarding\": \"dsr\", \"ring_size\": 655373,"
+	  " \"hash\": \"5tuple\"}}" },
+	/* Required positions are positional: a VIP may be called "ring". */
+	{ "vip add ring 10.0.0.1:80/tcp",
+	  "{\"cmd\": \"vip.add\", \"args\": {\"name\": \"ring\", \"address\": \"10.0.0.1\","
+	  " \"port\": 80, \"protocol\": \"tcp\"}}" },
+	{ "vip del web", "{\"cmd\": \"vip.del\", \"args\": {\"name\": \"web\"}}" },
+	{ "vip d web", "{\"cmd\": \"vip.del\", \"args\": {\"name\": \"web\"}}" },
+	{ "backend list", "{\"cmd\": \"backend.list\", \"args\": {}}" },
+	{ "backend", "{\"cmd\": \"backend.list\", \"args\": {}}" },
+	{ "b l web", "{\"cmd\": \"backend.list\", \"args\": {\"vip\": \"web\"}}" },
+	{ "backend add web 10.0.0.2:8080",
+	  "{\"cmd\": \"backend.add\", \"args\": {\"vip\": \"web\", \"address\": \"10.0.0.2\","
+	  " \"port\": 8080}}" },
+	{ "backend add web 10.0.0.2:8080 state drain weight 0",
+	  "{\"cmd\": \"backend.add\", \"args\": {\"vip\": \"web\", \"address\": \"10.0.0.2\","
+	  " \"port\": 8080, \"weight\": 0, \"state\": \"drain\"}}" },
+	{ "backend del web [::1]:80",
+	  "{\"cmd\": \"backend.del\", \"args\": {\"vip\": \"web\", \"address\": \"::1\","
+	  " \"port\": 80}}" },
+	{ "backend set web 10.0.0.2:80 state maint",
+	  "{\"cmd\": \"backend.set\", \"args\": {\"vip\": \"web\", \"address\": \"10.0.0.2\","
+	  " \"port\": 80, \"state\": \"maint\"}}" },
+	{ "backend set web 10.0.0.2:80 weight 65535 state ready",
+	  "{\"cmd\": \"backend.set\", \"args\": {\"vip\": \"web\", \"address\": \"10.0.0.2\","
+	  " \"port\": 80, \"weight\": 65535, \"state\": \"ready\"}}" },
+	{ "stats", "{\"cmd\": \"stats\", \"args\": {}}" },
+	{ "ring show web", "{\"cmd\": \"ring.show\", \"args\": {\"vip\": \"web\"}}" },
+	{ "ri s web", "{\"cmd\": \"ring.show\", \"args\": {\"vip\": \"web\"}}" },
+	{ "flow list", "{\"cmd\": \"flow.list\", \"args\": {}}" },
+	{ "flow", "{\"cmd\": \"flow.list\", \"args\": {}}" },
+	{ "flow list web limit 10",
+	  "{\"cmd\": \"flow.list\", \"args\": {\"vip\": \"web\", \"limit\": 10}}" },
+	{ "flow list limit 1 web",
+	  "{\"cmd\": \"flow.list\", \"args\": {\"vip\": \"web\", \"limit\": 1}}" },
+	{ "flow lookup udp 192.0.2.1:5000 10.0.0.1:53",
+	  "{\"cmd\": \"flow.lookup\", \"args\": {\"protocol\": \"udp\", \"src\": \"192.0.2.1\","
+	  " \"sport\": 5000, \"dst\": \"10.0.0.1\", \"dport\": 53}}" },
+	{ "flow lo tcp [2001:db8::1]:40000 [fd00::1]:443",
+	  "{\"cmd\": \"flow.lookup\", \"args\": {\"protocol\": \"tcp\", \"src\": \"2001:db8::1\","
+	  " \"sport\": 40000, \"dst\": \"fd00::1\", \"dport\": 443}}" },
+	{ "flow flush", "{\"cmd\": \"flow.flush\", \"args\": {}}" },
+	{ "flow flush web 10.0.0.2:80",
+	  "{\"cmd\": \"flow.flush\", \"args\": {\"vip\": \"web\", \"address\": \"10.0.0.2\","
+	  " \"port\": 80}}" },
+	{ "reload", "{\"cmd\": \"reload\", \"args\": {}}" },
+	{ "rel", "{\"cmd\": \"reload\", \"args\": {}}" },
+	{ "detach", "{\"cmd\": \"detach\", \"args\": {}}" },
+	/* "--" ends the options: a name may start with a dash. */
+	{ "vip show -- -odd", "{\"cmd\": \"vip.show\", \"args\": {\"name\": \"-odd\"}}" },
+};
+
+static void test_good(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct cli_request req;
+		json_t *want, *got;
+		char err[256];
+		struct args a;
+
+		split(&a, good[i].line);
+		if (cli_parse(a.argc, a.argv, &req, err, sizeof(err)))
+			fail_msg("'%s': %s", good[i].line, err);
+		assert_false(req.help);
+		assert_int_equal(req.output, CLI_OUTPUT_TABLE);
+		assert_string_equal(req.socket, CLI_DEFAULT_SOCKET);
+		assert_true(req.timeout_ms >= CLI_TIMEOUT_MS);
+		want = json_loads(good[i].request, 0, NULL);
+		assert_non_null(want);
+		got = json_pack("{s:s, s:O}", "cmd", req.cmd, "args", req.args);
+		assert_non_null(got);
+		if (!json_equal(want, got))
+			fail_msg("'%s': got %s", good[i].line, json_dumps(got, JSON_COMPACT));
+		json_decref(want);
+		json_decref(got);
+		cli_request_release(&req);
+	}
+}
+
+/* Options, before the object or anywhere after it. */
+static void test_options(void **state)
+{
+	static const struct {
+		const char *line;
+		enum cli_output output;
+		const char *socket;
+	} cases[] = {
+		{ "-j vip list", CLI_OUTPUT_JSON, CLI_DEFAULT_SOCKET },
+		{ "--json vip list", CLI_OUTPUT_JSON, CLI_DEFAULT_SOCKET },
+		{ "vip list -j", CLI_OUTPUT_JSON, CLI_DEFAULT_SOCKET },
+		{ "-p vip list", CLI_OUTPUT_PRETTY, CLI_DEFAULT_SOCKET },
+		{ "-j -p vip list", CLI_OUTPUT_PRETTY, CLI_DEFAULT_SOCKET },
+		{ "--pretty status", CLI_OUTPUT_PRETTY, CLI_DEFAULT_SOCKET },
+		{ "-s /tmp/a.sock status", CLI_OUTPUT_TABLE, "/tmp/a.sock" },
+		{ "-s/tmp/b.sock status", CLI_OUTPUT_TABLE, "/tmp/b.sock" },
+		{ "--socket /tmp/c.sock status", CLI_OUTPUT_TABLE, "/tmp/c.sock" },
+		{ "--socket=/tmp/d.sock -j status", CLI_OUTPUT_JSON, "/tmp/d.sock" },
+		{ "status -s /tmp/e.sock", CLI_OUTPUT_TABLE, "/tmp/e.sock" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_request req;
+		char err[256];
+		struct args a;
+
+		split(&a, cases[i].line);
+		if (cli_parse(a.argc, a.argv, &req, err, sizeof(err)))
+			fail_msg("'%s': %s", cases[i].line, err);
+		assert_int_equal(req.output, cases[i].output);
+		assert_string_equal(req.socket, cases[i].socket);
+		cli_request_release(&req);
+	}
+}
+
+/* A command line that is refused, and what the message must say. */
+static const struct {
+	const char *line;
+	const char *error;
+} bad[] = {
+	{ "", "missing OBJECT" },
+	{ "foo", "unknown object 'foo' (objects: status, vip, backend, stats, ring, flow" },
+	{ "s", "'s' is ambiguous: status, stats" },
+	{ "r", "'r' is ambiguous: ring, reload" },
+	{ "det", "'det': write detach in full" },
+	{ "status now", "status: unexpected argument 'now'" },
+	{ "vip foo", "vip: unknown command 'foo' (commands: list, show, add, del)" },
+	{ "vip show", "vip show: missing NAME" },
+	{ "vip show a b", "vip show: unexpected argument 'b'" },
+	{ "vip list web", "vip list: unexpected argument 'web'" },
+	{ "vip add web", "vip add: missing ADDR:PORT/PROTO" },
+	{ "vip add web 10.0.0.1:80", "vip add: expected ADDR:PORT/PROTO, got '10.0.0.1:80'" },
+	{ "vip add web 10.0.0.1:80/sctp", "vip add: protocol needs one of tcp, udp, got 'sctp'" },
+	{ "vip add web 10.0.0.1:99999/tcp",
+	  "vip add: '10.0.0.1:99999/tcp': port needs a number 1-65535, got '99999'" },
+	{ "vip add web 10.0.0.1:/tcp", "port needs a number 1-65535, got ''" },
+	{ "vip add web 10.0.0.1:0x50/tcp", "port needs a number 1-65535, got '0x50'" },
+	{ "vip add web fd00::1:80/tcp",
+	  "vip add: 'fd00::1:80/tcp': an IPv6 address goes in brackets: [fd00::1]:80" },
+	{ "vip add web 10.0.0.300:80/tcp", "'10.0.0.300' is not an IPv4 or IPv6 address" },
+	{ "vip add web example.com:80/tcp", "'example.com' is not an IPv4 or IPv6 address" },
+	{ "vip add web 10.0.0.1:80/tcp ring 100",
+	  "vip add: ring needs a prime number 2-655373, got '100'" },
+	{ "vip add web 10.0.0.1:80/tcp ring 655379", "ring needs a prime number 2-655373" },
+	{ "vip add web 10.0.0.1:80/tcp ring", "vip add: ring needs a prime number 2-655373" },
+	{ "vip add web 10.0.0.1:80/tcp ring 7 ring 11", "vip add: ring given twice" },
+	{ "vip add web 10.0.0.1:80/tcp hash md5",
+	  "vip add: hash needs one of 5tuple, source, got 'md5'" },
+	{ "vip add web 10.0.0.1:80/tcp dsr ipip", "vip add: forwarding given twice" },
+	{ "vip add web 10.0.0.1:80/tcp fast",
+	  "vip add: unknown argument 'fast' (expected forwarding, ring, hash)" },
+	{ "backend add web", "backend add: missing ADDR:PORT" },
+	{ "backend add web 10.0.0.2", "backend add: expected ADDR:PORT, got '10.0.0.2'" },
+	{ "backend add web [10.0.0.2:80", "backend add: expected ADDR:PORT, got '[10.0.0.2:80'" },
+	{ "backend add web 10.0.0.2:80 weight 1 weight 2", "backend add: weight given twice" },
+	{ "backend add web 10.0.0.2:80 heavy",
+	  "backend add: unknown argument 'heavy' (expected weight, state)" },
+	{ "backend set web 10.0.0.2:80 weight x",
+	  "backend set: weight needs a number 0-65535, got 'x'" },
+	{ "backend set web 10.0.0.2:80 weight 65536",
+	  "backend set: weight needs a number 0-65535, got '65536'" },
+	{ "backend set web 10.0.0.2:80 weight -1",
+	  "backend set: weight needs a number 0-65535, got '-1'" },
+	{ "backend set web 10.0.0.2:80 weight 1.5", "got '1.5'" },
+	{ "backend set web 10.0.0.2:80 weight", "backend set: weight needs a number 0-65535" },
+	{ "backend set web 10.0.0.2:80",
+	  "backend set: nothing to change: give state and/or weight" },
+	{ "backend set web 10.0.0.2:80 state up",
+	  "backend set: state needs one of ready, drain, maint, got 'up'" },
+	{ "backend set web 10.0.0.2:80 state drain state ready", "backend set: state given twice" },
+	{ "backend del web 10.0.0.2:80 now", "backend del: unexpected argument 'now'" },
+	{ "ring", "ring: missing command" },
+	{ "ring show", "ring show: missing VIP" },
+	{ "flow list limit 0", "flow list: limit needs a number 1-1048576, got '0'" },
+	{ "flow list web other", "flow list: unknown argument 'other' (expected limit)" },
+	{ "flow lookup icmp 192.0.2.1:1 10.0.0.1:80",
+	  "flow lookup: protocol needs one of tcp, udp, got 'icmp'" },
+	{ "flow lookup tcp 192.0.2.1:1", "flow lookup: missing DST:DPORT" },
+	{ "flow lookup tcp 192.0.2.1 10.0.0.1:80",
+	  "flow lookup: expected SRC:SPORT, got '192.0.2.1'" },
+	{ "flow flush web", "flow flush: VIP needs ADDR:PORT after it" },
+	{ "flow f", "flow: 'f': write flush in full" },
+	{ "flow l", "flow: 'l' is ambiguous: list, lookup" },
+	{ "-x status", "unknown option '-x'" },
+	{ "--jsonn status", "unknown option '--jsonn'" },
+	{ "status -s", "option '-s' needs SOCKET" },
+	{ "--socket= status", "option '--socket=' needs SOCKET" },
+	{ "help foo", "unknown object 'foo'" },
+	{ "help vip foo", "vip: unknown command 'foo'" },
+	{ "help vip list more", "unexpected argument 'more' after help" },
+	{ "help status list", "status has no commands" },
+};
+
+static void test_bad(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cli_request req;
+		char err[256];
+		struct args a;
+
+		split(&a, bad[i].line);
+		if (cli_parse(a.argc, a.argv, &req, err, sizeof(err)) != -EINVAL)
+			fail_msg("'%s' was accepted", bad[i].line);
+		if (!strstr(err, bad[i].error))
+			fail_msg("'%s': error '%s' lacks '%s'", bad[i].line, err, bad[i].error);
+		assert_null(req.args);
+		cli_request_release(&req);
+	}
+}
+
+/* A short buffer truncates the message, never overruns. */
+static void test_short_error_buffer(void **state)
+{
+	struct cli_request req;
+	char err[8];
+	struct args a;
+
+	(void)state;
+	memset(err, 'x', sizeof(err));
+	split(&a, "backend set web 10.0.0.2:80 weight x");
+	assert_int_equal(cli_parse(a.argc, a.argv, &req, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "backend");
+	assert_int_equal(cli_parse(a.argc, a.argv, &req, NULL, 0), -EINVAL);
+}
+
+/* The help text for a command line, which must be a help request. */
+static char *help_text(const char *line, struct cli_request *req)
+{
+	char *text = NULL, err[256];
+	size_t len = 0;
+	struct args a;
+	FILE *f;
+
+	split(&a, line);
+	if (cli_parse(a.argc, a.argv, req, err, sizeof(err)))
+		fail_msg("'%s': %s", line, err);
+	assert_true(req->help);
+	assert_null(req->args);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	cli_help(f, req);
+	fclose(f);
+	return text;
+}
+
+static void assert_contains(const char *text, const char *what)
+{
+	if (!strstr(text, what))
+		fail_msg("help lacks '%s':\n%s", what, text);
+}
+
+/* The synopsis of every command of the grammar. */
+static const char *const synopses[] = {
+	"status",
+	"vip list",
+	"vip show NAME",
+	"vip add NAME ADDR:PORT/PROTO [dsr|ipip] [ring N] [hash 5tuple|source]",
+	"vip del NAME",
+	"backend list [VIP]",
+	"backend add VIP ADDR:PORT [weight N] [state ready|drain|maint]",
+	"backend del VIP ADDR:PORT",
+	"backend set VIP ADDR:PORT { state ready|drain|maint | weight N }...",
+	"stats",
+	"ring show VIP",
+	"flow list [VIP] [limit N]",
+	"flow lookup tcp|udp SRC:SPORT DST:DPORT",
+	"flow flush [VIP ADDR:PORT]",
+	"reload",
+	"detach",
+	"help",
+};
+
+static void test_help(void **state)
+{
+	struct cli_request req;
+	char *text;
+
+	(void)state;
+	text = help_text("help", &req);
+	assert_null(req.object);
+	for (size_t i = 0; i < sizeof(synopses) / sizeof(synopses[0]); i++)
+		assert_contains(text, synopses[i]);
+	assert_contains(text, "-j, --json");
+	assert_contains(text, "-p, --pretty");
+	assert_contains(text, "-s, --socket SOCKET");
+	assert_contains(text, CLI_DEFAULT_SOCKET);
+	free(text);
+
+	/* The same from -h, wherever it is. */
+	text = help_text("-h", &req);
+	assert_contains(text, synopses[3]);
+	free(text);
+	text = help_text("vip list --help", &req);
+	assert_contains(text, "Usage: bouncerctl [OPTIONS] vip list\n");
+	free(text);
+
+	/* An object's help has each of its commands with its help. */
+	text = help_text("backend help", &req);
+	for (size_t i = 5; i < 9; i++)
+		assert_contains(text, synopses[i]);
+	assert_contains(text, "Add a backend to a VIP.");
+	assert_null(strstr(text, "vip add"));
+	free(text);
+
+	/* A command's help explains each argument. */
+	text = help_text("backend set help", &req);
+	assert_contains(text, synopses[8]);
+	assert_contains(text, "drain: existing flows only");
+	assert_contains(text, "0-65535");
+	free(text);
+	text = help_text("help vip add", &req);
+	assert_contains(text, synopses[3]);
+	assert_contains(text, "ipip encapsulates");
+	free(text);
+	text = help_text("b a help", &req);
+	assert_contains(text, synopses[6]);
+	free(text);
+	text = help_text("status help", &req);
+	assert_contains(text, "Usage: bouncerctl [OPTIONS] status");
+	free(text);
+}
+
+/* An error names the help of where parsing stopped. */
+static void test_help_command(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *help;
+	} cases[] = {
+		{ "foo", "bouncerctl help" },
+		{ "vip foo", "bouncerctl vip help" },
+		{ "backend set web 10.0.0.2:80", "bouncerctl backend set help" },
+		{ "stats now", "bouncerctl stats help" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_request req;
+		char err[256], buf[64];
+		struct args a;
+
+		split(&a, cases[i].line);
+		assert_int_equal(cli_parse(a.argc, a.argv, &req, err, sizeof(err)), -EINVAL);
+		assert_string_equal(cli_help_command(&req, buf, sizeof(buf)), cases[i].help);
+	}
+}
+
+static void test_rates(void **state)
+{
+	static const struct {
+		double v;
+		const char *text;
+	} cases[] = {
+		{ 0, "0" },	     { 999, "999" },	 { 999.4, "999" },    { 999.6, "1.00k" },
+		{ 1234, "1.23k" },   { 12345, "12.3k" }, { 123456, "123k" },  { 999999, "1.00M" },
+		{ 9.87e6, "9.87M" }, { 1e9, "1.00G" },	 { 4.2e12, "4.20T" }, { -1, "-" },
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(cli_format_rate(cases[i].v, buf, sizeof(buf)), cases[i].text);
+}
+
+/* What cli_render prints for cmd and the result in JSON text. */
+static char *render(const char *cmd, const char *result)
+{
+	json_t *r = json_loads(result, 0, NULL);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_non_null(r);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(cli_render(f, cmd, r), 0);
+	fclose(f);
+	json_decref(r);
+	return text;
+}
+
+static void assert_render(const char *cmd, const char *result, const char *want)
+{
+	char *text = render(cmd, result);
+
+	if (strcmp(text, want))
+		fail_msg("%s printed\n%s\ninstead of\n%s", cmd, text, want);
+	free(text);
+}
+
+static void test_render_vip_list(void **state)
+{
+	(void)state;
+	assert_render(
+		"vip.list",
+		"{\"vips\": ["
+		"{\"name\": \"web\", \"address\": \"10.0.0.1\", \"port\": 80,"
+		" \"protocol\": \"tcp\", \"forwarding\": \"dsr\", \"ring_size\": 65537,"
+		" \"hash\": \"5tuple\", \"fail_open\": true, \"backends_total\": 3,"
+		" \"backends_up\": 2, \"failing_open\": false, \"packets\": 123456,"
+		" \"bytes\": 98765432},"
+		"{\"name\": \"dns6\", \"address\": \"fd00::53\", \"port\": 53,"
+		" \"protocol\": \"udp\", \"forwarding\": \"ipip\", \"ring_size\": 7,"
+		" \"hash\": \"source\", \"fail_open\": true, \"backends_total\": 2,"
+		" \"backends_up\": 0, \"failing_open\": true, \"packets\": 0, \"bytes\": 0}]}",
+		"NAME  ADDRESS            FWD   HASH     RING  PACKETS     BYTES  UP\n"
+		"web   10.0.0.1:80/tcp    dsr   5tuple  65537   123456  98765432  2/3\n"
+		"dns6  [fd00::53]:53/udp  ipip  source      7        0         0  0/2 failing "
+		"open\n");
+}
+
+static void test_render_stats(void **state)
+{
+	(void)state;
+	assert_render(
+		"stats",
+		"{\"global\": {\"pass_not_ip\": 12, \"fwd_dsr\": 123456789},"
+		" \"vips\": [{\"name\": \"web\", \"packets\": 1000, \"bytes\": 64000,"
+		" \"pps\": 1234.5, \"bps\": 9876543.2}],"
+		" \"backends\": ["
+		"{\"vip\": \"web\", \"address\": \"10.0.0.2\", \"port\": 8080, \"packets\": 600,"
+		" \"bytes\": 40000, \"pps\": 999.4, \"bps\": 0},"
+		"{\"vip\": \"web\", \"address\": \"fd00::2\", \"port\": 80, \"packets\": 400,"
+		" \"bytes\": 24000, \"pps\": 999.6, \"bps\": 1e10}]}",
+		"COUNTER          VALUE\n"
+		"pass_not_ip         12\n"
+		"fwd_dsr      123456789\n"
+		"\n"
+		"VIP  PACKETS  BYTES  PKT/S  BIT/S\n"
+		"web     1000  64000  1.23k  9.88M\n"
+		"\n"
+		"VIP  BACKEND        PACKETS  BYTES  PKT/S  BIT/S\n"
+		"web  10.0.0.2:8080      600  40000    999      0\n"
+		"web  [fd00::2]:80       400  24000  1.00k  10.0G\n");
+}
+
+static void test_render_flows(void **state)
+{
+	(void)state;
+	assert_render("flow.list",
+		      "{\"flows\": ["
+		      "{\"protocol\": \"tcp\", \"src\": \"192.0.2.1\", \"sport\": 40000,"
+		      " \"dst\": \"10.0.0.1\", \"dport\": 80,"
+		      " \"backend\": {\"address\": \"10.0.0.2\", \"port\": 80}, \"idle_s\": 3},"
+		      "{\"protocol\": \"udp\", \"src\": \"2001:db8::1\", \"sport\": 5353,"
+		      " \"dst\": \"fd00::53\", \"dport\": 53,"
+		      " \"backend\": {\"address\": \"fd00::2\", \"port\": 53}, \"idle_s\": 125.5}],"
+		      " \"total\": 1234}",
+		      "PROTO  SOURCE              DESTINATION    BACKEND       IDLE\n"
+		      "tcp    192.0.2.1:40000     10.0.0.1:80    10.0.0.2:80   3s\n"
+		      "udp    [2001:db8::1]:5353  [fd00::53]:53  [fd00::2]:53  2m5s\n"
+		      "2 of 1234 flows\n");
+	assert_render("flow.flush", "{\"flushed\": 1}", "flushed 1 flow\n");
+	assert_render("flow.flush", "{\"flushed\": 20}", "flushed 20 flows\n");
+}
+
+static void test_render_ring(void **state)
+{
+	(void)state;
+	assert_render("ring.show",
+		      "{\"vip\": \"web\", \"ring_size\": 7, \"moved\": 2, \"rebuilt_s\": 65,"
+		      " \"backends\": ["
+		      "{\"address\": \"10.0.0.2\", \"port\": 80, \"slots\": 4, \"share\": 0.57},"
+		      "{\"address\": \"10.0.0.3\", \"port\": 80, \"slots\": 3, \"share\": 0.43}]}",
+		      "vip web: 7 slots, 2 moved in the last rebuild, 1m5s ago\n"
+		      "\n"
+		      "BACKEND      SLOTS   SHARE\n"
+		      "10.0.0.2:80      4  57.14%\n"
+		      "10.0.0.3:80      3  42.86%\n");
+}
+
+/* Every command has a renderer that copes with the result it documents
+ * and with an empty one; the "done" commands print nothing.
+ */
+static void test_render_every_command(void **state)
+{
+	static const char *const cmds[] = {
+		"status",      "vip.list",    "vip.show",    "vip.add", "vip.del",   "backend.list",
+		"backend.add", "backend.del", "backend.set", "stats",	"ring.show", "flow.list",
+		"flow.lookup", "flow.flush",  "reload",	     "detach",
+	};
+	static const char *const silent[] = { "vip.add", "vip.del", "backend.add", "backend.del",
+					      "backend.set" };
+	json_t *empty = json_object();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char *text = render(cmds[i], "{}");
+
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+		char *text = render(silent[i], "{}");
+
+		assert_string_equal(text, "");
+		free(text);
+	}
+	assert_int_equal(cli_render(stdout, "no.such", empty), -ENOENT);
+	json_decref(empty);
+
+	assert_render(
+		"backend.list",
+		"{\"backends\": [{\"vip\": \"web\", \"address\": \"10.0.0.3\", \"port\": 80,"
+		" \"weight\": 2, \"admin\": \"drain\", \"health\": \"down\","
+		" \"datapath\": \"drain\", \"check\": \"tcp\", \"checks\": 100,"
+		" \"failures\": 7, \"transitions\": 3, \"last_error\": \"refused\","
+		" \"packets\": 0, \"bytes\": 0}]}",
+		"VIP  BACKEND      WEIGHT  ADMIN  HEALTH  DATAPATH  CHECK  FAILS  PACKETS  BYTES"
+		"  LAST ERROR\n"
+		"web  10.0.0.3:80       2  drain  down    drain     tcp        7        0      0"
+		"  refused\n");
+	assert_render("reload",
+		      "{\"vips_added\": 1, \"vips_removed\": 0, \"vips_changed\": 2,"
+		      " \"backends_added\": 3, \"backends_removed\": 1, \"backends_changed\": 0}",
+		      "vips      1 added, 0 removed, 2 changed\n"
+		      "backends  3 added, 1 removed, 0 changed\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),	     cmocka_unit_test(test_options),
+		cmocka_unit_test(test_bad),	     cmocka_unit_test(test_short_error_buffer),
+		cmocka_unit_test(test_help),	     cmocka_unit_test(test_help_command),
+		cmocka_unit_test(test_rates),	     cmocka_unit_test(test_render_vip_list),
+		cmocka_unit_test(test_render_stats), cmocka_unit_test(test_render_flows),
+		cmocka_unit_test(test_render_ring),  cmocka_unit_test(test_render_every_command),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
