@@ -108,6 +108,7 @@ void health_sm_init(struct health_sm *sm, unsigned int rise, unsigned int fall)
 	sm->ok_run = 0;
 	sm->fail_run = 0;
 	sm->up = false;
+	sm->been_up = false;
 }
 
 bool health_sm_feed(struct health_sm *sm, bool ok)
@@ -116,8 +117,9 @@ bool health_sm_feed(struct health_sm *sm, bool ok)
 		sm->fail_run = 0;
 		if (sm->ok_run < UINT_MAX)
 			sm->ok_run++;
-		if (!sm->up && sm->ok_run >= sm->rise) {
+		if (!sm->up && (sm->ok_run >= sm->rise || !sm->been_up)) {
 			sm->up = true;
+			sm->been_up = true;
 			return true;
 		}
 	} else {

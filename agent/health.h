@@ -13,13 +13,15 @@
 #include "bouncer_abi.h"
 #include "config.h"
 
-/* rise successes in a row bring a backend up, fall failures in a row take
- * it down. A backend starts down: its first success counts toward rise.
+/* A backend starts down and comes up at its first success: nothing speaks
+ * against it yet. From then on fall failures in a row take it down and
+ * rise successes in a row bring it back.
  */
 struct health_sm {
 	unsigned int rise, fall;
 	unsigned int ok_run, fail_run;
 	bool up;
+	bool been_up;
 };
 
 void health_sm_init(struct health_sm *sm, unsigned int rise, unsigned int fall);
@@ -44,8 +46,8 @@ struct health_target {
  * (errno set). A CFG_CHECK_NONE check reports up once, at the first tick.
  */
 struct health_check *health_check_start(struct event_base *base, const struct health_target *t,
-					 const struct cfg_check *check, health_change_fn fn,
-					 void *arg);
+					const struct cfg_check *check, health_change_fn fn,
+					void *arg);
 /* Stops and frees; an exec check's child is killed. */
 void health_check_stop(struct health_check *hc);
 

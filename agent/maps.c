@@ -20,9 +20,13 @@
 #include "log.h"
 #include "maps.h"
 
+/* Links attached without a pin live as long as this object holds them. */
+#define MAX_UNPINNED_LINKS 16
+
 struct bnc_maps {
 	struct lb *skel;
-	int link_fd;
+	int link_fds[MAX_UNPINNED_LINKS];
+	int nlinks;
 	int ncpus;
 };
 
@@ -114,7 +118,6 @@ int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	m->link_fd = -1;
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus < 0) {
 		err = m->ncpus;
@@ -154,8 +157,8 @@ void bnc_maps_close(struct bnc_maps *m)
 {
 	if (!m)
 		return;
-	if (m->link_fd >= 0)
-		close(m->link_fd);
+	for (int i = 0; i < m->nlinks; i++)
+		close(m->link_fds[i]);
 	lb__destroy(m->skel);
 	free(m);
 }
@@ -177,18 +180,32 @@ int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);
 	int fd, err;
 
+	if (!link_pin && m->nlinks == MAX_UNPINNED_LINKS)
+		return -ENOSPC;
 	fd = bpf_link_create(bnc_maps_prog_fd(m), ifindex, BPF_XDP, &opts);
 	if (fd < 0)
 		return -errno;
-	if (link_pin && bpf_obj_pin(fd, link_pin)) {
-		err = -errno;
-		close(fd);
-		return err;
+	if (!link_pin) {
+		m->link_fds[m->nlinks++] = fd;
+		return 0;
 	}
-	if (m->link_fd >= 0)
-		close(m->link_fd);
-	m->link_fd = fd;
-	return 0;
+	/* The pin holds the link from now on. */
+	err = bpf_obj_pin(fd, link_pin) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int bnc_maps_link_adopt(struct bnc_maps *m, const char *link_pin)
+{
+	int fd, err = 0;
+
+	fd = bpf_obj_get(link_pin);
+	if (fd < 0)
+		return -errno;
+	if (bpf_link_update(fd, bnc_maps_prog_fd(m), NULL))
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 static int map_fd(const struct bpf_map *map)

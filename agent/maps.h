@@ -32,10 +32,16 @@ int bnc_maps_prog_fd(const struct bnc_maps *m);
 int bnc_maps_map_fd(const struct bnc_maps *m, const char *name);
 
 /* Attaches the XDP program to ifindex with XDP_FLAGS_* in xdp_flags via a
- * BPF link; pins the link at link_pin (if not NULL) so that the program
- * stays attached when this process exits.
+ * BPF link. With link_pin, the link is pinned there and stays (and the
+ * program attached) when this process exits; without, it lasts as long as
+ * m.
  */
 int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char *link_pin);
+/* Takes over the link pinned at link_pin: this object's program replaces
+ * the one attached, in one step, so no packet goes unprocessed. -ENOENT
+ * when nothing is pinned there.
+ */
+int bnc_maps_link_adopt(struct bnc_maps *m, const char *link_pin);
 
 int bnc_maps_set_config(struct bnc_maps *m, const struct bnc_config *cfg);
 

@@ -435,11 +435,12 @@ static void test_sm_table(void **state)
 	} cases[] = {
 		{ 1, 1, "+-+-", "UDUD" },
 		{ 1, 1, "---+", "DDDU" }, /* failures while down change nothing */
-		{ 2, 3, "++-+++---", "DUUUUUUUD" },
-		{ 3, 2, "++-+++--+", "DDDDDUUDD" }, /* a failure resets the success run */
-		{ 2, 2, "+-+-+-", "DDDDDD" }, /* flapping never comes up */
-		{ 2, 2, "++-+-+--", "DUUUUUUD" }, /* a success resets the failure run */
-		{ 2, 2, "++--++", "DUUDDU" },
+		{ 2, 3, "++-+++---", "UUUUUUUUD" }, /* the first success brings it up */
+		{ 2, 2, "--+", "DDU" }, /* also after failures: it has never been up */
+		{ 3, 2, "+--++-+++", "UUDDDDDDU" }, /* a failure resets the success run */
+		{ 2, 2, "+--+-+-", "UUDDDDD" }, /* flapping after going down never comes up */
+		{ 2, 2, "++-+-+--", "UUUUUUUD" }, /* a success resets the failure run */
+		{ 2, 2, "++--++", "UUUDDU" },
 		{ 0, 0, "+-", "UD" }, /* 0 reads as 1 */
 	};
 
@@ -542,11 +543,11 @@ static void test_tcp_up_down_up(void **state)
 	hc = health_check_start(base, &t, &c, on_change, &r);
 	assert_non_null(hc);
 
-	/* Up exactly at the rise-th success. */
+	/* Up at the first success: it has never been up before. */
 	assert_true(wait_changes(base, &r, 1, 1000));
 	assert_true(r.up);
-	assert_string_equal(r.reason, "2 successes");
-	assert_int_equal(r.st.checks, 2);
+	assert_string_equal(r.reason, "1 success");
+	assert_int_equal(r.st.checks, 1);
 	assert_int_equal(r.st.failures, 0);
 	assert_int_equal(r.st.transitions, 1);
 	assert_true(r.st.up);
@@ -567,6 +568,7 @@ static void test_tcp_up_down_up(void **state)
 	tcp_srv_start(&srv, base, AF_INET, port);
 	assert_true(wait_changes(base, &r, 3, 1000));
 	assert_true(r.up);
+	assert_string_equal(r.reason, "2 successes");
 	assert_int_equal(r.st.failures, 3);
 	assert_int_equal(r.st.transitions, 3);
 	assert_string_equal(r.st.last_error, "");

@@ -1,0 +1,805 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* bouncerd's model of VIPs and backends, and keeping the maps in step with
+ * it: backend states, rings, next hops. See daemon.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "daemon_state.h"
+#include "log.h"
+#include "maglev.h"
+#include "metrics.h"
+
+/* Next hops are looked up again this often, in ticks of a second. */
+#define NEXTHOP_REFRESH_TICKS 5
+
+const char *daemon_datapath_state_name(__u8 state)
+{
+	switch (state) {
+	case BNC_BACKEND_UP:
+		return "up";
+	case BNC_BACKEND_DRAIN:
+		return "drain";
+	default:
+		return "down";
+	}
+}
+
+const char *daemon_backend_health(const struct backend_rt *b)
+{
+	if (b->admin == CFG_ADMIN_MAINT || !b->health_known)
+		return "unchecked";
+	return b->healthy ? "up" : "down";
+}
+
+static void backend_name(const struct backend_rt *b, char *buf, size_t len)
+{
+	char addr[ADDR_STRLEN];
+
+	addr_format(b->addr, b->family, addr, sizeof(addr));
+	snprintf(buf, len, b->family == BNC_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u", addr, b->port);
+}
+
+/* Deep copies of checks: a backend's check outlives the config it came
+ * from across reloads.
+ */
+static char *strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void check_free(struct cfg_check *c)
+{
+	free(c->http_path);
+	free(c->http_host);
+	free(c->http_expect);
+	free(c->udp_send);
+	free(c->udp_expect);
+	if (c->exec_argv) {
+		for (char **a = c->exec_argv; *a; a++)
+			free(*a);
+		free(c->exec_argv);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+static int check_copy(struct cfg_check *dst, const struct cfg_check *src)
+{
+	size_t n = 0;
+
+	*dst = *src;
+	dst->http_path = strdup_or_null(src->http_path);
+	dst->http_host = strdup_or_null(src->http_host);
+	dst->http_expect = strdup_or_null(src->http_expect);
+	dst->udp_send = strdup_or_null(src->udp_send);
+	dst->udp_expect = strdup_or_null(src->udp_expect);
+	dst->exec_argv = NULL;
+	if (src->exec_argv) {
+		while (src->exec_argv[n])
+			n++;
+		dst->exec_argv = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; dst->exec_argv && i < n; i++)
+			dst->exec_argv[i] = strdup(src->exec_argv[i]);
+	}
+	return 0;
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool check_equal(const struct cfg_check *a, const struct cfg_check *b)
+{
+	size_t i = 0;
+
+	if (a->type != b->type || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->rise != b->rise || a->fall != b->fall ||
+	    a->jitter_ms != b->jitter_ms || a->port != b->port ||
+	    a->http_status_min != b->http_status_min || a->http_status_max != b->http_status_max ||
+	    !str_equal(a->http_path, b->http_path) || !str_equal(a->http_host, b->http_host) ||
+	    !str_equal(a->http_expect, b->http_expect) || !str_equal(a->udp_send, b->udp_send) ||
+	    !str_equal(a->udp_expect, b->udp_expect))
+		return false;
+	if (!a->exec_argv || !b->exec_argv)
+		return a->exec_argv == b->exec_argv;
+	for (; a->exec_argv[i] && b->exec_argv[i]; i++)
+		if (strcmp(a->exec_argv[i], b->exec_argv[i]))
+			return false;
+	return !a->exec_argv[i] && !b->exec_argv[i];
+}
+
+/* Backend ids: handed out round-robin, so that an id just freed (whose
+ * flows may still name it) is the last to be given again.
+ */
+static bool backend_id_used(const struct daemon *d, __u32 id)
+{
+	for (size_t i = 0; i < d->nvips; i++)
+		for (size_t j = 0; j < d->vips[i]->nbackends; j++)
+			if (d->vips[i]->backends[j]->id == id)
+				return true;
+	return false;
+}
+
+static int backend_id_alloc(struct daemon *d, __u32 *id)
+{
+	for (__u32 n = 0; n < BNC_MAX_BACKENDS; n++) {
+		__u32 cand = (d->next_backend_id + n) % BNC_MAX_BACKENDS;
+
+		/* 0 stays unused: an all-zero entry is never a backend. */
+		if (cand == 0 || backend_id_used(d, cand))
+			continue;
+		*id = cand;
+		d->next_backend_id = cand + 1;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static int vip_id_alloc(const struct daemon *d, __u32 *id)
+{
+	for (__u32 cand = 0; cand < BNC_MAX_VIPS; cand++) {
+		bool used = false;
+
+		for (size_t i = 0; i < d->nvips && !used; i++)
+			used = d->vips[i]->vip_id == cand;
+		if (!used) {
+			*id = cand;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* What the XDP program must see for b. */
+static __u8 backend_datapath_state(const struct vip_rt *v, const struct backend_rt *b)
+{
+	if (b->admin == CFG_ADMIN_MAINT)
+		return BNC_BACKEND_DOWN;
+	if (!v->failing_open && !b->healthy)
+		return BNC_BACKEND_DOWN;
+	return b->admin == CFG_ADMIN_DRAIN ? BNC_BACKEND_DRAIN : BNC_BACKEND_UP;
+}
+
+static int backend_write(struct daemon *d, struct backend_rt *b)
+{
+	struct bnc_backend be = { 0 };
+	int err;
+
+	memcpy(be.addr, b->addr, sizeof(be.addr));
+	be.family = b->family;
+	be.port = htons(b->port);
+	be.kind = BNC_BACKEND_REMOTE;
+	be.state = backend_datapath_state(b->vip, b);
+	if (b->nexthop_ok) {
+		memcpy(be.next_hop_mac, b->nh.dmac, sizeof(be.next_hop_mac));
+		memcpy(be.src_mac, b->nh.smac, sizeof(be.src_mac));
+		be.ifindex = b->nh.ifindex;
+		be.mtu = b->nh.mtu;
+	} else {
+		/* Until the agent knows the next hop, the datapath asks the
+		 * FIB on every packet: slower, but it forwards.
+		 */
+		be.flags = BNC_BACKEND_F_FIB;
+	}
+	err = bnc_maps_backend_set(d->maps, b->id, &be);
+	if (err) {
+		log_warnx("backend id %u: cannot write the backends map: %s", b->id,
+			  strerror(-err));
+		return err;
+	}
+	b->datapath_state = be.state;
+	return 0;
+}
+
+static bool nexthop_equal(const struct nexthop *a, const struct nexthop *b)
+{
+	return memcmp(a->dmac, b->dmac, sizeof(a->dmac)) == 0 &&
+	       memcmp(a->smac, b->smac, sizeof(a->smac)) == 0 && a->ifindex == b->ifindex &&
+	       a->mtu == b->mtu;
+}
+
+/* Looks up b's next hop; true when it changed. */
+static bool backend_resolve(struct backend_rt *b)
+{
+	struct nexthop nh;
+	char name[64];
+	int err;
+
+	err = nexthop_resolve(b->addr, b->family, &nh);
+	if (err == -EAGAIN)
+		nexthop_solicit(b->addr, b->family);
+	if (err) {
+		bool was = b->nexthop_ok;
+
+		if (was) {
+			backend_name(b, name, sizeof(name));
+			log_warnx("vip %s backend %s: next hop lost (%s): using FIB lookups",
+				  b->vip->name, name, strerror(-err));
+		}
+		b->nexthop_ok = false;
+		return was;
+	}
+	if (b->nexthop_ok && nexthop_equal(&nh, &b->nh))
+		return false;
+	b->nh = nh;
+	b->nexthop_ok = true;
+	return true;
+}
+
+static int vip_write(struct daemon *d, struct vip_rt *v)
+{
+	struct bnc_vip_value value = {
+		.vip_id = v->vip_id,
+		.flags = v->sticky ? BNC_VIP_F_HASH_SRC_ONLY : 0,
+		.forwarding = v->forwarding,
+	};
+	struct bnc_vip_value old;
+
+	/* The ring swap sets ring_size; keep the one in place meanwhile. */
+	if (bnc_maps_vip_lookup(d->maps, &v->key, &old) == 0)
+		value.ring_size = old.ring_size;
+	return bnc_maps_vip_add(d->maps, &v->key, &value);
+}
+
+/* Builds v's ring from the backends that take new flows and swaps it in. */
+static int vip_rebuild_ring(struct daemon *d, struct vip_rt *v)
+{
+	struct maglev_backend *mb = calloc(v->nbackends + 1, sizeof(*mb));
+	__u32 *ring = calloc(v->ring_size, sizeof(*ring));
+	size_t n = 0;
+	int err = -ENOMEM;
+
+	if (!mb || !ring)
+		goto cleanup;
+	for (size_t i = 0; i < v->nbackends; i++) {
+		struct backend_rt *b = v->backends[i];
+
+		if (backend_datapath_state(v, b) != BNC_BACKEND_UP || !b->weight)
+			continue;
+		memcpy(mb[n].addr, b->addr, sizeof(mb[n].addr));
+		mb[n].family = b->family;
+		mb[n].port = htons(b->port);
+		mb[n].weight = b->weight;
+		mb[n].id = b->id;
+		n++;
+	}
+	err = maglev_build(mb, n, v->ring_size, ring);
+	if (err) {
+		log_warnx("vip %s: cannot build the ring: %s", v->name, strerror(-err));
+		goto cleanup;
+	}
+	err = bnc_maps_ring_swap(d->maps, &v->key, ring, v->ring_size);
+	if (err) {
+		log_warnx("vip %s: cannot swap the ring in: %s", v->name, strerror(-err));
+		goto cleanup;
+	}
+	v->moved = v->ring ? (__u32)maglev_count_moved(v->ring, ring, v->ring_size) : v->ring_size;
+	if (v->ring && v->moved)
+		log_info("vip %s: ring rebuilt for %zu backends, %u of %u slots moved", v->name, n,
+			 v->moved, v->ring_size);
+	free(v->ring);
+	v->ring = ring;
+	ring = NULL;
+	v->rebuilt = time(NULL);
+cleanup:
+	free(mb);
+	free(ring);
+	return err;
+}
+
+/* Brings the maps in line with v's backends after any change: fail-open,
+ * each backend's state, then the ring (states first, so the new ring never
+ * names a backend the datapath still sees as down).
+ */
+static int vip_apply(struct daemon *d, struct vip_rt *v)
+{
+	bool any_ready = false, any_candidate = false, all_known = true, was = v->failing_open;
+	int err = 0;
+
+	for (size_t i = 0; i < v->nbackends; i++) {
+		const struct backend_rt *b = v->backends[i];
+
+		if (b->admin == CFG_ADMIN_MAINT)
+			continue;
+		any_candidate = true;
+		all_known = all_known && b->health_known;
+		if (b->admin == CFG_ADMIN_READY && b->healthy)
+			any_ready = true;
+	}
+	/* Only checks that have failed open the VIP: right after a start,
+	 * a backend is down until its first success, not failed.
+	 */
+	v->failing_open = v->fail_open && !any_ready && any_candidate && all_known;
+	if (v->failing_open && !was) {
+		d->fail_open_events++;
+		log_warnx("vip %s: no healthy backend: failing open to every backend not in "
+			  "maintenance",
+			  v->name);
+	} else if (!v->failing_open && was) {
+		log_info("vip %s: a backend is healthy again: no longer failing open", v->name);
+	}
+	for (size_t i = 0; i < v->nbackends && !err; i++)
+		err = backend_write(d, v->backends[i]);
+	if (!err)
+		err = vip_rebuild_ring(d, v);
+	if (!err)
+		daemon_state_save(d);
+	return err;
+}
+
+static void on_health_change(struct health_check *hc, bool up, const char *reason, void *arg)
+{
+	struct backend_rt *b = arg;
+	struct daemon *d = b->vip->daemon;
+	char name[64];
+
+	(void)hc;
+	backend_name(b, name, sizeof(name));
+	b->health_known = true;
+	if (b->healthy == up)
+		return;
+	b->healthy = up;
+	log_info("vip %s backend %s: %s (%s)", b->vip->name, name, up ? "up" : "down",
+		 reason ? reason : "");
+	if (up)
+		backend_resolve(b);
+	vip_apply(d, b->vip);
+}
+
+static void backend_check_stop(struct backend_rt *b)
+{
+	if (b->hc)
+		health_check_stop(b->hc);
+	b->hc = NULL;
+}
+
+static int backend_check_start(struct daemon *d, struct backend_rt *b)
+{
+	struct health_target t = { .family = b->family, .port = b->port };
+	char name[64];
+
+	backend_check_stop(b);
+	if (b->admin == CFG_ADMIN_MAINT)
+		return 0;
+	memcpy(t.addr, b->addr, sizeof(t.addr));
+	b->hc = health_check_start(d->base, &t, &b->check, on_health_change, b);
+	if (!b->hc) {
+		backend_name(b, name, sizeof(name));
+		log_warn("vip %s backend %s: cannot start its health check", b->vip->name, name);
+		return -errno;
+	}
+	return 0;
+}
+
+static void backend_free(struct backend_rt *b)
+{
+	if (!b)
+		return;
+	backend_check_stop(b);
+	check_free(&b->check);
+	free(b);
+}
+
+static void vip_free(struct vip_rt *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->nbackends; i++)
+		backend_free(v->backends[i]);
+	free(v->backends);
+	check_free(&v->check);
+	free(v->ring);
+	free(v->name);
+	free(v);
+}
+
+struct vip_rt *daemon_vip_find(struct daemon *d, const char *name)
+{
+	for (size_t i = 0; i < d->nvips; i++)
+		if (strcmp(d->vips[i]->name, name) == 0)
+			return d->vips[i];
+	return NULL;
+}
+
+struct backend_rt *daemon_backend_find(struct vip_rt *v, const __be32 addr[4], __u8 family,
+				       __u16 port)
+{
+	for (size_t i = 0; i < v->nbackends; i++) {
+		struct backend_rt *b = v->backends[i];
+
+		if (b->family == family && b->port == port &&
+		    memcmp(b->addr, addr, sizeof(b->addr)) == 0)
+			return b;
+	}
+	return NULL;
+}
+
+static struct vip_rt *vip_find_key(struct daemon *d, const struct bnc_vip_key *key)
+{
+	for (size_t i = 0; i < d->nvips; i++)
+		if (memcmp(&d->vips[i]->key, key, sizeof(*key)) == 0)
+			return d->vips[i];
+	return NULL;
+}
+
+static void vip_key_of(const struct cfg_vip *cv, struct bnc_vip_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->addr, cv->addr, sizeof(key->addr));
+	key->port = htons(cv->port);
+	key->proto = cv->proto;
+	key->family = cv->family;
+}
+
+/* Adds b to v: id (the saved one after a restart), map entry, check. */
+static int backend_attach(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb,
+			  char *err, size_t errlen)
+{
+	struct backend_rt *b = calloc(1, sizeof(*b)), **grown;
+	const struct saved_backend *saved;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	b->vip = v;
+	memcpy(b->addr, cb->addr, sizeof(b->addr));
+	b->family = cb->family;
+	b->port = cb->port;
+	b->weight = cb->weight;
+	b->admin = cb->admin;
+	check_copy(&b->check, &cb->check);
+	b->healthy = cb->check.type == CFG_CHECK_NONE;
+	b->health_known = b->healthy;
+	saved = daemon_state_backend(d, v->name, cb->addr, cb->family, cb->port);
+	if (saved && !backend_id_used(d, saved->id)) {
+		b->id = saved->id;
+		b->admin = saved->admin;
+		b->healthy = saved->healthy;
+		b->health_known = saved->health_known;
+	} else if ((ret = backend_id_alloc(d, &b->id))) {
+		snprintf(err, errlen, "no free backend id (at most %d backends)", BNC_MAX_BACKENDS);
+		backend_free(b);
+		return ret;
+	}
+	grown = realloc(v->backends, (v->nbackends + 1) * sizeof(struct backend_rt *));
+	if (!grown) {
+		backend_free(b);
+		return -ENOMEM;
+	}
+	v->backends = grown;
+	v->backends[v->nbackends++] = b;
+	backend_resolve(b);
+	ret = backend_write(d, b);
+	if (!ret)
+		ret = backend_check_start(d, b);
+	return ret;
+}
+
+int daemon_backend_add(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb, char *err,
+		       size_t errlen)
+{
+	int ret;
+
+	if (daemon_backend_find(v, cb->addr, cb->family, cb->port)) {
+		snprintf(err, errlen, "vip %s has this backend already", v->name);
+		return -EEXIST;
+	}
+	ret = backend_attach(d, v, cb, err, errlen);
+	if (!ret)
+		ret = vip_apply(d, v);
+	return ret;
+}
+
+int daemon_backend_del(struct daemon *d, struct backend_rt *b)
+{
+	struct vip_rt *v = b->vip;
+	struct bnc_backend gone = { .state = BNC_BACKEND_DOWN };
+	size_t i;
+
+	for (i = 0; i < v->nbackends && v->backends[i] != b; i++)
+		;
+	if (i == v->nbackends)
+		return -ENOENT;
+	for (; i + 1 < v->nbackends; i++)
+		v->backends[i] = v->backends[i + 1];
+	v->nbackends--;
+	/* The ring goes first, then the entry: flows that still name the id
+	 * see a down backend and are re-picked.
+	 */
+	vip_apply(d, v);
+	bnc_maps_backend_set(d->maps, b->id, &gone);
+	backend_free(b);
+	daemon_state_save(d);
+	return 0;
+}
+
+int daemon_backend_set_admin(struct daemon *d, struct backend_rt *b, enum cfg_admin admin)
+{
+	char name[64];
+
+	if (b->admin == admin)
+		return 0;
+	backend_name(b, name, sizeof(name));
+	log_info("vip %s backend %s: %s -> %s", b->vip->name, name, cfg_admin_name(b->admin),
+		 cfg_admin_name(admin));
+	b->admin = admin;
+	if (admin == CFG_ADMIN_MAINT) {
+		backend_check_stop(b);
+		b->health_known = false;
+		b->healthy = b->check.type == CFG_CHECK_NONE;
+	} else if (!b->hc) {
+		backend_check_start(d, b);
+	}
+	return vip_apply(d, b->vip);
+}
+
+int daemon_backend_set_weight(struct daemon *d, struct backend_rt *b, __u32 weight)
+{
+	if (b->weight == weight)
+		return 0;
+	b->weight = weight;
+	return vip_apply(d, b->vip);
+}
+
+/* Creates v from cv, writes it and its backends, starts their checks. */
+static int vip_attach(struct daemon *d, const struct cfg_vip *cv, char *err, size_t errlen)
+{
+	struct vip_rt *v = calloc(1, sizeof(*v)), **grown;
+	const struct saved_vip *saved;
+	int ret = -ENOMEM;
+
+	if (!v)
+		return -ENOMEM;
+	v->daemon = d;
+	v->name = strdup(cv->name);
+	if (!v->name)
+		goto fail;
+	vip_key_of(cv, &v->key);
+	v->forwarding = cv->forwarding;
+	v->ring_size = cv->ring_size;
+	v->sticky = cv->sticky;
+	v->fail_open = cv->fail_open;
+	check_copy(&v->check, &cv->check);
+	saved = daemon_state_vip(d, cv->name);
+	if (saved && memcmp(&saved->key, &v->key, sizeof(v->key)) == 0) {
+		v->vip_id = saved->vip_id;
+	} else if ((ret = vip_id_alloc(d, &v->vip_id))) {
+		snprintf(err, errlen, "no free VIP id (at most %d VIPs)", BNC_MAX_VIPS);
+		goto fail;
+	}
+	grown = realloc(d->vips, (d->nvips + 1) * sizeof(struct vip_rt *));
+	if (!grown)
+		goto fail;
+	d->vips = grown;
+	d->vips[d->nvips++] = v;
+	ret = vip_write(d, v);
+	if (ret) {
+		snprintf(err, errlen, "vip %s: cannot write the vips map: %s", v->name,
+			 strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < cv->nbackends && !ret; i++)
+		ret = backend_attach(d, v, &cv->backends[i], err, errlen);
+	if (!ret)
+		ret = vip_apply(d, v);
+	return ret;
+fail:
+	vip_free(v);
+	return ret;
+}
+
+int daemon_vip_add(struct daemon *d, const struct cfg_vip *cv, char *err, size_t errlen)
+{
+	struct bnc_vip_key key;
+
+	vip_key_of(cv, &key);
+	if (daemon_vip_find(d, cv->name) || vip_find_key(d, &key)) {
+		snprintf(err, errlen,
+			 "a VIP named %s or with this address, port and protocol exists", cv->name);
+		return -EEXIST;
+	}
+	return vip_attach(d, cv, err, errlen);
+}
+
+int daemon_vip_del(struct daemon *d, struct vip_rt *v)
+{
+	struct bnc_backend gone = { .state = BNC_BACKEND_DOWN };
+	size_t i;
+	int err;
+
+	for (i = 0; i < d->nvips && d->vips[i] != v; i++)
+		;
+	if (i == d->nvips)
+		return -ENOENT;
+	err = bnc_maps_vip_del(d->maps, &v->key);
+	if (err && err != -ENOENT)
+		log_warnx("vip %s: cannot remove it from the maps: %s", v->name, strerror(-err));
+	for (size_t j = 0; j < v->nbackends; j++)
+		bnc_maps_backend_set(d->maps, v->backends[j]->id, &gone);
+	for (; i + 1 < d->nvips; i++)
+		d->vips[i] = d->vips[i + 1];
+	d->nvips--;
+	log_info("vip %s removed", v->name);
+	vip_free(v);
+	daemon_state_save(d);
+	return 0;
+}
+
+int daemon_vips_attach(struct daemon *d, const struct cfg *c, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < c->nvips && !ret; i++)
+		ret = vip_attach(d, &c->vips[i], err, errlen);
+	return ret;
+}
+
+void daemon_vips_free(struct daemon *d)
+{
+	for (size_t i = 0; i < d->nvips; i++)
+		vip_free(d->vips[i]);
+	free(d->vips);
+	d->vips = NULL;
+	d->nvips = 0;
+}
+
+static bool backend_in_cfg(const struct cfg_vip *cv, const struct backend_rt *b)
+{
+	for (size_t i = 0; i < cv->nbackends; i++) {
+		const struct cfg_backend *cb = &cv->backends[i];
+
+		if (cb->family == b->family && cb->port == b->port &&
+		    memcmp(cb->addr, b->addr, sizeof(cb->addr)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Removes v's backends that cv no longer lists: picked first, removed
+ * after, since each removal reshuffles v->backends.
+ */
+static int vip_drop_backends_not_in(struct daemon *d, struct vip_rt *v, const struct cfg_vip *cv,
+				    unsigned int *removed)
+{
+	struct backend_rt **gone = calloc(v->nbackends + 1, sizeof(struct backend_rt *));
+	size_t n = 0;
+
+	if (!gone)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->nbackends; i++)
+		if (!backend_in_cfg(cv, v->backends[i]))
+			gone[n++] = v->backends[i];
+	for (size_t i = 0; i < n; i++)
+		daemon_backend_del(d, gone[i]);
+	*removed += n;
+	free(gone);
+	return 0;
+}
+
+/* Applies the difference between v and cv (same name and key): VIP
+ * settings, then backends removed, changed and added. The old config is
+ * old_cv, to tell a setting the file changed from one changed at run time
+ * (bouncerctl), which the reload keeps.
+ */
+int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_vip *cv,
+			   struct reload_summary *sum, char *err, size_t errlen)
+{
+	bool vip_changed = v->forwarding != cv->forwarding || v->ring_size != cv->ring_size ||
+			   v->sticky != cv->sticky || v->fail_open != cv->fail_open;
+	int ret = 0;
+
+	if (vip_changed) {
+		v->forwarding = cv->forwarding;
+		v->ring_size = cv->ring_size;
+		v->sticky = cv->sticky;
+		v->fail_open = cv->fail_open;
+		ret = vip_write(d, v);
+		if (ret) {
+			snprintf(err, errlen, "vip %s: cannot update the vips map", v->name);
+			return ret;
+		}
+	}
+	if (!check_equal(&v->check, &cv->check)) {
+		vip_changed = true;
+		check_free(&v->check);
+		check_copy(&v->check, &cv->check);
+	}
+	sum->vips_changed += vip_changed;
+	ret = vip_drop_backends_not_in(d, v, cv, &sum->backends_removed);
+	for (size_t i = 0; i < cv->nbackends && !ret; i++) {
+		const struct cfg_backend *cb = &cv->backends[i];
+		struct backend_rt *b = daemon_backend_find(v, cb->addr, cb->family, cb->port);
+		bool changed = false;
+
+		if (!b) {
+			sum->backends_added++;
+			ret = backend_attach(d, v, cb, err, errlen);
+			continue;
+		}
+		if (b->weight != cb->weight) {
+			b->weight = cb->weight;
+			changed = true;
+		}
+		if (!check_equal(&b->check, &cb->check)) {
+			check_free(&b->check);
+			check_copy(&b->check, &cb->check);
+			if (b->admin != CFG_ADMIN_MAINT)
+				backend_check_start(d, b);
+			changed = true;
+		}
+		sum->backends_changed += changed;
+	}
+	if (!ret)
+		ret = vip_apply(d, v);
+	return ret;
+}
+
+static void traffic_rate(const struct bnc_traffic *now, struct bnc_traffic *last, double dt,
+			 double *pps, double *bps)
+{
+	/* Counters only grow; a reset (another agent zeroed them) reads as
+	 * no traffic rather than a negative rate.
+	 */
+	*pps = now->packets >= last->packets ? (double)(now->packets - last->packets) / dt : 0;
+	*bps = now->bytes >= last->bytes ? 8.0 * (double)(now->bytes - last->bytes) / dt : 0;
+	*last = *now;
+}
+
+/* A check reports changes only, and a backend starts down: one that has
+ * failed from the start is never reported. Once it has failed fall times it
+ * counts as known down, which fail-open waits for.
+ */
+static void backend_settle(struct backend_rt *b, bool *apply)
+{
+	struct health_check_stats hs;
+
+	if (!b->hc || b->health_known)
+		return;
+	health_check_get_stats(b->hc, &hs);
+	if (!hs.up && hs.failures >= b->check.fall) {
+		b->health_known = true;
+		*apply = true;
+	}
+}
+
+void daemon_refresh(struct daemon *d, bool nexthops)
+{
+	struct bnc_traffic t;
+
+	for (size_t i = 0; i < d->nvips; i++) {
+		struct vip_rt *v = d->vips[i];
+		bool moved = false, apply = false;
+
+		if (bnc_maps_vip_stats(d->maps, v->vip_id, &t) == 0)
+			traffic_rate(&t, &v->last, 1.0, &v->pps, &v->bps);
+		for (size_t j = 0; j < v->nbackends; j++) {
+			struct backend_rt *b = v->backends[j];
+
+			if (bnc_maps_backend_stats(d->maps, b->id, &t) == 0)
+				traffic_rate(&t, &b->last, 1.0, &b->pps, &b->bps);
+			if (nexthops && backend_resolve(b)) {
+				backend_write(d, b);
+				moved = true;
+			}
+			backend_settle(b, &apply);
+		}
+		if (apply)
+			vip_apply(d, v);
+		if (moved)
+			log_debug("vip %s: next hops refreshed", v->name);
+	}
+}

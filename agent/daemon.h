@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* bouncerd's runtime: the VIPs and backends it manages, their health and
+ * admin states, the rings it builds from them, and keeping the datapath's
+ * maps in step. daemon.c owns the model; daemon_ctl.c answers the control
+ * socket; metrics.c renders it for Prometheus.
+ */
+#ifndef BOUNCER_DAEMON_H
+#define BOUNCER_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "daemon_state.h"
+#include "health.h"
+#include "maps.h"
+#include "nexthop.h"
+
+struct vip_rt;
+
+struct backend_rt {
+	struct vip_rt *vip;
+	__u32 id; /* index in the backends map */
+	__be32 addr[4];
+	__u8 family;
+	__u16 port;
+	__u32 weight;
+	enum cfg_admin admin;
+	struct cfg_check check; /* a private copy: strings owned here */
+	struct health_check *hc; /* NULL when in maint */
+	bool healthy; /* a check of type none is always healthy */
+	bool health_known; /* a check has decided at least once */
+	bool nexthop_ok;
+	struct nexthop nh;
+	__u8 datapath_state; /* enum bnc_backend_state last written */
+	struct bnc_traffic last; /* for rates */
+	double pps, bps;
+};
+
+struct vip_rt {
+	struct daemon *daemon;
+	__u32 vip_id;
+	char *name;
+	struct bnc_vip_key key;
+	__u8 forwarding;
+	__u32 ring_size;
+	bool sticky;
+	bool fail_open;
+	bool failing_open; /* no healthy backend: all not in maint take traffic */
+	struct cfg_check check; /* the VIP's default check (copy) */
+	struct backend_rt **backends;
+	size_t nbackends;
+	__u32 *ring; /* the ring last swapped in */
+	__u32 moved; /* slots that changed in the last rebuild */
+	time_t rebuilt;
+	struct bnc_traffic last;
+	double pps, bps;
+};
+
+struct daemon {
+	struct event_base *base;
+	struct cfg *cfg;
+	struct bnc_maps *maps;
+	struct vip_rt **vips;
+	size_t nvips;
+	bool adopted; /* took over a datapath a previous agent left */
+	bool detach_on_exit;
+	time_t started;
+	enum cfg_attach_mode attached_mode[8]; /* per interface: native or skb */
+	struct ctl_server *ctl;
+	struct metrics *metrics;
+	struct event *tick; /* rates, next hops, state file */
+	struct event *sig_hup, *sig_term, *sig_int;
+	char state_path[256];
+	struct saved_state *saved; /* what the previous agent left, until start ends */
+	__u32 next_backend_id; /* ids are handed out round-robin */
+	uint64_t fail_open_events;
+};
+
+struct reload_summary {
+	unsigned int vips_added, vips_removed, vips_changed;
+	unsigned int backends_added, backends_removed, backends_changed;
+};
+
+/* Options from the command line. */
+struct daemon_opts {
+	const char *config_path;
+	bool mode_set; /* --mode overrides the config's */
+	enum cfg_attach_mode mode;
+	bool detach_on_exit;
+	const char *state_dir; /* default /run/bouncer */
+};
+
+/* Loads the config, opens (or adopts) the maps, attaches, starts checks,
+ * the control socket and metrics. 0 or -errno (logged).
+ */
+int daemon_start(struct daemon *d, const struct daemon_opts *opts);
+/* Runs the event loop until a stop signal or a detach. */
+int daemon_run(struct daemon *d);
+/* Stops everything; the datapath stays attached unless detaching. */
+void daemon_stop(struct daemon *d);
+
+/* Re-reads the config file; on any error keeps the running config and
+ * returns -EINVAL with the message in err. On success, summary counts
+ * what changed (six counters, see docs/control.md "reload").
+ */
+int daemon_reload(struct daemon *d, struct reload_summary *summary, char *err, size_t errlen);
+
+/* Model access and changes, for the control handlers. */
+struct vip_rt *daemon_vip_find(struct daemon *d, const char *name);
+struct backend_rt *daemon_backend_find(struct vip_rt *v, const __be32 addr[4], __u8 family,
+				       __u16 port);
+int daemon_vip_add(struct daemon *d, const struct cfg_vip *cv, char *err, size_t errlen);
+int daemon_vip_del(struct daemon *d, struct vip_rt *v);
+int daemon_backend_add(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb, char *err,
+		       size_t errlen);
+int daemon_backend_del(struct daemon *d, struct backend_rt *b);
+int daemon_backend_set_admin(struct daemon *d, struct backend_rt *b, enum cfg_admin admin);
+int daemon_backend_set_weight(struct daemon *d, struct backend_rt *b, __u32 weight);
+/* Removes the XDP program from every interface and the pins; the loop
+ * then ends.
+ */
+int daemon_detach(struct daemon *d);
+
+/* Used by the modules that make up the daemon. */
+int daemon_vips_attach(struct daemon *d, const struct cfg *c, char *err, size_t errlen);
+void daemon_vips_free(struct daemon *d);
+int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_vip *cv,
+			   struct reload_summary *sum, char *err, size_t errlen);
+void daemon_refresh(struct daemon *d, bool nexthops);
+
+/* The health state as text: "up", "down" or "unchecked". */
+const char *daemon_backend_health(const struct backend_rt *b);
+const char *daemon_datapath_state_name(__u8 state);
+
+/* Control socket handler (daemon_ctl.c). */
+struct json_t;
+struct json_t *daemon_ctl_handle(const char *cmd, const struct json_t *args, void *arg);
+
+#endif /* BOUNCER_DAEMON_H */

@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The control socket's commands (docs/control.md), answered from the
+ * daemon's model and the maps.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+
+#ifndef BOUNCER_VERSION
+#define BOUNCER_VERSION "0.1"
+#endif
+
+#define FLOW_LIST_DEFAULT 100
+
+static const char *proto_name(__u8 proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : "tcp";
+}
+
+static int proto_parse(const char *s, __u8 *proto)
+{
+	if (strcmp(s, "tcp") == 0)
+		*proto = IPPROTO_TCP;
+	else if (strcmp(s, "udp") == 0)
+		*proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static json_t *backend_json(struct daemon *d, const struct backend_rt *b)
+{
+	struct health_check_stats hs = { 0 };
+	struct bnc_traffic t = { 0 };
+	char addr[ADDR_STRLEN];
+
+	addr_format(b->addr, b->family, addr, sizeof(addr));
+	if (b->hc)
+		health_check_get_stats(b->hc, &hs);
+	bnc_maps_backend_stats(d->maps, b->id, &t);
+	return json_pack(
+		"{s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I, "
+		"s:f, s:f}",
+		"vip", b->vip->name, "address", addr, "port", (int)b->port, "weight",
+		(int)b->weight, "admin", cfg_admin_name(b->admin), "health",
+		daemon_backend_health(b), "datapath", daemon_datapath_state_name(b->datapath_state),
+		"check", cfg_check_type_name(b->check.type), "checks", (json_int_t)hs.checks,
+		"failures", (json_int_t)hs.failures, "transitions", (json_int_t)hs.transitions,
+		"last_error", hs.last_error, "packets", (json_int_t)t.packets, "bytes",
+		(json_int_t)t.bytes, "pps", b->pps, "bps", b->bps);
+}
+
+static json_t *vip_json(struct daemon *d, const struct vip_rt *v, bool with_backends)
+{
+	struct bnc_traffic t = { 0 };
+	char addr[ADDR_STRLEN];
+	unsigned int up = 0;
+	json_t *j, *backends;
+
+	for (size_t i = 0; i < v->nbackends; i++)
+		up += v->backends[i]->datapath_state == BNC_BACKEND_UP;
+	bnc_maps_vip_stats(d->maps, v->vip_id, &t);
+	addr_format(v->key.addr, v->key.family, addr, sizeof(addr));
+	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:b, s:i, s:i, s:b, s:I, s:I, s:f, "
+		      "s:f}",
+		      "name", v->name, "address", addr, "port", (int)ntohs(v->key.port), "protocol",
+		      proto_name(v->key.proto), "forwarding",
+		      v->forwarding == BNC_FWD_IPIP ? "ipip" : "dsr", "ring_size",
+		      (int)v->ring_size, "hash", v->sticky ? "source" : "5tuple", "fail_open",
+		      v->fail_open, "backends_total", (int)v->nbackends, "backends_up", (int)up,
+		      "failing_open", v->failing_open, "packets", (json_int_t)t.packets, "bytes",
+		      (json_int_t)t.bytes, "pps", v->pps, "bps", v->bps);
+	if (!j || !with_backends)
+		return j;
+	backends = json_array();
+	for (size_t i = 0; backends && i < v->nbackends; i++)
+		json_array_append_new(backends, backend_json(d, v->backends[i]));
+	json_object_set_new(j, "backends", backends ? backends : json_array());
+	return j;
+}
+
+/* Argument helpers: each returns NULL after filling err when missing. */
+static const char *arg_str(const json_t *args, const char *key, char *err, size_t errlen)
+{
+	const char *s = json_string_value(json_object_get(args, key));
+
+	if (!s)
+		snprintf(err, errlen, "missing string argument '%s'", key);
+	return s;
+}
+
+static int arg_int(const json_t *args, const char *key, long long min, long long max,
+		   long long *out, bool required, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!v) {
+		if (required)
+			snprintf(err, errlen, "missing number argument '%s'", key);
+		return required ? -EINVAL : -ENOENT;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		snprintf(err, errlen, "'%s' must be a whole number from %lld to %lld", key, min,
+			 max);
+		return -EINVAL;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static struct vip_rt *arg_vip(struct daemon *d, const json_t *args, const char *key, char *err,
+			      size_t errlen)
+{
+	const char *name = arg_str(args, key, err, errlen);
+	struct vip_rt *v;
+
+	if (!name)
+		return NULL;
+	v = daemon_vip_find(d, name);
+	if (!v)
+		snprintf(err, errlen, "no VIP named '%s'", name);
+	return v;
+}
+
+static struct backend_rt *arg_backend(struct daemon *d, const json_t *args, char *err,
+				      size_t errlen)
+{
+	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
+	const char *addr_s;
+	__be32 addr[4];
+	long long port;
+	__u8 family;
+	struct backend_rt *b;
+
+	if (!v)
+		return NULL;
+	addr_s = arg_str(args, "address", err, errlen);
+	if (!addr_s || arg_int(args, "port", 1, 65535, &port, true, err, errlen))
+		return NULL;
+	if (addr_parse(addr_s, addr, &family)) {
+		snprintf(err, errlen, "'%s' is not an IP address", addr_s);
+		return NULL;
+	}
+	b = daemon_backend_find(v, addr, family, (__u16)port);
+	if (!b)
+		snprintf(err, errlen, "vip %s has no backend %s port %lld", v->name, addr_s, port);
+	return b;
+}
+
+static json_t *cmd_status(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	json_t *ifaces = json_array();
+	size_t nbackends = 0;
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	for (size_t i = 0; i < d->cfg->ninterfaces && ifaces; i++)
+		json_array_append_new(
+			ifaces,
+			json_pack("{s:s, s:s}", "name", d->cfg->interfaces[i], "mode",
+				  d->attached_mode[i] == CFG_ATTACH_SKB ? "skb" : "native"));
+	for (size_t i = 0; i < d->nvips; i++)
+		nbackends += d->vips[i]->nbackends;
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:i, s:i, s:b}", "version", BOUNCER_VERSION,
+			 "uptime_s", (json_int_t)(time(NULL) - d->started), "config", d->cfg->path,
+			 "pin_dir", d->cfg->pin_dir, "interfaces", ifaces ? ifaces : json_array(),
+			 "vips", (int)d->nvips, "backends", (int)nbackends, "adopted", d->adopted);
+}
+
+static json_t *cmd_vip_list(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	json_t *vips = json_array();
+
+	(void)args;
+	(void)err;
+	(void)errlen;
+	for (size_t i = 0; vips && i < d->nvips; i++)
+		json_array_append_new(vips, vip_json(d, d->vips[i], false));
+	return json_pack("{s:o}", "vips", vips ? vips : json_array());
+}
+
+static json_t *cmd_vip_show(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct vip_rt *v = arg_vip(d, args, "name", err, errlen);
+
+	return v ? vip_json(d, v, true) : NULL;
+}
+
+static json_t *cmd_vip_add(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct cfg_vip cv = { .ring_size = BNC_RING_SIZE_DEFAULT, .fail_open = true };
+	const char *name = arg_str(args, "name", err, errlen), *addr, *proto, *s;
+	long long port, ring = BNC_RING_SIZE_DEFAULT;
+	int ret;
+
+	if (!name || !(addr = arg_str(args, "address", err, errlen)) ||
+	    !(proto = arg_str(args, "protocol", err, errlen)) ||
+	    arg_int(args, "port", 1, 65535, &port, true, err, errlen))
+		return NULL;
+	ret = arg_int(args, "ring_size", 2, BNC_RING_SIZE_MAX, &ring, false, err, errlen);
+	if (ret == -EINVAL)
+		return NULL;
+	cv.name = (char *)name;
+	cv.port = (__u16)port;
+	cv.ring_size = (__u32)ring;
+	if (addr_parse(addr, cv.addr, &cv.family)) {
+		snprintf(err, errlen, "'%s' is not an IP address", addr);
+		return NULL;
+	}
+	if (proto_parse(proto, &cv.proto)) {
+		snprintf(err, errlen, "protocol must be tcp or udp, not '%s'", proto);
+		return NULL;
+	}
+	s = json_string_value(json_object_get(args, "forwarding"));
+	if (s && strcmp(s, "dsr") && strcmp(s, "ipip")) {
+		snprintf(err, errlen, "forwarding must be dsr or ipip, not '%s'", s);
+		return NULL;
+	}
+	cv.forwarding = s && strcmp(s, "ipip") == 0 ? BNC_FWD_IPIP : BNC_FWD_DSR;
+	s = json_string_value(json_object_get(args, "hash"));
+	if (s && strcmp(s, "5tuple") && strcmp(s, "source")) {
+		snprintf(err, errlen, "hash must be 5tuple or source, not '%s'", s);
+		return NULL;
+	}
+	cv.sticky = s && strcmp(s, "source") == 0;
+	cv.check.type = CFG_CHECK_TCP;
+	cv.check.interval_ms = 2000;
+	cv.check.timeout_ms = 1000;
+	cv.check.rise = 2;
+	cv.check.fall = 3;
+	cv.check.jitter_ms = 1000;
+	cv.check.http_status_min = 200;
+	cv.check.http_status_max = 399;
+	ret = daemon_vip_add(d, &cv, err, errlen);
+	if (ret && !err[0])
+		snprintf(err, errlen, "%s", strerror(-ret));
+	return ret ? NULL : json_object();
+}
+
+static json_t *cmd_vip_del(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct vip_rt *v = arg_vip(d, args, "name", err, errlen);
+
+	if (!v)
+		return NULL;
+	daemon_vip_del(d, v);
+	return json_object();
+}
+
+static json_t *cmd_backend_list(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	json_t *list = json_array();
+	struct vip_rt *only = NULL;
+
+	if (json_object_get(args, "vip")) {
+		only = arg_vip(d, args, "vip", err, errlen);
+		if (!only) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; list && i < d->nvips; i++) {
+		if (only && d->vips[i] != only)
+			continue;
+		for (size_t j = 0; j < d->vips[i]->nbackends; j++)
+			json_array_append_new(list, backend_json(d, d->vips[i]->backends[j]));
+	}
+	return json_pack("{s:o}", "backends", list ? list : json_array());
+}
+
+static json_t *cmd_backend_add(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
+	struct cfg_backend cb = { .weight = 1 };
+	long long port, weight = 1;
+	const char *addr, *state;
+	int ret;
+
+	if (!v || !(addr = arg_str(args, "address", err, errlen)) ||
+	    arg_int(args, "port", 1, 65535, &port, true, err, errlen))
+		return NULL;
+	if (arg_int(args, "weight", 0, 65535, &weight, false, err, errlen) == -EINVAL)
+		return NULL;
+	if (addr_parse(addr, cb.addr, &cb.family)) {
+		snprintf(err, errlen, "'%s' is not an IP address", addr);
+		return NULL;
+	}
+	state = json_string_value(json_object_get(args, "state"));
+	if (state && cfg_admin_parse(state, &cb.admin)) {
+		snprintf(err, errlen, "state must be ready, drain or maint, not '%s'", state);
+		return NULL;
+	}
+	cb.port = (__u16)port;
+	cb.weight = (__u32)weight;
+	cb.check = v->check;
+	ret = daemon_backend_add(d, v, &cb, err, errlen);
+	if (ret && !err[0])
+		snprintf(err, errlen, "%s", strerror(-ret));
+	return ret ? NULL : json_object();
+}
+
+static json_t *cmd_backend_del(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct backend_rt *b = arg_backend(d, args, err, errlen);
+
+	if (!b)
+		return NULL;
+	daemon_backend_del(d, b);
+	return json_object();
+}
+
+static json_t *cmd_backend_set(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct backend_rt *b = arg_backend(d, args, err, errlen);
+	const char *state;
+	enum cfg_admin admin;
+	long long weight;
+	int ret;
+
+	if (!b)
+		return NULL;
+	state = json_string_value(json_object_get(args, "state"));
+	ret = arg_int(args, "weight", 0, 65535, &weight, false, err, errlen);
+	if (ret == -EINVAL)
+		return NULL;
+	if (!state && ret == -ENOENT) {
+		snprintf(err, errlen, "nothing to set: give state and/or weight");
+		return NULL;
+	}
+	if (state && cfg_admin_parse(state, &admin)) {
+		snprintf(err, errlen, "state must be ready, drain or maint, not '%s'", state);
+		return NULL;
+	}
+	/* Both checked before either is applied. */
+	if (state && daemon_backend_set_admin(d, b, admin))
+		snprintf(err, errlen, "cannot apply the state");
+	if (ret == 0 && daemon_backend_set_weight(d, b, (__u32)weight))
+		snprintf(err, errlen, "cannot apply the weight");
+	return err[0] ? NULL : json_object();
+}
+
+static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	json_t *global = json_object(), *vips = json_array(), *backends = json_array();
+	struct bnc_global_stats g;
+
+	(void)args;
+	if (!global || !vips || !backends || bnc_maps_global_stats(d->maps, &g)) {
+		snprintf(err, errlen, "cannot read the counters");
+		json_decref(global);
+		json_decref(vips);
+		json_decref(backends);
+		return NULL;
+	}
+	for (int i = 0; i < BNC_STAT_MAX; i++)
+		json_object_set_new(global, bnc_stat_name((enum bnc_stat)i),
+				    json_integer((json_int_t)g.counters[i]));
+	for (size_t i = 0; i < d->nvips; i++) {
+		const struct vip_rt *v = d->vips[i];
+		struct bnc_traffic t = { 0 };
+
+		bnc_maps_vip_stats(d->maps, v->vip_id, &t);
+		json_array_append_new(vips,
+				      json_pack("{s:s, s:I, s:I, s:f, s:f}", "name", v->name,
+						"packets", (json_int_t)t.packets, "bytes",
+						(json_int_t)t.bytes, "pps", v->pps, "bps", v->bps));
+		for (size_t j = 0; j < v->nbackends; j++) {
+			const struct backend_rt *b = v->backends[j];
+			char addr[ADDR_STRLEN];
+
+			memset(&t, 0, sizeof(t));
+			bnc_maps_backend_stats(d->maps, b->id, &t);
+			addr_format(b->addr, b->family, addr, sizeof(addr));
+			json_array_append_new(
+				backends,
+				json_pack("{s:s, s:s, s:i, s:I, s:I, s:f, s:f}", "vip", v->name,
+					  "address", addr, "port", (int)b->port, "packets",
+					  (json_int_t)t.packets, "bytes", (json_int_t)t.bytes,
+					  "pps", b->pps, "bps", b->bps));
+		}
+	}
+	return json_pack("{s:o, s:o, s:o}", "global", global, "vips", vips, "backends", backends);
+}
+
+static json_t *cmd_ring_show(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
+	json_t *list;
+
+	if (!v)
+		return NULL;
+	list = json_array();
+	for (size_t i = 0; list && i < v->nbackends; i++) {
+		const struct backend_rt *b = v->backends[i];
+		char addr[ADDR_STRLEN];
+		__u32 slots = 0;
+
+		for (__u32 s = 0; v->ring && s < v->ring_size; s++)
+			slots += v->ring[s] == b->id;
+		addr_format(b->addr, b->family, addr, sizeof(addr));
+		json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:f}", "address", addr,
+						      "port", (int)b->port, "slots", (int)slots,
+						      "share", (double)slots / v->ring_size));
+	}
+	return json_pack("{s:s, s:i, s:o, s:i, s:I}", "vip", v->name, "ring_size",
+			 (int)v->ring_size, "backends", list ? list : json_array(), "moved",
+			 (int)v->moved, "rebuilt_s", (json_int_t)(time(NULL) - v->rebuilt));
+}
+
+struct flow_collect {
+	struct daemon *d;
+	const struct vip_rt *only;
+	json_t *list;
+	long long limit;
+	long long total;
+	__u64 now_ns;
+};
+
+static const struct backend_rt *backend_by_id(struct daemon *d, __u32 id)
+{
+	for (size_t i = 0; i < d->nvips; i++)
+		for (size_t j = 0; j < d->vips[i]->nbackends; j++)
+			if (d->vips[i]->backends[j]->id == id)
+				return d->vips[i]->backends[j];
+	return NULL;
+}
+
+static json_t *flow_json(struct daemon *d, const struct bnc_flow_key *k,
+			 const struct bnc_flow_value *v, __u64 now_ns)
+{
+	const struct backend_rt *b = backend_by_id(d, v->backend_id);
+	char src[ADDR_STRLEN], dst[ADDR_STRLEN], baddr[ADDR_STRLEN] = "?";
+
+	addr_format(k->saddr, k->family, src, sizeof(src));
+	addr_format(k->daddr, k->family, dst, sizeof(dst));
+	if (b)
+		addr_format(b->addr, b->family, baddr, sizeof(baddr));
+	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:{s:s, s:i}, s:f}", "protocol",
+			 proto_name(k->proto), "src", src, "sport", (int)ntohs(k->sport), "dst",
+			 dst, "dport", (int)ntohs(k->dport), "backend", "address", baddr, "port",
+			 b ? (int)b->port : 0, "idle_s",
+			 now_ns > v->last_seen_ns ? (double)(now_ns - v->last_seen_ns) / 1e9 : 0.0);
+}
+
+static __u64 coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	/* The datapath stamps flows with the coarse monotonic clock. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+static int collect_flow(const struct bnc_flow_key *k, const struct bnc_flow_value *v, void *arg)
+{
+	struct flow_collect *c = arg;
+
+	if (c->only && v->vip_id != c->only->vip_id)
+		return 0;
+	c->total++;
+	if ((long long)json_array_size(c->list) < c->limit)
+		json_array_append_new(c->list, flow_json(c->d, k, v, c->now_ns));
+	return 0;
+}
+
+static json_t *cmd_flow_list(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct flow_collect c = { .d = d, .limit = FLOW_LIST_DEFAULT, .now_ns = coarse_now_ns() };
+
+	if (json_object_get(args, "vip")) {
+		c.only = arg_vip(d, args, "vip", err, errlen);
+		if (!c.only)
+			return NULL;
+	}
+	if (arg_int(args, "limit", 1, 1000000, &c.limit, false, err, errlen) == -EINVAL)
+		return NULL;
+	c.list = json_array();
+	if (!c.list || bnc_maps_flow_foreach(d->maps, collect_flow, &c)) {
+		json_decref(c.list);
+		snprintf(err, errlen, "cannot read the flow table");
+		return NULL;
+	}
+	return json_pack("{s:o, s:I}", "flows", c.list, "total", (json_int_t)c.total);
+}
+
+static json_t *cmd_flow_lookup(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	const char *proto = arg_str(args, "protocol", err, errlen), *src, *dst;
+	struct bnc_flow_key k = { 0 };
+	struct bnc_flow_value v;
+	long long sport, dport;
+	__u8 dfam;
+
+	if (!proto || !(src = arg_str(args, "src", err, errlen)) ||
+	    !(dst = arg_str(args, "dst", err, errlen)) ||
+	    arg_int(args, "sport", 1, 65535, &sport, true, err, errlen) ||
+	    arg_int(args, "dport", 1, 65535, &dport, true, err, errlen))
+		return NULL;
+	if (proto_parse(proto, &k.proto) || addr_parse(src, k.saddr, &k.family) ||
+	    addr_parse(dst, k.daddr, &dfam) || dfam != k.family) {
+		snprintf(err, errlen, "need tcp|udp and two addresses of one family");
+		return NULL;
+	}
+	k.sport = htons((__u16)sport);
+	k.dport = htons((__u16)dport);
+	if (bnc_maps_flow_lookup(d->maps, &k, &v)) {
+		snprintf(err, errlen, "no such flow");
+		return NULL;
+	}
+	return json_pack("{s:o}", "flow", flow_json(d, &k, &v, coarse_now_ns()));
+}
+
+static json_t *cmd_flow_flush(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	const struct backend_rt *b = NULL;
+	size_t flushed = 0;
+
+	if (json_object_get(args, "vip")) {
+		b = arg_backend(d, args, err, errlen);
+		if (!b)
+			return NULL;
+	}
+	if (bnc_maps_flow_flush(d->maps, b ? &b->id : NULL, &flushed)) {
+		snprintf(err, errlen, "cannot flush the flow table");
+		return NULL;
+	}
+	log_info("flushed %zu flows", flushed);
+	return json_pack("{s:I}", "flushed", (json_int_t)flushed);
+}
+
+static json_t *cmd_reload(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct reload_summary s;
+
+	(void)args;
+	if (daemon_reload(d, &s, err, errlen)) {
+		log_warnx("reload failed, the running config stays: %s", err);
+		return NULL;
+	}
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "vips_added", s.vips_added,
+			 "vips_removed", s.vips_removed, "vips_changed", s.vips_changed,
+			 "backends_added", s.backends_added, "backends_removed", s.backends_removed,
+			 "backends_changed", s.backends_changed);
+}
+
+static json_t *cmd_detach(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	(void)args;
+	(void)err;
+	(void)errlen;
+	log_info("detach requested over the control socket");
+	daemon_detach(d);
+	return json_object();
+}
+
+static const struct {
+	const char *cmd;
+	json_t *(*fn)(struct daemon *d, const json_t *args, char *err, size_t errlen);
+} commands[] = {
+	{ "status", cmd_status },	    { "vip.list", cmd_vip_list },
+	{ "vip.show", cmd_vip_show },	    { "vip.add", cmd_vip_add },
+	{ "vip.del", cmd_vip_del },	    { "backend.list", cmd_backend_list },
+	{ "backend.add", cmd_backend_add }, { "backend.del", cmd_backend_del },
+	{ "backend.set", cmd_backend_set }, { "stats", cmd_stats },
+	{ "ring.show", cmd_ring_show },	    { "flow.list", cmd_flow_list },
+	{ "flow.lookup", cmd_flow_lookup }, { "flow.flush", cmd_flow_flush },
+	{ "reload", cmd_reload },	    { "detach", cmd_detach },
+};
+
+json_t *daemon_ctl_handle(const char *cmd, const json_t *args, void *arg)
+{
+	struct daemon *d = arg;
+	char err[512] = "";
+	json_t *result;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].cmd, cmd))
+			continue;
+		result = commands[i].fn(d, args, err, sizeof(err));
+		if (!result)
+			return ctl_reply_error("%s", err[0] ? err : "internal error");
+		return ctl_reply_ok(result);
+	}
+	return ctl_reply_error("unknown command '%s'", cmd);
+}

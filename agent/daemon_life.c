@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* bouncerd's life: start (load or adopt the datapath, attach), the event
+ * loop with its signals and tick, reload, stop and detach.
+ */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/if_link.h>
+
+#include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void link_pin_path(const struct daemon *d, const char *ifname, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/link_%s", d->cfg->pin_dir, ifname);
+}
+
+static const char *mode_name(enum cfg_attach_mode mode)
+{
+	return mode == CFG_ATTACH_SKB ? "skb" : "native";
+}
+
+/* Attaches to one interface, or takes over the program a previous agent
+ * left there.
+ */
+static int attach_one(struct daemon *d, size_t i, enum cfg_attach_mode mode)
+{
+	const char *ifname = d->cfg->interfaces[i];
+	char pin[PATH_MAX];
+	int ifindex = (int)if_nametoindex(ifname), err;
+
+	if (!ifindex) {
+		log_warnx("interface %s: no such device", ifname);
+		return -ENODEV;
+	}
+	link_pin_path(d, ifname, pin, sizeof(pin));
+	err = bnc_maps_link_adopt(d->maps, pin);
+	if (!err) {
+		log_info("interface %s: took over the attached program", ifname);
+		d->attached_mode[i] = mode == CFG_ATTACH_SKB ? CFG_ATTACH_SKB : CFG_ATTACH_NATIVE;
+		return 0;
+	}
+	if (err != -ENOENT) {
+		log_warnx("interface %s: cannot take over the link pinned at %s: %s", ifname, pin,
+			  strerror(-err));
+		return err;
+	}
+	if (mode != CFG_ATTACH_SKB) {
+		err = bnc_maps_attach(d->maps, ifindex, XDP_FLAGS_DRV_MODE, pin);
+		if (!err) {
+			d->attached_mode[i] = CFG_ATTACH_NATIVE;
+			log_info("interface %s: attached in native mode", ifname);
+			return 0;
+		}
+		if (mode == CFG_ATTACH_NATIVE) {
+			log_warnx("interface %s: cannot attach in native mode: %s; if the driver "
+				  "has no native XDP, try --mode skb",
+				  ifname, strerror(-err));
+			return err;
+		}
+		log_warnx("interface %s: native mode failed (%s): falling back to skb mode", ifname,
+			  strerror(-err));
+	}
+	err = bnc_maps_attach(d->maps, ifindex, XDP_FLAGS_SKB_MODE, pin);
+	if (err) {
+		log_warnx("interface %s: cannot attach in skb mode: %s", ifname, strerror(-err));
+		return err;
+	}
+	d->attached_mode[i] = CFG_ATTACH_SKB;
+	log_info("interface %s: attached in skb mode", ifname);
+	return 0;
+}
+
+static int config_apply_globals(struct daemon *d)
+{
+	struct bnc_config bc = { 0 };
+
+	bc.ipip_src_v4 = d->cfg->ipip_src4;
+	memcpy(bc.ipip_src_v6, d->cfg->ipip_src6, sizeof(bc.ipip_src_v6));
+	return bnc_maps_set_config(d->maps, &bc);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	static unsigned int ticks;
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	daemon_refresh(d, ++ticks % 5 == 0);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct reload_summary sum;
+	char err[512];
+
+	(void)what;
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: reloading %s", d->cfg->path);
+		if (daemon_reload(d, &sum, err, sizeof(err)))
+			log_warnx("reload failed, the running config stays: %s", err);
+		return;
+	}
+	log_info("%s: stopping (the datapath stays attached)", strsignal((int)sig));
+	event_base_loopbreak(d->base);
+}
+
+static bool pinned_maps_exist(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/vips", pin_dir);
+	return access(path, F_OK) == 0;
+}
+
+int daemon_start(struct daemon *d, const struct daemon_opts *opts)
+{
+	struct bnc_maps_opts mopts = { 0 };
+	char err[512];
+	struct saved_state saved;
+	const char *state_dir = opts->state_dir ? opts->state_dir : "/run/bouncer";
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->started = time(NULL);
+	d->next_backend_id = 1;
+	d->detach_on_exit = opts->detach_on_exit;
+	ret = cfg_load(opts->config_path, &d->cfg, err, sizeof(err));
+	if (ret) {
+		log_warnx("%s", err);
+		return ret;
+	}
+	if (opts->mode_set)
+		d->cfg->mode = opts->mode;
+	if (d->cfg->ninterfaces > sizeof(d->attached_mode) / sizeof(d->attached_mode[0])) {
+		log_warnx("at most %zu interfaces",
+			  sizeof(d->attached_mode) / sizeof(d->attached_mode[0]));
+		return -E2BIG;
+	}
+	log_set_level(d->cfg->log_level);
+	d->base = event_base_new();
+	if (!d->base)
+		return -ENOMEM;
+
+	ret = mkdir_parents(state_dir, 0700);
+	if (ret) {
+		log_warnx("cannot create %s: %s", state_dir, strerror(-ret));
+		return ret;
+	}
+	snprintf(d->state_path, sizeof(d->state_path), "%s/state.json", state_dir);
+	d->adopted = pinned_maps_exist(d->cfg->pin_dir);
+	if (d->adopted && daemon_state_read(d->state_path, &saved) == 0) {
+		d->saved = calloc(1, sizeof(*d->saved));
+		if (d->saved)
+			*d->saved = saved;
+		d->next_backend_id = saved.next_backend_id;
+	}
+	mopts.pin_dir = d->cfg->pin_dir;
+	mopts.flow_table_size = d->cfg->flow_table_size;
+	ret = bnc_maps_open(&mopts, &d->maps);
+	if (ret) {
+		log_warnx("cannot load the datapath: %s", strerror(-ret));
+		return ret;
+	}
+	if (d->adopted) {
+		log_info("taking over the datapath pinned at %s%s", d->cfg->pin_dir,
+			 d->saved ? "" : " (no state file: new ids, flows flushed)");
+		/* Without the old ids, flows would name the wrong backends. */
+		if (!d->saved)
+			bnc_maps_flow_flush(d->maps, NULL, NULL);
+	}
+	ret = config_apply_globals(d);
+	if (!ret)
+		ret = daemon_vips_attach(d, d->cfg, err, sizeof(err));
+	if (ret) {
+		log_warnx("cannot set up the VIPs: %s", err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	daemon_state_free(d->saved);
+	free(d->saved);
+	d->saved = NULL;
+	for (size_t i = 0; i < d->cfg->ninterfaces; i++) {
+		ret = attach_one(d, i, d->cfg->mode);
+		if (ret)
+			return ret;
+	}
+	ret = ctl_server_open(d->base, d->cfg->control_socket, daemon_ctl_handle, d, &d->ctl);
+	if (ret) {
+		log_warnx("cannot listen on %s: %s", d->cfg->control_socket, strerror(-ret));
+		return ret;
+	}
+	if (d->cfg->metrics) {
+		ret = metrics_start(d, &d->metrics);
+		if (ret)
+			return ret;
+	}
+	d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+	d->sig_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
+	d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
+	d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
+	if (!d->tick || !d->sig_hup || !d->sig_term || !d->sig_int)
+		return -ENOMEM;
+	event_add(d->tick, &(struct timeval){ .tv_sec = 1 });
+	event_add(d->sig_hup, NULL);
+	event_add(d->sig_term, NULL);
+	event_add(d->sig_int, NULL);
+	daemon_state_save(d);
+	log_info("serving %zu VIPs on %zu interfaces; control socket %s", d->nvips,
+		 d->cfg->ninterfaces, d->cfg->control_socket);
+	for (size_t i = 0; i < d->cfg->ninterfaces; i++)
+		log_debug("interface %s: %s", d->cfg->interfaces[i],
+			  mode_name(d->attached_mode[i]));
+	return 0;
+}
+
+int daemon_run(struct daemon *d)
+{
+	return event_base_dispatch(d->base) < 0 ? -EIO : 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((type == FTW_DP ? rmdir(path) : unlink(path)) && errno != ENOENT)
+		log_warn("cannot remove %s", path);
+	return 0;
+}
+
+/* Removing a link's pin detaches its program once no fd holds it;
+ * removing the maps' pins frees them with the program.
+ */
+static void unpin_all(struct daemon *d)
+{
+	if (nftw(d->cfg->pin_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) && errno != ENOENT)
+		log_warn("cannot remove %s", d->cfg->pin_dir);
+}
+
+int daemon_detach(struct daemon *d)
+{
+	d->detach_on_exit = true;
+	event_base_loopbreak(d->base);
+	return 0;
+}
+
+void daemon_stop(struct daemon *d)
+{
+	if (d->ctl)
+		ctl_server_close(d->ctl);
+	if (d->metrics)
+		metrics_stop(d->metrics);
+	if (d->cfg && !d->detach_on_exit)
+		daemon_state_save(d);
+	daemon_vips_free(d);
+	if (d->tick)
+		event_free(d->tick);
+	if (d->sig_hup)
+		event_free(d->sig_hup);
+	if (d->sig_term)
+		event_free(d->sig_term);
+	if (d->sig_int)
+		event_free(d->sig_int);
+	bnc_maps_close(d->maps);
+	if (d->cfg && d->detach_on_exit) {
+		unpin_all(d);
+		if (d->state_path[0])
+			unlink(d->state_path);
+		log_info("detached from every interface");
+	}
+	daemon_state_free(d->saved);
+	free(d->saved);
+	cfg_free(d->cfg);
+	if (d->base)
+		event_base_free(d->base);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Settings that need a restart: the reload refuses to silently ignore them. */
+static int reload_check_globals(const struct cfg *old, const struct cfg *new, char *err,
+				size_t errlen)
+{
+	bool same_ifaces = old->ninterfaces == new->ninterfaces;
+
+	for (size_t i = 0; same_ifaces && i < old->ninterfaces; i++)
+		same_ifaces = strcmp(old->interfaces[i], new->interfaces[i]) == 0;
+	if (!same_ifaces || old->mode != new->mode || strcmp(old->pin_dir, new->pin_dir) ||
+	    strcmp(old->control_socket, new->control_socket) ||
+	    old->flow_table_size != new->flow_table_size || old->metrics != new->metrics ||
+	    (old->metrics && (strcmp(old->metrics_addr, new->metrics_addr) ||
+			      old->metrics_port != new->metrics_port))) {
+		snprintf(err, errlen,
+			 "%s: interfaces, mode, pin_dir, control_socket, flow_table_size and "
+			 "metrics take effect on a restart only; the running config stays",
+			 new->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_t errlen)
+{
+	struct cfg *next;
+	int ret;
+
+	memset(sum, 0, sizeof(*sum));
+	err[0] = '\0';
+	/* Everything is parsed and checked before anything changes. */
+	ret = cfg_load(d->cfg->path, &next, err, errlen);
+	if (ret)
+		return ret;
+	ret = reload_check_globals(d->cfg, next, err, errlen);
+	if (ret) {
+		cfg_free(next);
+		return ret;
+	}
+	log_set_level(next->log_level);
+	for (size_t i = 0; i < d->nvips;) {
+		struct vip_rt *v = d->vips[i];
+		const struct cfg_vip *cv = cfg_vip_find(next, v->name);
+		struct bnc_vip_key key;
+
+		if (cv) {
+			memset(&key, 0, sizeof(key));
+			memcpy(key.addr, cv->addr, sizeof(key.addr));
+			key.port = htons(cv->port);
+			key.proto = cv->proto;
+			key.family = cv->family;
+		}
+		if (cv && memcmp(&key, &v->key, sizeof(key)) == 0) {
+			i++;
+			continue;
+		}
+		/* Gone, or its address changed: a new VIP under the name. */
+		sum->vips_removed++;
+		daemon_vip_del(d, v);
+	}
+	ret = 0;
+	for (size_t i = 0; i < next->nvips && !ret; i++) {
+		const struct cfg_vip *cv = &next->vips[i];
+		struct vip_rt *v = daemon_vip_find(d, cv->name);
+
+		if (v) {
+			ret = daemon_vip_reconfigure(d, v, cv, sum, err, errlen);
+		} else {
+			sum->vips_added++;
+			sum->backends_added += cv->nbackends;
+			ret = daemon_vip_add(d, cv, err, errlen);
+		}
+	}
+	cfg_free(d->cfg);
+	d->cfg = next;
+	if (!ret)
+		ret = config_apply_globals(d);
+	log_info("reloaded: vips +%u -%u ~%u, backends +%u -%u ~%u", sum->vips_added,
+		 sum->vips_removed, sum->vips_changed, sum->backends_added, sum->backends_removed,
+		 sum->backends_changed);
+	return ret;
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The agent's state file, JSON (jansson); see daemon_state.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <jansson.h>
+
+#include "addr.h"
+#include "daemon.h"
+#include "daemon_state.h"
+#include "log.h"
+
+static json_t *backend_json(const struct backend_rt *b)
+{
+	char addr[ADDR_STRLEN];
+
+	addr_format(b->addr, b->family, addr, sizeof(addr));
+	return json_pack("{s:s, s:i, s:i, s:s, s:b, s:b}", "address", addr, "port", (int)b->port,
+			 "id", (int)b->id, "admin", cfg_admin_name(b->admin), "healthy", b->healthy,
+			 "health_known", b->health_known);
+}
+
+static json_t *vip_json(const struct vip_rt *v)
+{
+	char addr[ADDR_STRLEN];
+	json_t *backends = json_array();
+
+	for (size_t i = 0; backends && i < v->nbackends; i++)
+		json_array_append_new(backends, backend_json(v->backends[i]));
+	addr_format(v->key.addr, v->key.family, addr, sizeof(addr));
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "name", v->name, "address", addr, "port",
+			 (int)ntohs(v->key.port), "protocol", (int)v->key.proto, "vip_id",
+			 (int)v->vip_id, "backends", backends ? backends : json_array());
+}
+
+int daemon_state_save(struct daemon *d)
+{
+	char tmp[sizeof(d->state_path) + 8];
+	json_t *root, *vips = json_array();
+	int err = 0;
+
+	if (!d->state_path[0] || !vips) {
+		json_decref(vips);
+		return 0;
+	}
+	for (size_t i = 0; i < d->nvips; i++)
+		json_array_append_new(vips, vip_json(d->vips[i]));
+	root = json_pack("{s:i, s:o}", "next_backend_id", (int)d->next_backend_id, "vips", vips);
+	if (!root)
+		return -ENOMEM;
+	snprintf(tmp, sizeof(tmp), "%s.new", d->state_path);
+	/* A crash half-way leaves the old file whole: write, then rename. */
+	if (json_dump_file(root, tmp, JSON_INDENT(1)) || rename(tmp, d->state_path)) {
+		err = -errno;
+		log_warn("cannot write the state file %s", d->state_path);
+		unlink(tmp);
+	}
+	json_decref(root);
+	return err;
+}
+
+static int saved_backend_read(json_t *j, struct saved_backend *b)
+{
+	const char *addr, *admin;
+	int port, id, healthy, known;
+
+	if (json_unpack(j, "{s:s, s:i, s:i, s:s, s:b, s:b}", "address", &addr, "port", &port, "id",
+			&id, "admin", &admin, "healthy", &healthy, "health_known", &known))
+		return -EINVAL;
+	if (addr_parse(addr, b->addr, &b->family) || port <= 0 || port > 65535 || id <= 0 ||
+	    id >= BNC_MAX_BACKENDS || cfg_admin_parse(admin, &b->admin))
+		return -EINVAL;
+	b->port = (__u16)port;
+	b->id = (__u32)id;
+	b->healthy = healthy;
+	b->health_known = known;
+	return 0;
+}
+
+static int saved_vip_read(json_t *j, struct saved_vip *v)
+{
+	const char *name, *addr;
+	int port, proto, vip_id;
+	json_t *backends, *b;
+	size_t i;
+
+	if (json_unpack(j, "{s:s, s:s, s:i, s:i, s:i, s:o}", "name", &name, "address", &addr,
+			"port", &port, "protocol", &proto, "vip_id", &vip_id, "backends",
+			&backends) ||
+	    !json_is_array(backends))
+		return -EINVAL;
+	memset(&v->key, 0, sizeof(v->key));
+	if (addr_parse(addr, v->key.addr, &v->key.family) || port <= 0 || port > 65535 ||
+	    vip_id < 0 || vip_id >= BNC_MAX_VIPS)
+		return -EINVAL;
+	v->key.port = htons((__u16)port);
+	v->key.proto = (__u8)proto;
+	v->vip_id = (__u32)vip_id;
+	v->name = strdup(name);
+	v->backends = calloc(json_array_size(backends) + 1, sizeof(*v->backends));
+	if (!v->name || !v->backends)
+		return -ENOMEM;
+	json_array_foreach(backends, i, b)
+	{
+		if (saved_backend_read(b, &v->backends[v->nbackends]) == 0)
+			v->nbackends++;
+	}
+	return 0;
+}
+
+int daemon_state_read(const char *path, struct saved_state *st)
+{
+	json_t *root, *vips, *v;
+	json_error_t jerr;
+	int next = 0;
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	if (access(path, F_OK))
+		return -errno;
+	root = json_load_file(path, 0, &jerr);
+	if (!root) {
+		log_warnx("%s:%d: the state file is not valid JSON (%s): ignored", path, jerr.line,
+			  jerr.text);
+		return -EINVAL;
+	}
+	if (json_unpack(root, "{s:i, s:o}", "next_backend_id", &next, "vips", &vips) ||
+	    !json_is_array(vips)) {
+		log_warnx("%s: not a state file: ignored", path);
+		json_decref(root);
+		return -EINVAL;
+	}
+	st->next_backend_id = next > 0 ? (__u32)next : 1;
+	st->vips = calloc(json_array_size(vips) + 1, sizeof(*st->vips));
+	if (!st->vips) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	json_array_foreach(vips, i, v)
+	{
+		if (saved_vip_read(v, &st->vips[st->nvips]) == 0)
+			st->nvips++;
+		else
+			log_warnx("%s: a VIP entry is not valid: ignored", path);
+	}
+	json_decref(root);
+	return 0;
+}
+
+void daemon_state_free(struct saved_state *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->nvips; i++) {
+		free(st->vips[i].name);
+		free(st->vips[i].backends);
+	}
+	/* Entries past nvips may hold a half-read VIP. */
+	if (st->vips && st->vips[st->nvips].name) {
+		free(st->vips[st->nvips].name);
+		free(st->vips[st->nvips].backends);
+	}
+	free(st->vips);
+	memset(st, 0, sizeof(*st));
+}
+
+const struct saved_vip *daemon_state_vip(struct daemon *d, const char *name)
+{
+	if (!d->saved)
+		return NULL;
+	for (size_t i = 0; i < d->saved->nvips; i++)
+		if (strcmp(d->saved->vips[i].name, name) == 0)
+			return &d->saved->vips[i];
+	return NULL;
+}
+
+const struct saved_backend *daemon_state_backend(struct daemon *d, const char *vip,
+						 const __be32 addr[4], __u8 family, __u16 port)
+{
+	const struct saved_vip *v = daemon_state_vip(d, vip);
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < v->nbackends; i++) {
+		const struct saved_backend *b = &v->backends[i];
+
+		if (b->family == family && b->port == port &&
+		    memcmp(b->addr, addr, sizeof(b->addr)) == 0)
+			return b;
+	}
+	return NULL;
+}

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* bouncerd: the agent. Loads (or takes over) the XDP datapath, keeps its
+ * maps in step with the config and the backends' health, and serves the
+ * control socket.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+#define PROG "bouncerd"
+
+/* Exit statuses: 0 fine (and a valid config with -t), 1 failure or an
+ * invalid config, 2 usage.
+ */
+#define EXIT_USAGE 2
+
+/* The options, with their help: usage is generated from this table. */
+static const struct option_doc {
+	struct option opt;
+	const char *arg;
+	const char *help;
+} options[] = {
+	{ { "config", required_argument, NULL, 'c' }, "FILE", "the config file (required)" },
+	{ { "test", no_argument, NULL, 't' }, NULL, "check the config file and exit: 0 if valid" },
+	{ { "mode", required_argument, NULL, 'm' },
+	  "MODE",
+	  "XDP attach mode: native, skb or auto (native, else skb); overrides the config" },
+	{ { "detach-on-exit", no_argument, NULL, 'D' },
+	  NULL,
+	  "on SIGTERM/SIGINT remove the datapath too (default: it stays attached)" },
+	{ { "state-dir", required_argument, NULL, 'S' },
+	  "DIR",
+	  "where the state for a restart is kept (default /run/bouncer)" },
+	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: %s -c FILE [options]\n\n", PROG);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char left[40];
+
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", options[i].opt.val,
+			 options[i].opt.name, options[i].arg ? " " : "",
+			 options[i].arg ? options[i].arg : "");
+		fprintf(f, "  %-28s %s\n", left, options[i].help);
+	}
+	fprintf(f, "\nSignals: SIGHUP reloads the config (the running one stays if the new one\n"
+		   "is invalid); SIGTERM and SIGINT stop the agent, the datapath staying\n"
+		   "attached unless --detach-on-exit. Control: bouncerctl (see --help there).\n");
+}
+
+static int parse_mode(const char *s, enum cfg_attach_mode *mode)
+{
+	if (strcmp(s, "native") == 0)
+		*mode = CFG_ATTACH_NATIVE;
+	else if (strcmp(s, "skb") == 0)
+		*mode = CFG_ATTACH_SKB;
+	else if (strcmp(s, "auto") == 0)
+		*mode = CFG_ATTACH_AUTO;
+	else
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct option longopts[NOPTIONS + 1];
+	struct daemon_opts opts = { 0 };
+	struct daemon d;
+	bool test = false;
+	char err[512];
+	int c, ret;
+
+	memset(longopts, 0, sizeof(longopts));
+	for (size_t i = 0; i < NOPTIONS; i++)
+		longopts[i] = options[i].opt;
+	log_init(PROG, LOG_LEVEL_INFO);
+	log_route_libbpf();
+	while ((c = getopt_long(argc, argv, "c:tm:DS:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			opts.config_path = optarg;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'm':
+			if (parse_mode(optarg, &opts.mode)) {
+				fprintf(stderr, "%s: --mode takes native, skb or auto, not '%s'\n",
+					PROG, optarg);
+				return EXIT_USAGE;
+			}
+			opts.mode_set = true;
+			break;
+		case 'D':
+			opts.detach_on_exit = true;
+			break;
+		case 'S':
+			opts.state_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!opts.config_path) {
+		fprintf(stderr, "%s: a config file is required: -c FILE\n", PROG);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (test) {
+		struct cfg *cfg;
+
+		ret = cfg_load(opts.config_path, &cfg, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		printf("%s: valid (%zu VIPs)\n", opts.config_path, cfg->nvips);
+		cfg_free(cfg);
+		return 0;
+	}
+	ret = daemon_start(&d, &opts);
+	if (!ret)
+		ret = daemon_run(&d);
+	daemon_stop(&d);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,417 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# bouncerd end to end: the agent, its health checks and bouncerctl, with
+# real HTTP through the VIPs. One L2 segment (a bridge in its own
+# namespace) joins the client C, the load balancer L and two backends B1
+# and B2: one-arm direct server return. The backends hold the VIPs on lo
+# and answer the client directly.
+#
+#   dsr       200 requests to an IPv4 dsr VIP, answered by both backends
+#   ipip      the same through an ipip VIP (bouncer-decap on the backends)
+#   ipv6      an IPv6 dsr VIP
+#   failure   a backend's server stops under load: after fall x interval
+#             it is out and no request fails; it rejoins after it returns
+#   drain     connections open on a drained backend complete; new ones go
+#             to the other
+#   restart   kill -9 bouncerd under a loop of 500 requests: none fails,
+#             and the new agent reports the same backends and states
+#   metrics   /metrics in Prometheus text, with names and values right
+#   badinput  a malformed control request gets an error and the agent
+#             keeps serving; a broken config on reload keeps the old one
+#
+# Run as root from anywhere; needs build/bouncerd, build/bouncerctl and
+# build/bouncer-decap. Prints "ok - NAME" / "not ok - NAME" per scenario;
+# exit 77 when not root.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BOUNCERD=${BOUNCERD:-$ROOT/build/bouncerd}
+BOUNCERCTL=${BOUNCERCTL:-$ROOT/build/bouncerctl}
+DECAP=${DECAP:-$ROOT/build/bouncer-decap}
+PY=/usr/bin/python3
+
+NS_SW=bnc-ag-$$-sw
+NS_C=bnc-ag-$$-c
+NS_L=bnc-ag-$$-l
+NS_B1=bnc-ag-$$-b1
+NS_B2=bnc-ag-$$-b2
+PIN=/sys/fs/bpf/bnc-ag-$$
+
+C_IP=10.1.0.1
+L_IP=10.1.0.2
+B1_IP=10.1.0.11
+B2_IP=10.1.0.12
+C_IP6=fd01::1
+L_IP6=fd01::2
+B1_IP6=fd01::11
+B2_IP6=fd01::12
+VIP_DSR=10.1.0.100
+VIP_IPIP=10.1.0.101
+VIP_6=fd01::100
+# Health checks every 200 ms: fall and rise take well under a second.
+INTERVAL=0.2
+FALL=2
+RISE=2
+
+WORK=
+AGENT_PID=
+FAILURES=0
+SETUP_DONE=
+# shellcheck source=tests/lib/live.sh
+. "$ROOT/tests/lib/live.sh"
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "ok - agent # SKIP needs root"
+	exit 77
+fi
+for bin in "$BOUNCERD" "$BOUNCERCTL" "$DECAP"; do
+	if [[ ! -x $bin ]]; then
+		echo "not ok - setup # $bin missing: make"
+		exit 1
+	fi
+done
+for tool in curl ethtool nsenter "$PY"; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "not ok - setup # $tool not installed: scripts/deps.sh installs it"
+		exit 1
+	fi
+done
+
+cleanup() {
+	set +e
+	if [[ -z $SETUP_DONE ]]; then
+		echo "not ok - setup"
+		[[ -n $WORK && -f $WORK/agent.log ]] && sed 's/^/# /' "$WORK/agent.log" >&2
+	fi
+	[[ -n $AGENT_PID ]] && kill -KILL "$AGENT_PID" 2>/dev/null
+	netns_destroy "$NS_C" "$NS_L" "$NS_B1" "$NS_B2" "$NS_SW"
+	[[ -d $PIN ]] && rm -rf "$PIN"
+	[[ -n $WORK ]] && rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
+# jq-free JSON field access: json EXPR reads the reply on stdin.
+json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# The backends' HTTP server: names itself; /slow streams for a while.
+write_server() {
+	cat >"$WORK/server.py" <<'EOF'
+import http.server
+import socket
+import socketserver
+import sys
+import time
+
+NAME = sys.argv[2]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        if self.path.startswith("/slow"):
+            for _ in range(20):
+                self.wfile.write(b".")
+                self.wfile.flush()
+                time.sleep(0.1)
+        self.wfile.write(NAME.encode() + b"\n")
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    # One dual-stack socket: IPv4 clients arrive as v4-mapped addresses.
+    address_family = socket.AF_INET6
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+Server(("::", int(sys.argv[1])), Handler).serve_forever()
+EOF
+}
+
+# start_server NS NAME: the backend's server on port 80 (v4 and v6).
+start_server() {
+	nsenter --net="/run/netns/$1" -- "$PY" "$WORK/server.py" 80 "$2" \
+		>/dev/null 2>&1 </dev/null &
+	echo $! >"$WORK/server-$2.pid"
+	wait_for 5 in_ns "$1" curl -s -o /dev/null --max-time 1 "http://127.0.0.1/"
+}
+
+stop_server() {
+	local pid
+	pid=$(cat "$WORK/server-$1.pid")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
+}
+
+write_config() {
+	cat >"$WORK/bouncer.conf" <<EOF
+interfaces = [ "vl" ];
+mode = "native";
+log_level = "info";
+pin_dir = "$PIN/lb";
+control_socket = "$WORK/ctl.sock";
+flow_table_size = 65536;
+ipip_source = { v4 = "$L_IP"; };
+metrics = { listen = "127.0.0.1"; port = 9368; };
+vips = (
+  { name = "web"; address = "$VIP_DSR"; port = 80; protocol = "tcp"; forwarding = "dsr";
+    ring_size = 1021;
+    check = { type = "http"; path = "/"; interval = $INTERVAL; timeout = 0.15; rise = $RISE;
+              fall = $FALL; };
+    backends = ( { address = "$B1_IP"; port = 80; }, { address = "$B2_IP"; port = 80; } ); },
+  { name = "tunnel"; address = "$VIP_IPIP"; port = 80; protocol = "tcp"; forwarding = "ipip";
+    ring_size = 1021;
+    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    backends = ( { address = "$B1_IP"; port = 80; }, { address = "$B2_IP"; port = 80; } ); },
+  { name = "web6"; address = "$VIP_6"; port = 80; protocol = "tcp"; forwarding = "dsr";
+    ring_size = 1021;
+    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    backends = ( { address = "$B1_IP6"; port = 80; }, { address = "$B2_IP6"; port = 80; } ); }
+);
+EOF
+}
+
+agent_answers() { ctl status >/dev/null 2>&1; }
+
+start_agent() {
+	nsenter --net="/run/netns/$NS_L" -- "$BOUNCERD" -c "$WORK/bouncer.conf" \
+		-S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
+	AGENT_PID=$!
+	wait_for 10 agent_answers
+}
+
+# all_up VIP: every backend of VIP is up in the datapath.
+all_up() {
+	[[ $(ctl -j backend list "$1" |
+		json "all(b['datapath'] == 'up' for b in d['backends'])") == True ]]
+}
+
+backend_field() { # VIP ADDR FIELD
+	ctl -j backend list "$1" |
+		json "[b['$3'] for b in d['backends'] if b['address'] == '$2'][0]"
+}
+
+# backend_is VIP ADDR FIELD VALUE: for wait_for, which must re-run the query.
+backend_is() { [[ $(backend_field "$1" "$2" "$3") == "$4" ]]; }
+
+# lines_at_least FILE N
+lines_at_least() { [[ -f $1 && $(wc -l <"$1") -ge $2 ]]; }
+
+# requests URL N OUT: N fresh connections, one answer (or FAIL) a line.
+requests() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		in_ns "$NS_C" curl -s --max-time 2 "$1" || echo FAIL
+	done >"$3"
+}
+
+setup() {
+	WORK=$(mktemp -d /tmp/bnc-agent.XXXXXX)
+	mkdir -p "$PIN"
+	ip netns add "$NS_SW"
+	for ns in "$NS_C" "$NS_L" "$NS_B1" "$NS_B2"; do
+		ip netns add "$ns"
+	done
+	ip -n "$NS_SW" link add br0 type bridge
+	ip -n "$NS_SW" link set br0 up
+	local h ns
+	for h in c l b1 b2; do
+		ns=bnc-ag-$$-$h
+		ip link add "v$h" netns "$ns" type veth peer name "p$h" netns "$NS_SW"
+		ip -n "$NS_SW" link set "p$h" master br0 up
+		ip -n "$ns" link set "v$h" up
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$NS_C" addr add "$C_IP/24" dev vc
+	ip -n "$NS_L" addr add "$L_IP/24" dev vl
+	ip -n "$NS_B1" addr add "$B1_IP/24" dev vb1
+	ip -n "$NS_B2" addr add "$B2_IP/24" dev vb2
+	ip -n "$NS_C" addr add "$C_IP6/64" dev vc nodad
+	ip -n "$NS_L" addr add "$L_IP6/64" dev vl nodad
+	ip -n "$NS_B1" addr add "$B1_IP6/64" dev vb1 nodad
+	ip -n "$NS_B2" addr add "$B2_IP6/64" dev vb2 nodad
+	for ns in "$NS_B1" "$NS_B2"; do
+		ip -n "$ns" addr add "$VIP_DSR/32" dev lo
+		ip -n "$ns" addr add "$VIP_IPIP/32" dev lo
+		ip -n "$ns" addr add "$VIP_6/128" dev lo nodad
+		# The VIP is on lo: never answer ARP for it on the wire.
+		in_ns "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 \
+			net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0
+	done
+	ip -n "$NS_C" route add "$VIP_DSR/32" via "$L_IP"
+	ip -n "$NS_C" route add "$VIP_IPIP/32" via "$L_IP"
+	ip -n "$NS_C" -6 route add "$VIP_6/128" via "$L_IP6"
+	# XDP_TX out of L's veth reaches the bridge only with a program on
+	# the peer (FACTS: veth needs NAPI there); frames it forwarded lose
+	# CHECKSUM_PARTIAL, so the client computes its own checksums.
+	in_ns "$NS_SW" "$DECAP" attach pl 192.0.2.1 --pin "$PIN/decap-sw" >/dev/null
+	in_ns "$NS_C" ethtool -K vc tx off >/dev/null
+	# The backends strip ipip addressed to them.
+	in_ns "$NS_B1" "$DECAP" attach vb1 "$B1_IP" --pin "$PIN/decap-b1" >/dev/null
+	in_ns "$NS_B2" "$DECAP" attach vb2 "$B2_IP" --pin "$PIN/decap-b2" >/dev/null
+	write_server
+	start_server "$NS_B1" b1
+	start_server "$NS_B2" b2
+	write_config
+	start_agent
+	wait_for 10 all_up web
+	wait_for 10 all_up tunnel
+	wait_for 10 all_up web6
+	SETUP_DONE=1
+}
+
+# lacks PATTERN FILE: no line of FILE matches (a function, so that errexit
+# sees the negation).
+lacks() { ! grep -q "$1" "$2"; }
+
+# spread FILE: both backends answered, and nothing failed.
+spread() {
+	local b1 b2 failed
+	b1=$(grep -c '^b1$' "$1" || true)
+	b2=$(grep -c '^b2$' "$1" || true)
+	failed=$(grep -c '^FAIL$' "$1" || true)
+	diag "b1 $b1, b2 $b2, failed $failed of $(wc -l <"$1")"
+	((b1 > 0 && b2 > 0 && failed == 0))
+}
+
+scenario_dsr() {
+	requests "http://$VIP_DSR/" 200 "$WORK/dsr.out"
+	spread "$WORK/dsr.out"
+}
+
+scenario_ipip() {
+	requests "http://$VIP_IPIP/" 100 "$WORK/ipip.out"
+	spread "$WORK/ipip.out"
+	[[ $(ctl -j stats | json "d['global']['fwd_ipip']") -gt 0 ]]
+}
+
+scenario_ipv6() {
+	requests "http://[$VIP_6]/" 100 "$WORK/v6.out"
+	spread "$WORK/v6.out"
+}
+
+scenario_failure() {
+	stop_server b1
+	# Down after fall x interval; the agent then rebuilds the ring.
+	wait_for 5 backend_is web "$B1_IP" health down
+	requests "http://$VIP_DSR/" 50 "$WORK/fail.out"
+	diag "with b1 down: $(sort "$WORK/fail.out" | uniq -c | tr '\n' ' ')"
+	lacks '^FAIL$' "$WORK/fail.out"
+	lacks '^b1$' "$WORK/fail.out"
+	start_server "$NS_B1" b1
+	wait_for 5 backend_is web "$B1_IP" health up
+	requests "http://$VIP_DSR/" 50 "$WORK/back.out"
+	spread "$WORK/back.out"
+}
+
+scenario_drain() {
+	local i pids=() b1_slow=0
+	# Slow downloads on both backends (each a new connection).
+	for i in $(seq 1 8); do
+		in_ns "$NS_C" curl -s --max-time 10 "http://$VIP_DSR/slow" \
+			>"$WORK/slow.$i" 2>/dev/null &
+		pids+=($!)
+	done
+	# Every download has its first bytes: all are connected.
+	for i in $(seq 1 8); do
+		wait_for 5 test -s "$WORK/slow.$i"
+	done
+	ctl backend set web "$B1_IP:80" state drain
+	[[ $(backend_field web "$B1_IP" datapath) == drain ]]
+	requests "http://$VIP_DSR/" 40 "$WORK/drain.out"
+	for pid in "${pids[@]}"; do
+		wait "$pid"
+	done
+	for i in $(seq 1 8); do
+		# Every slow download completed, wherever it went.
+		grep -q 'b[12]$' "$WORK/slow.$i"
+		grep -q 'b1$' "$WORK/slow.$i" && b1_slow=$((b1_slow + 1))
+	done
+	diag "slow downloads on b1: $b1_slow of 8; new: $(sort "$WORK/drain.out" | uniq -c | tr '\n' ' ')"
+	((b1_slow > 0))
+	lacks '^b1$' "$WORK/drain.out"
+	lacks '^FAIL$' "$WORK/drain.out"
+	ctl backend set web "$B1_IP:80" state ready
+	wait_for 5 all_up web
+}
+
+scenario_restart() {
+	local before after loop
+	before=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
+	requests "http://$VIP_DSR/" 500 "$WORK/restart.out" &
+	loop=$!
+	wait_for 10 lines_at_least "$WORK/restart.out" 50
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	start_agent
+	wait "$loop"
+	after=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
+	diag "requests across the restart: $(sort "$WORK/restart.out" | uniq -c | tr '\n' ' ')"
+	[[ $(ctl -j status | json "d['adopted']") == True ]]
+	[[ $before == "$after" ]]
+	lacks '^FAIL$' "$WORK/restart.out"
+	[[ $(wc -l <"$WORK/restart.out") -eq 500 ]]
+}
+
+scenario_metrics() {
+	local m="$WORK/metrics.txt" web
+	in_ns "$NS_L" curl -sf --max-time 2 "http://127.0.0.1:9368/metrics" >"$m"
+	grep -q '^# TYPE bouncer_datapath_packets_total counter$' "$m"
+	grep -q "^bouncer_backend_up{vip=\"web\",backend=\"$B1_IP\",port=\"80\"} 1$" "$m"
+	grep -q '^bouncer_backend_admin_state{vip="web",backend="'"$B2_IP"'",port="80",state="ready"} 1$' "$m"
+	web=$(sed -n 's/^bouncer_vip_packets_total{vip="web"} //p' "$m")
+	diag "web: $web packets"
+	((web > 0))
+	# Every sample's name carries the prefix; counters end in _total.
+	lacks '^[a-z][^{ ]* ' <(grep -v '^#' "$m" | grep -v '^bouncer_')
+	[[ -z $(awk '$2 == "TYPE" && $4 == "counter" && $3 !~ /_total$/' "$m") ]]
+	[[ $(in_ns "$NS_L" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:9368/other") == 404 ]]
+}
+
+scenario_badinput() {
+	local reply
+	reply=$(in_ns "$NS_L" "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"this is not json\n")
+print(s.makefile().readline().strip())
+' "$WORK/ctl.sock")
+	diag "malformed request: $reply"
+	[[ $(echo "$reply" | json "d['ok']") == False ]]
+	ctl status >/dev/null
+	# A broken config: the reload fails and the old config keeps serving.
+	cp "$WORK/bouncer.conf" "$WORK/bouncer.conf.good"
+	echo 'vips = ( { name = "broken"; port = 70000; } );' >>"$WORK/bouncer.conf"
+	if ctl reload 2>"$WORK/reload.err"; then
+		diag "reload of a broken config succeeded"
+		return 1
+	fi
+	diag "reload: $(cat "$WORK/reload.err")"
+	grep -q 'bouncer.conf:[0-9]' "$WORK/reload.err"
+	cp "$WORK/bouncer.conf.good" "$WORK/bouncer.conf"
+	[[ $(ctl -j vip list | json "len(d['vips'])") -eq 3 ]]
+	requests "http://$VIP_DSR/" 20 "$WORK/after.out"
+	lacks '^FAIL$' "$WORK/after.out"
+}
+
+setup
+run dsr scenario_dsr
+run ipip scenario_ipip
+run ipv6 scenario_ipv6
+run failure scenario_failure
+run drain scenario_drain
+run restart scenario_restart
+run metrics scenario_metrics
+run badinput scenario_badinput
+if ((FAILURES)); then
+	sed 's/^/# agent: /' "$WORK/agent.log" | tail -40 >&2
+fi
+((FAILURES == 0))
