@@ -79,6 +79,8 @@ done
 
 cleanup() {
 	set +e
+	# Reporting to a closed pipe must not cut the clean-up short.
+	trap '' PIPE
 	if [[ -z $SETUP_DONE ]]; then
 		echo "not ok - setup"
 		[[ -n $WORK && -f $WORK/agent.log ]] && sed 's/^/# /' "$WORK/agent.log" >&2
@@ -89,6 +91,8 @@ cleanup() {
 	[[ -n $WORK ]] && rm -rf "$WORK"
 }
 trap cleanup EXIT
+# A signal (^C, a closed pipe, the runner's time-out) still cleans up.
+trap "exit 1" INT TERM HUP PIPE
 
 ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
 # jq-free JSON field access: json EXPR reads the reply on stdin.

@@ -61,6 +61,8 @@ fi
 
 cleanup() {
 	set +e
+	# Reporting to a closed pipe must not cut the clean-up short.
+	trap '' PIPE
 	if [[ -z $SETUP_DONE ]]; then
 		echo "not ok - setup"
 	fi
@@ -78,7 +80,7 @@ cleanup() {
 	[[ -n $WORK ]] && rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap "exit 1" INT TERM HUP
+trap "exit 1" INT TERM HUP PIPE
 
 in_a() { in_ns "$NS_A" "$@"; }
 in_b() { in_ns "$NS_B" "$@"; }

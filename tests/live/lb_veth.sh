@@ -94,6 +94,8 @@ done
 
 cleanup() {
 	set +e
+	# Reporting to a closed pipe must not cut the clean-up short.
+	trap '' PIPE
 	if [[ -z $SETUP_DONE ]]; then
 		echo "not ok - setup"
 	fi
@@ -106,6 +108,8 @@ cleanup() {
 	[[ -n $WORK ]] && rm -rf "$WORK"
 }
 trap cleanup EXIT
+# A signal (^C, a closed pipe, the runner's time-out) still cleans up.
+trap "exit 1" INT TERM HUP PIPE
 
 write_helpers() {
 	# ping.py DST COUNT: COUNT echo requests from a raw socket (iputils
