@@ -272,9 +272,13 @@ static void unpin_all(struct daemon *d)
 
 int daemon_detach(struct daemon *d)
 {
+	/* Not at once: the reply to the request that asked for it is still
+	 * to be written.
+	 */
+	struct timeval soon = { .tv_usec = 200000 };
+
 	d->detach_on_exit = true;
-	event_base_loopbreak(d->base);
-	return 0;
+	return event_base_loopexit(d->base, &soon) ? -EIO : 0;
 }
 
 void daemon_stop(struct daemon *d)

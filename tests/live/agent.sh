@@ -16,8 +16,11 @@
 #   restart   kill -9 bouncerd under a loop of 500 requests: none fails,
 #             and the new agent reports the same backends and states
 #   metrics   /metrics in Prometheus text, with names and values right
+#   weight    weight 0 at run time takes a backend out of the ring
 #   badinput  a malformed control request gets an error and the agent
 #             keeps serving; a broken config on reload keeps the old one
+#   detach    bouncerctl detach: the agent exits, the program leaves the
+#             interface and the pins go
 #
 # Run as root from anywhere; needs build/bouncerd, build/bouncerctl and
 # build/bouncer-decap. Prints "ok - NAME" / "not ok - NAME" per scenario;
@@ -85,7 +88,7 @@ cleanup() {
 		echo "not ok - setup"
 		[[ -n $WORK && -f $WORK/agent.log ]] && sed 's/^/# /' "$WORK/agent.log" >&2
 	fi
-	[[ -n $AGENT_PID ]] && kill -KILL "$AGENT_PID" 2>/dev/null
+	[[ -n $WORK && -f $WORK/agent.pid ]] && kill -KILL "$(cat "$WORK/agent.pid")" 2>/dev/null
 	netns_destroy "$NS_C" "$NS_L" "$NS_B1" "$NS_B2" "$NS_SW"
 	[[ -d $PIN ]] && rm -rf "$PIN"
 	[[ -n $WORK ]] && rm -rf "$WORK"
@@ -187,6 +190,8 @@ start_agent() {
 	nsenter --net="/run/netns/$NS_L" -- "$BOUNCERD" -c "$WORK/bouncer.conf" \
 		-S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
 	AGENT_PID=$!
+	# Scenarios run in subshells: the pid must outlive them.
+	echo "$AGENT_PID" >"$WORK/agent.pid"
 	wait_for 10 agent_answers
 }
 
@@ -346,14 +351,26 @@ scenario_drain() {
 	wait_for 5 all_up web
 }
 
+scenario_weight() {
+	ctl backend set web "$B1_IP:80" weight 0
+	requests "http://$VIP_DSR/" 40 "$WORK/w0.out"
+	diag "b1 at weight 0: $(sort "$WORK/w0.out" | uniq -c | tr '\n' ' ')"
+	lacks '^b1$' "$WORK/w0.out"
+	lacks '^FAIL$' "$WORK/w0.out"
+	[[ $(ctl -j ring show web | json "[b['slots'] for b in d['backends'] if b['address'] == '$B1_IP'][0]") -eq 0 ]]
+	ctl backend set web "$B1_IP:80" weight 1
+	requests "http://$VIP_DSR/" 40 "$WORK/w1.out"
+	spread "$WORK/w1.out"
+}
+
 scenario_restart() {
 	local before after loop
 	before=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
 	requests "http://$VIP_DSR/" 500 "$WORK/restart.out" &
 	loop=$!
 	wait_for 10 lines_at_least "$WORK/restart.out" 50
-	kill -KILL "$AGENT_PID"
-	wait "$AGENT_PID" 2>/dev/null || true
+	kill -KILL "$(cat "$WORK/agent.pid")"
+	wait_for 5 agent_gone
 	start_agent
 	wait "$loop"
 	after=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
@@ -377,6 +394,23 @@ scenario_metrics() {
 	lacks '^[a-z][^{ ]* ' <(grep -v '^#' "$m" | grep -v '^bouncer_')
 	[[ -z $(awk '$2 == "TYPE" && $4 == "counter" && $3 !~ /_total$/' "$m") ]]
 	[[ $(in_ns "$NS_L" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:9368/other") == 404 ]]
+}
+
+# Last: the agent leaves, and the datapath with it.
+scenario_detach() {
+	ctl detach
+	wait_for 10 agent_gone
+	diag "after detach: $(ip -n "$NS_L" -d link show vl | grep -o 'prog/xdp.*' || echo no program)"
+	# No program on the interface, no pins left behind.
+	lacks 'xdp' <(ip -n "$NS_L" link show vl)
+	[[ ! -e $PIN/lb ]]
+}
+
+# The agent may be our child (a zombie until reaped) or a subshell's.
+agent_gone() {
+	local pid
+	pid=$(cat "$WORK/agent.pid")
+	[[ ! -e /proc/$pid ]] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"
 }
 
 scenario_badinput() {
@@ -412,9 +446,11 @@ run ipip scenario_ipip
 run ipv6 scenario_ipv6
 run failure scenario_failure
 run drain scenario_drain
+run weight scenario_weight
 run restart scenario_restart
 run metrics scenario_metrics
 run badinput scenario_badinput
+run detach scenario_detach
 if ((FAILURES)); then
 	sed 's/^/# agent: /' "$WORK/agent.log" | tail -40 >&2
 fi
