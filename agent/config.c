@@ -626,7 +626,7 @@ static void check_merge(const struct check_spec *vip, const struct check_spec *b
 #undef TAKE
 }
 
-static void check_free(struct cfg_check *ck)
+void cfg_check_free(struct cfg_check *ck)
 {
 	free(ck->http_path);
 	free(ck->http_host);
@@ -639,6 +639,58 @@ static void check_free(struct cfg_check *ck)
 		free(ck->exec_argv);
 	}
 	memset(ck, 0, sizeof(*ck));
+}
+
+int cfg_check_copy(struct cfg_check *dst, const struct cfg_check *src)
+{
+	size_t n = 0;
+
+	*dst = *src;
+	dst->http_path = dup_or_null(src->http_path);
+	dst->http_host = dup_or_null(src->http_host);
+	dst->http_expect = dup_or_null(src->http_expect);
+	dst->udp_send = dup_or_null(src->udp_send);
+	dst->udp_expect = dup_or_null(src->udp_expect);
+	dst->exec_argv = NULL;
+	if (src->exec_argv) {
+		while (src->exec_argv[n])
+			n++;
+		dst->exec_argv = calloc(n + 1, sizeof(char *));
+		for (size_t i = 0; dst->exec_argv && i < n; i++)
+			dst->exec_argv[i] = strdup(src->exec_argv[i]);
+	}
+	if ((src->http_path && !dst->http_path) || (src->http_host && !dst->http_host) ||
+	    (src->http_expect && !dst->http_expect) || (src->udp_send && !dst->udp_send) ||
+	    (src->udp_expect && !dst->udp_expect) || (src->exec_argv && !dst->exec_argv)) {
+		cfg_check_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool cfg_check_equal(const struct cfg_check *a, const struct cfg_check *b)
+{
+	size_t i = 0;
+
+	if (a->type != b->type || a->interval_ms != b->interval_ms ||
+	    a->timeout_ms != b->timeout_ms || a->rise != b->rise || a->fall != b->fall ||
+	    a->jitter_ms != b->jitter_ms || a->port != b->port ||
+	    a->http_status_min != b->http_status_min || a->http_status_max != b->http_status_max ||
+	    !str_equal(a->http_path, b->http_path) || !str_equal(a->http_host, b->http_host) ||
+	    !str_equal(a->http_expect, b->http_expect) || !str_equal(a->udp_send, b->udp_send) ||
+	    !str_equal(a->udp_expect, b->udp_expect))
+		return false;
+	if (!a->exec_argv || !b->exec_argv)
+		return a->exec_argv == b->exec_argv;
+	for (; a->exec_argv[i] && b->exec_argv[i]; i++)
+		if (strcmp(a->exec_argv[i], b->exec_argv[i]))
+			return false;
+	return !a->exec_argv[i] && !b->exec_argv[i];
 }
 
 static int check_build_argv(const config_setting_t *cmd, struct cfg_check *out)
@@ -1341,9 +1393,9 @@ void cfg_free(struct cfg *c)
 		struct cfg_vip *v = &c->vips[i];
 
 		for (size_t j = 0; j < v->nbackends; j++)
-			check_free(&v->backends[j].check);
+			cfg_check_free(&v->backends[j].check);
 		free(v->backends);
-		check_free(&v->check);
+		cfg_check_free(&v->check);
 		free(v->name);
 	}
 	free(c->vips);

@@ -117,6 +117,13 @@ int cfg_parse_string(const char *text, const char *name, struct cfg **out, char 
 		     size_t errlen);
 void cfg_free(struct cfg *c);
 
+/* A check's strings are owned by it: the agent keeps copies of checks
+ * beyond the life of the config they came from.
+ */
+int cfg_check_copy(struct cfg_check *dst, const struct cfg_check *src);
+void cfg_check_free(struct cfg_check *c);
+bool cfg_check_equal(const struct cfg_check *a, const struct cfg_check *b);
+
 /* Lookups and names used by the agent and bouncerctl. */
 struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name);
 const char *cfg_admin_name(enum cfg_admin admin);

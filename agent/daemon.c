@@ -53,75 +53,6 @@ static void backend_name(const struct backend_rt *b, char *buf, size_t len)
 	snprintf(buf, len, b->family == BNC_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u", addr, b->port);
 }
 
-/* Deep copies of checks: a backend's check outlives the config it came
- * from across reloads.
- */
-static char *strdup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static void check_free(struct cfg_check *c)
-{
-	free(c->http_path);
-	free(c->http_host);
-	free(c->http_expect);
-	free(c->udp_send);
-	free(c->udp_expect);
-	if (c->exec_argv) {
-		for (char **a = c->exec_argv; *a; a++)
-			free(*a);
-		free(c->exec_argv);
-	}
-	memset(c, 0, sizeof(*c));
-}
-
-static int check_copy(struct cfg_check *dst, const struct cfg_check *src)
-{
-	size_t n = 0;
-
-	*dst = *src;
-	dst->http_path = strdup_or_null(src->http_path);
-	dst->http_host = strdup_or_null(src->http_host);
-	dst->http_expect = strdup_or_null(src->http_expect);
-	dst->udp_send = strdup_or_null(src->udp_send);
-	dst->udp_expect = strdup_or_null(src->udp_expect);
-	dst->exec_argv = NULL;
-	if (src->exec_argv) {
-		while (src->exec_argv[n])
-			n++;
-		dst->exec_argv = calloc(n + 1, sizeof(char *));
-		for (size_t i = 0; dst->exec_argv && i < n; i++)
-			dst->exec_argv[i] = strdup(src->exec_argv[i]);
-	}
-	return 0;
-}
-
-static bool str_equal(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static bool check_equal(const struct cfg_check *a, const struct cfg_check *b)
-{
-	size_t i = 0;
-
-	if (a->type != b->type || a->interval_ms != b->interval_ms ||
-	    a->timeout_ms != b->timeout_ms || a->rise != b->rise || a->fall != b->fall ||
-	    a->jitter_ms != b->jitter_ms || a->port != b->port ||
-	    a->http_status_min != b->http_status_min || a->http_status_max != b->http_status_max ||
-	    !str_equal(a->http_path, b->http_path) || !str_equal(a->http_host, b->http_host) ||
-	    !str_equal(a->http_expect, b->http_expect) || !str_equal(a->udp_send, b->udp_send) ||
-	    !str_equal(a->udp_expect, b->udp_expect))
-		return false;
-	if (!a->exec_argv || !b->exec_argv)
-		return a->exec_argv == b->exec_argv;
-	for (; a->exec_argv[i] && b->exec_argv[i]; i++)
-		if (strcmp(a->exec_argv[i], b->exec_argv[i]))
-			return false;
-	return !a->exec_argv[i] && !b->exec_argv[i];
-}
-
 /* Backend ids: handed out round-robin, so that an id just freed (whose
  * flows may still name it) is the last to be given again.
  */
@@ -390,7 +321,7 @@ static void backend_free(struct backend_rt *b)
 	if (!b)
 		return;
 	backend_check_stop(b);
-	check_free(&b->check);
+	cfg_check_free(&b->check);
 	free(b);
 }
 
@@ -401,7 +332,7 @@ static void vip_free(struct vip_rt *v)
 	for (size_t i = 0; i < v->nbackends; i++)
 		backend_free(v->backends[i]);
 	free(v->backends);
-	check_free(&v->check);
+	cfg_check_free(&v->check);
 	free(v->ring);
 	free(v->name);
 	free(v);
@@ -461,7 +392,7 @@ static int backend_attach(struct daemon *d, struct vip_rt *v, const struct cfg_b
 	b->port = cb->port;
 	b->weight = cb->weight;
 	b->admin = cb->admin;
-	check_copy(&b->check, &cb->check);
+	cfg_check_copy(&b->check, &cb->check);
 	b->healthy = cb->check.type == CFG_CHECK_NONE;
 	b->health_known = b->healthy;
 	saved = daemon_state_backend(d, v->name, cb->addr, cb->family, cb->port);
@@ -573,7 +504,7 @@ static int vip_attach(struct daemon *d, const struct cfg_vip *cv, char *err, siz
 	v->ring_size = cv->ring_size;
 	v->sticky = cv->sticky;
 	v->fail_open = cv->fail_open;
-	check_copy(&v->check, &cv->check);
+	cfg_check_copy(&v->check, &cv->check);
 	saved = daemon_state_vip(d, cv->name);
 	if (saved && memcmp(&saved->key, &v->key, sizeof(v->key)) == 0) {
 		v->vip_id = saved->vip_id;
@@ -713,10 +644,10 @@ int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_
 			return ret;
 		}
 	}
-	if (!check_equal(&v->check, &cv->check)) {
+	if (!cfg_check_equal(&v->check, &cv->check)) {
 		vip_changed = true;
-		check_free(&v->check);
-		check_copy(&v->check, &cv->check);
+		cfg_check_free(&v->check);
+		cfg_check_copy(&v->check, &cv->check);
 	}
 	sum->vips_changed += vip_changed;
 	ret = vip_drop_backends_not_in(d, v, cv, &sum->backends_removed);
@@ -734,9 +665,9 @@ int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_
 			b->weight = cb->weight;
 			changed = true;
 		}
-		if (!check_equal(&b->check, &cb->check)) {
-			check_free(&b->check);
-			check_copy(&b->check, &cb->check);
+		if (!cfg_check_equal(&b->check, &cb->check)) {
+			cfg_check_free(&b->check);
+			cfg_check_copy(&b->check, &cb->check);
 			if (b->admin != CFG_ADMIN_MAINT)
 				backend_check_start(d, b);
 			changed = true;

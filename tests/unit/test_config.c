@@ -906,6 +906,47 @@ static void test_names(void **state)
 	assert_string_equal(cfg_check_type_name((enum cfg_check_type)5), "?");
 }
 
+/* A check copied outlives its config, compares equal to the original, and
+ * any one field changed makes it differ.
+ */
+static void test_check_copy(void **state)
+{
+	static char *argv[] = { "/bin/check", "--port", NULL };
+	struct cfg_check a = { .type = CFG_CHECK_HTTP,
+			       .interval_ms = 2000,
+			       .timeout_ms = 1000,
+			       .rise = 2,
+			       .fall = 3,
+			       .http_path = "/healthz",
+			       .http_expect = "ok",
+			       .exec_argv = argv };
+	struct cfg_check b, c;
+
+	(void)state;
+	assert_int_equal(cfg_check_copy(&b, &a), 0);
+	assert_ptr_not_equal(b.http_path, a.http_path);
+	assert_string_equal(b.http_path, "/healthz");
+	assert_ptr_not_equal(b.exec_argv, a.exec_argv);
+	assert_string_equal(b.exec_argv[1], "--port");
+	assert_null(b.exec_argv[2]);
+	assert_true(cfg_check_equal(&a, &b));
+	assert_int_equal(cfg_check_copy(&c, &b), 0);
+	free(c.http_expect);
+	c.http_expect = strdup("OK");
+	assert_false(cfg_check_equal(&b, &c));
+	cfg_check_free(&c);
+	assert_int_equal(cfg_check_copy(&c, &b), 0);
+	c.exec_argv[1][0] = 'x';
+	assert_false(cfg_check_equal(&b, &c));
+	cfg_check_free(&c);
+	assert_int_equal(cfg_check_copy(&c, &b), 0);
+	c.fall = 4;
+	assert_false(cfg_check_equal(&b, &c));
+	cfg_check_free(&c);
+	cfg_check_free(&b);
+	assert_null(b.http_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -918,6 +959,7 @@ int main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_err_buffer),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_check_copy),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
