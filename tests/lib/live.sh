@@ -61,3 +61,33 @@ netns_destroy() {
 	done
 	return 0
 }
+
+# require_root NAME: skip (exit 77) unless root.
+require_root() {
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "ok - $1 # SKIP needs root"
+		exit 77
+	fi
+}
+
+# require_built BIN...: fail setup unless each program is built.
+require_built() {
+	local bin
+	for bin in "$@"; do
+		if [[ ! -x $bin ]]; then
+			echo "not ok - setup # $bin missing: make"
+			exit 1
+		fi
+	done
+}
+
+# require_tools TOOL...: fail setup unless each tool is installed.
+require_tools() {
+	local tool
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "not ok - setup # $tool not installed: scripts/deps.sh installs it"
+			exit 1
+		fi
+	done
+}

@@ -63,22 +63,9 @@ SETUP_DONE=
 # shellcheck source=tests/lib/live.sh
 . "$ROOT/tests/lib/live.sh"
 
-if [[ $(id -u) -ne 0 ]]; then
-	echo "ok - agent # SKIP needs root"
-	exit 77
-fi
-for bin in "$BOUNCERD" "$BOUNCERCTL" "$DECAP"; do
-	if [[ ! -x $bin ]]; then
-		echo "not ok - setup # $bin missing: make"
-		exit 1
-	fi
-done
-for tool in curl ethtool nsenter "$PY"; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "not ok - setup # $tool not installed: scripts/deps.sh installs it"
-		exit 1
-	fi
-done
+require_root agent
+require_built "$BOUNCERD" "$BOUNCERCTL" "$DECAP"
+require_tools curl ethtool nsenter "$PY"
 
 cleanup() {
 	set +e

@@ -75,22 +75,9 @@ FAILURES=0
 # shellcheck source=tests/lib/live.sh
 . "$ROOT/tests/lib/live.sh"
 
-if [[ $(id -u) -ne 0 ]]; then
-	echo "ok - lb_veth # SKIP needs root"
-	exit 77
-fi
-for bin in "$LB_LOAD" "$DECAP"; do
-	if [[ ! -x $bin ]]; then
-		echo "not ok - setup # $bin missing: make build/tests/live/lb_load build/bouncer-decap"
-		exit 1
-	fi
-done
-for tool in curl ethtool nsenter "$PY"; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "not ok - setup # $tool not installed: scripts/deps.sh installs it"
-		exit 1
-	fi
-done
+require_root lb_veth
+require_built "$LB_LOAD" "$DECAP"
+require_tools curl ethtool nsenter "$PY"
 
 cleanup() {
 	set +e
