@@ -180,8 +180,8 @@ TIDY_TARGETS = $(addprefix tidy/,$(TIDY_SRCS))
 TIDY_FLAGS = $(filter-out -MMD -MP -Werror -O% -g,$(CFLAGS)) -Wno-unknown-warning-option \
 	--no-system-header-prefix=bpf/
 
-.PHONY: check-format check-cppcheck check-tidy check-shell $(TIDY_TARGETS)
-check: check-format check-cppcheck check-tidy check-shell
+.PHONY: check-format check-cppcheck check-tidy check-shell check-man $(TIDY_TARGETS)
+check: check-format check-cppcheck check-tidy check-shell check-man
 
 check-format:
 	$(call msg,FORMAT,$(words $(C_FILES)) C files)
@@ -209,6 +209,15 @@ $(TIDY_TARGETS): tidy/%: % $(wildcard .clang-tidy) $(SKELS)
 check-shell:
 	$(call msg,SHCHECK,$(words $(SH_FILES)) shell scripts)
 	$(Q)$(if $(SH_FILES),shellcheck -x --source-path=SCRIPTDIR $(SH_FILES))
+
+# Man pages must render without a single warning from man/groff.
+MAN_PAGES := $(wildcard docs/man/*.[0-9])
+check-man:
+	$(call msg,MAN,$(words $(MAN_PAGES)) man pages)
+	$(Q)for m in $(MAN_PAGES); do \
+		w=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$$m" 2>&1 >/dev/null); \
+		if [ -n "$$w" ]; then echo "$$m: $$w"; exit 1; fi; \
+	done
 
 format:
 	$(Q)clang-format -i $(C_FILES)

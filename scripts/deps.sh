@@ -30,6 +30,8 @@ pkgs=(
 	# make check: formatting, static analysis, shell scripts; the lists of
 	# files to check come from git ls-files.
 	clang-format clang-tidy cppcheck shellcheck git
+	# make check renders the man pages to catch their warnings.
+	man-db groff-base
 )
 
 missing=()
