@@ -6,6 +6,63 @@
  * restarted when it exits (with backoff and a crash-loop limit), stopped
  * with SIGTERM and SIGKILL after a timeout. Runs in the caller's libevent
  * loop; no threads.
+ *
+ * Processes. Each worker is fork()ed and exec()ed (setgroups, setgid and
+ * setuid need the fork) into a session of its own (setsid), so that the
+ * agent's death takes no worker with it; its process group goes with it
+ * when it is stopped, and when it exits (if it is the agent's child: an
+ * adopted worker may not be), so what `sh -c` or node's cluster started
+ * does not outlive it. Only the pool's own pids are waited
+ * for, through pidfds: never waitpid(-1, ...).
+ *
+ * Readiness. Every 50 ms until ready_timeout_ms the worker's descriptors,
+ * then those of every process in its session (while it has children, and
+ * every 500 ms for orphans it left), are searched for a socket
+ * of proto on its port: a listening TCP socket, or a bound, unconnected
+ * UDP one, IPv4 or IPv6, on any address. The first found is duplicated
+ * with pidfd_getfd() (needs ptrace access to the worker: the agent runs as
+ * root) and handed to the event callback. A worker that also listens on
+ * the other family hands over only one of the two sockets.
+ *
+ * Ports. Worker id listens on port_base + id or on alt_port_base + id: a
+ * replacement (rolling reload, worker_pool_restart) runs next to the
+ * worker it replaces, and two processes cannot both listen on one port
+ * without SO_REUSEPORT, so each replacement takes the port of the two
+ * that its predecessor does not hold. So does a worker restarted after an
+ * exit, and one started in place of a worker not adopted: a socket of the
+ * old process that something still holds (a SOCKMAP entry not yet
+ * removed, an orphan of the old worker) cannot keep it from listening.
+ * Clients reach workers through the VIP and sk_lookup, never on these
+ * ports, so the alternation is invisible to them.
+ *
+ * Output. A worker's stdout and stderr are one pipe (as with 2>&1), read in
+ * the loop and logged at info level line by line as "NAME/ID: line"; a
+ * line longer than 4095 bytes is logged in pieces. stdin is /dev/null.
+ *
+ * Restarts. A worker that exits is restarted at once if it had been ready
+ * for min_uptime_ms, else after a backoff that starts at backoff_initial_ms
+ * and doubles up to backoff_max_ms, and starts over once a worker has
+ * been ready for backoff_reset_ms. The crash_limit + 1st restart within
+ * crash_window_ms, or an exit status listed in permanent_exit, leaves the
+ * worker WORKER_FAILED (logged as a warning) while the others serve on. A
+ * worker that is not ready within ready_timeout_ms is SIGKILLed and counts
+ * as a short run.
+ *
+ * Abandon and adopt. An abandoned worker keeps its output pipe; a small
+ * process forked by worker_pool_abandon() (named "bouncer-logs", in a
+ * session of its own, holding nothing but the pipes and the agent's
+ * stderr) reads the pipes and logs the lines in the same format, so that
+ * no worker meets a pipe without a reader (SIGPIPE, or EPIPE on its next
+ * log line) or a full one while no agent runs. An adopting pool reopens
+ * each adopted worker's pipe through /proc/PID/fd/1 (when its stdout and
+ * stderr are still one pipe) and then SIGTERMs the "bouncer-logs" process
+ * holding those pipes (there is one per abandoned pool). A worker of that
+ * pool left out of adopt loses its reader then (SIGPIPE on its next
+ * write): unsupervised, it is better gone. A line may be logged half by
+ * each at the hand-over; an adopted worker whose stdout was redirected is
+ * adopted without its output. The exit status of an adopted
+ * worker that is not the agent's child (the agent was restarted, not
+ * re-executed) is unknown: its exit counts as a crash, never as permanent.
  */
 #ifndef BOUNCER_WORKERS_H
 #define BOUNCER_WORKERS_H
@@ -30,7 +87,13 @@ struct worker_spec {
 	uid_t uid;
 	gid_t gid;
 	unsigned int count; /* workers */
-	__u16 port_base; /* worker i listens on port_base + i */
+	__u16 port_base; /* worker i listens on port_base + i ... */
+	/* ... or on alt_port_base + i (see Ports above); 0: port_base + count,
+	 * which leaves no room to scale above count: set it to scale up. The
+	 * two ranges must not overlap: worker_pool_start() fails with EINVAL
+	 * and worker_pool_scale() with -ERANGE when they would.
+	 */
+	__u16 alt_port_base;
 	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP: what "listens" means */
 	unsigned int ready_timeout_ms; /* default 10000: not listening by then = failed start */
 	unsigned int kill_timeout_ms; /* default 5000: SIGTERM, then SIGKILL */
@@ -66,12 +129,28 @@ struct worker_pool;
 /* Called when worker id becomes ready (sock_fd: its listening socket, a
  * descriptor the callee owns and must close) and when it stops being ready
  * (sock_fd -1: take it out of traffic now), and on every other change of
- * state (sock_fd -1).
+ * state (sock_fd -1). A worker that exits is reported (with its next state:
+ * WORKER_BACKOFF, WORKER_STARTING or WORKER_FAILED) before anything else is
+ * done about it. A replacement that becomes ready is reported as
+ * WORKER_READY with its socket while the slot is already WORKER_READY: the
+ * new socket replaces the old one, and only then is the old worker
+ * stopped. The callee should hold one socket per id and drop it when
+ * told (a new socket, or -1): a listening socket held anywhere, a SOCKMAP
+ * entry included, keeps its port bound. A worker removed by
+ * worker_pool_scale() or worker_pool_stop() is reported WORKER_STOPPING at
+ * once and WORKER_STOPPED once its process has exited. Not called from
+ * worker_pool_start(). Inside fn the pool may be stopped or abandoned;
+ * worker_pool_restart(), worker_pool_scale() and worker_pool_reload()
+ * return -EBUSY there.
  */
 typedef void (*worker_event_fn)(struct worker_pool *p, unsigned int id, enum worker_state state,
 				int sock_fd, void *arg);
 
-/* Starts spec->count workers. spec is copied. NULL and errno on failure. */
+/* Starts spec->count workers (adopting spec->adopt first). spec is copied.
+ * NULL and errno on failure: EINVAL for a bad spec, ENOENT when argv[0]
+ * is not found, ENOMEM. A worker that cannot be spawned is not a failure
+ * of the pool: it backs off and is retried like one that exited.
+ */
 struct worker_pool *worker_pool_start(struct event_base *base, const struct worker_spec *spec,
 				      worker_event_fn fn, void *arg);
 /* Stops every worker (SIGTERM, SIGKILL after the kill timeout), waiting
@@ -80,12 +159,23 @@ struct worker_pool *worker_pool_start(struct event_base *base, const struct work
  */
 void worker_pool_stop(struct worker_pool *p, bool wait);
 /* Lets the workers run on and forgets them: an agent that exits for a
- * restart leaves its workers serving. Frees the pool.
+ * restart leaves its workers serving (call worker_pool_list() first to
+ * know what to adopt). Frees the pool. A replacement not yet ready and a
+ * worker being stopped are SIGKILLed rather than left behind. Output: see
+ * Abandon and adopt above.
  */
 void worker_pool_abandon(struct worker_pool *p);
 
+/* Replaces worker id with a new process the way a reload does (the old
+ * one serves until the new one is ready; a failure is logged, the old one
+ * serving on), or, when it has no process (backoff, failed), starts it now
+ * with its failure count and backoff reset. -ENOENT for an unknown id,
+ * -EBUSY while a reload or another restart of id runs.
+ */
 int worker_pool_restart(struct worker_pool *p, unsigned int id);
-/* Starts or stops workers to reach count. */
+/* Starts or stops workers to reach count: the highest ids go first.
+ * -EBUSY during a reload, -ERANGE when the ports would not fit.
+ */
 int worker_pool_scale(struct worker_pool *p, unsigned int count);
 
 /* Rolling replacement with new_spec (NULL: the same): one worker at a
@@ -93,7 +183,14 @@ int worker_pool_scale(struct worker_pool *p, unsigned int count);
  * over (the event callback sees the new socket for id), stop the old one.
  * A replacement that does not become ready within the ready timeout ends
  * the reload: it is killed, the old worker keeps serving, and done gets
- * -ETIMEDOUT. done (may be NULL) is called once, with 0 or -errno.
+ * -ETIMEDOUT; one that exits before it is ready ends it the same way with
+ * -ECHILD. Workers already replaced keep the new spec, the others keep
+ * theirs, and the pool's spec (used by a later scale) stays the old one.
+ * On success the pool then scales to new_spec->count. A worker with no
+ * process (backoff, failed) is started afresh with new_spec. done (may be
+ * NULL) is called once, from the loop (never from inside this call), with
+ * 0 or -errno (-ECANCELED when the pool is stopped or abandoned first).
+ * -EBUSY while a reload or a restart runs.
  */
 typedef void (*worker_reload_done_fn)(struct worker_pool *p, int result, void *arg);
 int worker_pool_reload(struct worker_pool *p, const struct worker_spec *new_spec,

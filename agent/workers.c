@@ -1,0 +1,2451 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Local workers: spawn, readiness by socket discovery, restart policy,
+ * rolling replacement, stop, abandon and adopt, all driven by the caller's
+ * libevent loop. A slot is a worker id; a proc is one process of it. A
+ * slot has at most a current proc and a replacement starting next to it;
+ * procs being stopped leave their slot and live on the pool's list until
+ * they are reaped.
+ */
+#define _GNU_SOURCE /* pipe2, getgrouplist, close_range */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "workers.h"
+
+#define READY_POLL_MS 50
+#define OUT_LINE_MAX 4096
+/* Reads per output event: a chatty worker must not starve the loop. */
+#define OUT_READS_MAX 16
+#define WORKERS_MAX 4096
+#define DRAIN_COMM "bouncer-logs"
+#define PATH_DEFAULT "/usr/local/bin:/usr/bin:/bin"
+
+#define READY_TIMEOUT_DEFAULT 10000
+#define KILL_TIMEOUT_DEFAULT 5000
+#define MIN_UPTIME_DEFAULT 5000
+#define BACKOFF_INITIAL_DEFAULT 100
+#define BACKOFF_MAX_DEFAULT 30000
+#define BACKOFF_RESET_DEFAULT 60000
+#define CRASH_LIMIT_DEFAULT 10
+#define CRASH_WINDOW_DEFAULT 60000
+
+extern char **environ;
+
+/* A refcounted deep copy of a worker_spec: a slot keeps the spec its
+ * process runs, which differs from the pool's during and after a reload.
+ */
+struct spec {
+	struct worker_spec s; /* defaults filled in; adopt left out */
+	char *name;
+	char *cwd;
+	int *permanent;
+	unsigned int refs;
+};
+
+/* Output of a worker: the bytes of the line not yet complete. */
+struct linebuf {
+	size_t len;
+	char buf[OUT_LINE_MAX];
+};
+
+enum proc_role {
+	ROLE_CUR, /* the slot's process */
+	ROLE_NEXT, /* its replacement, not ready yet */
+	ROLE_RETIRED, /* being stopped; no slot */
+};
+
+struct slot;
+
+struct proc {
+	struct worker_pool *pool;
+	struct proc *link; /* pool->procs */
+	struct slot *slot; /* NULL once retired */
+	enum proc_role role;
+	unsigned int id; /* kept after retirement, for log lines */
+	struct spec *spec;
+	pid_t pid;
+	int pidfd;
+	bool child; /* ours to reap: spawned, or adopted after a re-exec */
+	uint64_t start_time;
+	time_t started;
+	int64_t started_ms;
+	__u16 port;
+	bool ready;
+	bool timed_out; /* killed for not listening in time */
+	bool kill_sent;
+	bool report_stop; /* report WORKER_STOPPED on exit */
+	bool awaited; /* worker_pool_restart() waits for it */
+	bool getfd_warned;
+	unsigned int polls;
+	int64_t ready_deadline_ms;
+	int64_t kill_at_ms; /* SIGKILL then; 0: no SIGTERM sent */
+	struct event *exit_ev; /* pidfd readable */
+	struct event *poll_ev; /* readiness, every READY_POLL_MS */
+	struct event *kill_ev;
+	int out_fd; /* read end of stdout and stderr; -1 when none */
+	struct event *out_ev;
+	struct linebuf out;
+};
+
+struct slot {
+	struct worker_pool *pool;
+	unsigned int id;
+	enum worker_state state;
+	struct proc *cur, *next;
+	struct spec *spec; /* what a restart runs */
+	__u16 port; /* of cur, or for the next start */
+	unsigned int restarts;
+	unsigned int backoff_ms; /* next backoff; 0: the initial one */
+	int64_t *crashes; /* restart times within the window, oldest first */
+	unsigned int ncrashes;
+	unsigned int crash_cap;
+	struct event *backoff_ev;
+};
+
+struct worker_pool {
+	struct event_base *base;
+	struct spec *spec;
+	worker_event_fn fn;
+	void *arg;
+	struct slot **slots;
+	unsigned int count;
+	struct proc *procs;
+	bool quiet; /* no events: inside worker_pool_start() */
+	bool stopping;
+	bool abandoned;
+	unsigned int in_fn; /* inside fn: no restart, scale or reload */
+	unsigned int depth; /* entries from the loop or the API in progress */
+
+	bool reloading;
+	struct spec *reload_spec;
+	unsigned int reload_count;
+	unsigned int reload_next; /* next id to replace */
+	struct proc *reload_proc; /* the replacement waited for */
+	worker_reload_done_fn done;
+	void *done_arg;
+	int done_result;
+	bool done_pending;
+	struct event *done_ev;
+};
+
+/* What a replacement that became ready (or failed to) was started for. */
+enum outcome {
+	OUTCOME_NONE = 0,
+	OUTCOME_RELOAD,
+	OUTCOME_RESTART,
+};
+
+/* What is done about a worker that exited. */
+struct verdict {
+	enum worker_state state; /* WORKER_STARTING: at once */
+	unsigned int delay_ms;
+	char why[96];
+};
+
+static void proc_exit_cb(evutil_socket_t fd, short what, void *arg);
+static void proc_poll_cb(evutil_socket_t fd, short what, void *arg);
+static void proc_kill_cb(evutil_socket_t fd, short what, void *arg);
+static void proc_out_cb(evutil_socket_t fd, short what, void *arg);
+static int slot_launch(struct worker_pool *p, struct slot *s);
+static void reload_step(struct worker_pool *p);
+
+/* ---- small helpers ---- */
+
+static int64_t clock_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+static struct timeval ms_to_tv(unsigned int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+
+	return tv;
+}
+
+static int sys_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static int sys_pidfd_getfd(int pidfd, int fd)
+{
+	return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A copy of a NULL-terminated vector; NULL stays NULL. */
+static int strv_dup(char **src, char ***out)
+{
+	size_t n = 0;
+	char **v;
+
+	*out = NULL;
+	if (!src)
+		return 0;
+	while (src[n])
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = strdup(src[i]);
+		if (!v[i]) {
+			strv_free(v);
+			return -ENOMEM;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- /proc ---- */
+
+struct pstat {
+	pid_t sid;
+	uint64_t start_time;
+};
+
+/* Fields 6 (session) and 22 (starttime) of /proc/PID/stat. The command
+ * name in field 2 may hold spaces and parentheses: count from the last ')'.
+ */
+static int pstat_read(pid_t pid, struct pstat *st)
+{
+	char path[64], buf[1024];
+	const char *s;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	s = strrchr(buf, ')');
+	if (!s)
+		return -EIO;
+	s++;
+	for (int field = 3; field <= 22; field++) {
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			return -EIO;
+		if (field == 6)
+			st->sid = (pid_t)strtol(s, NULL, 10);
+		else if (field == 22)
+			st->start_time = strtoull(s, NULL, 10);
+		s += strcspn(s, " ");
+	}
+	return 0;
+}
+
+/* A /proc directory entry that names a process: its pid, else 0. */
+static pid_t proc_dirent_pid(const struct dirent *de)
+{
+	char *end;
+	long v;
+
+	if (de->d_name[0] < '1' || de->d_name[0] > '9')
+		return 0;
+	v = strtol(de->d_name, &end, 10);
+	if (*end || v <= 0 || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+/* The inode of "pipe:[N]" that fd (a name in dirfd, a /proc/PID/fd) links
+ * to; 0 when it is not a pipe.
+ */
+static unsigned long long fd_pipe_inode(int dirfd, const char *name)
+{
+	char target[64];
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+
+	if (n < 7)
+		return 0;
+	target[n] = '\0';
+	if (strncmp(target, "pipe:[", 6) != 0)
+		return 0;
+	return strtoull(target + 6, NULL, 10);
+}
+
+/* ---- output ---- */
+
+static void log_line(const char *name, unsigned int id, const char *s, size_t n)
+{
+	if (n && s[n - 1] == '\r')
+		n--;
+	log_info("%s/%u: %.*s", name, id, (int)n, s);
+}
+
+/* Logs the complete lines in lb, a full buffer as one line, and with eof
+ * whatever is left.
+ */
+static void linebuf_emit(struct linebuf *lb, const char *name, unsigned int id, bool eof)
+{
+	size_t start = 0;
+	const char *nl;
+
+	while ((nl = memchr(lb->buf + start, '\n', lb->len - start))) {
+		size_t end = (size_t)(nl - lb->buf);
+
+		log_line(name, id, lb->buf + start, end - start);
+		start = end + 1;
+	}
+	if ((eof || (start == 0 && lb->len == sizeof(lb->buf))) && start < lb->len) {
+		log_line(name, id, lb->buf + start, lb->len - start);
+		start = lb->len;
+	}
+	memmove(lb->buf, lb->buf + start, lb->len - start);
+	lb->len -= start;
+}
+
+/* Reads what the worker wrote. final: it has exited, read what there is
+ * and log the last line even without its newline (bounded: an adopted
+ * worker's group is not killed with it, and may write on).
+ */
+static void proc_read_output(struct proc *pr, bool final)
+{
+	const char *name = pr->spec->name;
+	int max = final ? OUT_READS_MAX * 4 : OUT_READS_MAX;
+
+	for (int i = 0; pr->out_fd >= 0 && i < max; i++) {
+		ssize_t n = read(pr->out_fd, pr->out.buf + pr->out.len,
+				 sizeof(pr->out.buf) - pr->out.len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			pr->out.len += (size_t)n;
+			linebuf_emit(&pr->out, name, pr->id, false);
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			break;
+		/* End of file: every writer is gone. */
+		linebuf_emit(&pr->out, name, pr->id, true);
+		if (pr->out_ev) {
+			event_free(pr->out_ev);
+			pr->out_ev = NULL;
+		}
+		close(pr->out_fd);
+		pr->out_fd = -1;
+	}
+	if (final)
+		linebuf_emit(&pr->out, name, pr->id, true);
+}
+
+/* ---- specs ---- */
+
+static void spec_put(struct spec *sp)
+{
+	if (!sp || --sp->refs)
+		return;
+	free(sp->name);
+	free(sp->cwd);
+	free(sp->permanent);
+	strv_free(sp->s.argv);
+	strv_free(sp->s.env);
+	free(sp);
+}
+
+static struct spec *spec_get(struct spec *sp)
+{
+	sp->refs++;
+	return sp;
+}
+
+/* Replaces *dst's reference with one to src. */
+static void spec_set(struct spec **dst, struct spec *src)
+{
+	if (*dst == src)
+		return;
+	spec_get(src);
+	spec_put(*dst);
+	*dst = src;
+}
+
+/* The two port ranges for count workers fit in 16 bits and are disjoint. */
+static bool ports_fit(const struct worker_spec *s, unsigned int count)
+{
+	unsigned int a = s->port_base, b = s->alt_port_base;
+
+	if (!count)
+		return true;
+	if (a + count - 1 > 65535 || b + count - 1 > 65535)
+		return false;
+	return a + count <= b || b + count <= a;
+}
+
+static unsigned int or_default(unsigned int v, unsigned int def)
+{
+	return v ? v : def;
+}
+
+static int spec_new(const struct worker_spec *in, struct spec **out)
+{
+	struct spec *sp = NULL;
+	struct worker_spec *s;
+	int err;
+
+	*out = NULL;
+	if (!in || !in->argv || !in->argv[0] || !in->port_base || in->count > WORKERS_MAX)
+		return -EINVAL;
+	if (in->proto && in->proto != IPPROTO_TCP && in->proto != IPPROTO_UDP)
+		return -EINVAL;
+	if (in->npermanent && !in->permanent_exit)
+		return -EINVAL;
+	sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return -ENOMEM;
+	sp->refs = 1;
+	s = &sp->s;
+	*s = *in;
+	s->argv = NULL;
+	s->env = NULL;
+	s->adopt = NULL;
+	s->nadopt = 0;
+	err = -ENOMEM;
+	sp->name = strdup(in->name ? in->name : "worker");
+	if (!sp->name)
+		goto cleanup;
+	s->name = sp->name;
+	if (in->cwd) {
+		sp->cwd = strdup(in->cwd);
+		if (!sp->cwd)
+			goto cleanup;
+	}
+	s->cwd = sp->cwd;
+	if (in->npermanent) {
+		sp->permanent = calloc(in->npermanent, sizeof(*sp->permanent));
+		if (!sp->permanent)
+			goto cleanup;
+		memcpy(sp->permanent, in->permanent_exit, in->npermanent * sizeof(*sp->permanent));
+	}
+	s->permanent_exit = sp->permanent;
+	err = strv_dup(in->argv, &s->argv);
+	if (!err)
+		err = strv_dup(in->env, &s->env);
+	if (err)
+		goto cleanup;
+	s->proto = in->proto ? in->proto : IPPROTO_TCP;
+	s->ready_timeout_ms = or_default(in->ready_timeout_ms, READY_TIMEOUT_DEFAULT);
+	s->kill_timeout_ms = or_default(in->kill_timeout_ms, KILL_TIMEOUT_DEFAULT);
+	s->min_uptime_ms = or_default(in->min_uptime_ms, MIN_UPTIME_DEFAULT);
+	s->backoff_initial_ms = or_default(in->backoff_initial_ms, BACKOFF_INITIAL_DEFAULT);
+	s->backoff_max_ms = or_default(in->backoff_max_ms, BACKOFF_MAX_DEFAULT);
+	if (s->backoff_max_ms < s->backoff_initial_ms)
+		s->backoff_max_ms = s->backoff_initial_ms;
+	s->backoff_reset_ms = or_default(in->backoff_reset_ms, BACKOFF_RESET_DEFAULT);
+	s->crash_limit = or_default(in->crash_limit, CRASH_LIMIT_DEFAULT);
+	s->crash_window_ms = or_default(in->crash_window_ms, CRASH_WINDOW_DEFAULT);
+	if (!in->alt_port_base) {
+		if ((unsigned int)in->port_base + in->count > 65535) {
+			err = -EINVAL;
+			goto cleanup;
+		}
+		s->alt_port_base = (__u16)(in->port_base + in->count);
+	}
+	if (!ports_fit(s, s->count)) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	*out = sp;
+	sp = NULL;
+	err = 0;
+cleanup:
+	spec_put(sp);
+	return err;
+}
+
+static __u16 port_main(const struct spec *sp, unsigned int id)
+{
+	return (__u16)(sp->s.port_base + id);
+}
+
+/* The port the next process of a worker whose last one held cur takes. */
+static __u16 port_other(const struct spec *sp, unsigned int id, __u16 cur)
+{
+	__u16 a = port_main(sp, id);
+
+	return cur == a ? (__u16)(sp->s.alt_port_base + id) : a;
+}
+
+/* cur if it is one of the two ports of id under sp, else the main one. */
+static __u16 port_keep(const struct spec *sp, unsigned int id, __u16 cur)
+{
+	if (cur == port_main(sp, id) || cur == (__u16)(sp->s.alt_port_base + id))
+		return cur;
+	return port_main(sp, id);
+}
+
+/* ---- pool entry, exit and events ---- */
+
+static void pool_free(struct worker_pool *p);
+
+static void pool_enter(struct worker_pool *p)
+{
+	p->depth++;
+}
+
+static bool pool_closing(const struct worker_pool *p)
+{
+	return p->stopping || p->abandoned;
+}
+
+/* The last one out frees a pool that was abandoned, or stopped with every
+ * process gone: nothing can touch p after pool_leave().
+ */
+static void pool_leave(struct worker_pool *p)
+{
+	if (--p->depth)
+		return;
+	if (p->abandoned || (p->stopping && !p->procs && !p->done_pending))
+		pool_free(p);
+}
+
+static void notify(struct worker_pool *p, unsigned int id, enum worker_state state, int fd)
+{
+	if (p->quiet || !p->fn) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	p->in_fn++;
+	p->fn(p, id, state, fd, p->arg);
+	p->in_fn--;
+}
+
+static void slot_set(struct worker_pool *p, struct slot *s, enum worker_state state, int fd)
+{
+	s->state = state;
+	notify(p, s->id, state, fd);
+}
+
+/* ---- processes ---- */
+
+static struct proc *proc_alloc(struct worker_pool *p, struct spec *sp, unsigned int id, __u16 port)
+{
+	struct proc *pr = calloc(1, sizeof(*pr));
+
+	if (!pr)
+		return NULL;
+	pr->pool = p;
+	pr->spec = spec_get(sp);
+	pr->id = id;
+	pr->port = port;
+	pr->pidfd = -1;
+	pr->out_fd = -1;
+	pr->link = p->procs;
+	p->procs = pr;
+	return pr;
+}
+
+/* Closes what the pool holds of the process; the process itself is left
+ * alone (reaped or abandoned by the caller).
+ */
+static void proc_free(struct proc *pr)
+{
+	struct worker_pool *p = pr->pool;
+	struct proc **pp;
+
+	for (pp = &p->procs; *pp; pp = &(*pp)->link) {
+		if (*pp == pr) {
+			*pp = pr->link;
+			break;
+		}
+	}
+	if (pr->slot) {
+		if (pr->slot->cur == pr)
+			pr->slot->cur = NULL;
+		if (pr->slot->next == pr)
+			pr->slot->next = NULL;
+	}
+	if (p->reload_proc == pr)
+		p->reload_proc = NULL;
+	if (pr->exit_ev)
+		event_free(pr->exit_ev);
+	if (pr->poll_ev)
+		event_free(pr->poll_ev);
+	if (pr->kill_ev)
+		event_free(pr->kill_ev);
+	if (pr->out_ev)
+		event_free(pr->out_ev);
+	if (pr->out_fd >= 0)
+		close(pr->out_fd);
+	if (pr->pidfd >= 0)
+		close(pr->pidfd);
+	spec_put(pr->spec);
+	free(pr);
+}
+
+/* sig to the worker, through its pidfd (no pid reuse), then to the rest of
+ * its process group: a live or unreaped leader keeps the group's id from
+ * being reused.
+ */
+static void proc_signal(struct proc *pr, int sig)
+{
+	if (sys_pidfd_send_signal(pr->pidfd, sig) < 0)
+		return;
+	kill(-pr->pid, sig);
+}
+
+/* Reaps an exited child of ours. A leader's exit leaves its process group
+ * to be killed first: what it started goes with it, and a child that
+ * still holds the port would keep the next start from listening.
+ */
+static void proc_reap(struct proc *pr)
+{
+	siginfo_t si;
+
+	if (!pr->child)
+		return;
+	kill(-pr->pid, SIGKILL);
+	while (waitid(P_PIDFD, (id_t)pr->pidfd, &si, WEXITED | WNOHANG) < 0 && errno == EINTR)
+		;
+	pr->child = false;
+}
+
+/* After the process exited: reaped (its group killed), the rest of its
+ * output read, freed.
+ */
+static void proc_finish(struct proc *pr)
+{
+	proc_reap(pr);
+	if (pr->out_fd >= 0)
+		proc_read_output(pr, true);
+	proc_free(pr);
+}
+
+static int proc_arm(struct proc *pr)
+{
+	struct event_base *base = pr->pool->base;
+	struct timeval tv = ms_to_tv(READY_POLL_MS);
+
+	pr->exit_ev = event_new(base, pr->pidfd, EV_READ, proc_exit_cb, pr);
+	pr->poll_ev = event_new(base, -1, EV_PERSIST, proc_poll_cb, pr);
+	pr->kill_ev = evtimer_new(base, proc_kill_cb, pr);
+	if (!pr->exit_ev || !pr->poll_ev || !pr->kill_ev)
+		return -ENOMEM;
+	if (pr->out_fd >= 0) {
+		pr->out_ev = event_new(base, pr->out_fd, EV_READ | EV_PERSIST, proc_out_cb, pr);
+		if (!pr->out_ev || event_add(pr->out_ev, NULL) < 0)
+			return -ENOMEM;
+	}
+	if (event_add(pr->exit_ev, NULL) < 0 || evtimer_add(pr->poll_ev, &tv) < 0)
+		return -ENOMEM;
+	pr->ready_deadline_ms = now_ms() + pr->spec->s.ready_timeout_ms;
+	return 0;
+}
+
+/* SIGTERM now, SIGKILL after the kill timeout; the process leaves its
+ * slot. report: WORKER_STOPPED for its id once it has exited.
+ */
+static void proc_retire(struct proc *pr, bool report)
+{
+	struct slot *s = pr->slot;
+
+	if (s) {
+		if (s->cur == pr)
+			s->cur = NULL;
+		if (s->next == pr)
+			s->next = NULL;
+	}
+	pr->slot = NULL;
+	pr->role = ROLE_RETIRED;
+	pr->report_stop = report;
+	pr->awaited = false;
+	if (pr->poll_ev)
+		evtimer_del(pr->poll_ev);
+	if (pr->kill_at_ms || pr->kill_sent)
+		return;
+	proc_signal(pr, SIGTERM);
+	pr->kill_at_ms = now_ms() + pr->spec->s.kill_timeout_ms;
+	if (pr->kill_ev) {
+		struct timeval tv = ms_to_tv(pr->spec->s.kill_timeout_ms);
+
+		evtimer_add(pr->kill_ev, &tv);
+	}
+}
+
+static void proc_kill(struct proc *pr)
+{
+	if (pr->kill_sent)
+		return;
+	pr->kill_sent = true;
+	proc_signal(pr, SIGKILL);
+}
+
+/* ---- spawning ---- */
+
+/* What the child needs, prepared before fork(): after it only
+ * async-signal-safe calls are made.
+ */
+struct launch {
+	char path[PATH_MAX];
+	char **envp; /* entries borrowed from environ and the spec */
+	char env_port[16];
+	char env_id[24];
+	gid_t *groups;
+	size_t ngroups;
+};
+
+static bool env_same_name(const char *a, const char *b)
+{
+	size_t n = strcspn(a, "=");
+
+	return strncmp(a, b, n) == 0 && (b[n] == '=' || b[n] == '\0');
+}
+
+/* The agent's environment less what the spec or we set, then the spec's
+ * entries, then PORT and WORKER_ID.
+ */
+static int launch_env(struct launch *l, const struct spec *sp, unsigned int id, __u16 port)
+{
+	char **env = sp->s.env;
+	size_t n = 0, m = 0, j = 0;
+
+	while (environ && environ[n])
+		n++;
+	while (env && env[m])
+		m++;
+	l->envp = calloc(n + m + 3, sizeof(*l->envp));
+	if (!l->envp)
+		return -ENOMEM;
+	snprintf(l->env_port, sizeof(l->env_port), "PORT=%u", port);
+	snprintf(l->env_id, sizeof(l->env_id), "WORKER_ID=%u", id);
+	for (size_t i = 0; i < n; i++) {
+		bool shadowed =
+			env_same_name(environ[i], "PORT") || env_same_name(environ[i], "WORKER_ID");
+
+		for (size_t k = 0; k < m && !shadowed; k++)
+			shadowed = env_same_name(environ[i], env[k]);
+		if (!shadowed)
+			l->envp[j++] = environ[i];
+	}
+	for (size_t k = 0; k < m; k++) {
+		if (!env_same_name(env[k], "PORT") && !env_same_name(env[k], "WORKER_ID"))
+			l->envp[j++] = env[k];
+	}
+	l->envp[j++] = l->env_port;
+	l->envp[j++] = l->env_id;
+	l->envp[j] = NULL;
+	return 0;
+}
+
+/* PATH as the worker will see it. */
+static const char *spec_path_env(const struct spec *sp)
+{
+	const char *path = getenv("PATH");
+
+	for (size_t i = 0; sp->s.env && sp->s.env[i]; i++)
+		if (strncmp(sp->s.env[i], "PATH=", 5) == 0)
+			path = sp->s.env[i] + 5;
+	return path ? path : PATH_DEFAULT;
+}
+
+/* argv[0] found in PATH, as execvp would (which is not async-signal-safe:
+ * it runs before the fork). A name with a slash is used as it is, relative
+ * to the worker's cwd.
+ */
+static int resolve_path(const char *file, const char *path, char *out, size_t len)
+{
+	if (strchr(file, '/')) {
+		if ((size_t)snprintf(out, len, "%s", file) >= len)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	while (*path) {
+		size_t dl = strcspn(path, ":");
+		int n = snprintf(out, len, "%.*s/%s", (int)(dl ? dl : 1), dl ? path : ".", file);
+
+		if (n > 0 && (size_t)n < len && access(out, X_OK) == 0)
+			return 0;
+		path += dl;
+		if (*path == ':')
+			path++;
+	}
+	return -ENOENT;
+}
+
+/* The supplementary groups of uid's user (initgroups reads NSS: not after
+ * fork()); just gid when the uid has no passwd entry.
+ */
+static int launch_groups(struct launch *l, uid_t uid, gid_t gid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int n = 32;
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+		l->groups = malloc(sizeof(*l->groups));
+		if (!l->groups)
+			return -ENOMEM;
+		l->groups[0] = gid;
+		l->ngroups = 1;
+		return 0;
+	}
+	for (int tries = 0; tries < 4; tries++) {
+		int want = n;
+
+		free(l->groups);
+		l->groups = calloc((size_t)n, sizeof(*l->groups));
+		if (!l->groups)
+			return -ENOMEM;
+		if (getgrouplist(res->pw_name, gid, l->groups, &n) >= 0) {
+			l->ngroups = (size_t)n;
+			return 0;
+		}
+		if (n <= want)
+			n = want * 2;
+	}
+	return -E2BIG;
+}
+
+static void launch_free(struct launch *l)
+{
+	free(l->envp);
+	free(l->groups);
+}
+
+/* In the child: async-signal-safe calls only. Reports errno on err_w (close
+ * on exec: nothing arrives when the exec works).
+ */
+static void __attribute__((noreturn))
+child_exec(const struct launch *l, const struct worker_spec *s, int devnull, int out_w, int err_w)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int err;
+
+	if (setsid() < 0)
+		goto fail;
+	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
+	    dup2(out_w, STDERR_FILENO) < 0)
+		goto fail;
+	if (s->has_user &&
+	    (setgroups(l->ngroups, l->groups) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0))
+		goto fail;
+	if (s->cwd && chdir(s->cwd) < 0)
+		goto fail;
+	/* Ignored signals stay ignored across exec, and the mask stays: the
+	 * agent may ignore SIGPIPE or block signals for signalfd.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(l->path, s->argv, l->envp);
+fail:
+	err = errno;
+	if (write(err_w, &err, sizeof(err)) < 0)
+		err = 0;
+	_exit(127);
+}
+
+/* fork() and exec() of the worker. Returns once the exec has happened (or
+ * failed: -errno from the child).
+ */
+static int proc_spawn(struct proc *pr)
+{
+	const struct worker_spec *s = &pr->spec->s;
+	struct launch l = { 0 };
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1;
+	sigset_t all, old;
+	int err, childerr = 0;
+	ssize_t n;
+	pid_t pid;
+
+	err = resolve_path(s->argv[0], spec_path_env(pr->spec), l.path, sizeof(l.path));
+	if (!err)
+		err = launch_env(&l, pr->spec, pr->id, pr->port);
+	if (!err && s->has_user)
+		err = launch_groups(&l, s->uid, s->gid);
+	if (err)
+		goto cleanup;
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* No agent signal handler may run in the child before it resets
+	 * them.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0)
+		child_exec(&l, s, devnull, out[1], errp[1]);
+	err = pid < 0 ? -errno : 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		goto cleanup;
+	close(errp[1]);
+	errp[1] = -1;
+	do {
+		n = read(errp[0], &childerr, sizeof(childerr));
+	} while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof(childerr)) {
+		/* It exits at once; our own pid only. */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		err = -childerr;
+		goto cleanup;
+	}
+	pr->pid = pid;
+	pr->child = true;
+	/* Not reaped before we wait for it: the pid cannot be reused. */
+	pr->pidfd = sys_pidfd_open(pid);
+	if (pr->pidfd < 0) {
+		err = -errno;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		pr->child = false;
+		goto cleanup;
+	}
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	pr->out_fd = out[0];
+	out[0] = -1;
+cleanup:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (devnull >= 0)
+		close(devnull);
+	launch_free(&l);
+	return err;
+}
+
+static void proc_set_start_time(struct proc *pr)
+{
+	struct pstat st;
+
+	if (pstat_read(pr->pid, &st) == 0)
+		pr->start_time = st.start_time;
+}
+
+static int proc_start(struct worker_pool *p, struct spec *sp, unsigned int id, __u16 port,
+		      struct proc **out)
+{
+	struct proc *pr = proc_alloc(p, sp, id, port);
+	int err;
+
+	*out = NULL;
+	if (!pr)
+		return -ENOMEM;
+	err = proc_spawn(pr);
+	if (err) {
+		proc_free(pr);
+		return err;
+	}
+	pr->started = time(NULL);
+	pr->started_ms = now_ms();
+	proc_set_start_time(pr);
+	err = proc_arm(pr);
+	if (err) {
+		proc_kill(pr);
+		while (waitid(P_PIDFD, (id_t)pr->pidfd, &(siginfo_t){ 0 }, WEXITED) < 0 &&
+		       errno == EINTR)
+			;
+		pr->child = false;
+		proc_free(pr);
+		return err;
+	}
+	log_info("%s/%u: started, pid %d, port %u", sp->name, id, (int)pr->pid, port);
+	*out = pr;
+	return 0;
+}
+
+/* ---- readiness ---- */
+
+/* fd is a socket of the worker's protocol on port: listening (TCP) or
+ * bound and not connected (UDP).
+ */
+static bool socket_matches(int fd, __u8 proto, __u16 port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(int);
+	int domain = 0, protocol = 0, listening = 0;
+	__u16 bound;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+	    (domain != AF_INET && domain != AF_INET6))
+		return false;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0 || protocol != proto)
+		return false;
+	if (proto == IPPROTO_TCP) {
+		len = sizeof(int);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
+			return false;
+	} else {
+		len = sizeof(ss);
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 || errno != ENOTCONN)
+			return false;
+	}
+	memset(&ss, 0, sizeof(ss));
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else
+		bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return bound == port;
+}
+
+/* A duplicate of pid's socket for pr, or -1. */
+static int socket_in_process(struct proc *pr, pid_t pid, int pidfd)
+{
+	char path[64];
+	struct dirent *de;
+	int found = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (found < 0 && (de = readdir(d))) {
+		char target[32];
+		ssize_t n;
+		long tfd;
+		char *end;
+		int fd;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
+		if (n < 8)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, "socket:[", 8) != 0)
+			continue;
+		tfd = strtol(de->d_name, &end, 10);
+		if (*end || tfd < 0 || tfd > INT_MAX)
+			continue;
+		fd = sys_pidfd_getfd(pidfd, (int)tfd);
+		if (fd < 0) {
+			if ((errno == EPERM || errno == EACCES) && !pr->getfd_warned) {
+				log_warn("%s/%u: pidfd_getfd of pid %d", pr->spec->name, pr->id,
+					 (int)pid);
+				pr->getfd_warned = true;
+			}
+			continue;
+		}
+		if (socket_matches(fd, pr->spec->s.proto, pr->port))
+			found = fd;
+		else
+			close(fd);
+	}
+	closedir(d);
+	return found;
+}
+
+/* pid has children (or the kernel does not say: CONFIG_PROC_CHILDREN). */
+static bool has_children(pid_t pid)
+{
+	char path[64], c;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, &c, 1);
+	close(fd);
+	return n != 0;
+}
+
+/* The worker's socket: its own descriptors first, then those of the other
+ * processes of its session (a wrapper shell's child, node's cluster
+ * workers), children reparented to init included. Walking /proc costs:
+ * only while the worker has children, or on every tenth poll for the
+ * orphans of one that has none left.
+ */
+static int proc_find_socket(struct proc *pr)
+{
+	struct dirent *de;
+	int fd;
+	DIR *d;
+
+	fd = socket_in_process(pr, pr->pid, pr->pidfd);
+	if (fd >= 0)
+		return fd;
+	if (pr->polls++ % 10 && !has_children(pr->pid))
+		return -1;
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while (fd < 0 && (de = readdir(d))) {
+		pid_t pid = proc_dirent_pid(de);
+		struct pstat st = { 0 };
+		int pidfd;
+
+		if (!pid || pid == pr->pid)
+			continue;
+		if (pstat_read(pid, &st) < 0 || st.sid != pr->pid)
+			continue;
+		pidfd = sys_pidfd_open(pid);
+		if (pidfd < 0)
+			continue;
+		fd = socket_in_process(pr, pid, pidfd);
+		close(pidfd);
+	}
+	closedir(d);
+	return fd;
+}
+
+/* ---- replacement outcomes ---- */
+
+static void reload_finish(struct worker_pool *p, int err)
+{
+	p->reloading = false;
+	p->reload_proc = NULL;
+	spec_put(p->reload_spec);
+	p->reload_spec = NULL;
+	p->done_result = err;
+	if (p->done) {
+		p->done_pending = true;
+		event_active(p->done_ev, EV_TIMEOUT, 0);
+	}
+}
+
+static enum outcome outcome_take(struct proc *pr)
+{
+	struct worker_pool *p = pr->pool;
+
+	if (p->reloading && p->reload_proc == pr) {
+		p->reload_proc = NULL;
+		return OUTCOME_RELOAD;
+	}
+	if (pr->awaited) {
+		pr->awaited = false;
+		return OUTCOME_RESTART;
+	}
+	return OUTCOME_NONE;
+}
+
+static void outcome_apply(struct worker_pool *p, const char *name, unsigned int id, enum outcome o,
+			  int err)
+{
+	if (o == OUTCOME_RELOAD) {
+		if (!err) {
+			reload_step(p);
+			return;
+		}
+		log_warnx("%s: reload stopped at worker %u: %s; the workers not replaced serve on",
+			  name, id, strerror(-err));
+		reload_finish(p, err);
+	} else if (o == OUTCOME_RESTART) {
+		if (err)
+			log_warnx("%s/%u: restart failed: %s", name, id, strerror(-err));
+		else
+			log_info("%s/%u: restarted", name, id);
+	}
+}
+
+/* ---- the restart policy ---- */
+
+static bool exit_is_permanent(const struct worker_spec *s, int status)
+{
+	for (size_t i = 0; i < s->npermanent; i++)
+		if (s->permanent_exit[i] == status)
+			return true;
+	return false;
+}
+
+static void slot_history_reset(struct slot *s)
+{
+	s->ncrashes = 0;
+	s->backoff_ms = 0;
+}
+
+/* What to do about s's worker, which ran ran_ms after it became ready (0:
+ * never ready) and exited (with status when exited is set).
+ */
+static void slot_decide(struct slot *s, int64_t ran_ms, bool exited, int status, struct verdict *v)
+{
+	const struct worker_spec *sp = &s->spec->s;
+	int64_t now = now_ms();
+	unsigned int keep = 0;
+
+	v->delay_ms = 0;
+	v->why[0] = '\0';
+	if (exited && exit_is_permanent(sp, status)) {
+		v->state = WORKER_FAILED;
+		snprintf(v->why, sizeof(v->why), "exit status %d is permanent", status);
+		return;
+	}
+	for (unsigned int i = 0; i < s->ncrashes; i++)
+		if (now - s->crashes[i] < (int64_t)sp->crash_window_ms)
+			s->crashes[keep++] = s->crashes[i];
+	s->ncrashes = keep;
+	if (s->ncrashes >= sp->crash_limit) {
+		v->state = WORKER_FAILED;
+		snprintf(v->why, sizeof(v->why), "%u restarts within %u ms", s->ncrashes,
+			 sp->crash_window_ms);
+		return;
+	}
+	if (s->crash_cap < sp->crash_limit) {
+		int64_t *c = realloc(s->crashes, sp->crash_limit * sizeof(*c));
+
+		if (c) {
+			s->crashes = c;
+			s->crash_cap = sp->crash_limit;
+		}
+	}
+	if (s->ncrashes == s->crash_cap) {
+		/* No memory to grow: forget the oldest. */
+		memmove(s->crashes, s->crashes + 1, (s->crash_cap - 1) * sizeof(*s->crashes));
+		s->ncrashes--;
+	}
+	s->crashes[s->ncrashes++] = now;
+	s->restarts++;
+	if (ran_ms >= (int64_t)sp->backoff_reset_ms)
+		s->backoff_ms = 0;
+	if (ran_ms >= (int64_t)sp->min_uptime_ms) {
+		v->state = WORKER_STARTING;
+		return;
+	}
+	v->state = WORKER_BACKOFF;
+	v->delay_ms = s->backoff_ms ? s->backoff_ms : sp->backoff_initial_ms;
+	s->backoff_ms =
+		v->delay_ms >= sp->backoff_max_ms / 2 ? sp->backoff_max_ms : v->delay_ms * 2;
+}
+
+/* Carries out v, already reported; how says what happened to the worker.
+ * True when the worker is to start at once, which the caller does.
+ */
+static bool slot_act(struct slot *s, const struct verdict *v, const char *how)
+{
+	const char *name = s->spec->name;
+
+	switch (v->state) {
+	case WORKER_FAILED:
+		log_warnx("%s/%u: %s; %s: failed, not restarted", name, s->id, how, v->why);
+		break;
+	case WORKER_BACKOFF: {
+		struct timeval tv = ms_to_tv(v->delay_ms);
+
+		log_warnx("%s/%u: %s; restart in %u ms", name, s->id, how, v->delay_ms);
+		evtimer_add(s->backoff_ev, &tv);
+		break;
+	}
+	case WORKER_STARTING:
+		log_warnx("%s/%u: %s; restarting", name, s->id, how);
+		return true;
+	default:
+		break;
+	}
+	return false;
+}
+
+/* Starts s's process. A spawn failure is treated as an exit at once. */
+static int slot_launch(struct worker_pool *p, struct slot *s)
+{
+	struct proc *pr;
+	struct verdict v;
+	char how[160];
+	int err;
+
+	err = proc_start(p, s->spec, s->id, s->port, &pr);
+	if (!err) {
+		pr->slot = s;
+		pr->role = ROLE_CUR;
+		s->cur = pr;
+		slot_set(p, s, WORKER_STARTING, -1);
+		return 0;
+	}
+	snprintf(how, sizeof(how), "cannot start %s: %s", s->spec->s.argv[0], strerror(-err));
+	/* Never started, so never ready for min_uptime_ms: no verdict to
+	 * start again at once, no loop.
+	 */
+	slot_decide(s, 0, false, 0, &v);
+	slot_set(p, s, v.state, -1);
+	if (!pool_closing(p) && slot_act(s, &v, how))
+		log_warnx("%s/%u: cannot restart at once", s->spec->name, s->id);
+	return err;
+}
+
+static void backoff_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct slot *s = arg;
+	struct worker_pool *p = s->pool;
+
+	(void)fd;
+	(void)what;
+	pool_enter(p);
+	if (!s->cur && !pool_closing(p))
+		slot_launch(p, s);
+	pool_leave(p);
+}
+
+/* ---- process events ---- */
+
+static void describe_exit(char *buf, size_t len, const struct proc *pr, const siginfo_t *si,
+			  bool known)
+{
+	int64_t ran = now_ms() - pr->started_ms;
+
+	if (pr->timed_out)
+		snprintf(buf, len, "not listening on port %u within %u ms, killed", pr->port,
+			 pr->spec->s.ready_timeout_ms);
+	else if (!known)
+		snprintf(buf, len, "exited after %lld ms", (long long)ran);
+	else if (si->si_code == CLD_EXITED)
+		snprintf(buf, len, "exited with status %d after %lld ms", si->si_status,
+			 (long long)ran);
+	else
+		snprintf(buf, len, "killed by signal %d after %lld ms", si->si_status,
+			 (long long)ran);
+}
+
+/* The slot's process exited: out of traffic first, then the policy. */
+static void cur_exited(struct worker_pool *p, struct proc *pr, const siginfo_t *si, bool known)
+{
+	struct slot *s = pr->slot;
+	enum outcome o = outcome_take(pr);
+	bool exited = known && si->si_code == CLD_EXITED;
+	int err = pr->timed_out ? -ETIMEDOUT : -ECHILD;
+	unsigned int id = s->id;
+	struct verdict v;
+	char how[160];
+
+	describe_exit(how, sizeof(how), pr, si, known);
+	s->cur = NULL;
+	pr->slot = NULL;
+	if (s->next) {
+		/* Being replaced: the replacement takes over now. */
+		struct proc *nx = s->next;
+
+		s->next = NULL;
+		s->cur = nx;
+		nx->role = ROLE_CUR;
+		s->port = nx->port;
+		spec_set(&s->spec, nx->spec);
+		slot_history_reset(s);
+		slot_set(p, s, WORKER_STARTING, -1);
+		proc_finish(pr);
+		if (!pool_closing(p))
+			log_warnx("%s/%u: %s; its replacement takes over", s->spec->name, id, how);
+		return;
+	}
+	slot_decide(s, pr->ready ? now_ms() - pr->started_ms : 0, exited,
+		    exited ? si->si_status : 0, &v);
+	s->port = port_other(s->spec, id, pr->port);
+	slot_set(p, s, v.state, -1);
+	proc_finish(pr);
+	if (pool_closing(p))
+		return;
+	if (slot_act(s, &v, how))
+		slot_launch(p, s);
+	outcome_apply(p, s->spec->name, id, o, err);
+}
+
+static void proc_exited(struct proc *pr, const siginfo_t *si, bool known)
+{
+	struct worker_pool *p = pr->pool;
+	unsigned int id = pr->id;
+	enum outcome o;
+	char how[160];
+
+	if (pr->exit_ev)
+		event_del(pr->exit_ev);
+	switch (pr->role) {
+	case ROLE_CUR:
+		cur_exited(p, pr, si, known);
+		break;
+	case ROLE_NEXT: {
+		struct spec *sp = spec_get(pr->spec); /* for its name, after pr */
+		int err = pr->timed_out ? -ETIMEDOUT : -ECHILD;
+
+		o = outcome_take(pr);
+		describe_exit(how, sizeof(how), pr, si, known);
+		log_warnx("%s/%u: replacement %s before it was ready", sp->name, id, how);
+		proc_finish(pr);
+		outcome_apply(p, sp->name, id, o, err);
+		spec_put(sp);
+		break;
+	}
+	case ROLE_RETIRED: {
+		bool report = pr->report_stop;
+
+		describe_exit(how, sizeof(how), pr, si, known);
+		log_info("%s/%u: pid %d stopped: %s", pr->spec->name, id, (int)pr->pid, how);
+		proc_finish(pr);
+		if (report)
+			notify(p, id, WORKER_STOPPED, -1);
+		break;
+	}
+	}
+}
+
+/* The pidfd is readable: the process has exited. A child's status is read
+ * without reaping it (WNOWAIT): reaping comes after the event callback.
+ */
+static void proc_exit_handle(struct proc *pr)
+{
+	siginfo_t si;
+	bool known = false;
+
+	memset(&si, 0, sizeof(si));
+	if (pr->child) {
+		int r;
+
+		do {
+			r = waitid(P_PIDFD, (id_t)pr->pidfd, &si, WEXITED | WNOHANG | WNOWAIT);
+		} while (r < 0 && errno == EINTR);
+		if (r == 0 && si.si_pid == 0) {
+			/* Not exited after all: wait again. */
+			if (pr->exit_ev)
+				event_add(pr->exit_ev, NULL);
+			return;
+		}
+		if (r == 0)
+			known = true;
+		else
+			pr->child = false;
+	}
+	proc_exited(pr, &si, known);
+}
+
+static void proc_exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *pr = arg;
+	struct worker_pool *p = pr->pool;
+
+	(void)fd;
+	(void)what;
+	pool_enter(p);
+	proc_exit_handle(pr);
+	pool_leave(p);
+}
+
+static void proc_ready(struct worker_pool *p, struct proc *pr, int sock)
+{
+	struct slot *s = pr->slot;
+	struct proc *old = NULL;
+	enum outcome o;
+	unsigned int id = pr->id;
+
+	pr->ready = true;
+	evtimer_del(pr->poll_ev);
+	if (!s) {
+		close(sock);
+		return;
+	}
+	log_info("%s/%u: ready on port %u", pr->spec->name, id, pr->port);
+	o = outcome_take(pr);
+	if (pr->role == ROLE_NEXT) {
+		old = s->cur;
+		s->next = NULL;
+		s->cur = pr;
+		pr->role = ROLE_CUR;
+		s->port = pr->port;
+		spec_set(&s->spec, pr->spec);
+		slot_history_reset(s);
+	}
+	/* The new socket is in place before the old worker is told to go. */
+	slot_set(p, s, WORKER_READY, sock);
+	if (pool_closing(p))
+		return;
+	if (old)
+		proc_retire(old, false);
+	outcome_apply(p, s->spec->name, id, o, 0);
+}
+
+static void proc_ready_timeout(struct worker_pool *p, struct proc *pr)
+{
+	const char *name = pr->spec->name;
+	unsigned int id = pr->id;
+	enum outcome o;
+
+	pr->timed_out = true;
+	evtimer_del(pr->poll_ev);
+	if (pr->role != ROLE_NEXT) {
+		/* Its exit runs the restart policy. */
+		proc_kill(pr);
+		return;
+	}
+	log_warnx("%s/%u: replacement not listening on port %u within %u ms, killed", name, id,
+		  pr->port, pr->spec->s.ready_timeout_ms);
+	o = outcome_take(pr);
+	proc_retire(pr, false);
+	proc_kill(pr);
+	outcome_apply(p, name, id, o, -ETIMEDOUT);
+}
+
+static void proc_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *pr = arg;
+	struct worker_pool *p = pr->pool;
+	int sock;
+
+	(void)fd;
+	(void)what;
+	pool_enter(p);
+	if (pool_closing(p) || pr->ready || pr->timed_out)
+		goto out;
+	sock = proc_find_socket(pr);
+	if (sock >= 0)
+		proc_ready(p, pr, sock);
+	else if (now_ms() >= pr->ready_deadline_ms)
+		proc_ready_timeout(p, pr);
+out:
+	pool_leave(p);
+}
+
+static void proc_kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *pr = arg;
+	struct worker_pool *p = pr->pool;
+
+	(void)fd;
+	(void)what;
+	pool_enter(p);
+	if (!pr->kill_sent) {
+		log_warnx("%s/%u: still running %u ms after SIGTERM, SIGKILL", pr->spec->name,
+			  pr->id, pr->spec->s.kill_timeout_ms);
+		proc_kill(pr);
+	}
+	pool_leave(p);
+}
+
+static void proc_out_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *pr = arg;
+	struct worker_pool *p = pr->pool;
+
+	(void)fd;
+	(void)what;
+	pool_enter(p);
+	proc_read_output(pr, false);
+	pool_leave(p);
+}
+
+/* ---- slots ---- */
+
+static struct slot *slot_new(struct worker_pool *p, unsigned int id)
+{
+	struct slot *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->pool = p;
+	s->id = id;
+	s->state = WORKER_STARTING;
+	s->spec = spec_get(p->spec);
+	s->port = port_main(p->spec, id);
+	s->crashes = calloc(p->spec->s.crash_limit, sizeof(*s->crashes));
+	s->crash_cap = p->spec->s.crash_limit;
+	s->backoff_ev = evtimer_new(p->base, backoff_cb, s);
+	if (!s->crashes || !s->backoff_ev) {
+		free(s->crashes);
+		if (s->backoff_ev)
+			event_free(s->backoff_ev);
+		spec_put(s->spec);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void slot_free(struct slot *s)
+{
+	if (!s)
+		return;
+	event_free(s->backoff_ev);
+	spec_put(s->spec);
+	free(s->crashes);
+	free(s);
+}
+
+/* Starts a replacement of s with sp next to its process, or, with no
+ * process, starts sp afresh. *pr: the process to wait for; NULL when
+ * the start failed (the slot backs off).
+ */
+static int slot_replace(struct worker_pool *p, struct slot *s, struct spec *sp, struct proc **out)
+{
+	struct proc *pr;
+	int err;
+
+	*out = NULL;
+	if (s->cur) {
+		err = proc_start(p, sp, s->id, port_other(sp, s->id, s->cur->port), &pr);
+		if (err) {
+			log_warnx("%s/%u: cannot start a replacement: %s", sp->name, s->id,
+				  strerror(-err));
+			return err;
+		}
+		pr->slot = s;
+		pr->role = ROLE_NEXT;
+		s->next = pr;
+		*out = pr;
+		return 0;
+	}
+	/* Nothing running: no old worker to keep serving. */
+	evtimer_del(s->backoff_ev);
+	spec_set(&s->spec, sp);
+	slot_history_reset(s);
+	s->port = port_keep(sp, s->id, s->port);
+	err = slot_launch(p, s);
+	if (!err && s->cur)
+		*out = s->cur;
+	return err;
+}
+
+/* Takes s out: its processes are stopped and reported, and s is freed. */
+static void slot_remove(struct worker_pool *p, struct slot *s)
+{
+	struct proc *cur = s->cur, *next = s->next;
+
+	evtimer_del(s->backoff_ev);
+	slot_set(p, s, WORKER_STOPPING, -1);
+	if (pool_closing(p))
+		return;
+	if (next)
+		proc_retire(next, false);
+	if (cur)
+		proc_retire(cur, true);
+	else
+		notify(p, s->id, WORKER_STOPPED, -1);
+	slot_free(s);
+}
+
+static int pool_scale(struct worker_pool *p, unsigned int count)
+{
+	struct slot **slots;
+
+	if (count > WORKERS_MAX)
+		return -EINVAL;
+	if (count < p->count) {
+		while (p->count > count && !pool_closing(p)) {
+			struct slot *s = p->slots[p->count - 1];
+
+			slot_remove(p, s);
+			if (pool_closing(p))
+				return -ECANCELED;
+			p->slots[--p->count] = NULL;
+		}
+		return 0;
+	}
+	if (count == p->count)
+		return 0;
+	if (!ports_fit(&p->spec->s, count))
+		return -ERANGE;
+	slots = realloc(p->slots, count * sizeof(struct slot *));
+	if (!slots)
+		return -ENOMEM;
+	p->slots = slots;
+	while (p->count < count && !pool_closing(p)) {
+		struct slot *s = slot_new(p, p->count);
+
+		if (!s)
+			return -ENOMEM;
+		/* A process of a removed slot with this id is no longer its
+		 * news.
+		 */
+		for (struct proc *pr = p->procs; pr; pr = pr->link)
+			if (pr->role == ROLE_RETIRED && pr->id == s->id)
+				pr->report_stop = false;
+		p->slots[p->count++] = s;
+		slot_launch(p, s);
+	}
+	return 0;
+}
+
+/* ---- reload ---- */
+
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_pool *p = arg;
+
+	(void)fd;
+	(void)what;
+	pool_enter(p);
+	if (p->done_pending) {
+		p->done_pending = false;
+		p->done(p, p->done_result, p->done_arg);
+	}
+	pool_leave(p);
+}
+
+/* Replaces the next worker, or, with all replaced, scales and ends. */
+static void reload_step(struct worker_pool *p)
+{
+	unsigned int n = p->count < p->reload_count ? p->count : p->reload_count;
+	int err;
+
+	while (p->reloading && p->reload_next < n) {
+		struct slot *s = p->slots[p->reload_next++];
+		struct proc *pr;
+
+		err = slot_replace(p, s, p->reload_spec, &pr);
+		if (pool_closing(p) || !p->reloading)
+			return;
+		if (err) {
+			log_warnx("%s: reload stopped at worker %u: %s", p->spec->name, s->id,
+				  strerror(-err));
+			reload_finish(p, err);
+			return;
+		}
+		if (pr) {
+			p->reload_proc = pr;
+			return;
+		}
+	}
+	if (!p->reloading)
+		return;
+	spec_set(&p->spec, p->reload_spec);
+	err = pool_scale(p, p->reload_count);
+	if (pool_closing(p))
+		return;
+	if (!err)
+		log_info("%s: reload done, %u workers", p->spec->name, p->count);
+	reload_finish(p, err);
+}
+
+/* A reload in progress or reported but not delivered: done gets its result
+ * now (-ECANCELED for one in progress), since the pool is going away.
+ */
+static void reload_cancel(struct worker_pool *p)
+{
+	if (p->reloading) {
+		reload_finish(p, -ECANCELED);
+	}
+	if (p->done_pending) {
+		event_del(p->done_ev);
+		p->done_pending = false;
+		p->done(p, p->done_result, p->done_arg);
+	}
+}
+
+/* ---- adoption ---- */
+
+/* The read end of pid's output pipe, reopened through /proc when its
+ * stdout and stderr are still one pipe; -1 otherwise. *ino: the pipe's.
+ */
+static int adopt_output(pid_t pid, unsigned long long *ino)
+{
+	char path[64];
+	unsigned long long out, err;
+	int dfd, fd;
+
+	*ino = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	out = fd_pipe_inode(dfd, "1");
+	err = fd_pipe_inode(dfd, "2");
+	close(dfd);
+	if (!out || out != err)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd/1", (int)pid);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0)
+		*ino = out;
+	return fd;
+}
+
+static int proc_adopt(struct worker_pool *p, const struct worker_info *a, unsigned long long *ino,
+		      struct proc **out)
+{
+	struct pstat st = { 0 };
+	struct proc *pr;
+	siginfo_t si;
+	int64_t uptime;
+	long hz = sysconf(_SC_CLK_TCK);
+	int err;
+
+	*out = NULL;
+	*ino = 0;
+	pr = proc_alloc(p, p->spec, a->id, a->port);
+	if (!pr)
+		return -ENOMEM;
+	pr->pidfd = sys_pidfd_open(a->pid);
+	if (pr->pidfd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	/* Read after the pidfd is open: if the pid was reused before, this
+	 * is the new process, and its start time differs.
+	 */
+	err = pstat_read(a->pid, &st);
+	if (err)
+		goto cleanup;
+	if (st.start_time != a->start_time) {
+		err = -ESRCH;
+		goto cleanup;
+	}
+	pr->pid = a->pid;
+	pr->start_time = st.start_time;
+	memset(&si, 0, sizeof(si));
+	pr->child = waitid(P_PIDFD, (id_t)pr->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+	uptime = clock_ms(CLOCK_BOOTTIME) - (int64_t)(st.start_time * 1000 / (uint64_t)hz);
+	if (uptime < 0)
+		uptime = 0;
+	pr->started_ms = now_ms() - uptime;
+	pr->started = time(NULL) - (time_t)(uptime / 1000);
+	pr->out_fd = adopt_output(a->pid, ino);
+	if (pr->out_fd < 0)
+		log_info("%s/%u: output of pid %d not captured: not the pipe it was started with",
+			 p->spec->name, a->id, (int)a->pid);
+	err = proc_arm(pr);
+	if (err)
+		goto cleanup;
+	log_info("%s/%u: adopted pid %d, port %u", p->spec->name, a->id, (int)a->pid, a->port);
+	*out = pr;
+	pr = NULL;
+cleanup:
+	if (pr) {
+		pr->child = false; /* not ours to reap or kill: left alone */
+		proc_free(pr);
+	}
+	return err;
+}
+
+/* pid holds one of the pipes ino[] on a descriptor above stderr. */
+static bool holds_any(pid_t pid, const unsigned long long *ino, size_t n)
+{
+	char path[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		unsigned long long pi;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
+		    strtol(de->d_name, NULL, 10) <= STDERR_FILENO)
+			continue;
+		pi = fd_pipe_inode(dirfd(d), de->d_name);
+		for (size_t i = 0; pi && i < n && !found; i++)
+			found = pi == ino[i];
+	}
+	closedir(d);
+	return found;
+}
+
+static bool comm_is(pid_t pid, const char *want)
+{
+	char path[64], comm[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, want) == 0;
+}
+
+/* SIGTERMs the output drainer an abandoning agent left for this pool
+ * (one per pool: the one holding a pipe we have reopened): from now on the
+ * lines are ours to log. Its other pipes, of workers not adopted, lose
+ * their reader; a dead worker's is at its end anyway.
+ */
+static void drainers_stop(const char *name, const unsigned long long *ino, size_t n)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (!n)
+		return;
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		pid_t pid = proc_dirent_pid(de);
+		int pidfd;
+
+		if (!pid || !comm_is(pid, DRAIN_COMM))
+			continue;
+		/* Checked again through the pidfd's process: no pid reuse. */
+		pidfd = sys_pidfd_open(pid);
+		if (pidfd < 0)
+			continue;
+		if (comm_is(pid, DRAIN_COMM) && holds_any(pid, ino, n) &&
+		    sys_pidfd_send_signal(pidfd, SIGTERM) == 0)
+			log_debug("%s: output drainer pid %d stopped", name, (int)pid);
+		close(pidfd);
+	}
+	closedir(d);
+}
+
+static void pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
+{
+	unsigned long long *ino = calloc(spec->nadopt ? spec->nadopt : 1, sizeof(*ino));
+	size_t nino = 0;
+
+	for (size_t i = 0; i < spec->nadopt; i++) {
+		const struct worker_info *a = &spec->adopt[i];
+		struct proc *pr;
+		struct slot *s;
+		int err;
+
+		s = a->id < p->count ? p->slots[a->id] : NULL;
+		if (s)
+			s->port = port_keep(p->spec, a->id, a->port);
+		if (a->pid <= 0)
+			continue;
+		err = proc_adopt(p, a, ino ? &ino[nino] : &(unsigned long long){ 0 }, &pr);
+		if (err || !pr) {
+			log_warnx("%s/%u: pid %d not adopted: %s", p->spec->name, a->id,
+				  (int)a->pid,
+				  err == -ESRCH ? "no longer that worker" : strerror(-err));
+			/* Whatever may still hold its port. */
+			if (s)
+				s->port = port_other(p->spec, a->id, a->port);
+			continue;
+		}
+		if (ino && ino[nino])
+			nino++;
+		if (!s || s->cur) {
+			log_info("%s/%u: adopted pid %d is not wanted, stopping it", p->spec->name,
+				 a->id, (int)a->pid);
+			proc_retire(pr, false);
+			continue;
+		}
+		pr->slot = s;
+		pr->role = ROLE_CUR;
+		s->cur = pr;
+		s->port = a->port;
+		s->restarts = a->restarts;
+	}
+	if (ino)
+		drainers_stop(p->spec->name, ino, nino);
+	free(ino);
+}
+
+/* ---- abandon: the output drainer ---- */
+
+struct drain_src {
+	int fd;
+	unsigned int id;
+	struct linebuf lb;
+};
+
+/* The drainer's life: log lines until every pipe is closed or SIGTERM.
+ * Memory was all allocated before the fork.
+ */
+static void __attribute__((noreturn))
+drainer_run(struct drain_src *src, struct pollfd *pfd, size_t n, const char *name)
+{
+	struct sigaction sa;
+	unsigned int lo = 3;
+	sigset_t none;
+	size_t live = n;
+
+	static char line_buf[OUT_LINE_MAX + 256];
+
+	setsid();
+	prctl(PR_SET_NAME, DRAIN_COMM, 0, 0, 0);
+	/* One write per line: the agent that adopts the workers logs to the
+	 * same stderr, and the log module writes a line in pieces.
+	 */
+	if (setvbuf(stderr, line_buf, _IOLBF, sizeof(line_buf)) != 0)
+		log_warnx("%s: output drainer: lines may be torn", name);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Nothing of the agent's but stdio and the pipes (sorted by fd):
+	 * no listening socket, map or other pool's pipe stays open here.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		unsigned int fd = (unsigned int)src[i].fd;
+
+		if (fd > lo)
+			close_range(lo, fd - 1, 0);
+		if (fd + 1 > lo)
+			lo = fd + 1;
+	}
+	close_range(lo, ~0U, 0);
+	while (live) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (src[i].fd < 0)
+				continue;
+			pfd[k].fd = src[i].fd;
+			pfd[k].events = POLLIN;
+			pfd[k].revents = 0;
+			k++;
+		}
+		if (poll(pfd, k, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (size_t i = 0, j = 0; i < n; i++) {
+			struct drain_src *d = &src[i];
+			ssize_t r;
+
+			if (d->fd < 0)
+				continue;
+			if (!pfd[j++].revents)
+				continue;
+			r = read(d->fd, d->lb.buf + d->lb.len, sizeof(d->lb.buf) - d->lb.len);
+			if (r > 0) {
+				d->lb.len += (size_t)r;
+				linebuf_emit(&d->lb, name, d->id, false);
+			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+				linebuf_emit(&d->lb, name, d->id, true);
+				close(d->fd);
+				d->fd = -1;
+				live--;
+			}
+		}
+	}
+	_exit(0);
+}
+
+/* Forks the drainer, detached (double fork: no zombie of ours to reap). */
+static void drainer_start(struct worker_pool *p)
+{
+	struct drain_src *src = NULL;
+	struct pollfd *pfd = NULL;
+	sigset_t all, old;
+	size_t n = 0, k = 0;
+	pid_t pid;
+
+	for (struct proc *pr = p->procs; pr; pr = pr->link)
+		if (pr->role == ROLE_CUR && pr->out_fd >= 0)
+			n++;
+	if (!n)
+		return;
+	src = calloc(n, sizeof(*src));
+	pfd = calloc(n, sizeof(*pfd));
+	if (!src || !pfd) {
+		log_warnx("%s: no output drainer: out of memory", p->spec->name);
+		goto cleanup;
+	}
+	for (struct proc *pr = p->procs; pr; pr = pr->link) {
+		size_t i;
+
+		if (pr->role != ROLE_CUR || pr->out_fd < 0)
+			continue;
+		/* Keep the partial line; insert sorted by fd. */
+		for (i = k; i > 0 && src[i - 1].fd > pr->out_fd; i--)
+			src[i] = src[i - 1];
+		src[i].fd = pr->out_fd;
+		src[i].id = pr->id;
+		src[i].lb = pr->out;
+		k++;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		pid_t grandchild = fork();
+
+		if (grandchild == 0)
+			drainer_run(src, pfd, n, p->spec->name);
+		_exit(grandchild < 0 ? 1 : 0);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		log_warn("%s: fork of the output drainer", p->spec->name);
+		goto cleanup;
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	/* What it logs from now on, it logs itself. */
+	for (struct proc *pr = p->procs; pr; pr = pr->link)
+		pr->out.len = 0;
+cleanup:
+	free(src);
+	free(pfd);
+}
+
+/* ---- the pool ---- */
+
+static void pool_free(struct worker_pool *p)
+{
+	struct proc *pr;
+
+	while ((pr = p->procs)) {
+		p->procs = pr->link;
+		proc_free(pr);
+	}
+	for (unsigned int i = 0; i < p->count; i++)
+		slot_free(p->slots[i]);
+	free(p->slots);
+	spec_put(p->spec);
+	spec_put(p->reload_spec);
+	if (p->done_ev)
+		event_free(p->done_ev);
+	free(p);
+}
+
+struct worker_pool *worker_pool_start(struct event_base *base, const struct worker_spec *spec,
+				      worker_event_fn fn, void *arg)
+{
+	struct worker_pool *p = NULL;
+	char path[PATH_MAX];
+	int err;
+
+	if (!base) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	p->base = base;
+	p->fn = fn;
+	p->arg = arg;
+	p->quiet = true;
+	err = spec_new(spec, &p->spec);
+	if (err)
+		goto cleanup;
+	/* A mistyped program fails here rather than as a crash loop; a
+	 * relative path waits for the worker's cwd.
+	 */
+	if (!strchr(spec->argv[0], '/') || spec->argv[0][0] == '/' || !spec->cwd) {
+		err = resolve_path(spec->argv[0], spec_path_env(p->spec), path, sizeof(path));
+		if (!err && access(path, X_OK) < 0)
+			err = -errno;
+		if (err)
+			goto cleanup;
+	}
+	p->done_ev = event_new(base, -1, 0, done_cb, p);
+	p->slots = calloc(p->spec->s.count ? p->spec->s.count : 1, sizeof(struct slot *));
+	if (!p->done_ev || !p->slots) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (; p->count < p->spec->s.count; p->count++) {
+		p->slots[p->count] = slot_new(p, p->count);
+		if (!p->slots[p->count]) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	pool_adopt(p, spec);
+	for (unsigned int i = 0; i < p->count; i++)
+		if (p->slots[i] && !p->slots[i]->cur)
+			slot_launch(p, p->slots[i]);
+	p->quiet = false;
+	return p;
+cleanup:
+	/* Nothing was started or adopted yet. */
+	if (p)
+		pool_free(p);
+	errno = -err;
+	return NULL;
+}
+
+/* Blocks until every process has exited, reading their output and sending
+ * SIGKILL on time: at agent exit there is no loop to run.
+ */
+static void pool_wait(struct worker_pool *p)
+{
+	while (p->procs && !p->abandoned) {
+		struct pollfd *pfd;
+		struct proc **owner;
+		size_t n = 0, max = 0;
+		int64_t now = now_ms(), timeout = 1000;
+		int r;
+
+		for (struct proc *pr = p->procs; pr; pr = pr->link) {
+			max += 2;
+			if (!pr->kill_sent && pr->kill_at_ms) {
+				if (now >= pr->kill_at_ms) {
+					log_warnx(
+						"%s/%u: still running %u ms after SIGTERM, SIGKILL",
+						pr->spec->name, pr->id,
+						pr->spec->s.kill_timeout_ms);
+					proc_kill(pr);
+				} else if (pr->kill_at_ms - now < timeout) {
+					timeout = pr->kill_at_ms - now;
+				}
+			}
+		}
+		pfd = calloc(max, sizeof(*pfd));
+		owner = calloc(max, sizeof(struct proc *));
+		if (!pfd || !owner) {
+			free(pfd);
+			free(owner);
+			log_warnx("%s: out of memory waiting for the workers", p->spec->name);
+			return;
+		}
+		for (struct proc *pr = p->procs; pr; pr = pr->link) {
+			pfd[n].fd = pr->pidfd;
+			pfd[n].events = POLLIN;
+			owner[n++] = pr;
+			if (pr->out_fd >= 0) {
+				pfd[n].fd = pr->out_fd;
+				pfd[n].events = POLLIN;
+				owner[n++] = pr;
+			}
+		}
+		r = poll(pfd, n, (int)timeout);
+		/* One event at a time: handling it may free other processes. */
+		for (size_t i = 0; r > 0 && i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (pfd[i].fd == owner[i]->pidfd)
+				proc_exit_handle(owner[i]);
+			else
+				proc_read_output(owner[i], false);
+			break;
+		}
+		free(pfd);
+		free(owner);
+		if (r < 0 && errno != EINTR) {
+			log_warn("%s: poll", p->spec->name);
+			return;
+		}
+	}
+}
+
+void worker_pool_stop(struct worker_pool *p, bool wait)
+{
+	if (!p)
+		return;
+	pool_enter(p);
+	if (!p->stopping && !p->abandoned) {
+		p->stopping = true;
+		reload_cancel(p);
+		for (unsigned int i = 0; i < p->count && !p->abandoned; i++) {
+			struct slot *s = p->slots[i];
+
+			evtimer_del(s->backoff_ev);
+			if (s->state == WORKER_STOPPED)
+				continue;
+			slot_set(p, s, WORKER_STOPPING, -1);
+			if (!s->cur && !s->next && !p->abandoned)
+				slot_set(p, s, WORKER_STOPPED, -1);
+		}
+		for (struct proc *pr = p->procs; pr && !p->abandoned; pr = pr->link)
+			if (pr->role != ROLE_RETIRED)
+				proc_retire(pr, pr->role == ROLE_CUR);
+		log_info("%s: stopping %u worker%s", p->spec->name, p->count,
+			 p->count == 1 ? "" : "s");
+	}
+	if (wait)
+		pool_wait(p);
+	pool_leave(p);
+}
+
+void worker_pool_abandon(struct worker_pool *p)
+{
+	if (!p)
+		return;
+	pool_enter(p);
+	if (!p->abandoned) {
+		reload_cancel(p);
+		drainer_start(p);
+		p->abandoned = true;
+		for (struct proc *pr = p->procs; pr; pr = pr->link) {
+			/* Nobody would ever stop these. */
+			if (pr->role != ROLE_CUR)
+				proc_kill(pr);
+			pr->child = false;
+		}
+		for (unsigned int i = 0; i < p->count; i++)
+			evtimer_del(p->slots[i]->backoff_ev);
+		log_info("%s: %u worker%s left running", p->spec->name, p->count,
+			 p->count == 1 ? "" : "s");
+	}
+	pool_leave(p);
+}
+
+static int pool_busy(const struct worker_pool *p)
+{
+	if (pool_closing(p))
+		return -ESHUTDOWN;
+	if (p->in_fn)
+		return -EBUSY;
+	return 0;
+}
+
+int worker_pool_restart(struct worker_pool *p, unsigned int id)
+{
+	struct slot *s;
+	struct proc *pr = NULL;
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	err = pool_busy(p);
+	if (err)
+		return err;
+	if (id >= p->count)
+		return -ENOENT;
+	s = p->slots[id];
+	if (p->reloading || s->next)
+		return -EBUSY;
+	pool_enter(p);
+	err = slot_replace(p, s, s->spec, &pr);
+	if (pr && !pool_closing(p))
+		pr->awaited = true;
+	pool_leave(p);
+	return err;
+}
+
+int worker_pool_scale(struct worker_pool *p, unsigned int count)
+{
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	err = pool_busy(p);
+	if (err)
+		return err;
+	if (p->reloading)
+		return -EBUSY;
+	pool_enter(p);
+	err = pool_scale(p, count);
+	pool_leave(p);
+	return err;
+}
+
+int worker_pool_reload(struct worker_pool *p, const struct worker_spec *new_spec,
+		       worker_reload_done_fn done, void *arg)
+{
+	struct spec *sp;
+	int err;
+
+	if (!p)
+		return -EINVAL;
+	err = pool_busy(p);
+	if (err)
+		return err;
+	if (p->reloading || p->done_pending)
+		return -EBUSY;
+	for (unsigned int i = 0; i < p->count; i++)
+		if (p->slots[i]->next)
+			return -EBUSY;
+	if (new_spec) {
+		err = spec_new(new_spec, &sp);
+		if (err)
+			return err;
+	} else {
+		sp = spec_get(p->spec);
+	}
+	pool_enter(p);
+	p->reloading = true;
+	p->reload_spec = sp;
+	p->reload_count = new_spec ? sp->s.count : p->count;
+	p->reload_next = 0;
+	p->reload_proc = NULL;
+	p->done = done;
+	p->done_arg = arg;
+	log_info("%s: reload of %u workers", p->spec->name, p->count);
+	reload_step(p);
+	pool_leave(p);
+	return 0;
+}
+
+size_t worker_pool_list(const struct worker_pool *p, struct worker_info *out, size_t max)
+{
+	if (!p)
+		return 0;
+	for (unsigned int i = 0; i < p->count && i < max; i++) {
+		const struct slot *s = p->slots[i];
+		struct worker_info *w = &out[i];
+
+		memset(w, 0, sizeof(*w));
+		w->id = s->id;
+		w->state = s->state;
+		w->port = s->port;
+		w->restarts = s->restarts;
+		if (s->cur) {
+			w->pid = s->cur->pid;
+			w->started = s->cur->started;
+			w->start_time = s->cur->start_time;
+		}
+	}
+	return p->count;
+}
+
+const char *worker_state_name(enum worker_state state)
+{
+	switch (state) {
+	case WORKER_STARTING:
+		return "starting";
+	case WORKER_READY:
+		return "ready";
+	case WORKER_STOPPING:
+		return "stopping";
+	case WORKER_BACKOFF:
+		return "backoff";
+	case WORKER_FAILED:
+		return "failed";
+	case WORKER_STOPPED:
+		return "stopped";
+	}
+	return "?";
+}
