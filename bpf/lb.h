@@ -13,18 +13,6 @@
 #include "parse.h"
 #include "select.h"
 
-static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __be16 port,
-							__u8 proto, __u8 family)
-{
-	struct bnc_vip_key key = {};
-
-	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
-	key.port = port;
-	key.proto = proto;
-	key.family = family;
-	return bpf_map_lookup_elem(&vips, &key);
-}
-
 /* Whether daddr is a VIP address at all, whatever the port. */
 static __always_inline bool is_vip_address(const struct packet *pkt)
 {

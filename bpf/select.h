@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Backend selection: the VIP address filter, the flow table, and the VIP's
- * Maglev ring for new flows.
+/* Backend selection, shared by XDP and sk_lookup: the VIP lookup and
+ * address filter, the flow table, and the VIP's Maglev ring for new flows.
  */
 #ifndef BOUNCER_BPF_SELECT_H
 #define BOUNCER_BPF_SELECT_H
@@ -16,6 +16,18 @@ struct selection {
 	__u32 vip_id;
 	__u8 forwarding;
 };
+
+static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __be16 port,
+							__u8 proto, __u8 family)
+{
+	struct bnc_vip_key key = {};
+
+	__builtin_memcpy(key.addr, addr, sizeof(key.addr));
+	key.port = port;
+	key.proto = proto;
+	key.family = family;
+	return bpf_map_lookup_elem(&vips, &key);
+}
 
 /* False when daddr is certainly not a VIP address. */
 static __always_inline bool vip_filter_match(const struct bnc_flow_key *flow)
@@ -196,6 +208,21 @@ static __always_inline int select_established(struct bnc_flow_value *known, stru
 	return 0;
 }
 
+/* A walk over a VIP's ring from a flow's hashed slot on. XDP's ring_pick()
+ * and the sk_lookup program's worker re-pick both walk this way, so that
+ * they visit the same slots in the same order.
+ */
+static __always_inline __u32 ring_probe_first(const struct bnc_vip_value *vip,
+					      const struct bnc_flow_key *flow, __u32 ring_size)
+{
+	return flow_hash(flow, vip->flags) % ring_size;
+}
+
+static __always_inline __u32 ring_probe_next(__u32 slot, __u32 ring_size)
+{
+	return slot + 1 < ring_size ? slot + 1 : 0;
+}
+
 static __always_inline int ring_pick(const struct bnc_vip_value *vip,
 				     const struct bnc_flow_key *flow, struct selection *sel)
 {
@@ -206,7 +233,7 @@ static __always_inline int ring_pick(const struct bnc_vip_value *vip,
 	ring = bpf_map_lookup_elem(&rings, &vip->vip_id);
 	if (!ring || !ring_size)
 		return -1;
-	slot = flow_hash(flow, vip->flags) % ring_size;
+	slot = ring_probe_first(vip, flow, ring_size);
 #pragma unroll
 	for (int i = 0; i < BNC_RING_PROBES; i++) {
 		id = bpf_map_lookup_elem(ring, &slot);
@@ -218,7 +245,7 @@ static __always_inline int ring_pick(const struct bnc_vip_value *vip,
 			sel->backend_id = *id;
 			return 0;
 		}
-		slot = slot + 1 < ring_size ? slot + 1 : 0;
+		slot = ring_probe_next(slot, ring_size);
 	}
 	return -1;
 }
