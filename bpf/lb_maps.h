@@ -40,6 +40,19 @@ struct {
 	__type(value, struct bnc_backend);
 } backends SEC(".maps");
 
+/* The listening socket of each local worker (BNC_BACKEND_LOCAL), by
+ * backend id: where the sk_lookup program hands a VIP's connections. User
+ * space writes a socket's fd as the value (a u64, so that user-space
+ * lookups return the socket's cookie); a lookup from BPF returns a
+ * reference to the socket, to be released.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, BNC_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} workers SEC(".maps");
+
 /* The flow table, one map per family. Sizes set by the agent before
  * load. Per-CPU LRU lists: a new flow takes a free entry from its own CPU's
  * list instead of a lock shared by all CPUs; lookups see every CPU's flows.

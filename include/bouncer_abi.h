@@ -19,6 +19,12 @@
  * draining and the agent swapping in a ring without it.
  */
 #define BNC_RING_PROBES 4
+/* How many ring slots the sk_lookup program tries, from a flow's hashed
+ * one on, for another local worker when the chosen one has no listening
+ * socket: more than BNC_RING_PROBES, because a worker between a crash and
+ * its restart is still up in the ring.
+ */
+#define BNC_SK_REPICK_PROBES 16
 /* Ring slot value of an empty ring: the VIP has no usable backend. */
 #define BNC_BACKEND_NONE 0xffffffffu
 
@@ -202,7 +208,15 @@ struct bnc_traffic {
 _Static_assert(sizeof(struct bnc_traffic) == 16, "bnc_traffic ABI");
 
 /* Global counters: why each packet was passed, dropped, answered or
- * re-picked. Index into struct bnc_global_stats.counters.
+ * re-picked. Index into struct bnc_global_stats.counters. New counters go
+ * at the end. The SK_ ones count socket lookups of the sk_lookup program
+ * for a VIP (one per connection for TCP, one per datagram for unconnected
+ * UDP sockets), each ending in exactly one of them: handed to the chosen
+ * worker's socket; to another worker's because the chosen one had no
+ * socket that could take it; to no socket because no live worker of the
+ * VIP had one, or the VIP has no usable backend (the stack then refuses
+ * the connection); or left to the stack's own lookup because the choice
+ * is a remote backend.
  */
 #define BNC_GLOBAL_STATS(X) \
 	X(PASS_NOT_IP, "pass_not_ip") \
@@ -224,7 +238,11 @@ _Static_assert(sizeof(struct bnc_traffic) == 16, "bnc_traffic ABI");
 	X(DROP_NO_BACKEND, "drop_no_backend") \
 	X(DROP_TOO_BIG, "drop_too_big") \
 	X(DROP_FIB, "drop_fib") \
-	X(DROP_INTERNAL, "drop_internal")
+	X(DROP_INTERNAL, "drop_internal") \
+	X(SK_ASSIGN, "sk_assign") \
+	X(SK_REPICK, "sk_repick") \
+	X(SK_NO_WORKER, "sk_no_worker") \
+	X(SK_REMOTE, "sk_remote")
 
 #define BNC_STAT_ENUM(name, str) BNC_STAT_##name,
 enum bnc_stat { BNC_GLOBAL_STATS(BNC_STAT_ENUM) BNC_STAT_MAX };

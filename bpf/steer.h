@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Steering of a VIP's connections to local workers, for the sk_lookup
+ * program: the backend that the flow table names (XDP recorded it), or
+ * that the VIP's ring names for a client XDP never saw (one on this host),
+ * gets the connection on its worker's listening socket from the workers
+ * SOCKMAP. Nothing is rewritten: the worker's socket simply receives
+ * connections to the VIP's address and port.
+ */
+#ifndef BOUNCER_BPF_STEER_H
+#define BOUNCER_BPF_STEER_H
+
+#include "common.h"
+#include "lb_maps.h"
+#include "parse.h"
+#include "select.h"
+
+/* Values of bpf_sk_lookup.family: <sys/socket.h> does not build for the
+ * BPF target.
+ */
+#define STEER_AF_INET 2
+#define STEER_AF_INET6 10
+
+/* The lookup's flow keyed as XDP keys it: from the client (remote) to the
+ * VIP (local). Returns BNC_CONTINUE, or SK_PASS for a family that cannot
+ * be a VIP's.
+ */
+static __always_inline int steer_flow_of(const struct bpf_sk_lookup *ctx, struct bnc_flow_key *flow)
+{
+	/* remote_port: network order. The 6.1 UAPI declares it __be16;
+	 * kernels before 5.18 declare a __u32 that holds the port in its
+	 * first two bytes and take this 2-byte load as a narrow load of it
+	 * (little-endian hosts). local_port: host order, in a __u32.
+	 */
+	flow->sport = ctx->remote_port;
+	flow->dport = bpf_htons((__u16)ctx->local_port);
+	flow->proto = (__u8)ctx->protocol;
+	switch (ctx->family) {
+	case STEER_AF_INET:
+		flow->family = BNC_FAMILY_IPV4;
+		flow->saddr[0] = ctx->remote_ip4;
+		flow->daddr[0] = ctx->local_ip4;
+		return BNC_CONTINUE;
+	case STEER_AF_INET6:
+		flow->family = BNC_FAMILY_IPV6;
+#pragma unroll
+		for (int i = 0; i < 4; i++) {
+			/* One 4-byte context load per word: the verifier
+			 * rejects wider loads of these fields.
+			 */
+			flow->saddr[i] = ctx->remote_ip6[i];
+			flow->daddr[i] = ctx->local_ip6[i];
+		}
+		return BNC_CONTINUE;
+	default:
+		return SK_PASS;
+	}
+}
+
+/* Hands the lookup to a worker's listening socket. Returns 0, or -1 when
+ * the worker has no socket in the map right now (between a crash and its
+ * restart) or its socket cannot take this lookup (not listening, another
+ * protocol, an IPv4 socket for an IPv6 VIP).
+ */
+static __always_inline int worker_assign(struct bpf_sk_lookup *ctx, __u32 backend_id)
+{
+	struct bpf_sock *sk;
+	long err;
+
+	sk = bpf_map_lookup_elem(&workers, &backend_id);
+	if (!sk)
+		return -1;
+	err = bpf_sk_assign(ctx, sk, 0);
+	/* The lookup took a reference; the assignment holds its own. */
+	bpf_sk_release(sk);
+	return err ? -1 : 0;
+}
+
+/* Another worker for a flow whose worker could not take it: the first
+ * backend, walking the VIP's ring from the flow's slot as ring_pick()
+ * does, that is local, up, and takes the lookup on its socket. So every
+ * lookup of the flow makes the same choice while the workers stay as they
+ * are, rather than refusing a connection that a live worker could serve.
+ * Returns 0 with *picked set, or -1 when BNC_SK_REPICK_PROBES slots hold
+ * no such worker.
+ */
+static __always_inline int worker_repick(struct bpf_sk_lookup *ctx, const struct bnc_vip_value *vip,
+					 const struct bnc_flow_key *flow, __u32 failed,
+					 __u32 *picked)
+{
+	__u32 ring_size = vip->ring_size, slot, tried = failed, id;
+	struct bnc_backend *be;
+	__u32 *slot_id;
+	void *ring;
+
+	ring = bpf_map_lookup_elem(&rings, &vip->vip_id);
+	if (!ring || !ring_size)
+		return -1;
+	slot = ring_probe_first(vip, flow, ring_size);
+	/* A bounded loop (kernel 5.3+), not unrolled: each pass holds a
+	 * socket reference, and the verifier walks every pass anyway.
+	 */
+	for (int i = 0; i < BNC_SK_REPICK_PROBES; i++) {
+		slot_id = bpf_map_lookup_elem(ring, &slot);
+		if (!slot_id || *slot_id == BNC_BACKEND_NONE)
+			return -1;
+		id = *slot_id;
+		/* A backend often holds a run of slots: try it once. */
+		if (id != failed && id != tried) {
+			tried = id;
+			be = bpf_map_lookup_elem(&backends, &id);
+			if (be && be->kind == BNC_BACKEND_LOCAL && backend_takes_flow(be, false) &&
+			    worker_assign(ctx, id) == 0) {
+				*picked = id;
+				return 0;
+			}
+		}
+		slot = ring_probe_next(slot, ring_size);
+	}
+	return -1;
+}
+
+/* Records a re-picked worker as the flow's backend, as XDP records a
+ * choice: the flow's next lookups (each datagram to an unconnected UDP
+ * socket) go straight to it, and stay there when the first worker is back.
+ */
+static __always_inline void steer_record(const struct bnc_flow_key *flow,
+					 const struct bnc_vip_value *vip, __u32 backend_id)
+{
+	struct bnc_flow_value value = {
+		.backend_id = backend_id,
+		.vip_id = vip->vip_id,
+		.vip_gen = vip_gen(vip->vip_id),
+		.forwarding = vip->forwarding,
+		.last_seen_ns = bpf_ktime_get_coarse_ns(),
+	};
+
+	flow_record(flow, &value);
+}
+
+/* The sk_lookup program's logic. A lookup for a VIP ends in one of the
+ * SK_ counters (see BNC_GLOBAL_STATS); the flow table counters also count
+ * the flows recorded or re-picked here, which XDP never saw. Always
+ * SK_PASS: with a socket assigned the stack takes it, without one the
+ * stack's own lookup goes on (and refuses a VIP connection nobody serves).
+ */
+static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
+{
+	struct bnc_vip_value *vip = NULL;
+	struct bnc_flow_value *known;
+	struct packet pkt = {};
+	struct selection sel;
+	__u32 picked;
+
+	if (steer_flow_of(ctx, &pkt.flow) != BNC_CONTINUE)
+		return SK_PASS;
+	if (!vip_filter_match(&pkt.flow))
+		return SK_PASS;
+	pkt.stats = global_stats_this_cpu();
+	if (!pkt.stats)
+		return SK_PASS; /* an array entry that always exists */
+	/* As in XDP: a flow whose entry still speaks for it needs no VIP. */
+	known = flow_lookup(&pkt.flow);
+	if (!known || select_established(known, &sel)) {
+		vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
+		if (!vip)
+			return SK_PASS;
+		if (select_backend(&pkt, &pkt.flow, vip, known, true, &sel)) {
+			count_pkt(&pkt, BNC_STAT_SK_NO_WORKER);
+			return SK_PASS;
+		}
+	}
+	if (sel.backend->kind != BNC_BACKEND_LOCAL) {
+		count_pkt(&pkt, BNC_STAT_SK_REMOTE);
+		return SK_PASS;
+	}
+	if (worker_assign(ctx, sel.backend_id) == 0) {
+		count_pkt(&pkt, BNC_STAT_SK_ASSIGN);
+		return SK_PASS;
+	}
+	if (!vip)
+		vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
+	if (!vip || worker_repick(ctx, vip, &pkt.flow, sel.backend_id, &picked)) {
+		count_pkt(&pkt, BNC_STAT_SK_NO_WORKER);
+		return SK_PASS;
+	}
+	steer_record(&pkt.flow, vip, picked);
+	count_pkt(&pkt, BNC_STAT_SK_REPICK);
+	return SK_PASS;
+}
+
+#endif /* BOUNCER_BPF_STEER_H */
