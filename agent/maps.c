@@ -3,6 +3,7 @@
  * touches the skeleton; the agent, tests and benchmarks all go through it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,48 @@ int bnc_maps_link_adopt(struct bnc_maps *m, const char *link_pin)
 	if (fd < 0)
 		return -errno;
 	if (bpf_link_update(fd, bnc_maps_prog_fd(m), NULL))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int bnc_maps_sk_lookup_prog_fd(const struct bnc_maps *m)
+{
+	return bpf_program__fd(m->skel->progs.lb_sk_lookup);
+}
+
+int bnc_maps_sk_lookup_attach(struct bnc_maps *m, const char *netns_path, const char *link_pin)
+{
+	int netns_fd, fd, err;
+
+	if (!link_pin && m->nlinks == MAX_UNPINNED_LINKS)
+		return -ENOSPC;
+	netns_fd = open(netns_path ? netns_path : "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (netns_fd < 0)
+		return -errno;
+	fd = bpf_link_create(bnc_maps_sk_lookup_prog_fd(m), netns_fd, BPF_SK_LOOKUP, NULL);
+	err = fd < 0 ? -errno : 0;
+	close(netns_fd);
+	if (err)
+		return err;
+	if (!link_pin) {
+		m->link_fds[m->nlinks++] = fd;
+		return 0;
+	}
+	/* The pin holds the link from now on. */
+	err = bpf_obj_pin(fd, link_pin) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int bnc_maps_sk_lookup_link_adopt(struct bnc_maps *m, const char *link_pin)
+{
+	int fd, err = 0;
+
+	fd = bpf_obj_get(link_pin);
+	if (fd < 0)
+		return -errno;
+	if (bpf_link_update(fd, bnc_maps_sk_lookup_prog_fd(m), NULL))
 		err = -errno;
 	close(fd);
 	return err;
@@ -434,6 +477,40 @@ int bnc_maps_backend_set_state(struct bnc_maps *m, __u32 id, enum bnc_backend_st
 		return err;
 	be.state = state;
 	return bnc_maps_backend_set(m, id, &be);
+}
+
+int bnc_maps_worker_set(struct bnc_maps *m, __u32 backend_id, int sock_fd)
+{
+	/* A u64 value: the map's value size, which makes lookups from user
+	 * space return the socket's cookie.
+	 */
+	__u64 value = (__u64)sock_fd;
+
+	if (backend_id >= BNC_MAX_BACKENDS)
+		return -EINVAL;
+	if (sock_fd < 0)
+		return -EBADF;
+	return update(m->skel->maps.workers, &backend_id, &value, BPF_ANY);
+}
+
+int bnc_maps_worker_clear(struct bnc_maps *m, __u32 backend_id)
+{
+	if (backend_id >= BNC_MAX_BACKENDS)
+		return -EINVAL;
+	/* A SOCKMAP answers EINVAL, not ENOENT, for an empty slot; the id
+	 * is in range, so that is all EINVAL can mean here.
+	 */
+	if (bpf_map_delete_elem(map_fd(m->skel->maps.workers), &backend_id) && errno != EINVAL &&
+	    errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int bnc_maps_worker_cookie(struct bnc_maps *m, __u32 backend_id, __u64 *cookie)
+{
+	if (backend_id >= BNC_MAX_BACKENDS)
+		return -EINVAL;
+	return lookup(m->skel->maps.workers, &backend_id, cookie);
 }
 
 static int ring_create(const __u32 *slots, __u32 ring_size)

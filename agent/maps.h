@@ -43,6 +43,20 @@ int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char
  */
 int bnc_maps_link_adopt(struct bnc_maps *m, const char *link_pin);
 
+/* File descriptor of the sk_lookup program, for attaching and test runs. */
+int bnc_maps_sk_lookup_prog_fd(const struct bnc_maps *m);
+/* Attaches the sk_lookup program to a network namespace via a BPF link:
+ * from then on, connections there to a VIP whose choice is a local worker
+ * go to that worker's socket in the workers map. netns_path names the
+ * namespace (/proc/PID/ns/net, a bind mount under /run/netns, or
+ * /proc/self/fd/N for an open one); NULL means this process's. link_pin
+ * as in bnc_maps_attach(). Several programs may be attached to one
+ * namespace; they run in attach order.
+ */
+int bnc_maps_sk_lookup_attach(struct bnc_maps *m, const char *netns_path, const char *link_pin);
+/* bnc_maps_link_adopt() for the sk_lookup link pinned at link_pin. */
+int bnc_maps_sk_lookup_link_adopt(struct bnc_maps *m, const char *link_pin);
+
 int bnc_maps_set_config(struct bnc_maps *m, const struct bnc_config *cfg);
 
 /* Adds or replaces a VIP, and the address entry that marks its address
@@ -68,6 +82,25 @@ int bnc_maps_vip_foreach(struct bnc_maps *m,
 int bnc_maps_backend_set(struct bnc_maps *m, __u32 id, const struct bnc_backend *backend);
 int bnc_maps_backend_get(struct bnc_maps *m, __u32 id, struct bnc_backend *backend);
 int bnc_maps_backend_set_state(struct bnc_maps *m, __u32 id, enum bnc_backend_state state);
+
+/* Puts a local worker's socket in the workers map under its backend id
+ * (a BNC_BACKEND_LOCAL backend), replacing the one there: a listening TCP
+ * socket for TCP VIPs, an unconnected bound UDP socket for UDP VIPs,
+ * AF_INET6 (not v6only) to serve IPv6 VIPs as well as IPv4 ones. The map
+ * holds the socket, not the fd: the caller may close sock_fd, and the
+ * kernel takes the socket out when it is closed everywhere (the worker
+ * exited). -EOPNOTSUPP: a socket the map does not take (TCP not
+ * listening, UDP connected).
+ */
+int bnc_maps_worker_set(struct bnc_maps *m, __u32 backend_id, int sock_fd);
+/* Takes the worker's socket out of the map; 0 also when there was none.
+ * Its connections then go to another live worker of the VIP.
+ */
+int bnc_maps_worker_clear(struct bnc_maps *m, __u32 backend_id);
+/* The socket cookie (SO_COOKIE) of the worker's socket in the map;
+ * -ENOENT when it has none.
+ */
+int bnc_maps_worker_cookie(struct bnc_maps *m, __u32 backend_id, __u64 *cookie);
 
 /* Builds a new ring for the VIP from slots[0..ring_size) and swaps it in
  * with one map update: no packet sees a half-written ring. ring_size may
