@@ -7,6 +7,8 @@
 #
 # Usage:
 #	tests/run.sh all                  every suite below, in this order
+#	tests/run.sh SUITE,SUITE...       the suites named, in that order, each
+#	                                  with its default list (datapath,live)
 #	tests/run.sh unit [BIN...]        cmocka programs (default: one per
 #	                                  tests/unit/test_*.c, from $BUILD_DIR)
 #	tests/run.sh datapath [BIN...]    cmocka programs that load BPF (root;
@@ -31,6 +33,11 @@
 #	BUILD_DIR          where the test programs are (default: build)
 #	TEST_TIMEOUT       seconds for any one program, overriding the defaults
 #	                   (unit 300, datapath 300, live 900)
+#	SKIP_TESTS         programs not to run, by the names the output gives
+#	                   them (live/agent.sh, unit/test_maglev), separated by
+#	                   spaces; each counts as one skipped case, with
+#	                   SKIP_REASON as the reason (vm/run skips what an
+#	                   emulated machine is too slow for)
 #	ASAN_OPTIONS, UBSAN_OPTIONS   appended to the defaults below, so
 #	                   they win
 #
@@ -46,10 +53,21 @@ usage() {
 (($# >= 1)) || usage
 mode=$1
 shift
+suites=() # the suites that run with their default lists, one count
 case $mode in
-all) (($# == 0)) || usage ;;
+all)
+	(($# == 0)) || usage
+	suites=(unit datapath live)
+	;;
 unit | datapath | live) ;;
 -h | --help) usage ;;
+*,*)
+	(($# == 0)) || usage
+	IFS=, read -r -a suites <<<"$mode"
+	for s in "${suites[@]}"; do
+		[[ $s == unit || $s == datapath || $s == live ]] || usage
+	done
+	;;
 *) usage ;;
 esac
 
@@ -156,6 +174,12 @@ run_one() {
 	log=$tmp/log
 	t=${TEST_TIMEOUT:-${default_timeout[$suite]}}
 	ran_any=true
+
+	if [[ " ${SKIP_TESTS:-} " == *" $name "* ]]; then
+		echo "--- SKIP $name: 0 passed, 0 failed, 1 skipped (${SKIP_REASON:-SKIP_TESTS})"
+		total_skip=$((total_skip + 1))
+		return
+	fi
 
 	if [[ ! -e $path ]]; then
 		if [[ $suite != live ]]; then
@@ -308,8 +332,8 @@ run_default() {
 	run_suite "$1" "${list[@]}"
 }
 
-if [[ $mode == all ]]; then
-	for s in unit datapath live; do
+if ((${#suites[@]} > 0)); then
+	for s in "${suites[@]}"; do
 		run_default "$s"
 	done
 elif ((${#args[@]} > 0)); then
@@ -327,7 +351,7 @@ echo
 status=0
 if ((total_fail > 0)); then
 	status=1
-elif [[ $mode == all ]] && ! $ran_any; then
+elif ((${#suites[@]} > 0)) && ! $ran_any; then
 	echo "run: no test found: run make first" >&2
 	status=1
 fi
