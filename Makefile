@@ -228,4 +228,36 @@ deps:
 clean:
 	$(Q)rm -rf $(BUILD)
 
+# ---- VM ----
+# make vm-test boots Debian's 6.1 kernel under QEMU and runs the datapath
+# and live suites inside it (vm/run; README, "Tests in a VM"). The guest
+# gets the test programs built without sanitizers, which cost a lot under
+# emulation and have been run on the host already, laid out in
+# $(VM_BIN) as they are in $(BUILD). They are linked against the same shared
+# libraries as the host build (Debian has no libcmocka.a); vm/mkinitramfs
+# copies the libraries into the guest.
+VM_BIN := $(BUILD)/vm/bin
+VM_TESTLIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TESTLIB_SRCS))
+VM_TEST_BINS := $(patsubst $(BUILD)/%,$(VM_BIN)/%,$(TEST_BINS) $(LIVE_BINS))
+# What vm/run puts in the guest besides the scripts.
+VM_BINS := $(VM_TEST_BINS) $(PROGS)
+
+.PHONY: vm-bins vm-test vm-shell
+
+$(VM_BIN)/tests/%: $(BUILD)/obj/tests/%.o $(VM_TESTLIB_OBJS) $(LIBAGENT)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) $(TEST_LIBS) -o $@
+
+vm-bins: $(VM_BINS)
+
+# VM_ARGS: more options and the tests for vm/run, e.g.
+# VM_ARGS='--kernel linux-image-amd64 datapath'.
+VM_ARGS ?=
+vm-test: vm-bins
+	$(Q)vm/run --no-build $(VM_ARGS)
+
+vm-shell: vm-bins
+	$(Q)vm/run --no-build --shell $(VM_ARGS)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -32,6 +32,11 @@ pkgs=(
 	clang-format clang-tidy cppcheck shellcheck git
 	# make check renders the man pages to catch their warnings.
 	man-db groff-base
+	# make vm-test: QEMU boots another kernel; busybox-static gives the
+	# guest's initramfs its mount, modprobe and poweroff, and cpio and
+	# depmod to build it (vm/mkinitramfs; the guest's other programs are
+	# the host's, from the packages above).
+	qemu-system-x86 busybox-static
 )
 
 missing=()
