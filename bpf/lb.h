@@ -42,17 +42,18 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	struct selection sel;
 
 	/* The cache first: an established flow then needs no filter read,
-	 * and non-VIP traffic pays one array read and compare for it.
+	 * and non-VIP traffic pays one array read and compare for it. A SYN
+	 * is a new connection: the ring decides (see select_backend()).
 	 */
 	cached = flow_cache_slot(&pkt->flow);
-	if (select_cached(cached, &pkt->flow, &sel) == 0) {
+	if (!pkt->tcp_syn && select_cached(cached, &pkt->flow, &sel) == 0) {
 		count_pkt(pkt, BNC_STAT_FLOW_CACHE_HIT);
 		return send_to_backend(ctx, pkt, &sel);
 	}
 	if (!vip_filter_match(&pkt->flow))
 		goto not_vip;
 	known = flow_lookup(&pkt->flow);
-	if (known && select_established(known, &sel) == 0) {
+	if (known && !pkt->tcp_syn && select_established(known, &sel) == 0) {
 		count_pkt(pkt, BNC_STAT_FLOW_HIT);
 		flow_cache_fill(cached, &pkt->flow, &sel);
 		return send_to_backend(ctx, pkt, &sel);

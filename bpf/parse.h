@@ -22,6 +22,10 @@ struct packet {
 	__u8 fragment; /* an IPv4 or IPv6 fragment: no trustworthy L4 */
 	__u8 ipv4_df;
 	__u8 tos; /* IPv4 TOS or IPv6 traffic class, copied to outer headers */
+	/* A TCP SYN without ACK: a new connection, whatever the flow table
+	 * remembers of an earlier one on the same 5-tuple (ports get reused).
+	 */
+	__u8 tcp_syn;
 };
 
 static __always_inline void count_pkt(const struct packet *pkt, enum bnc_stat stat)
@@ -201,6 +205,7 @@ static __always_inline enum parse_result parse_l4(void *data, void *data_end, st
 			return PARSE_MALFORMED;
 		if (tcp->doff * 4 > l4_end - pkt->l4_off)
 			return PARSE_MALFORMED;
+		pkt->tcp_syn = tcp->syn && !tcp->ack;
 	}
 	if (pkt->flow.proto == IPPROTO_UDP) {
 		__u16 udp_len = bpf_ntohs(((struct udphdr *)ports)->len);
@@ -240,6 +245,7 @@ static __always_inline enum parse_result parse_common(void *data, void *data_end
 	if (iph->protocol == IPPROTO_TCP) {
 		if (l4_len < sizeof(*tcp) || tcp->doff < 5 || tcp->doff * 4 > l4_len)
 			return PARSE_GENERAL;
+		pkt->tcp_syn = tcp->syn && !tcp->ack;
 	} else if (iph->protocol == IPPROTO_UDP) {
 		__u16 udp_len = bpf_ntohs(((struct udphdr *)tcp)->len);
 

@@ -270,6 +270,16 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 	/* An entry left by another VIP that had this id is no flow of ours. */
 	if (known && known->vip_id != vip->vip_id)
 		known = NULL;
+	/* A SYN on a remembered 5-tuple is a new connection on a reused
+	 * port: it goes where the ring says (so a drained or weight-0 backend
+	 * gets no new connection), and its entry is overwritten.
+	 */
+	if (known && pkt->tcp_syn) {
+		count_pkt(pkt, BNC_STAT_FLOW_MISS);
+		if (ring_pick(vip, flow, sel))
+			return -1;
+		goto refresh;
+	}
 	if (known) {
 		be = bpf_map_lookup_elem(&backends, &known->backend_id);
 		if (be && backend_takes_flow(be, true)) {

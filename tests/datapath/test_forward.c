@@ -35,15 +35,20 @@ static int ring_of(struct dp_env *env, const struct pkt *in, uint32_t id)
 	return dp_ring_fill(env, &vip, &id, 1);
 }
 
-/* Sends in once so that its flow is recorded on its ring's backend. */
+/* Opens in's connection (a SYN on its 5-tuple) so that its flow is
+ * recorded on its ring's backend; in itself is a later packet of it.
+ */
 static int establish(struct dp_env *env, const struct pkt *in)
 {
 	uint8_t out[PKT_MAX_LEN];
 	uint32_t verdict;
+	struct pkt syn = *in;
 	size_t len;
 	int err;
 
-	err = dp_run(env, in, out, &len, &verdict);
+	if (pkt_find(&syn, PKT_TCP, 0) >= 0)
+		dp_set_tcp_flags(&syn, PKT_TCP_SYN);
+	err = dp_run(env, &syn, out, &len, &verdict);
 	if (err)
 		return err;
 	return verdict == XDP_TX ? 0 : -EIO;
@@ -327,26 +332,40 @@ static const struct dp_case cases[] = {
 
 	/* The flow table. */
 	{ "same flow sticks after the ring changes",
-	  { V4_TCP("10.100.0.1", 80) },
+	  { V4_TCP("10.100.0.1", 80), .tcp_flags = PKT_TCP_ACK },
 	  .setup = setup_sticks,
 	  .verdict = XDP_TX,
 	  .expect = DP_DSR,
 	  .backend = DP_BE_V4_A,
 	  .counter = BNC_STAT_FLOW_CACHE_HIT },
 	{ "down backend is re-picked",
-	  { V4_TCP("10.100.0.1", 80) },
+	  { V4_TCP("10.100.0.1", 80), .tcp_flags = PKT_TCP_ACK },
 	  .setup = setup_down,
 	  .verdict = XDP_TX,
 	  .expect = DP_DSR,
 	  .backend = DP_BE_V4_B,
 	  .counter = BNC_STAT_REPICK_DOWN },
 	{ "draining backend keeps its flow",
-	  { V4_TCP("10.100.0.1", 80) },
+	  { V4_TCP("10.100.0.1", 80), .tcp_flags = PKT_TCP_ACK },
 	  .setup = setup_drain_existing,
 	  .verdict = XDP_TX,
 	  .expect = DP_DSR,
 	  .backend = DP_BE_V4_A,
 	  .counter = BNC_STAT_FLOW_CACHE_HIT },
+	{ "a SYN on a remembered 5-tuple is a new flow: the ring decides",
+	  { V4_TCP("10.100.0.1", 80) },
+	  .setup = setup_sticks,
+	  .verdict = XDP_TX,
+	  .expect = DP_DSR,
+	  .backend = DP_BE_V4_B,
+	  .counter = BNC_STAT_FLOW_MISS },
+	{ "a SYN reusing a draining backend's 5-tuple goes elsewhere",
+	  { V4_TCP("10.100.0.1", 80) },
+	  .setup = setup_drain_existing,
+	  .verdict = XDP_TX,
+	  .expect = DP_DSR,
+	  .backend = DP_BE_V4_B,
+	  .counter = BNC_STAT_FLOW_MISS },
 	{ "draining backend gets no new flow",
 	  { V4_TCP("10.100.0.1", 80) },
 	  .setup = setup_drain_new,

@@ -55,7 +55,8 @@ void dp_build_input(struct pkt *p, const struct dp_input *in)
 	if (in->frag != 2) {
 		switch (in->proto) {
 		case IPPROTO_TCP:
-			pkt_tcp(p, in->sport, in->dport, PKT_TCP_SYN, NULL);
+			pkt_tcp(p, in->sport, in->dport,
+				in->tcp_flags ? in->tcp_flags : PKT_TCP_SYN, NULL);
 			break;
 		case IPPROTO_UDP:
 			pkt_udp(p, in->sport, in->dport);
@@ -92,6 +93,15 @@ int dp_env_cmocka_teardown(void **state)
 	dp_env_teardown(*state);
 	free(*state);
 	return 0;
+}
+
+void dp_set_tcp_flags(struct pkt *p, uint8_t flags)
+{
+	int tcp = pkt_find(p, PKT_TCP, 0);
+
+	assert_true(tcp >= 0);
+	pkt_put8(p, p->layers[tcp].off + 13, flags);
+	assert_int_equal(pkt_finish(p), 0);
 }
 
 /* A global counter summed over CPUs. */

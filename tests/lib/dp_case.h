@@ -23,6 +23,7 @@ struct dp_input {
 	uint8_t frag; /* 0: none, 1: first fragment, 2: a later one */
 	bool no_df; /* IPv4: DF clear */
 	uint16_t payload; /* L4 payload bytes */
+	uint8_t tcp_flags; /* PKT_TCP_*; 0: a SYN */
 };
 
 enum dp_expect {
@@ -53,6 +54,9 @@ struct dp_case {
  */
 int dp_env_cmocka_setup(void **state);
 int dp_env_cmocka_teardown(void **state);
+
+/* Rewrites the flags of p's TCP header (checksum recomputed). */
+void dp_set_tcp_flags(struct pkt *p, uint8_t flags);
 
 /* Builds the packet that in describes; fails the test on misuse. */
 void dp_build_input(struct pkt *p, const struct dp_input *in);
