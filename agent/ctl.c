@@ -55,6 +55,13 @@ struct ctl_conn {
 	 * request.
 	 */
 	bool eof;
+	/* Refused (an oversized line): after the error reply, our side is
+	 * shut and the client's remaining input read and dropped until it
+	 * closes. Closing with unread input would send a reset, which can
+	 * destroy the error reply before the client reads it.
+	 */
+	bool failed;
+	bool draining;
 };
 
 struct ctl_server {
@@ -152,8 +159,25 @@ static void conn_fail(struct ctl_conn *c, json_t *reply)
 
 	conn_send(c, reply);
 	c->closing = true;
+	c->failed = true;
 	bufferevent_disable(c->bev, EV_READ);
 	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+/* How long a refused client gets to close after the error reply. */
+#define CTL_DRAIN_TIMEOUT_S 2
+
+static void conn_start_draining(struct ctl_conn *c)
+{
+	struct timeval limit = { .tv_sec = CTL_DRAIN_TIMEOUT_S };
+
+	c->draining = true;
+	if (shutdown(bufferevent_getfd(c->bev), SHUT_WR)) {
+		conn_free(c);
+		return;
+	}
+	bufferevent_set_timeouts(c->bev, &limit, NULL);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 /* Parses one request line and answers it. */
@@ -254,8 +278,14 @@ static void conn_process(struct ctl_conn *c)
 
 static void conn_read_cb(struct bufferevent *bev, void *ctx)
 {
-	(void)bev;
-	conn_process(ctx);
+	struct ctl_conn *c = ctx;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (c->draining) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	conn_process(c);
 }
 
 /* The output drained: the last reply is out, or reading may resume. */
@@ -263,8 +293,13 @@ static void conn_write_cb(struct bufferevent *bev, void *ctx)
 {
 	struct ctl_conn *c = ctx;
 
+	if (c->draining)
+		return;
 	if (c->closing) {
-		conn_free(c);
+		if (c->failed && !c->eof)
+			conn_start_draining(c);
+		else
+			conn_free(c);
 		return;
 	}
 	if (c->throttled) {
@@ -284,6 +319,11 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *ctx)
 {
 	struct ctl_conn *c = ctx;
 
+	if (c->draining) {
+		/* The client closed, reset, or ran out of time: done. */
+		conn_free(c);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
 		/* EPIPE and ECONNRESET: the client went away. */
 		if (errno != EPIPE && errno != ECONNRESET)
