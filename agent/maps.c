@@ -176,37 +176,50 @@ int bnc_maps_map_fd(const struct bnc_maps *m, const char *name)
 	return map ? bpf_map__fd(map) : -ENOENT;
 }
 
+/* A new link: pinned at link_pin, which then holds it, or kept in m. */
+static int link_keep(struct bnc_maps *m, int fd, const char *link_pin)
+{
+	int err;
+
+	if (!link_pin) {
+		m->link_fds[m->nlinks++] = fd;
+		return 0;
+	}
+	err = bpf_obj_pin(fd, link_pin) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
 int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char *link_pin)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);
-	int fd, err;
+	int fd;
 
 	if (!link_pin && m->nlinks == MAX_UNPINNED_LINKS)
 		return -ENOSPC;
 	fd = bpf_link_create(bnc_maps_prog_fd(m), ifindex, BPF_XDP, &opts);
 	if (fd < 0)
 		return -errno;
-	if (!link_pin) {
-		m->link_fds[m->nlinks++] = fd;
-		return 0;
-	}
-	/* The pin holds the link from now on. */
-	err = bpf_obj_pin(fd, link_pin) ? -errno : 0;
-	close(fd);
-	return err;
+	return link_keep(m, fd, link_pin);
 }
 
-int bnc_maps_link_adopt(struct bnc_maps *m, const char *link_pin)
+/* Swaps prog_fd into the link pinned at link_pin. */
+static int link_adopt(const char *link_pin, int prog_fd)
 {
 	int fd, err = 0;
 
 	fd = bpf_obj_get(link_pin);
 	if (fd < 0)
 		return -errno;
-	if (bpf_link_update(fd, bnc_maps_prog_fd(m), NULL))
+	if (bpf_link_update(fd, prog_fd, NULL))
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+int bnc_maps_link_adopt(struct bnc_maps *m, const char *link_pin)
+{
+	return link_adopt(link_pin, bnc_maps_prog_fd(m));
 }
 
 int bnc_maps_sk_lookup_prog_fd(const struct bnc_maps *m)
@@ -228,27 +241,12 @@ int bnc_maps_sk_lookup_attach(struct bnc_maps *m, const char *netns_path, const 
 	close(netns_fd);
 	if (err)
 		return err;
-	if (!link_pin) {
-		m->link_fds[m->nlinks++] = fd;
-		return 0;
-	}
-	/* The pin holds the link from now on. */
-	err = bpf_obj_pin(fd, link_pin) ? -errno : 0;
-	close(fd);
-	return err;
+	return link_keep(m, fd, link_pin);
 }
 
 int bnc_maps_sk_lookup_link_adopt(struct bnc_maps *m, const char *link_pin)
 {
-	int fd, err = 0;
-
-	fd = bpf_obj_get(link_pin);
-	if (fd < 0)
-		return -errno;
-	if (bpf_link_update(fd, bnc_maps_sk_lookup_prog_fd(m), NULL))
-		err = -errno;
-	close(fd);
-	return err;
+	return link_adopt(link_pin, bnc_maps_sk_lookup_prog_fd(m));
 }
 
 static int map_fd(const struct bpf_map *map)
