@@ -666,11 +666,12 @@ static void test_start_ready(void **state)
 		assert_true(accepts_on(rec.fd[id], s.port_base + id));
 		snprintf(line, sizeof(line), "web/%u: hello id=%u port=%u\n", id, id,
 			 s.port_base + id);
-		assert_non_null(log_find(mark, line));
+		/* The output pipe is read by the loop: wait for it. */
+		assert_true(wait_log(base, mark, line, 2000));
 		snprintf(line, sizeof(line), "web/%u: stderr id=%u\n", id, id);
-		assert_non_null(log_find(mark, line));
+		assert_true(wait_log(base, mark, line, 2000));
 		snprintf(line, sizeof(line), "web/%u: listening on %u\n", id, s.port_base + id);
-		assert_non_null(log_find(mark, line));
+		assert_true(wait_log(base, mark, line, 2000));
 	}
 	assert_string_equal(worker_state_name(WORKER_READY), "ready");
 	pool_stop_wait(p);
@@ -797,7 +798,7 @@ static void test_backoff_then_failed(void **state)
 		assert_true(delay[i] >= want - 5);
 		assert_true(delay[i] < want + 1000);
 		snprintf(line, sizeof(line), "restart in %lld ms\n", (long long)want);
-		assert_non_null(log_find(mark, line));
+		assert_true(wait_log(base, mark, line, 2000));
 	}
 	assert_int_equal(count_ev(0, 1, WORKER_FAILED), 1);
 	assert_int_equal(count_ev(0, 0, -1), 1); /* READY only */
@@ -806,7 +807,7 @@ static void test_backoff_then_failed(void **state)
 	assert_int_equal(info[1].pid, 0);
 	assert_int_equal(info[1].restarts, 4);
 	assert_int_equal(info[0].state, WORKER_READY);
-	assert_non_null(log_find(mark, "web/1: crashing\n"));
+	assert_true(wait_log(base, mark, "web/1: crashing\n", 2000));
 	assert_non_null(log_find(mark, "web/1: exited with status 3"));
 	assert_non_null(log_find(mark, "4 restarts within 20000 ms: failed"));
 	assert_true(accepts_on(rec.fd[0], s.port_base));
@@ -838,7 +839,7 @@ static void test_permanent_exit(void **state)
 	worker_pool_list(p, info, 1);
 	assert_int_equal(info[0].state, WORKER_FAILED);
 	assert_int_equal(info[0].restarts, 0);
-	assert_non_null(log_find(mark, "web/0: bye\n"));
+	assert_true(wait_log(base, mark, "web/0: bye\n", 2000));
 	assert_non_null(log_find(mark, "exit status 78 is permanent"));
 	pool_stop_wait(p);
 	passed = true;
@@ -1144,8 +1145,8 @@ static void test_user_cwd_env(void **state)
 	/* The spec's PORT and WORKER_ID lose to the worker's own. */
 	assert_true(wait_state(base, 0, 0, 1, WORKER_READY, 4000));
 	snprintf(line, sizeof(line), "web/0: hello id=0 port=%u\n", s.port_base);
-	assert_non_null(log_find(mark, line));
-	assert_non_null(log_find(mark, "web/0: show uid=65534 gid=65534 groups=["));
+	assert_true(wait_log(base, mark, line, 2000));
+	assert_true(wait_log(base, mark, "web/0: show uid=65534 gid=65534 groups=[", 2000));
 	assert_non_null(log_find(mark, "cwd=/tmp foo=bar\n"));
 	/* The supplementary groups are the user's, not root's. */
 	assert_null(log_find(mark, "groups=[0"));
