@@ -32,6 +32,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "evloop.h"
 #include "workers.h"
 
 #define PYTHON "/usr/bin/python3"
@@ -69,43 +70,6 @@ static const char worker_py[] =
 	"    n += 1; print('tick %d' % n, flush=True)\n";
 
 /* ---- helpers: time and loop ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void expire_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	*(bool *)arg = true;
-}
-
-typedef bool (*pred_fn)(void *arg);
-
-/* Runs the loop until pred holds or ms pass; returns pred's last value. */
-static bool run_until(struct event_base *base, pred_fn pred, void *arg, unsigned int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
-	bool expired = false;
-	struct event *t = evtimer_new(base, expire_cb, &expired);
-
-	assert_non_null(t);
-	assert_int_equal(evtimer_add(t, &tv), 0);
-	while (!(pred && pred(arg)) && !expired)
-		event_base_loop(base, EVLOOP_ONCE);
-	event_free(t);
-	return pred && pred(arg);
-}
-
-static void run_for(struct event_base *base, unsigned int ms)
-{
-	run_until(base, NULL, NULL, ms);
-}
 
 /* ---- helpers: the captured log ---- */
 
