@@ -71,6 +71,37 @@ struct cfg_backend {
 	int line;
 };
 
+/* Local workers of a VIP (see workers.h): a program that listens on
+ * $PORT, supervised by the agent and reached through sk_lookup. Times in
+ * milliseconds.
+ */
+#define CFG_WORKERS_MAX 256 /* workers per VIP, also the default port spread */
+
+struct cfg_workers {
+	char **argv; /* command, NULL-terminated, required */
+	char **env; /* "NAME=value" from the env group, NULL-terminated; may be NULL */
+	char *cwd; /* NULL: the agent's */
+	char *user; /* NULL: run as the agent's user */
+	bool has_user; /* uid, gid resolved from user when the file was read */
+	unsigned int uid, gid;
+	unsigned int count; /* default: online CPUs */
+	bool count_default; /* count came from the CPU count */
+	__u16 port_base; /* required: worker i gets PORT = port_base + i */
+	__u16 alt_port_base; /* replacements' ports; default port_base + CFG_WORKERS_MAX */
+	unsigned int ready_timeout_ms; /* default 10000 */
+	unsigned int kill_timeout_ms; /* default 5000 */
+	/* restart policy */
+	unsigned int min_uptime_ms; /* default 5000 */
+	unsigned int backoff_initial_ms; /* default 100 */
+	unsigned int backoff_max_ms; /* default 30000 */
+	unsigned int backoff_reset_ms; /* default 60000 */
+	unsigned int crash_limit; /* default 10 ... */
+	unsigned int crash_window_ms; /* ... in 60000 */
+	int *permanent_exit; /* exit statuses never restarted */
+	size_t npermanent;
+	int line;
+};
+
 struct cfg_vip {
 	char *name; /* unique; default "ADDR:PORT/PROTO" */
 	__be32 addr[4];
@@ -84,6 +115,7 @@ struct cfg_vip {
 	struct cfg_check check;
 	struct cfg_backend *backends;
 	size_t nbackends;
+	struct cfg_workers *workers; /* NULL: no local workers */
 	int line;
 };
 
@@ -123,6 +155,14 @@ void cfg_free(struct cfg *c);
 int cfg_check_copy(struct cfg_check *dst, const struct cfg_check *src);
 void cfg_check_free(struct cfg_check *c);
 bool cfg_check_equal(const struct cfg_check *a, const struct cfg_check *b);
+
+/* Deep copies and comparison of a workers block: the agent keeps its
+ * own copy, and a reload compares the old with the new.
+ */
+struct cfg_workers *cfg_workers_dup(const struct cfg_workers *w);
+void cfg_workers_free(struct cfg_workers *w);
+/* Equal but for count: what a rolling reload would change. */
+bool cfg_workers_same_program(const struct cfg_workers *a, const struct cfg_workers *b);
 
 /* Lookups and names used by the agent and bouncerctl. */
 struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name);
