@@ -693,6 +693,112 @@ bool cfg_check_equal(const struct cfg_check *a, const struct cfg_check *b)
 	return !a->exec_argv[i] && !b->exec_argv[i];
 }
 
+static void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **a = v; *a; a++)
+		free(*a);
+	free(v);
+}
+
+/* A copy of a NULL-terminated string vector; *out stays NULL for NULL. */
+static int strv_dup(char **const v, char ***out)
+{
+	size_t n = 0;
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	while (v[n])
+		n++;
+	*out = calloc(n + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		(*out)[i] = strdup(v[i]);
+		if (!(*out)[i]) {
+			strv_free(*out);
+			*out = NULL;
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static bool strv_equal(char **const a, char **const b)
+{
+	size_t i = 0;
+
+	if (!a || !b)
+		return a == b;
+	for (; a[i] && b[i]; i++)
+		if (strcmp(a[i], b[i]))
+			return false;
+	return !a[i] && !b[i];
+}
+
+void cfg_workers_free(struct cfg_workers *w)
+{
+	if (!w)
+		return;
+	strv_free(w->argv);
+	strv_free(w->env);
+	free(w->cwd);
+	free(w->user);
+	free(w->permanent_exit);
+	free(w);
+}
+
+struct cfg_workers *cfg_workers_dup(const struct cfg_workers *w)
+{
+	struct cfg_workers *d;
+
+	if (!w)
+		return NULL;
+	d = malloc(sizeof(*d));
+	if (!d)
+		return NULL;
+	*d = *w;
+	d->argv = NULL;
+	d->env = NULL;
+	d->cwd = dup_or_null(w->cwd);
+	d->user = dup_or_null(w->user);
+	d->permanent_exit = NULL;
+	if (w->npermanent) {
+		d->permanent_exit = calloc(w->npermanent, sizeof(*d->permanent_exit));
+		if (d->permanent_exit)
+			memcpy(d->permanent_exit, w->permanent_exit,
+			       w->npermanent * sizeof(*d->permanent_exit));
+	}
+	if (strv_dup(w->argv, &d->argv) || strv_dup(w->env, &d->env) || (w->cwd && !d->cwd) ||
+	    (w->user && !d->user) || (w->npermanent && !d->permanent_exit)) {
+		cfg_workers_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Everything but count (and where the block is in the file). */
+bool cfg_workers_same_program(const struct cfg_workers *a, const struct cfg_workers *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (!strv_equal(a->argv, b->argv) || !strv_equal(a->env, b->env) ||
+	    !str_equal(a->cwd, b->cwd) || !str_equal(a->user, b->user) ||
+	    a->has_user != b->has_user || a->uid != b->uid || a->gid != b->gid ||
+	    a->port_base != b->port_base || a->alt_port_base != b->alt_port_base ||
+	    a->ready_timeout_ms != b->ready_timeout_ms ||
+	    a->kill_timeout_ms != b->kill_timeout_ms || a->min_uptime_ms != b->min_uptime_ms ||
+	    a->backoff_initial_ms != b->backoff_initial_ms ||
+	    a->backoff_max_ms != b->backoff_max_ms || a->backoff_reset_ms != b->backoff_reset_ms ||
+	    a->crash_limit != b->crash_limit || a->crash_window_ms != b->crash_window_ms ||
+	    a->npermanent != b->npermanent)
+		return false;
+	return !a->npermanent || memcmp(a->permanent_exit, b->permanent_exit,
+					a->npermanent * sizeof(*a->permanent_exit)) == 0;
+}
+
 static int check_build_argv(const config_setting_t *cmd, struct cfg_check *out)
 {
 	int n = config_setting_length(cmd);
@@ -1395,6 +1501,7 @@ void cfg_free(struct cfg *c)
 		for (size_t j = 0; j < v->nbackends; j++)
 			cfg_check_free(&v->backends[j].check);
 		free(v->backends);
+		cfg_workers_free(v->workers);
 		cfg_check_free(&v->check);
 		free(v->name);
 	}
