@@ -142,6 +142,9 @@ static __always_inline void steer_record(const struct bnc_flow_key *flow,
  * the flows recorded or re-picked here, which XDP never saw. Always
  * SK_PASS: with a socket assigned the stack takes it, without one the
  * stack's own lookup goes on (and refuses a VIP connection nobody serves).
+ * A same-host client of a VIP with local workers and remote backends is
+ * always served by a local worker: the ring's remote choices are re-picked
+ * among the workers.
  */
 static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 {
@@ -150,6 +153,7 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	struct packet pkt = {};
 	struct selection sel;
 	__u32 picked;
+	bool remote;
 
 	if (steer_flow_of(ctx, &pkt.flow) != BNC_CONTINUE)
 		return SK_PASS;
@@ -169,18 +173,21 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 			return SK_PASS;
 		}
 	}
-	if (sel.backend->kind != BNC_BACKEND_LOCAL) {
-		count_pkt(&pkt, BNC_STAT_SK_REMOTE);
-		return SK_PASS;
-	}
-	if (worker_assign(ctx, sel.backend_id) == 0) {
+	remote = sel.backend->kind != BNC_BACKEND_LOCAL;
+	if (!remote && worker_assign(ctx, sel.backend_id) == 0) {
 		count_pkt(&pkt, BNC_STAT_SK_ASSIGN);
 		return SK_PASS;
 	}
+	/* A remote choice gets here only for a client XDP did not see (one on
+	 * this host, or behind an interface without the program) connecting
+	 * to a VIP this host holds: forwarding it is not this program's job,
+	 * and the stack would refuse it, so a local worker takes it if the
+	 * VIP has one.
+	 */
 	if (!vip)
 		vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
 	if (!vip || worker_repick(ctx, vip, &pkt.flow, sel.backend_id, &picked)) {
-		count_pkt(&pkt, BNC_STAT_SK_NO_WORKER);
+		count_pkt(&pkt, remote ? BNC_STAT_SK_REMOTE : BNC_STAT_SK_NO_WORKER);
 		return SK_PASS;
 	}
 	steer_record(&pkt.flow, vip, picked);

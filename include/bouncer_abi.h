@@ -216,7 +216,8 @@ _Static_assert(sizeof(struct bnc_traffic) == 16, "bnc_traffic ABI");
  * socket that could take it; to no socket because no live worker of the
  * VIP had one, or the VIP has no usable backend (the stack then refuses
  * the connection); or left to the stack's own lookup because the choice
- * is a remote backend.
+ * is a remote backend and no local worker of the VIP could take it
+ * instead (a remote choice that a worker takes counts as a re-pick).
  */
 #define BNC_GLOBAL_STATS(X) \
 	X(PASS_NOT_IP, "pass_not_ip") \

@@ -730,7 +730,10 @@ static const struct sk_case cases[] = {
 	  { 0 },
 	  WANT_NONE,
 	  BNC_STAT_SK_REMOTE },
-	{ "remote choice of a mixed vip",
+	/* A client XDP did not see (on this host) whose ring choice is
+	 * remote: the stack would refuse it, a local worker takes it.
+	 */
+	{ "remote choice of a mixed vip: a worker takes it",
 	  IPPROTO_TCP,
 	  C4,
 	  VIP4_MIXED,
@@ -738,6 +741,16 @@ static const struct sk_case cases[] = {
 	  false,
 	  DP_BE_V4_A,
 	  { 0 },
+	  WANT_REPICK,
+	  BNC_STAT_SK_REPICK },
+	{ "remote choice of a mixed vip, no live worker",
+	  IPPROTO_TCP,
+	  C4,
+	  VIP4_MIXED,
+	  80,
+	  false,
+	  DP_BE_V4_A,
+	  { BE_TCP_A },
 	  WANT_NONE,
 	  BNC_STAT_SK_REMOTE },
 	/* Not a VIP: untouched and uncounted. */
