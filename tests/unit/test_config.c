@@ -409,6 +409,8 @@ static void test_accepted(void **state)
 }
 
 #define IF "interfaces = [\"eth0\"];\n"
+/* A VIP on line 2 whose workers block follows from line 3. */
+#define WVIP IF "vips = ( { name = \"app\"; address = \"10.0.0.1\"; port = 80;\n"
 
 struct bad_case {
 	const char *text;
@@ -671,6 +673,151 @@ static const struct bad_case bad_cases[] = {
 	     "  backends = ( { address = \"10.0.0.2\"; check = { rise = 0; }; } ); } );\n",
 	  "bad.conf:3: vip 'web': backend 10.0.0.2:80: check: rise must be between 1 and 100, "
 	  "not 0" },
+	/* Local workers. */
+	{ WVIP "  workers = \"node\"; } );\n",
+	  "bad.conf:3: vip 'app': workers: must be a group { command = ...; port_base = ...; }" },
+	{ WVIP "  workers = {\n"
+	       "    port_base = 9000; }; } );\n",
+	  "bad.conf:3: vip 'app': workers: command is required" },
+	{ WVIP "  workers = { port_base = 9000;\n"
+	       "    command = []; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: command is empty" },
+	{ WVIP "  workers = { port_base = 9000;\n"
+	       "    command = \"node server.js\"; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: command must be a list of strings, [\"program\", "
+	  "\"arg\", ...]" },
+	{ WVIP "  workers = { port_base = 9000; command = ( \"node\",\n"
+	       "    1 ); }; } );\n",
+	  "bad.conf:4: vip 'app': workers: command must be a list of strings" },
+	{ WVIP "  workers = { command = [ \"node\" ];\n"
+	       "    comand = [ \"x\" ]; port_base = 9000; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: unknown setting 'comand' (did you mean 'command'?)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; }; } );\n",
+	  "bad.conf:3: vip 'app': workers: port_base is required" },
+	{ WVIP "  workers = { command = [ \"node\" ];\n"
+	       "    port_base = 0; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: port_base must be between 1 and 65535, not 0" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    count = 0; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: count must be between 1 and 256, not 0" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    count = 257; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: count must be between 1 and 256, not 257" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; count = 4;\n"
+	       "    alt_port_base = 9002; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: ports 9000-9003 overlap alternate ports 9002-9005: "
+	  "alt_port_base must be at least count (4) away from port_base" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    alt_port_base = 9000; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: ports 9000-9000 overlap alternate ports 9000-9000: "
+	  "alt_port_base must be at least count (1) away from port_base" },
+	{ WVIP "  workers = { command = [ \"node\" ]; count = 2;\n"
+	       "    port_base = 65500; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: ports 65500-65755 go past 65535 (room for 256 "
+	  "workers)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; count = 2;\n"
+	       "    port_base = 65100; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: alternate ports 65356-65611 go past 65535 (room for "
+	  "256 workers; alt_port_base defaults to port_base + 256)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; count = 2;\n"
+	       "    alt_port_base = 65530; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: alternate ports 65530-65785 go past 65535 (room for "
+	  "256 workers)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; count = 2;\n"
+	       "    port_base = 75; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: ports 75-330 include port 80 of vip 'app' (line 2)" },
+	{ IF "vips = ( { name = \"web\"; address = \"10.0.0.2\"; port = 8015; },\n"
+	     "  { name = \"app\"; address = \"10.0.0.1\"; port = 80;\n"
+	     "    workers = { command = [ \"node\" ]; count = 2; port_base = 8000;\n"
+	     "      alt_port_base = 8010; }; } );\n",
+	  "bad.conf:5: vip 'app': workers: alternate ports 8010-8019 include port 8015 of vip "
+	  "'web' (line 2)" },
+	{ IF "vips = ( { name = \"app\"; address = \"10.0.0.1\"; port = 80;\n"
+	     "    workers = { command = [ \"node\" ]; port_base = 9000; count = 2; }; },\n"
+	     "  { name = \"web\"; address = \"10.0.0.2\";\n"
+	     "    port = 9300; } );\n",
+	  "bad.conf:5: vip 'web': port 9300 is one of the worker alternate ports 9256-9511 of vip "
+	  "'app' (line 3)" },
+	{ IF "vips = ( { name = \"a\"; address = \"10.0.0.1\"; port = 80;\n"
+	     "    workers = { command = [ \"node\" ]; port_base = 9000; count = 2; }; },\n"
+	     "  { name = \"b\"; address = \"10.0.0.2\"; port = 80; workers = {\n"
+	     "    command = [ \"node\" ]; count = 2;\n"
+	     "    port_base = 9500; }; } );\n",
+	  "bad.conf:6: vip 'b': workers: ports 9500-9755 overlap the alternate ports 9256-9511 of "
+	  "vip 'a' (line 3)" },
+	{ IF "metrics = { port = 9300; };\n"
+	     "vips = ( { name = \"app\"; address = \"10.0.0.1\"; port = 80;\n"
+	     "  workers = { command = [ \"node\" ]; count = 2;\n"
+	     "    port_base = 9000; }; } );\n",
+	  "bad.conf:5: vip 'app': workers: alternate ports 9256-9511 include the metrics port "
+	  "9300" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; env = {\n"
+	       "    PORT = \"1\"; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: env: PORT is reserved: it is set for each worker" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; env = {\n"
+	       "    WORKER_ID = \"1\"; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: env: WORKER_ID is reserved: it is set for each worker" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; env = {\n"
+	       "    NODE-ENV = \"production\"; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: env: 'NODE-ENV' is not a variable name "
+	  "([A-Za-z_][A-Za-z0-9_]*)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; env = {\n"
+	       "    DEBUG = 1; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: env: DEBUG must be a string" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    env = [ \"A=1\" ]; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: env: must be a group { NAME = \"value\"; ... }" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    cwd = \"srv/app\"; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: cwd 'srv/app' must be an absolute path" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    cwd = \"/nonexistent/bouncer\"; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: cwd '/nonexistent/bouncer': No such file or "
+	  "directory" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    cwd = \"/dev/null\"; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: cwd '/dev/null' is not a directory" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    user = \"no-such-user-bouncer\"; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: user 'no-such-user-bouncer' does not exist" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    ready_timeout = 0; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: ready_timeout must be between 0.001 and 86400.0 s, not "
+	  "0 s" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    kill_timeout = \"5s\"; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: kill_timeout must be a number of seconds" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000;\n"
+	       "    restart = 1; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: restart: must be a group { backoff = ...; }" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; restart = {\n"
+	       "    backof = 1; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: restart: unknown setting 'backof' (did you mean "
+	  "'backoff'?)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; restart = {\n"
+	       "    backoff = 2; backoff_max = 1; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: restart: backoff_max (1.0 s) must not be less than "
+	  "backoff (2.0 s)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; restart = {\n"
+	       "    backoff = 40; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: restart: backoff_max (30.0 s, the default) must not be "
+	  "less than backoff (40.0 s)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; restart = {\n"
+	       "    crash_limit = 1001; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: restart: crash_limit must be between 1 and 1000, not "
+	  "1001" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; restart = {\n"
+	       "    permanent_exit = [ 78, 256 ]; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: restart: permanent_exit: 256 is not an exit status "
+	  "(0-255)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; restart = {\n"
+	       "    permanent_exit = [ -1 ]; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: restart: permanent_exit: -1 is not an exit status "
+	  "(0-255)" },
+	{ WVIP "  workers = { command = [ \"node\" ]; port_base = 9000; restart = {\n"
+	       "    permanent_exit = 78; }; }; } );\n",
+	  "bad.conf:4: vip 'app': workers: restart: permanent_exit must be a list of exit "
+	  "statuses, [ 78, ... ]" },
 };
 
 static void test_bad_configs(void **state)
@@ -947,6 +1094,243 @@ static void test_check_copy(void **state)
 	assert_null(b.http_path);
 }
 
+/* Every field of a workers block read back. */
+static void test_workers(void **state)
+{
+	struct cfg *c = parse_ok(
+		IF
+		"vips = ( { name = \"app\"; address = \"10.0.0.1\"; port = 80;\n"
+		"  workers = {\n"
+		"    command = [ \"node\", \"examples/app/server.js\" ];\n"
+		"    count = 4; port_base = 9000; alt_port_base = 9300;\n"
+		"    env = { NODE_ENV = \"production\"; GREETING = \"hi there\"; EMPTY = \"\"; };\n"
+		"    cwd = \"/\"; user = \"root\";\n"
+		"    ready_timeout = 2.5; kill_timeout = 1;\n"
+		"    restart = { min_uptime = 3; backoff = 0.25; backoff_max = 10;\n"
+		"      backoff_reset = 120; crash_limit = 7; crash_window = 30.5;\n"
+		"      permanent_exit = [ 78, 1, 78, 0 ]; };\n"
+		"  }; } );\n");
+	const struct cfg_vip *v = &c->vips[0];
+	const struct cfg_workers *w = v->workers;
+
+	(void)state;
+	assert_int_equal(v->nbackends, 0);
+	assert_null(v->backends);
+	assert_non_null(w);
+	assert_int_equal(w->line, 3);
+	assert_string_equal(w->argv[0], "node");
+	assert_string_equal(w->argv[1], "examples/app/server.js");
+	assert_null(w->argv[2]);
+	assert_non_null(w->env);
+	assert_string_equal(w->env[0], "NODE_ENV=production");
+	assert_string_equal(w->env[1], "GREETING=hi there");
+	assert_string_equal(w->env[2], "EMPTY=");
+	assert_null(w->env[3]);
+	assert_string_equal(w->cwd, "/");
+	assert_string_equal(w->user, "root");
+	assert_true(w->has_user);
+	assert_int_equal(w->uid, 0);
+	assert_int_equal(w->gid, 0);
+	assert_int_equal(w->count, 4);
+	assert_false(w->count_default);
+	assert_int_equal(w->port_base, 9000);
+	assert_int_equal(w->alt_port_base, 9300);
+	assert_int_equal(w->ready_timeout_ms, 2500);
+	assert_int_equal(w->kill_timeout_ms, 1000);
+	assert_int_equal(w->min_uptime_ms, 3000);
+	assert_int_equal(w->backoff_initial_ms, 250);
+	assert_int_equal(w->backoff_max_ms, 10000);
+	assert_int_equal(w->backoff_reset_ms, 120000);
+	assert_int_equal(w->crash_limit, 7);
+	assert_int_equal(w->crash_window_ms, 30500);
+	/* Sorted, without repeats. */
+	assert_int_equal(w->npermanent, 3);
+	assert_int_equal(w->permanent_exit[0], 0);
+	assert_int_equal(w->permanent_exit[1], 1);
+	assert_int_equal(w->permanent_exit[2], 78);
+	cfg_free(c);
+}
+
+static void test_workers_defaults(void **state)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int want = cpus < 1		     ? 1
+			    : cpus > CFG_WORKERS_MAX ? CFG_WORKERS_MAX
+						     : (unsigned)cpus;
+	struct cfg *c =
+		parse_ok(IF "vips = (\n"
+			    "  { address = \"10.0.0.1\"; port = 80;\n"
+			    "    workers = { command = [ \"app\" ]; port_base = 9000; }; },\n"
+			    "  { address = \"10.0.0.2\"; port = 80; workers = {\n"
+			    "    command = [ \"app\" ]; port_base = 10000;\n"
+			    "    alt_port_base = 10001; env = { }; restart = { }; }; },\n"
+			    "  { address = \"10.0.0.3\"; port = 80; } );\n");
+	const struct cfg_workers *w = c->vips[0].workers;
+
+	(void)state;
+	assert_non_null(w);
+	assert_int_equal(w->count, want);
+	assert_true(w->count_default);
+	assert_int_equal(w->port_base, 9000);
+	assert_int_equal(w->alt_port_base, 9000 + CFG_WORKERS_MAX);
+	assert_null(w->argv[1]);
+	assert_null(w->env);
+	assert_null(w->cwd);
+	assert_null(w->user);
+	assert_false(w->has_user);
+	assert_int_equal(w->ready_timeout_ms, 10000);
+	assert_int_equal(w->kill_timeout_ms, 5000);
+	assert_int_equal(w->min_uptime_ms, 5000);
+	assert_int_equal(w->backoff_initial_ms, 100);
+	assert_int_equal(w->backoff_max_ms, 30000);
+	assert_int_equal(w->backoff_reset_ms, 60000);
+	assert_int_equal(w->crash_limit, 10);
+	assert_int_equal(w->crash_window_ms, 60000);
+	assert_int_equal(w->npermanent, 0);
+	assert_null(w->permanent_exit);
+
+	/* The default count stays within the room the ports leave. */
+	w = c->vips[1].workers;
+	assert_int_equal(w->count, 1);
+	assert_true(w->count_default);
+	assert_int_equal(w->alt_port_base, 10001);
+	assert_null(w->env);
+	assert_int_equal(w->backoff_max_ms, 30000);
+
+	assert_null(c->vips[2].workers);
+	cfg_free(c);
+}
+
+/* Workers only, workers and backends, and ports that only look close to
+ * a clash.
+ */
+static void test_workers_accepted(void **state)
+{
+	struct cfg *c = parse_ok(
+		IF "metrics = { port = 9368; };\n"
+		   "vips = (\n"
+		   /* Workers only, no backends setting at all. */
+		   "  { name = \"a\"; address = \"10.0.0.1\"; port = 80;\n"
+		   "    workers = { command = [ \"app\" ]; count = 2; port_base = 8000; }; },\n"
+		   /* Both; ranges right after a's; below the base. */
+		   "  { name = \"b\"; address = \"10.0.0.2\"; port = 80;\n"
+		   "    backends = ( { address = \"10.0.0.3\"; } );\n"
+		   "    workers = { command = [ \"app\" ]; count = 2; port_base = 8520;\n"
+		   "      alt_port_base = 8512; }; },\n"
+		   /* udp: the tcp VIPs' ports and workers do not matter, nor the
+		    * metrics port.
+		    */
+		   "  { name = \"c\"; address = \"10.0.0.4\"; port = 53; protocol = \"udp\";\n"
+		   "    backends = ( );\n"
+		   "    workers = { command = [ \"app\" ]; count = 256; port_base = 8000;\n"
+		   "      alt_port_base = 9256; }; },\n"
+		   /* Right at the top: 65280-65535, 65024-65279. */
+		   "  { name = \"d\"; address = \"10.0.0.5\"; port = 80;\n"
+		   "    workers = { command = [ \"app\" ]; count = 256; port_base = 65280;\n"
+		   "      alt_port_base = 65024; }; },\n"
+		   /* A VIP port just past b's ports. */
+		   "  { name = \"e\"; address = \"10.0.0.6\"; port = 8528; }\n"
+		   ");\n");
+
+	(void)state;
+	assert_int_equal(c->nvips, 5);
+	assert_non_null(c->vips[0].workers);
+	assert_int_equal(c->vips[0].nbackends, 0);
+	assert_int_equal(c->vips[1].nbackends, 1);
+	assert_int_equal(c->vips[1].workers->alt_port_base, 8512);
+	assert_int_equal(c->vips[2].workers->count, 256);
+	assert_int_equal(c->vips[3].workers->port_base, 65280);
+	assert_null(c->vips[4].workers);
+	cfg_free(c);
+}
+
+/* A copy owns its strings and compares equal; only count and
+ * count_default may differ for the same program.
+ */
+static void test_workers_copy(void **state)
+{
+	struct cfg *c = parse_ok(
+		IF "vips = ( { address = \"10.0.0.1\"; port = 80; workers = {\n"
+		   "  command = [ \"node\", \"server.js\" ]; count = 2; port_base = 9000;\n"
+		   "  env = { A = \"1\"; }; cwd = \"/\"; user = \"root\";\n"
+		   "  restart = { permanent_exit = [ 78 ]; }; }; } );\n");
+	const struct cfg_workers *w = c->vips[0].workers;
+	struct cfg_workers *d, *e;
+
+	(void)state;
+	assert_null(cfg_workers_dup(NULL));
+	cfg_workers_free(NULL);
+	d = cfg_workers_dup(w);
+	assert_non_null(d);
+	assert_ptr_not_equal(d->argv, w->argv);
+	assert_ptr_not_equal(d->argv[0], w->argv[0]);
+	assert_string_equal(d->argv[1], "server.js");
+	assert_null(d->argv[2]);
+	assert_ptr_not_equal(d->env, w->env);
+	assert_string_equal(d->env[0], "A=1");
+	assert_ptr_not_equal(d->cwd, w->cwd);
+	assert_string_equal(d->user, "root");
+	assert_ptr_not_equal(d->permanent_exit, w->permanent_exit);
+	assert_int_equal(d->permanent_exit[0], 78);
+	assert_int_equal(d->port_base, 9000);
+	assert_true(cfg_workers_same_program(w, d));
+	assert_true(cfg_workers_same_program(NULL, NULL));
+	assert_false(cfg_workers_same_program(w, NULL));
+	assert_false(cfg_workers_same_program(NULL, w));
+
+	/* count is what a reload may change in place. */
+	d->count = 7;
+	d->count_default = true;
+	assert_true(cfg_workers_same_program(w, d));
+
+	/* Any other field makes another program. */
+	e = cfg_workers_dup(d);
+	e->argv[1][0] = 'x';
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+	e = cfg_workers_dup(d);
+	free(e->env[0]);
+	e->env[0] = strdup("A=2");
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+	e = cfg_workers_dup(d);
+	free(e->env[0]);
+	e->env[0] = NULL; /* no env entry at all */
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+	e = cfg_workers_dup(d);
+	free(e->cwd);
+	e->cwd = NULL;
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+	e = cfg_workers_dup(d);
+	e->uid = 1;
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+	e = cfg_workers_dup(d);
+	e->alt_port_base++;
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+	e = cfg_workers_dup(d);
+	e->backoff_max_ms++;
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+	e = cfg_workers_dup(d);
+	e->permanent_exit[0] = 77;
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+	e = cfg_workers_dup(d);
+	e->npermanent = 0;
+	assert_false(cfg_workers_same_program(d, e));
+	cfg_workers_free(e);
+
+	/* The copy outlives the config. */
+	cfg_free(c);
+	assert_string_equal(d->argv[0], "node");
+	assert_string_equal(d->cwd, "/");
+	cfg_workers_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -960,6 +1344,10 @@ int main(void)
 		cmocka_unit_test(test_err_buffer),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_check_copy),
+		cmocka_unit_test(test_workers),
+		cmocka_unit_test(test_workers_defaults),
+		cmocka_unit_test(test_workers_accepted),
+		cmocka_unit_test(test_workers_copy),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
