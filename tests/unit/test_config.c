@@ -80,6 +80,7 @@ static void test_example(void **state)
 	const struct cfg_vip *v;
 	const struct cfg_backend *b;
 	const struct cfg_check *ck;
+	const struct cfg_workers *w;
 	__be32 src6[4];
 
 	(void)state;
@@ -103,7 +104,7 @@ static void test_example(void **state)
 	assert_true(c->metrics);
 	assert_string_equal(c->metrics_addr, "127.0.0.1");
 	assert_int_equal(c->metrics_port, 9368);
-	assert_int_equal(c->nvips, 3);
+	assert_int_equal(c->nvips, 4);
 
 	/* web: dsr, http check, one backend with its own timeout. */
 	v = &c->vips[0];
@@ -207,6 +208,40 @@ static void test_example(void **state)
 	assert_string_equal(v->backends[1].check.exec_argv[2], "shop.example");
 	/* Each backend owns its copy. */
 	assert_ptr_not_equal(v->backends[1].check.exec_argv, ck->exec_argv);
+	assert_null(v->workers);
+
+	/* app: local workers only. */
+	v = &c->vips[3];
+	assert_string_equal(v->name, "app");
+	assert_v4(v->addr, v->family, 0x0ac80003);
+	assert_int_equal(v->port, 80);
+	assert_int_equal(v->proto, IPPROTO_TCP);
+	assert_int_equal(v->nbackends, 0);
+	w = v->workers;
+	assert_non_null(w);
+	assert_int_equal(w->line, example_line("workers = {"));
+	assert_string_equal(w->argv[0], "node");
+	assert_string_equal(w->argv[1], "examples/app/server.js");
+	assert_null(w->argv[2]);
+	assert_int_equal(w->count, 4);
+	assert_false(w->count_default);
+	assert_int_equal(w->port_base, 8000);
+	assert_int_equal(w->alt_port_base, 8300);
+	assert_string_equal(w->env[0], "NODE_ENV=production");
+	assert_null(w->env[1]);
+	assert_null(w->cwd);
+	assert_false(w->has_user);
+	assert_int_equal(w->ready_timeout_ms, 10000);
+	assert_int_equal(w->kill_timeout_ms, 5000);
+	assert_int_equal(w->min_uptime_ms, 5000);
+	assert_int_equal(w->backoff_initial_ms, 100);
+	assert_int_equal(w->backoff_max_ms, 30000);
+	assert_int_equal(w->backoff_reset_ms, 60000);
+	assert_int_equal(w->crash_limit, 10);
+	assert_int_equal(w->crash_window_ms, 60000);
+	assert_int_equal(w->npermanent, 1);
+	assert_int_equal(w->permanent_exit[0], 78);
+	assert_null(c->vips[0].workers);
 
 	assert_ptr_equal(cfg_vip_find(c, "dns"), &c->vips[1]);
 	assert_ptr_equal(cfg_vip_find(c, "10.200.0.2:443/tcp"), &c->vips[2]);
