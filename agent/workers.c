@@ -93,6 +93,7 @@ struct proc {
 	bool ready;
 	bool timed_out; /* killed for not listening in time */
 	bool kill_sent;
+	bool draining; /* replaced: SIGTERM when kill_ev fires */
 	bool report_stop; /* report WORKER_STOPPED on exit */
 	bool awaited; /* worker_pool_restart() waits for it */
 	bool getfd_warned;
@@ -684,7 +685,8 @@ static int proc_arm(struct proc *pr)
 /* SIGTERM now, SIGKILL after the kill timeout; the process leaves its
  * slot. report: WORKER_STOPPED for its id once it has exited.
  */
-static void proc_retire(struct proc *pr, bool report)
+/* Takes pr out of its slot: it serves nothing the pool counts on. */
+static void proc_unslot(struct proc *pr, bool report)
 {
 	struct slot *s = pr->slot;
 
@@ -700,6 +702,12 @@ static void proc_retire(struct proc *pr, bool report)
 	pr->awaited = false;
 	if (pr->poll_ev)
 		evtimer_del(pr->poll_ev);
+}
+
+static void proc_retire(struct proc *pr, bool report)
+{
+	proc_unslot(pr, report);
+	pr->draining = false;
 	if (pr->kill_at_ms || pr->kill_sent)
 		return;
 	proc_signal(pr, SIGTERM);
@@ -709,6 +717,23 @@ static void proc_retire(struct proc *pr, bool report)
 
 		evtimer_add(pr->kill_ev, &tv);
 	}
+}
+
+/* A worker whose replacement has taken over its traffic still holds the
+ * connections it accepted and those in its accept queue, which a plain
+ * server loses if it dies on SIGTERM: it gets drain_ms to finish them.
+ */
+static void proc_retire_drained(struct worker_pool *p, struct proc *pr)
+{
+	struct timeval tv = ms_to_tv(p->spec->s.drain_ms);
+
+	if (!p->spec->s.drain_ms || !pr->kill_ev || pr->kill_at_ms || pr->kill_sent) {
+		proc_retire(pr, false);
+		return;
+	}
+	proc_unslot(pr, false);
+	pr->draining = true;
+	evtimer_add(pr->kill_ev, &tv);
 }
 
 static void proc_kill(struct proc *pr)
@@ -1505,7 +1530,7 @@ static void proc_ready(struct worker_pool *p, struct proc *pr, int sock)
 	if (pool_closing(p))
 		return;
 	if (old)
-		proc_retire(old, false);
+		proc_retire_drained(p, old);
 	outcome_apply(p, s->spec->name, id, o, 0);
 }
 
@@ -1558,7 +1583,9 @@ static void proc_kill_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pool_enter(p);
-	if (!pr->kill_sent) {
+	if (pr->draining) {
+		proc_retire(pr, pr->report_stop);
+	} else if (!pr->kill_sent) {
 		log_warnx("%s/%u: still running %u ms after SIGTERM, SIGKILL", pr->spec->name,
 			  pr->id, pr->spec->s.kill_timeout_ms);
 		proc_kill(pr);
@@ -2289,7 +2316,7 @@ void worker_pool_stop(struct worker_pool *p, bool wait)
 				slot_set(p, s, WORKER_STOPPED, -1);
 		}
 		for (struct proc *pr = p->procs; pr && !p->abandoned; pr = pr->link)
-			if (pr->role != ROLE_RETIRED)
+			if (pr->role != ROLE_RETIRED || pr->draining)
 				proc_retire(pr, pr->role == ROLE_CUR);
 		log_info("%s: stopping %u worker%s", p->spec->name, p->count,
 			 p->count == 1 ? "" : "s");

@@ -97,6 +97,11 @@ struct worker_spec {
 	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP: what "listens" means */
 	unsigned int ready_timeout_ms; /* default 10000: not listening by then = failed start */
 	unsigned int kill_timeout_ms; /* default 5000: SIGTERM, then SIGKILL */
+	/* A worker replaced by a reload or a restart runs on this long after
+	 * its replacement took its traffic, for the connections it holds,
+	 * before its SIGTERM. 0 (default): SIGTERM at once.
+	 */
+	unsigned int drain_ms;
 	unsigned int min_uptime_ms; /* default 5000: shorter runs back off */
 	unsigned int backoff_initial_ms; /* default 100, doubling */
 	unsigned int backoff_max_ms; /* default 30000 */

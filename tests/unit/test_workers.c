@@ -876,6 +876,36 @@ static void test_reload_zero_downtime(void **state)
 	passed = true;
 }
 
+/* With drain_ms, a replaced worker runs on that long after its
+ * replacement took its traffic (for the connections it still holds), and
+ * only then gets its SIGTERM.
+ */
+static void test_reload_drains(void **state)
+{
+	struct worker_spec s = spec_base(1);
+	struct done_rec d = { 0 };
+	struct worker_pool *p;
+	int64_t handed_over;
+	pid_t old;
+
+	(void)state;
+	s.drain_ms = 600;
+	p = pool_start(&s);
+	assert_true(wait_state(base, 0, 0, 1, WORKER_READY, 4000));
+	old = pid_of(p, 0);
+	assert_int_equal(worker_pool_reload(p, NULL, on_done, &d), 0);
+	assert_true(run_until(base, done_pred, &d, 6000));
+	handed_over = now_ms();
+	assert_int_equal(d.result, 0);
+	assert_true(pid_of(p, 0) != old);
+	/* Handed over, and the old one still runs. */
+	assert_true(pid_alive(old));
+	assert_true(wait_gone(base, &old, 1, 4000));
+	assert_true(now_ms() - handed_over >= 400);
+	pool_stop_wait(p);
+	passed = true;
+}
+
 /* A replacement that never listens: the reload stops, the old workers
  * serve on untouched.
  */
@@ -1270,6 +1300,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backoff_then_failed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permanent_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_zero_downtime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
