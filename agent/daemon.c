@@ -49,6 +49,10 @@ static void backend_name(const struct backend_rt *b, char *buf, size_t len)
 {
 	char addr[ADDR_STRLEN];
 
+	if (b->local) {
+		snprintf(buf, len, "worker/%u", b->worker_id);
+		return;
+	}
 	addr_format(b->addr, b->family, addr, sizeof(addr));
 	snprintf(buf, len, b->family == BNC_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u", addr, b->port);
 }
@@ -100,7 +104,8 @@ static __u8 backend_datapath_state(const struct vip_rt *v, const struct backend_
 {
 	if (b->admin == CFG_ADMIN_MAINT)
 		return BNC_BACKEND_DOWN;
-	if (!v->failing_open && !b->healthy)
+	/* Failing open never reaches a worker that does not listen. */
+	if ((!v->failing_open || b->local) && !b->healthy)
 		return BNC_BACKEND_DOWN;
 	return b->admin == CFG_ADMIN_DRAIN ? BNC_BACKEND_DRAIN : BNC_BACKEND_UP;
 }
@@ -113,9 +118,11 @@ static int backend_write(struct daemon *d, struct backend_rt *b)
 	memcpy(be.addr, b->addr, sizeof(be.addr));
 	be.family = b->family;
 	be.port = htons(b->port);
-	be.kind = BNC_BACKEND_REMOTE;
+	be.kind = b->local ? BNC_BACKEND_LOCAL : BNC_BACKEND_REMOTE;
 	be.state = backend_datapath_state(b->vip, b);
-	if (b->nexthop_ok) {
+	if (b->local) {
+		/* Passed to the stack: sk_lookup finds the worker's socket. */
+	} else if (b->nexthop_ok) {
 		memcpy(be.next_hop_mac, b->nh.dmac, sizeof(be.next_hop_mac));
 		memcpy(be.src_mac, b->nh.smac, sizeof(be.src_mac));
 		be.ifindex = b->nh.ifindex;
@@ -150,6 +157,8 @@ static bool backend_resolve(struct backend_rt *b)
 	char name[64];
 	int err;
 
+	if (b->local)
+		return false;
 	err = nexthop_resolve(b->addr, b->family, &nh);
 	if (err == -EAGAIN)
 		nexthop_solicit(b->addr, b->family);
@@ -236,7 +245,7 @@ cleanup:
  * each backend's state, then the ring (states first, so the new ring never
  * names a backend the datapath still sees as down).
  */
-static int vip_apply(struct daemon *d, struct vip_rt *v)
+int daemon_vip_apply(struct daemon *d, struct vip_rt *v)
 {
 	bool any_ready = false, any_candidate = false, all_known = true, was = v->failing_open;
 	int err = 0;
@@ -246,10 +255,15 @@ static int vip_apply(struct daemon *d, struct vip_rt *v)
 
 		if (b->admin == CFG_ADMIN_MAINT)
 			continue;
-		any_candidate = true;
-		all_known = all_known && b->health_known;
 		if (b->admin == CFG_ADMIN_READY && b->healthy)
 			any_ready = true;
+		/* A listening worker counts as healthy; a silent one is no
+		 * candidate to fail open to.
+		 */
+		if (b->local)
+			continue;
+		any_candidate = true;
+		all_known = all_known && b->health_known;
 	}
 	/* Only checks that have failed open the VIP: right after a start,
 	 * a backend is down until its first success, not failed.
@@ -288,7 +302,7 @@ static void on_health_change(struct health_check *hc, bool up, const char *reaso
 		 reason ? reason : "");
 	if (up)
 		backend_resolve(b);
-	vip_apply(d, b->vip);
+	daemon_vip_apply(d, b->vip);
 }
 
 static void backend_check_stop(struct backend_rt *b)
@@ -332,6 +346,8 @@ static void vip_free(struct vip_rt *v)
 	for (size_t i = 0; i < v->nbackends; i++)
 		backend_free(v->backends[i]);
 	free(v->backends);
+	cfg_workers_free(v->workers);
+	free(v->workers_last_reload);
 	cfg_check_free(&v->check);
 	free(v->ring);
 	free(v->name);
@@ -420,6 +436,53 @@ static int backend_attach(struct daemon *d, struct vip_rt *v, const struct cfg_b
 	return ret;
 }
 
+struct backend_rt *daemon_local_backend_find(struct vip_rt *v, unsigned int worker_id)
+{
+	for (size_t i = 0; i < v->nbackends; i++)
+		if (v->backends[i]->local && v->backends[i]->worker_id == worker_id)
+			return v->backends[i];
+	return NULL;
+}
+
+/* A backend for worker_id, down until the worker listens, or as the
+ * previous agent left it: its workers may be serving still, and are
+ * adopted.
+ */
+int daemon_local_backend_add(struct daemon *d, struct vip_rt *v, unsigned int worker_id)
+{
+	struct backend_rt *b = calloc(1, sizeof(*b)), **grown;
+	const struct saved_backend *saved;
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	b->vip = v;
+	b->local = true;
+	b->worker_id = worker_id;
+	b->family = v->key.family;
+	b->port = (__u16)(worker_id + 1);
+	b->weight = 1;
+	b->admin = CFG_ADMIN_READY;
+	b->worker_state = WORKER_STARTING;
+	saved = daemon_state_backend(d, v->name, b->addr, b->family, b->port);
+	if (saved && !backend_id_used(d, saved->id)) {
+		b->id = saved->id;
+		b->healthy = saved->healthy;
+		b->health_known = saved->health_known;
+	} else if ((ret = backend_id_alloc(d, &b->id))) {
+		free(b);
+		return ret;
+	}
+	grown = realloc(v->backends, (v->nbackends + 1) * sizeof(struct backend_rt *));
+	if (!grown) {
+		free(b);
+		return -ENOMEM;
+	}
+	v->backends = grown;
+	v->backends[v->nbackends++] = b;
+	return backend_write(d, b);
+}
+
 int daemon_backend_add(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb, char *err,
 		       size_t errlen)
 {
@@ -431,7 +494,7 @@ int daemon_backend_add(struct daemon *d, struct vip_rt *v, const struct cfg_back
 	}
 	ret = backend_attach(d, v, cb, err, errlen);
 	if (!ret)
-		ret = vip_apply(d, v);
+		ret = daemon_vip_apply(d, v);
 	return ret;
 }
 
@@ -451,8 +514,10 @@ int daemon_backend_del(struct daemon *d, struct backend_rt *b)
 	/* The ring goes first, then the entry: flows that still name the id
 	 * see a down backend and are re-picked.
 	 */
-	vip_apply(d, v);
+	daemon_vip_apply(d, v);
 	bnc_maps_backend_set(d->maps, b->id, &gone);
+	if (b->local)
+		bnc_maps_worker_clear(d->maps, b->id);
 	backend_free(b);
 	daemon_state_save(d);
 	return 0;
@@ -475,7 +540,7 @@ int daemon_backend_set_admin(struct daemon *d, struct backend_rt *b, enum cfg_ad
 	} else if (!b->hc) {
 		backend_check_start(d, b);
 	}
-	return vip_apply(d, b->vip);
+	return daemon_vip_apply(d, b->vip);
 }
 
 int daemon_backend_set_weight(struct daemon *d, struct backend_rt *b, __u32 weight)
@@ -483,7 +548,7 @@ int daemon_backend_set_weight(struct daemon *d, struct backend_rt *b, __u32 weig
 	if (b->weight == weight)
 		return 0;
 	b->weight = weight;
-	return vip_apply(d, b->vip);
+	return daemon_vip_apply(d, b->vip);
 }
 
 /* Creates v from cv, writes it and its backends, starts their checks. */
@@ -525,8 +590,10 @@ static int vip_attach(struct daemon *d, const struct cfg_vip *cv, char *err, siz
 	}
 	for (size_t i = 0; i < cv->nbackends && !ret; i++)
 		ret = backend_attach(d, v, &cv->backends[i], err, errlen);
+	if (!ret && cv->workers)
+		ret = daemon_workers_start(d, v, cv->workers, err, errlen);
 	if (!ret)
-		ret = vip_apply(d, v);
+		ret = daemon_vip_apply(d, v);
 	return ret;
 fail:
 	vip_free(v);
@@ -556,11 +623,15 @@ int daemon_vip_del(struct daemon *d, struct vip_rt *v)
 		;
 	if (i == d->nvips)
 		return -ENOENT;
+	daemon_workers_stop(d, v, false);
 	err = bnc_maps_vip_del(d->maps, &v->key);
 	if (err && err != -ENOENT)
 		log_warnx("vip %s: cannot remove it from the maps: %s", v->name, strerror(-err));
-	for (size_t j = 0; j < v->nbackends; j++)
+	for (size_t j = 0; j < v->nbackends; j++) {
 		bnc_maps_backend_set(d->maps, v->backends[j]->id, &gone);
+		if (v->backends[j]->local)
+			bnc_maps_worker_clear(d->maps, v->backends[j]->id);
+	}
 	for (; i + 1 < d->nvips; i++)
 		d->vips[i] = d->vips[i + 1];
 	d->nvips--;
@@ -581,6 +652,9 @@ int daemon_vips_attach(struct daemon *d, const struct cfg *c, char *err, size_t 
 
 void daemon_vips_free(struct daemon *d)
 {
+	/* Workers first, while the model they update is whole. */
+	for (size_t i = 0; i < d->nvips; i++)
+		daemon_workers_stop(d, d->vips[i], true);
 	for (size_t i = 0; i < d->nvips; i++)
 		vip_free(d->vips[i]);
 	free(d->vips);
@@ -611,8 +685,9 @@ static int vip_drop_backends_not_in(struct daemon *d, struct vip_rt *v, const st
 
 	if (!gone)
 		return -ENOMEM;
+	/* Local backends come and go with the workers block. */
 	for (size_t i = 0; i < v->nbackends; i++)
-		if (!backend_in_cfg(cv, v->backends[i]))
+		if (!v->backends[i]->local && !backend_in_cfg(cv, v->backends[i]))
 			gone[n++] = v->backends[i];
 	for (size_t i = 0; i < n; i++)
 		daemon_backend_del(d, gone[i]);
@@ -649,6 +724,9 @@ int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_
 		cfg_check_free(&v->check);
 		cfg_check_copy(&v->check, &cv->check);
 	}
+	ret = daemon_workers_reconfigure(d, v, cv->workers, &vip_changed, err, errlen);
+	if (ret)
+		return ret;
 	sum->vips_changed += vip_changed;
 	ret = vip_drop_backends_not_in(d, v, cv, &sum->backends_removed);
 	for (size_t i = 0; i < cv->nbackends && !ret; i++) {
@@ -675,7 +753,7 @@ int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_
 		sum->backends_changed += changed;
 	}
 	if (!ret)
-		ret = vip_apply(d, v);
+		ret = daemon_vip_apply(d, v);
 	return ret;
 }
 
@@ -729,7 +807,7 @@ void daemon_refresh(struct daemon *d, bool nexthops)
 			backend_settle(b, &apply);
 		}
 		if (apply)
-			vip_apply(d, v);
+			daemon_vip_apply(d, v);
 		if (moved)
 			log_debug("vip %s: next hops refreshed", v->name);
 	}

@@ -18,12 +18,21 @@
 #include "health.h"
 #include "maps.h"
 #include "nexthop.h"
+#include "workers.h"
 
 struct vip_rt;
 
 struct backend_rt {
 	struct vip_rt *vip;
 	__u32 id; /* index in the backends map */
+	/* A local worker of the VIP's pool: reached through sk_lookup, up
+	 * while the worker listens (no health check). Its addr is all zero
+	 * and its port worker_id + 1: a name for the ring and the state file,
+	 * not where it listens.
+	 */
+	bool local;
+	unsigned int worker_id;
+	enum worker_state worker_state;
 	__be32 addr[4];
 	__u8 family;
 	__u16 port;
@@ -58,6 +67,11 @@ struct vip_rt {
 	time_t rebuilt;
 	struct bnc_traffic last;
 	double pps, bps;
+	/* Local workers (daemon_workers.c); pool NULL when none. */
+	struct cfg_workers *workers; /* the running block, a copy */
+	struct worker_pool *pool;
+	bool workers_reloading;
+	char *workers_last_reload; /* NULL, "ok" or the error */
 };
 
 struct daemon {
@@ -67,6 +81,7 @@ struct daemon {
 	struct vip_rt **vips;
 	size_t nvips;
 	bool adopted; /* took over a datapath a previous agent left */
+	bool sk_lookup_attached; /* steering to local workers */
 	bool detach_on_exit;
 	time_t started;
 	enum cfg_attach_mode attached_mode[8]; /* per interface: native or skb */
@@ -131,6 +146,33 @@ void daemon_vips_free(struct daemon *d);
 int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_vip *cv,
 			   struct reload_summary *sum, char *err, size_t errlen);
 void daemon_refresh(struct daemon *d, bool nexthops);
+
+/* A VIP's local workers (daemon_workers.c). */
+int daemon_workers_start(struct daemon *d, struct vip_rt *v, const struct cfg_workers *cw,
+			 char *err, size_t errlen);
+/* Out of traffic first, then stopped: blocking (agent exit) or in the
+ * loop.
+ */
+void daemon_workers_stop(struct daemon *d, struct vip_rt *v, bool wait);
+/* A reload's workers block for v (NULL: none): started, stopped, scaled,
+ * or replaced one by one when the program changed. -EBUSY while a
+ * rolling reload runs.
+ */
+int daemon_workers_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_workers *cw,
+			       bool *changed, char *err, size_t errlen);
+int daemon_workers_scale(struct daemon *d, struct vip_rt *v, unsigned int count, char *err,
+			 size_t errlen);
+int daemon_workers_restart(struct daemon *d, struct vip_rt *v, unsigned int id, char *err,
+			   size_t errlen);
+int daemon_workers_reload(struct daemon *d, struct vip_rt *v, char *err, size_t errlen);
+/* The worker behind a local backend, from the pool; false when none. */
+bool daemon_worker_info(const struct backend_rt *b, struct worker_info *out);
+
+/* Local backends, one per worker id (daemon.c). */
+struct backend_rt *daemon_local_backend_find(struct vip_rt *v, unsigned int worker_id);
+int daemon_local_backend_add(struct daemon *d, struct vip_rt *v, unsigned int worker_id);
+/* Brings the maps in line with v: fail-open, backend states, ring. */
+int daemon_vip_apply(struct daemon *d, struct vip_rt *v);
 
 /* The health state as text: "up", "down" or "unchecked". */
 const char *daemon_backend_health(const struct backend_rt *b);

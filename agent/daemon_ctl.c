@@ -39,6 +39,26 @@ static int proto_parse(const char *s, __u8 *proto)
 	return 0;
 }
 
+/* A local worker is named by its worker: "address" "local", "port" where
+ * it listens now, and a "worker" object. j is returned.
+ */
+static json_t *local_fields(json_t *j, const struct backend_rt *b)
+{
+	struct worker_info w = { .id = b->worker_id, .state = b->worker_state };
+
+	if (!j || !b->local)
+		return j;
+	daemon_worker_info(b, &w);
+	json_object_set_new(j, "address", json_string("local"));
+	json_object_set_new(j, "port", json_integer(w.port));
+	json_object_set_new(j, "local", json_true());
+	json_object_set_new(j, "worker",
+			    json_pack("{s:i, s:i, s:s, s:i}", "id", (int)w.id, "pid", (int)w.pid,
+				      "state", worker_state_name(w.state), "restarts",
+				      (int)w.restarts));
+	return j;
+}
+
 static json_t *backend_json(struct daemon *d, const struct backend_rt *b)
 {
 	struct health_check_stats hs = { 0 };
@@ -49,16 +69,19 @@ static json_t *backend_json(struct daemon *d, const struct backend_rt *b)
 	if (b->hc)
 		health_check_get_stats(b->hc, &hs);
 	bnc_maps_backend_stats(d->maps, b->id, &t);
-	return json_pack(
-		"{s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I, "
-		"s:f, s:f}",
-		"vip", b->vip->name, "address", addr, "port", (int)b->port, "weight",
-		(int)b->weight, "admin", cfg_admin_name(b->admin), "health",
-		daemon_backend_health(b), "datapath", daemon_datapath_state_name(b->datapath_state),
-		"check", cfg_check_type_name(b->check.type), "checks", (json_int_t)hs.checks,
-		"failures", (json_int_t)hs.failures, "transitions", (json_int_t)hs.transitions,
-		"last_error", hs.last_error, "packets", (json_int_t)t.packets, "bytes",
-		(json_int_t)t.bytes, "pps", b->pps, "bps", b->bps);
+	return local_fields(
+		json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I, "
+			  "s:f, s:f}",
+			  "vip", b->vip->name, "address", addr, "port", (int)b->port, "weight",
+			  (int)b->weight, "admin", cfg_admin_name(b->admin), "health",
+			  daemon_backend_health(b), "datapath",
+			  daemon_datapath_state_name(b->datapath_state), "check",
+			  cfg_check_type_name(b->check.type), "checks", (json_int_t)hs.checks,
+			  "failures", (json_int_t)hs.failures, "transitions",
+			  (json_int_t)hs.transitions, "last_error", hs.last_error, "packets",
+			  (json_int_t)t.packets, "bytes", (json_int_t)t.bytes, "pps", b->pps, "bps",
+			  b->bps),
+		b);
 }
 
 static json_t *vip_json(struct daemon *d, const struct vip_rt *v, bool with_backends)
@@ -148,6 +171,12 @@ static struct backend_rt *arg_backend(struct daemon *d, const json_t *args, char
 	addr_s = arg_str(args, "address", err, errlen);
 	if (!addr_s || arg_int(args, "port", 1, 65535, &port, true, err, errlen))
 		return NULL;
+	if (strcmp(addr_s, "local") == 0) {
+		snprintf(err, errlen,
+			 "local workers are managed with worker.restart, worker.scale and "
+			 "worker.reload");
+		return NULL;
+	}
 	if (addr_parse(addr_s, addr, &family)) {
 		snprintf(err, errlen, "'%s' is not an IP address", addr_s);
 		return NULL;
@@ -385,10 +414,13 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 			addr_format(b->addr, b->family, addr, sizeof(addr));
 			json_array_append_new(
 				backends,
-				json_pack("{s:s, s:s, s:i, s:I, s:I, s:f, s:f}", "vip", v->name,
-					  "address", addr, "port", (int)b->port, "packets",
-					  (json_int_t)t.packets, "bytes", (json_int_t)t.bytes,
-					  "pps", b->pps, "bps", b->bps));
+				local_fields(json_pack("{s:s, s:s, s:i, s:I, s:I, s:f, s:f}", "vip",
+						       v->name, "address", addr, "port",
+						       (int)b->port, "packets",
+						       (json_int_t)t.packets, "bytes",
+						       (json_int_t)t.bytes, "pps", b->pps, "bps",
+						       b->bps),
+					     b));
 		}
 	}
 	return json_pack("{s:o, s:o, s:o}", "global", global, "vips", vips, "backends", backends);
@@ -410,9 +442,11 @@ static json_t *cmd_ring_show(struct daemon *d, const json_t *args, char *err, si
 		for (__u32 s = 0; v->ring && s < v->ring_size; s++)
 			slots += v->ring[s] == b->id;
 		addr_format(b->addr, b->family, addr, sizeof(addr));
-		json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:f}", "address", addr,
-						      "port", (int)b->port, "slots", (int)slots,
-						      "share", (double)slots / v->ring_size));
+		json_array_append_new(
+			list, local_fields(json_pack("{s:s, s:i, s:i, s:f}", "address", addr,
+						     "port", (int)b->port, "slots", (int)slots,
+						     "share", (double)slots / v->ring_size),
+					   b));
 	}
 	return json_pack("{s:s, s:i, s:o, s:i, s:I}", "vip", v->name, "ring_size",
 			 (int)v->ring_size, "backends", list ? list : json_array(), "moved",
@@ -445,13 +479,18 @@ static json_t *flow_json(struct daemon *d, const struct bnc_flow_key *k,
 
 	addr_format(k->saddr, k->family, src, sizeof(src));
 	addr_format(k->daddr, k->family, dst, sizeof(dst));
+	json_t *j;
+
 	if (b)
 		addr_format(b->addr, b->family, baddr, sizeof(baddr));
-	return json_pack("{s:s, s:s, s:i, s:s, s:i, s:{s:s, s:i}, s:f}", "protocol",
-			 proto_name(k->proto), "src", src, "sport", (int)ntohs(k->sport), "dst",
-			 dst, "dport", (int)ntohs(k->dport), "backend", "address", baddr, "port",
-			 b ? (int)b->port : 0, "idle_s",
-			 now_ns > v->last_seen_ns ? (double)(now_ns - v->last_seen_ns) / 1e9 : 0.0);
+	j = json_pack("{s:s, s:s, s:i, s:s, s:i, s:{s:s, s:i}, s:f}", "protocol",
+		      proto_name(k->proto), "src", src, "sport", (int)ntohs(k->sport), "dst", dst,
+		      "dport", (int)ntohs(k->dport), "backend", "address", baddr, "port",
+		      b ? (int)b->port : 0, "idle_s",
+		      now_ns > v->last_seen_ns ? (double)(now_ns - v->last_seen_ns) / 1e9 : 0.0);
+	if (j && b)
+		local_fields(json_object_get(j, "backend"), b);
+	return j;
 }
 
 static __u64 coarse_now_ns(void)
@@ -565,18 +604,140 @@ static json_t *cmd_detach(struct daemon *d, const json_t *args, char *err, size_
 	return json_object();
 }
 
+static json_t *worker_json(const struct vip_rt *v, const struct worker_info *w, time_t now)
+{
+	struct backend_rt *b = daemon_local_backend_find((struct vip_rt *)v, w->id);
+	double local_pps = 0;
+
+	for (size_t i = 0; i < v->nbackends; i++)
+		if (v->backends[i]->local)
+			local_pps += v->backends[i]->pps;
+	return json_pack("{s:i, s:i, s:i, s:s, s:I, s:i, s:i, s:f, s:f, s:I}", "id", (int)w->id,
+			 "pid", (int)w->pid, "port", (int)w->port, "state",
+			 worker_state_name(w->state), "uptime_s",
+			 (json_int_t)(w->pid > 0 && now > w->started ? now - w->started : 0),
+			 "restarts", (int)w->restarts, "backend_id", b ? (int)b->id : 0, "share",
+			 b && local_pps > 0 ? b->pps / local_pps : 0.0, "pps", b ? b->pps : 0.0,
+			 "packets", (json_int_t)(b ? b->last.packets : 0));
+}
+
+static json_t *vip_workers_json(const struct vip_rt *v)
+{
+	struct worker_info info[CFG_WORKERS_MAX];
+	json_t *workers = json_array();
+	time_t now = time(NULL);
+	char command[512] = "";
+	size_t n = worker_pool_list(v->pool, info, CFG_WORKERS_MAX), len = 0;
+
+	for (size_t i = 0; workers && i < n && i < CFG_WORKERS_MAX; i++)
+		json_array_append_new(workers, worker_json(v, &info[i], now));
+	for (char **a = v->workers->argv; *a && len < sizeof(command); a++)
+		len += (size_t)snprintf(command + len, sizeof(command) - len, "%s%s",
+					len ? " " : "", *a);
+	return json_pack("{s:s, s:i, s:s, s:b, s:s?, s:o}", "vip", v->name, "count",
+			 (int)v->workers->count, "command", command, "reloading",
+			 v->workers_reloading, "last_reload", v->workers_last_reload, "workers",
+			 workers ? workers : json_array());
+}
+
+static json_t *cmd_worker_list(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	json_t *vips = json_array();
+	struct vip_rt *only = NULL;
+
+	if (json_object_get(args, "vip")) {
+		only = arg_vip(d, args, "vip", err, errlen);
+		if (!only) {
+			json_decref(vips);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; vips && i < d->nvips; i++) {
+		struct vip_rt *v = d->vips[i];
+
+		if ((!only || v == only) && v->pool)
+			json_array_append_new(vips, vip_workers_json(v));
+	}
+	if (only && !only->pool) {
+		snprintf(err, errlen, "vip %s has no workers", only->name);
+		json_decref(vips);
+		return NULL;
+	}
+	return json_pack("{s:o}", "vips", vips ? vips : json_array());
+}
+
+static json_t *cmd_worker_restart(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
+	long long id;
+
+	if (!v || arg_int(args, "id", 0, CFG_WORKERS_MAX - 1, &id, true, err, errlen) ||
+	    daemon_workers_restart(d, v, (unsigned int)id, err, errlen))
+		return NULL;
+	return json_object();
+}
+
+static json_t *cmd_worker_scale(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
+	long long count;
+
+	if (!v || arg_int(args, "count", 1, CFG_WORKERS_MAX, &count, true, err, errlen) ||
+	    daemon_workers_scale(d, v, (unsigned int)count, err, errlen))
+		return NULL;
+	return json_pack("{s:i}", "count", (int)count);
+}
+
+static json_t *cmd_worker_reload(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	json_t *started = json_array();
+	struct vip_rt *only = NULL;
+
+	if (json_object_get(args, "vip")) {
+		only = arg_vip(d, args, "vip", err, errlen);
+		if (!only) {
+			json_decref(started);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; started && i < d->nvips; i++) {
+		struct vip_rt *v = d->vips[i];
+
+		if ((only && v != only) || (!only && !v->pool))
+			continue;
+		if (daemon_workers_reload(d, v, err, errlen)) {
+			json_decref(started);
+			return NULL;
+		}
+		json_array_append_new(started, json_string(v->name));
+	}
+	return json_pack("{s:o}", "started", started ? started : json_array());
+}
+
 static const struct {
 	const char *cmd;
 	json_t *(*fn)(struct daemon *d, const json_t *args, char *err, size_t errlen);
 } commands[] = {
-	{ "status", cmd_status },	    { "vip.list", cmd_vip_list },
-	{ "vip.show", cmd_vip_show },	    { "vip.add", cmd_vip_add },
-	{ "vip.del", cmd_vip_del },	    { "backend.list", cmd_backend_list },
-	{ "backend.add", cmd_backend_add }, { "backend.del", cmd_backend_del },
-	{ "backend.set", cmd_backend_set }, { "stats", cmd_stats },
-	{ "ring.show", cmd_ring_show },	    { "flow.list", cmd_flow_list },
-	{ "flow.lookup", cmd_flow_lookup }, { "flow.flush", cmd_flow_flush },
-	{ "reload", cmd_reload },	    { "detach", cmd_detach },
+	{ "status", cmd_status },
+	{ "vip.list", cmd_vip_list },
+	{ "vip.show", cmd_vip_show },
+	{ "vip.add", cmd_vip_add },
+	{ "vip.del", cmd_vip_del },
+	{ "backend.list", cmd_backend_list },
+	{ "backend.add", cmd_backend_add },
+	{ "backend.del", cmd_backend_del },
+	{ "backend.set", cmd_backend_set },
+	{ "stats", cmd_stats },
+	{ "ring.show", cmd_ring_show },
+	{ "flow.list", cmd_flow_list },
+	{ "flow.lookup", cmd_flow_lookup },
+	{ "flow.flush", cmd_flow_flush },
+	{ "reload", cmd_reload },
+	{ "detach", cmd_detach },
+	{ "worker.list", cmd_worker_list },
+	{ "worker.restart", cmd_worker_restart },
+	{ "worker.scale", cmd_worker_scale },
+	{ "worker.reload", cmd_worker_reload },
 };
 
 json_t *daemon_ctl_handle(const char *cmd, const json_t *args, void *arg)

@@ -103,6 +103,51 @@ static int attach_one(struct daemon *d, size_t i, enum cfg_attach_mode mode)
 	return 0;
 }
 
+static bool cfg_has_workers(const struct cfg *c)
+{
+	for (size_t i = 0; i < c->nvips; i++)
+		if (c->vips[i].workers)
+			return true;
+	return false;
+}
+
+/* The sk_lookup program that steers VIP connections to local workers:
+ * taken over from a previous agent, or attached to this network
+ * namespace when a VIP has workers (it runs on every socket lookup, so
+ * not before).
+ */
+static int sk_lookup_ensure(struct daemon *d, const struct cfg *c)
+{
+	char pin[PATH_MAX];
+	int err;
+
+	if (d->sk_lookup_attached)
+		return 0;
+	snprintf(pin, sizeof(pin), "%s/link_sk_lookup", d->cfg->pin_dir);
+	err = bnc_maps_sk_lookup_link_adopt(d->maps, pin);
+	if (!err) {
+		d->sk_lookup_attached = true;
+		log_info("took over the sk_lookup program steering to local workers");
+		return 0;
+	}
+	if (err != -ENOENT) {
+		log_warnx("cannot take over the sk_lookup link pinned at %s: %s", pin,
+			  strerror(-err));
+		return err;
+	}
+	if (!cfg_has_workers(c))
+		return 0;
+	err = bnc_maps_sk_lookup_attach(d->maps, NULL, pin);
+	if (err) {
+		log_warnx("cannot attach the sk_lookup program for local workers: %s",
+			  strerror(-err));
+		return err;
+	}
+	d->sk_lookup_attached = true;
+	log_info("sk_lookup program attached: VIP connections reach local workers");
+	return 0;
+}
+
 static int config_apply_globals(struct daemon *d)
 {
 	struct bnc_config bc = { 0 };
@@ -203,7 +248,10 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		if (!d->saved)
 			bnc_maps_flow_flush(d->maps, NULL, NULL);
 	}
+	err[0] = '\0';
 	ret = config_apply_globals(d);
+	if (!ret)
+		ret = sk_lookup_ensure(d, d->cfg);
 	if (!ret)
 		ret = daemon_vips_attach(d, d->cfg, err, sizeof(err));
 	if (ret) {
@@ -287,6 +335,11 @@ void daemon_stop(struct daemon *d)
 		ctl_server_close(d->ctl);
 	if (d->metrics)
 		metrics_stop(d->metrics);
+	/* Workers are stopped (and waited for) before the state is saved:
+	 * the next agent has none to adopt.
+	 */
+	for (size_t i = 0; i < d->nvips; i++)
+		daemon_workers_stop(d, d->vips[i], true);
 	if (d->cfg && !d->detach_on_exit)
 		daemon_state_save(d);
 	daemon_vips_free(d);
@@ -347,7 +400,12 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_
 	if (ret)
 		return ret;
 	ret = reload_check_globals(d->cfg, next, err, errlen);
+	if (!ret)
+		ret = sk_lookup_ensure(d, next);
 	if (ret) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot attach the sk_lookup program: %s",
+				 strerror(-ret));
 		cfg_free(next);
 		return ret;
 	}

@@ -24,17 +24,42 @@ static json_t *backend_json(const struct backend_rt *b)
 			 "health_known", b->health_known);
 }
 
+/* The workers running now, for an agent started after a crash to adopt
+ * instead of starting others next to them.
+ */
+static json_t *workers_json(const struct vip_rt *v)
+{
+	struct worker_info info[CFG_WORKERS_MAX];
+	json_t *workers = json_array();
+	size_t n;
+
+	if (!workers || !v->pool)
+		return workers;
+	n = worker_pool_list(v->pool, info, CFG_WORKERS_MAX);
+	for (size_t i = 0; i < n && i < CFG_WORKERS_MAX; i++) {
+		if (info[i].pid <= 0)
+			continue;
+		json_array_append_new(workers,
+				      json_pack("{s:i, s:i, s:i, s:I, s:i}", "id", (int)info[i].id,
+						"pid", (int)info[i].pid, "port", (int)info[i].port,
+						"start_time", (json_int_t)info[i].start_time,
+						"restarts", (int)info[i].restarts));
+	}
+	return workers;
+}
+
 static json_t *vip_json(const struct vip_rt *v)
 {
 	char addr[ADDR_STRLEN];
-	json_t *backends = json_array();
+	json_t *backends = json_array(), *workers = workers_json(v);
 
 	for (size_t i = 0; backends && i < v->nbackends; i++)
 		json_array_append_new(backends, backend_json(v->backends[i]));
 	addr_format(v->key.addr, v->key.family, addr, sizeof(addr));
-	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "name", v->name, "address", addr, "port",
-			 (int)ntohs(v->key.port), "protocol", (int)v->key.proto, "vip_id",
-			 (int)v->vip_id, "backends", backends ? backends : json_array());
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o, s:o}", "name", v->name, "address", addr,
+			 "port", (int)ntohs(v->key.port), "protocol", (int)v->key.proto, "vip_id",
+			 (int)v->vip_id, "backends", backends ? backends : json_array(), "workers",
+			 workers ? workers : json_array());
 }
 
 int daemon_state_save(struct daemon *d)
@@ -81,11 +106,30 @@ static int saved_backend_read(json_t *j, struct saved_backend *b)
 	return 0;
 }
 
+static int saved_worker_read(json_t *j, struct worker_info *w)
+{
+	int id, pid, port, restarts;
+	json_int_t start_time;
+
+	memset(w, 0, sizeof(*w));
+	if (json_unpack(j, "{s:i, s:i, s:i, s:I, s:i}", "id", &id, "pid", &pid, "port", &port,
+			"start_time", &start_time, "restarts", &restarts) ||
+	    id < 0 || id >= CFG_WORKERS_MAX || pid <= 0 || port <= 0 || port > 65535 ||
+	    start_time < 0 || restarts < 0)
+		return -EINVAL;
+	w->id = (unsigned int)id;
+	w->pid = (pid_t)pid;
+	w->port = (__u16)port;
+	w->start_time = (uint64_t)start_time;
+	w->restarts = (unsigned int)restarts;
+	return 0;
+}
+
 static int saved_vip_read(json_t *j, struct saved_vip *v)
 {
 	const char *name, *addr;
 	int port, proto, vip_id;
-	json_t *backends, *b;
+	json_t *backends, *workers, *b;
 	size_t i;
 
 	if (json_unpack(j, "{s:s, s:s, s:i, s:i, s:i, s:o}", "name", &name, "address", &addr,
@@ -108,6 +152,18 @@ static int saved_vip_read(json_t *j, struct saved_vip *v)
 	{
 		if (saved_backend_read(b, &v->backends[v->nbackends]) == 0)
 			v->nbackends++;
+	}
+	/* A state file of an agent without workers has none. */
+	workers = json_object_get(j, "workers");
+	if (!json_is_array(workers))
+		return 0;
+	v->workers = calloc(json_array_size(workers) + 1, sizeof(*v->workers));
+	if (!v->workers)
+		return -ENOMEM;
+	json_array_foreach(workers, i, b)
+	{
+		if (saved_worker_read(b, &v->workers[v->nworkers]) == 0)
+			v->nworkers++;
 	}
 	return 0;
 }
@@ -158,11 +214,13 @@ void daemon_state_free(struct saved_state *st)
 	for (size_t i = 0; i < st->nvips; i++) {
 		free(st->vips[i].name);
 		free(st->vips[i].backends);
+		free(st->vips[i].workers);
 	}
 	/* Entries past nvips may hold a half-read VIP. */
 	if (st->vips && st->vips[st->nvips].name) {
 		free(st->vips[st->nvips].name);
 		free(st->vips[st->nvips].backends);
+		free(st->vips[st->nvips].workers);
 	}
 	free(st->vips);
 	memset(st, 0, sizeof(*st));

@@ -11,6 +11,7 @@
 
 #include "bouncer_abi.h"
 #include "config.h"
+#include "workers.h"
 
 struct daemon;
 
@@ -30,6 +31,8 @@ struct saved_vip {
 	__u32 vip_id;
 	struct saved_backend *backends;
 	size_t nbackends;
+	struct worker_info *workers; /* still running when the state was saved */
+	size_t nworkers;
 };
 
 struct saved_state {
