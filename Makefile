@@ -67,7 +67,7 @@ PROGS := $(patsubst agent/main_%.c,$(BUILD)/%,$(AGENT_MAINS))
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: all test unit-test datapath-test live-test bench check format clean deps
+.PHONY: all test unit-test datapath-test live-test bench demo check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
 
@@ -132,6 +132,12 @@ test: all
 
 bench: all
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+
+# A world of network namespaces, bouncerd with local workers and remote
+# backends behind one VIP, under load; a worker killed, a backend stopped
+# and back (scripts/demo.sh; root, about 30 s).
+demo: $(PROGS)
+	$(Q)BUILD_DIR=$(BUILD) scripts/demo.sh
 
 # Static checks, on the files git tracks (a file not yet added is left
 # alone); outside a git checkout, on what the globs find. wildcard drops
