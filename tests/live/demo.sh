@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# The demo (scripts/demo.sh, what `make demo` runs), without a terminal, as
+# a newcomer would run it; its summary lines are checked:
+#
+#   run        it exits 0 within 120 s
+#   served     the two workers and the two backends each served requests
+#   worker     the worker killed with kill -9 came back (new pid,
+#              restarts=1)
+#   backend    the stopped backend served again once restarted
+#   failures   at most 1 request failed while the worker was killed: the
+#              client sends one request at a time, and a kill -9 can cut
+#              the one the worker was serving; none was refused (the
+#              killed worker's socket leaves the sk_lookup map with it).
+#              At most 25 failed between the backend's stop and its health
+#              check taking it out: at 50 requests a second, a quarter of
+#              them for that backend, that is 2 s, where the config's
+#              check (every 0.3 s, fall 2) needs under 1 s. None failed at
+#              any other time.
+#   leftovers  the demo says none, and none is found here either: no
+#              namespace, pin directory, temporary directory or process of
+#              a demo that was not there before.
+#
+# Run as root from anywhere; needs build/ (make), node and python3. Prints
+# "ok - NAME" / "not ok - NAME"; exit 77 when not root.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD_DIR:-build}
+[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
+PY=/usr/bin/python3
+
+FAILURES=0
+# shellcheck source=tests/lib/live.sh
+. "$ROOT/tests/lib/live.sh"
+
+require_root demo
+require_built "$BUILD/bouncerd" "$BUILD/bouncerctl" "$BUILD/bouncer-decap"
+require_tools node "$PY" nsenter ethtool
+
+WORK=$(mktemp -d /tmp/bnc-demotest.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+trap "exit 1" INT TERM HUP PIPE
+
+# What any demo leaves on this machine: its namespaces, pin directories,
+# temporary directories, and the processes that carry its mark in their
+# environment (every process a demo starts does).
+snapshot() {
+	ip netns list | awk '$1 ~ /^bnc-demo-/ { print "netns " $1 }'
+	local d
+	for d in /sys/fs/bpf/bnc-demo-* /tmp/bnc-demo.*; do
+		[[ -e $d ]] && echo "path $d"
+	done
+	"$PY" - <<'EOF'
+import glob
+for f in glob.glob("/proc/[0-9]*/environ"):
+    try:
+        with open(f, "rb") as e:
+            if b"\0BNC_DEMO_RUN=" in b"\0" + e.read():
+                with open(f[:-len("environ")] + "cmdline", "rb") as c:
+                    cmd = c.read().replace(b"\0", b" ").decode(errors="replace")
+                print("process", f.split("/")[2], cmd.strip())
+    except OSError:
+        pass
+EOF
+}
+
+# value KEY: the value of "summary: KEY=VALUE ..." in the demo's output;
+# KEY may name a later field of the line ("failed_worker_kill=[0-9]* refused").
+value() { sed -n "s/^summary: $1=\([^ ]*\).*/\1/p" "$WORK/out" | tail -n 1; }
+
+snapshot | sort >"$WORK/before"
+start=$SECONDS
+demo_rc=0
+BUILD_DIR=$BUILD timeout -k 10 120 "$ROOT/scripts/demo.sh" </dev/null >"$WORK/out" 2>&1 || demo_rc=$?
+took=$((SECONDS - start))
+# The processes a demo killed may take a moment to be gone from /proc.
+left_behind() {
+	snapshot | sort >"$WORK/after"
+	comm -13 "$WORK/before" "$WORK/after" >"$WORK/new"
+	[[ ! -s $WORK/new ]]
+}
+wait_for 5 left_behind || true
+
+diag "demo: exit status $demo_rc after ${took}s"
+grep '^summary: ' "$WORK/out" | sed 's/^/# /' >&2
+
+scenario_run() {
+	((demo_rc == 0 && took < 120))
+}
+
+scenario_served() {
+	local k n
+	for k in worker0 worker1 b1 b2; do
+		n=$(value "served $k")
+		if [[ -z $n ]] || ((n == 0)); then
+			diag "$k served ${n:-nothing}"
+			return 1
+		fi
+	done
+}
+
+scenario_worker() {
+	[[ $(value worker_restarted) == yes ]]
+	grep -q "pid [0-9]* -> [0-9]*, restarts=1$" "$WORK/out"
+}
+
+scenario_backend() {
+	[[ $(value backend_returned) == yes ]]
+}
+
+scenario_failures() {
+	local kill refused down other
+	kill=$(value failed_worker_kill)
+	refused=$(value "failed_worker_kill=[0-9]* refused")
+	down=$(value failed_backend_down)
+	other=$(value failed_other)
+	[[ -n $kill && -n $refused && -n $down && -n $other ]]
+	((kill <= 1 && refused == 0 && down <= 25 && other == 0))
+}
+
+scenario_leftovers() {
+	[[ $(value leftovers) == none ]]
+	if [[ -s $WORK/new ]]; then
+		diag "left behind:"
+		sed 's/^/#   /' "$WORK/new" >&2
+		return 1
+	fi
+}
+
+run run scenario_run
+run served scenario_served
+run worker scenario_worker
+run backend scenario_backend
+run failures scenario_failures
+run leftovers scenario_leftovers
+if ((FAILURES > 0)); then
+	sed 's/^/# /' "$WORK/out" >&2
+fi
+((FAILURES == 0))
