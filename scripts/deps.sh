@@ -27,6 +27,9 @@ pkgs=(
 	# (ethtool), reachability (ping), process handling (pkill, sysctl),
 	# helper servers and clients (python3, curl).
 	iproute2 ethtool iputils-ping procps python3 curl
+	# Local workers in the live tests and make demo run the Node.js app
+	# (examples/app/server.js).
+	nodejs
 	# make check: formatting, static analysis, shell scripts; the lists of
 	# files to check come from git ls-files.
 	clang-format clang-tidy cppcheck shellcheck git
