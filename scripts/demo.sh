@@ -140,7 +140,8 @@ cleanup() {
 	echo
 	if ((rc != 0)); then
 		echo "${RED}demo: stopped during $STEP (status $rc)${N}"
-		if [[ -n $WORK && -s $WORK/agent.log ]]; then
+		# Not interrupted (Ctrl-C, kill): an error, which the log may explain.
+		if ((rc != 130 && rc != 143)) && [[ -n $WORK && -s $WORK/agent.log ]]; then
 			echo "${DIM}last lines of bouncerd's log:${N}"
 			tail -n 30 "$WORK/agent.log" | sed 's/^/    /'
 		fi
