@@ -1309,6 +1309,21 @@ static const char *endpoint_text(const json_t *obj, const char *addr_key, const 
 	return buf;
 }
 
+/* A backend as ADDR:PORT, or as worker/ID for a local worker: its address
+ * is "local" and its port changes with each replacement, so only the id
+ * tells the operator which worker it is.
+ */
+static const char *backend_text(const json_t *b, char *buf, size_t len)
+{
+	char id[32];
+
+	if (!json_is_true(json_object_get(b, "local")))
+		return endpoint_text(b, "address", "port", buf, len);
+	snprintf(buf, len, "worker/%s",
+		 field_text(json_object_get(b, "worker"), "id", id, sizeof(id)));
+	return buf;
+}
+
 /* 45s, 12m5s, 3h4m, 2d3h: two units at most. */
 static const char *duration_text(const json_t *v, char *buf, size_t len)
 {
@@ -1339,7 +1354,7 @@ enum col_kind {
 	COL_SERVICE, /* address:port/protocol */
 	COL_UP, /* backends_up/backends_total, and whether failing open */
 	COL_DURATION, /* key in seconds */
-	COL_BACKEND, /* key is an object with address and port */
+	COL_BACKEND, /* key (NULL: the row) is a backend: backend_text() */
 };
 
 struct col {
@@ -1384,8 +1399,8 @@ static void col_cell(struct table *t, const struct col *c, const json_t *row)
 		return;
 	case COL_BACKEND:
 		table_cell(t, "%s",
-			   endpoint_text(json_object_get(row, c->key), "address", "port", buf,
-					 sizeof(buf)));
+			   backend_text(c->key ? json_object_get(row, c->key) : row, buf,
+					sizeof(buf)));
 		return;
 	}
 }
@@ -1478,7 +1493,7 @@ static void render_vip_list(FILE *f, const json_t *r)
 /* The backend columns after VIP: vip.show leaves VIP out. */
 static const struct col backend_cols[] = {
 	{ "VIP", COL_TEXT, "vip", NULL },
-	{ "BACKEND", COL_ENDPOINT, "address", "port" },
+	{ "BACKEND", COL_BACKEND, NULL, NULL },
 	{ "WEIGHT", COL_NUMBER, "weight", NULL },
 	{ "ADMIN", COL_TEXT, "admin", NULL },
 	{ "HEALTH", COL_TEXT, "health", NULL },
@@ -1523,12 +1538,9 @@ static void render_stats(FILE *f, const json_t *r)
 		{ "BIT/S", COL_RATE, "bps", NULL },
 	};
 	static const struct col backend_rate_cols[] = {
-		{ "VIP", COL_TEXT, "vip", NULL },
-		{ "BACKEND", COL_ENDPOINT, "address", "port" },
-		{ "PACKETS", COL_NUMBER, "packets", NULL },
-		{ "BYTES", COL_NUMBER, "bytes", NULL },
-		{ "PKT/S", COL_RATE, "pps", NULL },
-		{ "BIT/S", COL_RATE, "bps", NULL },
+		{ "VIP", COL_TEXT, "vip", NULL },	    { "BACKEND", COL_BACKEND, NULL, NULL },
+		{ "PACKETS", COL_NUMBER, "packets", NULL }, { "BYTES", COL_NUMBER, "bytes", NULL },
+		{ "PKT/S", COL_RATE, "pps", NULL },	    { "BIT/S", COL_RATE, "bps", NULL },
 	};
 	struct table t = { .ncols = 2,
 			   .heads = (const char *const[]){ "COUNTER", "VALUE" },
@@ -1570,7 +1582,7 @@ static void render_ring_show(FILE *f, const json_t *r)
 	{
 		json_int_t slots = json_integer_value(json_object_get(b, "slots"));
 
-		table_cell(&t, "%s", endpoint_text(b, "address", "port", buf, sizeof(buf)));
+		table_cell(&t, "%s", backend_text(b, buf, sizeof(buf)));
 		table_cell(&t, "%s", field_text(b, "slots", buf, sizeof(buf)));
 		/* From the slots rather than "share": exact, whatever scale
 		 * the agent reports share in.

@@ -537,6 +537,63 @@ static void test_render_ring(void **state)
 		      "10.0.0.3:80      3  42.86%\n");
 }
 
+/* A local worker is named worker/ID wherever a backend is printed: its
+ * address is "local" and its port changes with each replacement.
+ */
+static void test_render_local_workers(void **state)
+{
+	(void)state;
+	assert_render(
+		"backend.list",
+		"{\"backends\": ["
+		"{\"vip\": \"app\", \"address\": \"local\", \"port\": 9001, \"local\": true,"
+		" \"worker\": {\"id\": 1, \"pid\": 4242, \"state\": \"ready\", \"restarts\": 0},"
+		" \"weight\": 1, \"admin\": \"ready\", \"health\": \"up\", \"datapath\": \"up\","
+		" \"check\": \"tcp\", \"failures\": 0, \"packets\": 10, \"bytes\": 640,"
+		" \"last_error\": \"\"},"
+		"{\"vip\": \"app\", \"address\": \"10.0.0.3\", \"port\": 80, \"local\": false,"
+		" \"weight\": 1, \"admin\": \"ready\", \"health\": \"up\", \"datapath\": \"up\","
+		" \"check\": \"tcp\", \"failures\": 0, \"packets\": 5, \"bytes\": 320}]}",
+		"VIP  BACKEND      WEIGHT  ADMIN  HEALTH  DATAPATH  CHECK  FAILS  PACKETS  BYTES"
+		"  LAST ERROR\n"
+		"app  worker/1          1  ready  up      up        tcp        0       10    640"
+		"  -\n"
+		"app  10.0.0.3:80       1  ready  up      up        tcp        0        5    320"
+		"  -\n");
+	assert_render("ring.show",
+		      "{\"vip\": \"app\", \"ring_size\": 7, \"moved\": 0, \"rebuilt_s\": 5,"
+		      " \"backends\": ["
+		      "{\"address\": \"local\", \"port\": 9000, \"local\": true,"
+		      " \"worker\": {\"id\": 0}, \"slots\": 4},"
+		      "{\"address\": \"local\", \"port\": 9101, \"local\": true,"
+		      " \"worker\": {\"id\": 1}, \"slots\": 3}]}",
+		      "vip app: 7 slots, 0 moved in the last rebuild, 5s ago\n"
+		      "\n"
+		      "BACKEND   SLOTS   SHARE\n"
+		      "worker/0      4  57.14%\n"
+		      "worker/1      3  42.86%\n");
+	assert_render(
+		"flow.list",
+		"{\"flows\": [{\"protocol\": \"tcp\", \"src\": \"192.0.2.1\", \"sport\": 40000,"
+		" \"dst\": \"10.0.0.1\", \"dport\": 80, \"backend\": {\"address\": \"local\","
+		" \"port\": 9002, \"local\": true, \"worker\": {\"id\": 2}}, \"idle_s\": 1}],"
+		" \"total\": 1}",
+		"PROTO  SOURCE           DESTINATION  BACKEND   IDLE\n"
+		"tcp    192.0.2.1:40000  10.0.0.1:80  worker/2  1s\n"
+		"1 of 1 flows\n");
+	/* local without its worker: still not an address. */
+	assert_render("stats",
+		      "{\"global\": {}, \"vips\": [], \"backends\": [{\"vip\": \"app\","
+		      " \"address\": \"local\", \"port\": 9000, \"local\": true, \"packets\": 1,"
+		      " \"bytes\": 64, \"pps\": 0, \"bps\": 0}]}",
+		      "COUNTER  VALUE\n"
+		      "\n"
+		      "VIP  PACKETS  BYTES  PKT/S  BIT/S\n"
+		      "\n"
+		      "VIP  BACKEND   PACKETS  BYTES  PKT/S  BIT/S\n"
+		      "app  worker/-        1     64      0      0\n");
+}
+
 /* Every command has a renderer that copes with the result it documents
  * and with an empty one; the "done" commands print nothing.
  */
@@ -587,12 +644,19 @@ static void test_render_every_command(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),	     cmocka_unit_test(test_options),
-		cmocka_unit_test(test_bad),	     cmocka_unit_test(test_short_error_buffer),
-		cmocka_unit_test(test_help),	     cmocka_unit_test(test_help_command),
-		cmocka_unit_test(test_rates),	     cmocka_unit_test(test_render_vip_list),
-		cmocka_unit_test(test_render_stats), cmocka_unit_test(test_render_flows),
-		cmocka_unit_test(test_render_ring),  cmocka_unit_test(test_render_every_command),
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_short_error_buffer),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_help_command),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_render_vip_list),
+		cmocka_unit_test(test_render_stats),
+		cmocka_unit_test(test_render_flows),
+		cmocka_unit_test(test_render_ring),
+		cmocka_unit_test(test_render_local_workers),
+		cmocka_unit_test(test_render_every_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
