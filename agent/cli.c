@@ -14,8 +14,11 @@
 #include "addr.h"
 #include "bouncer_abi.h"
 #include "cli.h"
+#include "config.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 
 /* Grammar */
 
@@ -26,6 +29,7 @@ enum arg_type {
 	ARG_PRIME, /* a prime min..max: an integer */
 	ARG_SERVICE, /* ADDR:PORT/PROTO: "address", "port", "protocol" */
 	ARG_ENDPOINT, /* ADDR:PORT: key (address) and port_key */
+	ARG_FLAG, /* a keyword alone: true */
 };
 
 /* May be left out. */
@@ -35,8 +39,13 @@ enum arg_type {
 /* An optional positional argument that comes only with the next one. */
 #define ARG_PAIRED (1u << 2)
 
+/* A keyword that starts with "--" is an option of its command: it may come
+ * anywhere before "--" like bouncerctl's own options, and its value is for
+ * bouncerctl (struct cli_request), not part of the request. One name means
+ * one thing in every command: parse_options() finds it in any command.
+ */
 struct cli_arg {
-	const char *keyword; /* "weight N"; NULL: positional or bare */
+	const char *keyword; /* "weight N", "--wait"; NULL: positional or bare */
 	const char *meta; /* "N", "NAME"; NULL: the choices, a|b */
 	const char *name; /* what error messages call it; NULL: keyword or meta */
 	enum arg_type type;
@@ -206,6 +215,52 @@ static const struct cli_arg flow_flush_args[] = {
 	ARG_BACKEND(ARG_OPTIONAL),
 };
 
+static const struct cli_arg worker_list_args[] = {
+	ARG_VIP(ARG_OPTIONAL),
+};
+
+static const struct cli_arg worker_restart_args[] = {
+	ARG_VIP(0),
+	{ .meta = "ID",
+	  .type = ARG_NUMBER,
+	  .key = "id",
+	  .min = 0,
+	  .max = CFG_WORKERS_MAX - 1,
+	  .help = "the worker's id (worker list)" },
+};
+
+static const struct cli_arg worker_scale_args[] = {
+	ARG_VIP(0),
+	{ .meta = "COUNT",
+	  .type = ARG_NUMBER,
+	  .key = "count",
+	  .min = 1,
+	  .max = CFG_WORKERS_MAX,
+	  .help = "how many workers to run; the highest ids\nstop first" },
+};
+
+static const struct cli_arg worker_reload_args[] = {
+	{ .meta = "VIP",
+	  .type = ARG_WORD,
+	  .flags = ARG_OPTIONAL,
+	  .key = "vip",
+	  .help = "the VIP's name (default: every VIP with\nworkers)" },
+	{ .keyword = "--wait",
+	  .type = ARG_FLAG,
+	  .flags = ARG_OPTIONAL,
+	  .key = "wait",
+	  .help = "wait until the reload ends: exit 1 and\n"
+		  "print the errors if it failed" },
+	{ .keyword = "--timeout",
+	  .meta = "SECONDS",
+	  .type = ARG_NUMBER,
+	  .flags = ARG_OPTIONAL,
+	  .key = "timeout",
+	  .min = 1,
+	  .max = 86400,
+	  .help = "wait at most SECONDS (default " STRINGIFY(CLI_WAIT_S) ");\nimplies --wait" },
+};
+
 static void render_status(FILE *f, const json_t *r);
 static void render_vip_list(FILE *f, const json_t *r);
 static void render_vip_show(FILE *f, const json_t *r);
@@ -215,6 +270,8 @@ static void render_ring_show(FILE *f, const json_t *r);
 static void render_flow_list(FILE *f, const json_t *r);
 static void render_flow_lookup(FILE *f, const json_t *r);
 static void render_flow_flush(FILE *f, const json_t *r);
+static void render_worker_list(FILE *f, const json_t *r);
+static void render_worker_reload(FILE *f, const json_t *r);
 static void render_reload(FILE *f, const json_t *r);
 static void render_detach(FILE *f, const json_t *r);
 
@@ -306,6 +363,34 @@ static const struct cli_command flow_cmds[] = {
 	  .render = render_flow_flush },
 };
 
+static const struct cli_command worker_cmds[] = {
+	{ .name = "list",
+	  .cmd = "worker.list",
+	  .help = "List the local workers of one VIP, or of all VIPs.\n"
+		  "Process, port, state, uptime, restarts and share of the traffic;\n"
+		  "and a line for each VIP whose rolling reload runs or failed.",
+	  ARGS(worker_list_args),
+	  .render = render_worker_list },
+	{ .name = "restart",
+	  .cmd = "worker.restart",
+	  .help = "Replace one worker with a new process.\n"
+		  "The old one serves until the new one listens; a worker in backoff or\n"
+		  "failed is started now.",
+	  ARGS(worker_restart_args) },
+	{ .name = "scale",
+	  .cmd = "worker.scale",
+	  .help = "Start or stop workers to run COUNT of them.",
+	  ARGS(worker_scale_args) },
+	{ .name = "reload",
+	  .cmd = "worker.reload",
+	  .help = "Replace the workers of one VIP, or of all, one at a time.\n"
+		  "Each new worker must listen before its predecessor stops. The reload\n"
+		  "runs in the agent: without --wait, follow it with worker list;\n"
+		  "interrupting --wait does not stop it.",
+	  ARGS(worker_reload_args),
+	  .render = render_worker_reload },
+};
+
 static const struct cli_command reload_cmds[] = {
 	{ .cmd = "reload",
 	  .help = "Read the config file again and apply what changed.\n"
@@ -340,6 +425,10 @@ static const struct cli_object objects[] = {
 	{ .name = "flow",
 	  .help = "The flow table: which backend each connection is bound to.",
 	  CMDS(flow_cmds),
+	  .default_cmd = "list" },
+	{ .name = "worker",
+	  .help = "Local workers: programs the agent runs and balances a VIP over.",
+	  CMDS(worker_cmds),
 	  .default_cmd = "list" },
 	{ .name = "reload", .help = "Apply the config file.", CMDS(reload_cmds) },
 	{ .name = "detach", .help = "Remove the datapath and stop the agent.", CMDS(detach_cmds) },
@@ -573,6 +662,8 @@ static int parse_value(struct parse_ctx *p, const struct cli_arg *a, const char 
 		if (!word)
 			return fail(p, "missing %s", a->meta);
 		return parse_endpoint(p, word, word, a->meta, a->key, a->port_key);
+	case ARG_FLAG:
+		return json_object_set_new(p->args, a->key, json_true()) ? -ENOMEM : 0;
 	}
 	return -EINVAL;
 }
@@ -580,6 +671,64 @@ static int parse_value(struct parse_ctx *p, const struct cli_arg *a, const char 
 static bool is_positional(const struct cli_arg *a)
 {
 	return !a->keyword && !(a->flags & ARG_BARE);
+}
+
+static bool is_option(const struct cli_arg *a)
+{
+	return a->keyword && a->keyword[0] == '-';
+}
+
+/* "--timeout" and "--timeout=60" are the option --timeout. */
+static bool is_option_word(const struct cli_arg *a, const char *word)
+{
+	size_t len = strcspn(word, "=");
+
+	return is_option(a) && strlen(a->keyword) == len && strncmp(a->keyword, word, len) == 0;
+}
+
+/* The command option word names, in whichever command has it. */
+static const struct cli_arg *find_command_option(const char *word)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(objects); i++)
+		for (size_t k = 0; k < objects[i].ncmds; k++)
+			for (size_t n = 0; n < objects[i].cmds[k].nargs; n++)
+				if (is_option_word(&objects[i].cmds[k].args[n], word))
+					return &objects[i].cmds[k].args[n];
+	return NULL;
+}
+
+/* The command's options, which parse_options() set aside, each with its
+ * value after it (or after "="). Their values go to opts, not to the
+ * request's args.
+ */
+static int parse_command_options(struct parse_ctx *p, const struct cli_command *c, int argc,
+				 char **argv, json_t *opts)
+{
+	struct parse_ctx o = *p;
+	int err;
+
+	o.args = opts;
+	for (int w = 0; w < argc; w++) {
+		const char *word = argv[w], *eq = strchr(word, '=');
+		const struct cli_arg *a = NULL;
+
+		for (size_t i = 0; i < c->nargs && !a; i++)
+			if (is_option_word(&c->args[i], word))
+				a = &c->args[i];
+		if (!a)
+			return fail(p, "unknown option '%s'", word);
+		if (json_object_get(opts, a->key))
+			return fail(p, "%s given twice", a->keyword);
+		if (a->type == ARG_FLAG && eq)
+			return fail(p, "%s takes no value", a->keyword);
+		if (a->type == ARG_FLAG || eq)
+			err = parse_value(&o, a, eq ? eq + 1 : NULL);
+		else
+			err = parse_value(&o, a, w + 1 < argc ? argv[++w] : NULL);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /* The arguments after the command: the required positional ones first, in
@@ -614,7 +763,10 @@ static int parse_args(struct parse_ctx *p, const struct cli_command *c, int argc
 		for (i = 0; i < c->nargs && !a; i++) {
 			const struct cli_arg *b = &c->args[i];
 
-			if ((b->keyword && strcmp(b->keyword, word) == 0) ||
+			/* An option is never a word here: after "--" it is a
+			 * name.
+			 */
+			if ((b->keyword && !is_option(b) && strcmp(b->keyword, word) == 0) ||
 			    ((b->flags & ARG_BARE) && choice_index(b->choices, word) >= 0))
 				a = b;
 		}
@@ -627,7 +779,7 @@ static int parse_args(struct parse_ctx *p, const struct cli_command *c, int argc
 			for (i = 0; i < c->nargs && n < sizeof(expected); i++) {
 				const struct cli_arg *b = &c->args[i];
 
-				if (b->keyword || (b->flags & ARG_BARE))
+				if ((b->keyword && !is_option(b)) || (b->flags & ARG_BARE))
 					n += (size_t)snprintf(expected + n, sizeof(expected) - n,
 							      "%s%s", n ? ", " : "",
 							      b->keyword ? b->keyword
@@ -793,13 +945,14 @@ static const struct cli_option *find_option(const char *word, const char **value
 }
 
 /* Takes the options out of argv wherever they are (up to "--") and leaves
- * the other words in words[], in order.
+ * the other words in words[], in order, and the commands' options with
+ * their values in opts[], for the command to parse.
  */
 static int parse_options(struct parse_ctx *p, int argc, char **argv, struct cli_request *out,
-			 char **words, int *nwords)
+			 char **words, int *nwords, char **opts, int *nopts)
 {
 	bool json = false, pretty = false, dashdash = false;
-	int n = 0;
+	int n = 0, m = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const struct cli_option *o;
@@ -819,8 +972,16 @@ static int parse_options(struct parse_ctx *p, int argc, char **argv, struct cli_
 		}
 		word = argv[i];
 		o = find_option(word, &value);
-		if (!o)
-			return fail(p, "unknown option '%s'", word);
+		if (!o) {
+			const struct cli_arg *a = find_command_option(word);
+
+			if (!a)
+				return fail(p, "unknown option '%s'", word);
+			opts[m++] = argv[i];
+			if (a->type != ARG_FLAG && !strchr(word, '=') && i + 1 < argc)
+				opts[m++] = argv[++i];
+			continue;
+		}
 		if (o->arg && !value) {
 			if (i + 1 >= argc)
 				return fail(p, "option '%s' needs %s", word, o->arg);
@@ -845,6 +1006,7 @@ static int parse_options(struct parse_ctx *p, int argc, char **argv, struct cli_
 	}
 	out->output = pretty ? CLI_OUTPUT_PRETTY : json ? CLI_OUTPUT_JSON : CLI_OUTPUT_TABLE;
 	*nwords = n;
+	*nopts = m;
 	return 0;
 }
 
@@ -878,17 +1040,20 @@ int cli_parse(int argc, char **argv, struct cli_request *out, char *err, size_t 
 	struct parse_ctx p = { .err = err, .errlen = errlen };
 	const struct cli_object *o;
 	const struct cli_command *c;
-	char **words;
-	int nwords = 0, w = 0, ret;
+	json_t *opts = NULL, *timeout;
+	char **words, **optv;
+	int nwords = 0, nopts = 0, w = 0, ret;
 
 	memset(out, 0, sizeof(*out));
 	out->socket = CLI_DEFAULT_SOCKET;
 	if (errlen)
 		err[0] = '\0';
-	words = calloc((size_t)(argc > 0 ? argc : 1), sizeof(*words));
+	/* words, then the command options */
+	words = calloc(2 * (size_t)(argc > 0 ? argc : 1), sizeof(*words));
 	if (!words)
 		return -ENOMEM;
-	ret = parse_options(&p, argc, argv, out, words, &nwords);
+	optv = words + (argc > 0 ? argc : 1);
+	ret = parse_options(&p, argc, argv, out, words, &nwords, optv, &nopts);
 	if (ret)
 		goto cleanup;
 	/* -h anywhere: the help of the object and command before it. */
@@ -936,19 +1101,28 @@ int cli_parse(int argc, char **argv, struct cli_request *out, char *err, size_t 
 	snprintf(p.where, sizeof(p.where), "%s%s%s", o->name, c->name ? " " : "",
 		 c->name ? c->name : "");
 	p.args = json_object();
-	if (!p.args) {
+	opts = json_object();
+	if (!p.args || !opts) {
 		ret = -ENOMEM;
 		goto cleanup;
 	}
 	ret = parse_args(&p, c, nwords - w, words + w);
 	if (ret)
 		goto cleanup;
+	ret = parse_command_options(&p, c, nopts, optv, opts);
+	if (ret)
+		goto cleanup;
+	/* worker reload: --timeout means to wait. */
+	timeout = json_object_get(opts, "timeout");
+	out->wait = json_is_true(json_object_get(opts, "wait")) || timeout;
+	out->wait_s = timeout ? (unsigned int)json_integer_value(timeout) : CLI_WAIT_S;
 	out->cmd = c->cmd;
 	out->args = p.args;
 	p.args = NULL;
 	out->timeout_ms = c->timeout_ms ? c->timeout_ms : CLI_TIMEOUT_MS;
 cleanup:
 	json_decref(p.args);
+	json_decref(opts);
 	free(words);
 	return ret;
 }
@@ -967,6 +1141,10 @@ static void arg_synopsis(const struct cli_arg *a, char *buf, size_t len)
 	char choices[64] = "";
 	const char *meta = a->meta;
 
+	if (a->type == ARG_FLAG) {
+		snprintf(buf, len, "%s", a->keyword);
+		return;
+	}
 	if (!meta) {
 		join_choices(a->choices, "|", choices, sizeof(choices));
 		meta = choices;
@@ -1271,6 +1449,26 @@ const char *cli_format_rate(double v, char *buf, size_t len)
 	return buf;
 }
 
+const char *cli_format_uptime(double seconds, char *buf, size_t len)
+{
+	unsigned long long s;
+
+	if (!isfinite(seconds) || seconds < 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	s = (unsigned long long)seconds;
+	if (s < 60)
+		snprintf(buf, len, "%llus", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lluh%02llum", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%llud%02lluh", s / 86400, s % 86400 / 3600);
+	return buf;
+}
+
 /* A scalar member as text: "-" when missing, null or empty. */
 static const char *field_text(const json_t *obj, const char *key, char *buf, size_t len)
 {
@@ -1309,6 +1507,21 @@ static const char *endpoint_text(const json_t *obj, const char *addr_key, const 
 	return buf;
 }
 
+/* A backend as ADDR:PORT, or as worker/ID for a local worker: its address
+ * is "local" and its port changes with each replacement, so only the id
+ * tells the operator which worker it is.
+ */
+static const char *backend_text(const json_t *b, char *buf, size_t len)
+{
+	char id[32];
+
+	if (!json_is_true(json_object_get(b, "local")))
+		return endpoint_text(b, "address", "port", buf, len);
+	snprintf(buf, len, "worker/%s",
+		 field_text(json_object_get(b, "worker"), "id", id, sizeof(id)));
+	return buf;
+}
+
 /* 45s, 12m5s, 3h4m, 2d3h: two units at most. */
 static const char *duration_text(const json_t *v, char *buf, size_t len)
 {
@@ -1339,7 +1552,7 @@ enum col_kind {
 	COL_SERVICE, /* address:port/protocol */
 	COL_UP, /* backends_up/backends_total, and whether failing open */
 	COL_DURATION, /* key in seconds */
-	COL_BACKEND, /* key is an object with address and port */
+	COL_BACKEND, /* key (NULL: the row) is a backend: backend_text() */
 };
 
 struct col {
@@ -1384,8 +1597,8 @@ static void col_cell(struct table *t, const struct col *c, const json_t *row)
 		return;
 	case COL_BACKEND:
 		table_cell(t, "%s",
-			   endpoint_text(json_object_get(row, c->key), "address", "port", buf,
-					 sizeof(buf)));
+			   backend_text(c->key ? json_object_get(row, c->key) : row, buf,
+					sizeof(buf)));
 		return;
 	}
 }
@@ -1478,7 +1691,7 @@ static void render_vip_list(FILE *f, const json_t *r)
 /* The backend columns after VIP: vip.show leaves VIP out. */
 static const struct col backend_cols[] = {
 	{ "VIP", COL_TEXT, "vip", NULL },
-	{ "BACKEND", COL_ENDPOINT, "address", "port" },
+	{ "BACKEND", COL_BACKEND, NULL, NULL },
 	{ "WEIGHT", COL_NUMBER, "weight", NULL },
 	{ "ADMIN", COL_TEXT, "admin", NULL },
 	{ "HEALTH", COL_TEXT, "health", NULL },
@@ -1523,12 +1736,9 @@ static void render_stats(FILE *f, const json_t *r)
 		{ "BIT/S", COL_RATE, "bps", NULL },
 	};
 	static const struct col backend_rate_cols[] = {
-		{ "VIP", COL_TEXT, "vip", NULL },
-		{ "BACKEND", COL_ENDPOINT, "address", "port" },
-		{ "PACKETS", COL_NUMBER, "packets", NULL },
-		{ "BYTES", COL_NUMBER, "bytes", NULL },
-		{ "PKT/S", COL_RATE, "pps", NULL },
-		{ "BIT/S", COL_RATE, "bps", NULL },
+		{ "VIP", COL_TEXT, "vip", NULL },	    { "BACKEND", COL_BACKEND, NULL, NULL },
+		{ "PACKETS", COL_NUMBER, "packets", NULL }, { "BYTES", COL_NUMBER, "bytes", NULL },
+		{ "PKT/S", COL_RATE, "pps", NULL },	    { "BIT/S", COL_RATE, "bps", NULL },
 	};
 	struct table t = { .ncols = 2,
 			   .heads = (const char *const[]){ "COUNTER", "VALUE" },
@@ -1570,7 +1780,7 @@ static void render_ring_show(FILE *f, const json_t *r)
 	{
 		json_int_t slots = json_integer_value(json_object_get(b, "slots"));
 
-		table_cell(&t, "%s", endpoint_text(b, "address", "port", buf, sizeof(buf)));
+		table_cell(&t, "%s", backend_text(b, buf, sizeof(buf)));
 		table_cell(&t, "%s", field_text(b, "slots", buf, sizeof(buf)));
 		/* From the slots rather than "share": exact, whatever scale
 		 * the agent reports share in.
@@ -1621,6 +1831,130 @@ static void render_flow_flush(FILE *f, const json_t *r)
 
 	fprintf(f, "flushed %s flow%s\n", field_text(r, "flushed", buf, sizeof(buf)),
 		json_integer_value(n) == 1 ? "" : "s");
+}
+
+/* A row per worker, VIP after VIP; then a line for each VIP whose rolling
+ * reload runs or failed, since that explains workers that are still the
+ * old ones.
+ */
+static void render_worker_list(FILE *f, const json_t *r)
+{
+	struct table t = {
+		.ncols = 8,
+		.heads = (const char *const[]){ "VIP", "ID", "PID", "PORT", "STATE", "UPTIME",
+						"RESTARTS", "SHARE" },
+		.right = (const bool[]){ false, true, true, true, false, true, true, true },
+	};
+	const json_t *vips = json_object_get(r, "vips"), *v, *workers, *w, *last;
+	char namebuf[160], buf[64];
+	const char *name;
+	size_t i, k;
+
+	json_array_foreach(vips, i, v)
+	{
+		name = field_text(v, "vip", namebuf, sizeof(namebuf));
+		workers = json_object_get(v, "workers");
+		json_array_foreach(workers, k, w)
+		{
+			/* pid and uptime are 0 when the worker has no process. */
+			bool running = json_integer_value(json_object_get(w, "pid")) > 0;
+			const json_t *uptime = json_object_get(w, "uptime_s");
+			const json_t *share = json_object_get(w, "share");
+
+			table_cell(&t, "%s", name);
+			table_cell(&t, "%s", field_text(w, "id", buf, sizeof(buf)));
+			table_cell(&t, "%s",
+				   running ? field_text(w, "pid", buf, sizeof(buf)) : "-");
+			table_cell(&t, "%s", field_text(w, "port", buf, sizeof(buf)));
+			table_cell(&t, "%s", field_text(w, "state", buf, sizeof(buf)));
+			table_cell(&t, "%s",
+				   running && json_is_number(uptime)
+					   ? cli_format_uptime(json_number_value(uptime), buf,
+							       sizeof(buf))
+					   : "-");
+			table_cell(&t, "%s", field_text(w, "restarts", buf, sizeof(buf)));
+			if (json_is_number(share))
+				table_cell(&t, "%.1f%%", 100.0 * json_number_value(share));
+			else
+				table_cell(&t, "-");
+		}
+	}
+	table_print(f, &t);
+	table_free(&t);
+	json_array_foreach(vips, i, v)
+	{
+		name = field_text(v, "vip", namebuf, sizeof(namebuf));
+		last = json_object_get(v, "last_reload");
+		if (json_is_true(json_object_get(v, "reloading")))
+			fprintf(f, "%s: rolling reload running\n", name);
+		else if (json_is_string(last) && strcmp(json_string_value(last), "ok"))
+			fprintf(f, "%s: last rolling reload failed: %s\n", name,
+				json_string_value(last));
+	}
+}
+
+static void render_worker_reload(FILE *f, const json_t *r)
+{
+	const json_t *started = json_object_get(r, "started"), *v;
+	size_t i;
+
+	if (!json_array_size(started)) {
+		fprintf(f, "no VIP has workers: nothing to reload\n");
+		return;
+	}
+	fprintf(f, "rolling reload started for: ");
+	json_array_foreach(started, i, v)
+	{
+		fprintf(f, "%s%s", i ? ", " : "", json_is_string(v) ? json_string_value(v) : "-");
+	}
+	fputc('\n', f);
+}
+
+/* The element of worker.list's vips named name, or NULL. */
+static const json_t *find_worker_vip(const json_t *vips, const json_t *name)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(vips, i, v)
+	{
+		if (json_equal(json_object_get(v, "vip"), name))
+			return v;
+	}
+	return NULL;
+}
+
+enum cli_reload_state cli_reload_state(FILE *err, const json_t *list, const json_t *started)
+{
+	const json_t *vips = json_object_get(list, "vips"), *name, *found, *last;
+	bool failed = false;
+	size_t i;
+
+	json_array_foreach(started, i, name)
+	{
+		found = find_worker_vip(vips, name);
+		if (json_is_true(json_object_get(found, "reloading")))
+			return CLI_RELOAD_RUNNING;
+	}
+	json_array_foreach(started, i, name)
+	{
+		const char *vip = json_is_string(name) ? json_string_value(name) : "-";
+
+		found = find_worker_vip(vips, name);
+		last = json_object_get(found, "last_reload");
+		if (!found)
+			fprintf(err, "%s: %s: no longer has workers\n", CLI_PROG, vip);
+		else if (!json_is_string(last))
+			fprintf(err, "%s: %s: the rolling reload ended without a result\n",
+				CLI_PROG, vip);
+		else if (strcmp(json_string_value(last), "ok"))
+			fprintf(err, "%s: %s: rolling reload failed: %s\n", CLI_PROG, vip,
+				json_string_value(last));
+		else
+			continue;
+		failed = true;
+	}
+	return failed ? CLI_RELOAD_FAILED : CLI_RELOAD_OK;
 }
 
 static void render_reload(FILE *f, const json_t *r)

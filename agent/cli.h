@@ -17,6 +17,11 @@
 #define CLI_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"
 /* How long bouncerctl waits for a reply unless the command says longer. */
 #define CLI_TIMEOUT_MS 5000
+/* How long worker reload --wait follows a rolling reload unless --timeout
+ * says otherwise: each worker's replacement may take its ready timeout
+ * (10 s by default) to listen, one after the other.
+ */
+#define CLI_WAIT_S 600
 
 enum cli_output {
 	CLI_OUTPUT_TABLE = 0, /* human tables */
@@ -43,6 +48,11 @@ struct cli_request {
 	const char *cmd; /* the protocol command, e.g. "backend.set" */
 	json_t *args; /* the request's args, a new reference; NULL for help */
 	int timeout_ms;
+	/* worker reload --wait: follow the reload, for at most wait_s
+	 * seconds, and exit with its outcome.
+	 */
+	bool wait;
+	unsigned int wait_s;
 };
 
 /* Parses argv (argv[0] is the program) into *out. 0; -EINVAL with a
@@ -67,5 +77,21 @@ int cli_render(FILE *f, const char *cmd, const json_t *result);
 
 /* Rates with SI suffixes, three significant digits: 999, 1.23k, 45.6M. */
 const char *cli_format_rate(double v, char *buf, size_t len);
+/* Uptimes, two units, the second one two digits wide so that a column
+ * reads at a glance: 5s, 3m12s, 2h03m, 4d02h; "-" when negative.
+ */
+const char *cli_format_uptime(double seconds, char *buf, size_t len);
+
+enum cli_reload_state {
+	CLI_RELOAD_RUNNING, /* a VIP's rolling reload still runs */
+	CLI_RELOAD_OK, /* every one ended "ok" */
+	CLI_RELOAD_FAILED, /* one did not; the reasons went to err */
+};
+
+/* worker reload --wait: how the rolling reloads of the VIPs in started (the
+ * result of worker.reload) stand, from a result of worker.list. A VIP no
+ * longer listed counts as failed.
+ */
+enum cli_reload_state cli_reload_state(FILE *err, const json_t *list, const json_t *started);
 
 #endif /* BOUNCER_CLI_H */

@@ -56,6 +56,7 @@
 #define WORKER_TIME_MAX_MS 86400000u /* one day */
 #define WORKER_READY_TIMEOUT_MS 10000u
 #define WORKER_KILL_TIMEOUT_MS 5000u
+#define WORKER_DRAIN_MS 1000u
 #define WORKER_MIN_UPTIME_MS 5000u
 #define WORKER_BACKOFF_MS 100u
 #define WORKER_BACKOFF_MAX_MS 30000u
@@ -807,7 +808,8 @@ bool cfg_workers_same_program(const struct cfg_workers *a, const struct cfg_work
 	    a->has_user != b->has_user || a->uid != b->uid || a->gid != b->gid ||
 	    a->port_base != b->port_base || a->alt_port_base != b->alt_port_base ||
 	    a->ready_timeout_ms != b->ready_timeout_ms ||
-	    a->kill_timeout_ms != b->kill_timeout_ms || a->min_uptime_ms != b->min_uptime_ms ||
+	    a->kill_timeout_ms != b->kill_timeout_ms || a->drain_ms != b->drain_ms ||
+	    a->min_uptime_ms != b->min_uptime_ms ||
 	    a->backoff_initial_ms != b->backoff_initial_ms ||
 	    a->backoff_max_ms != b->backoff_max_ms || a->backoff_reset_ms != b->backoff_reset_ms ||
 	    a->crash_limit != b->crash_limit || a->crash_window_ms != b->crash_window_ms ||
@@ -1065,8 +1067,8 @@ static int parse_vip_backends(struct parser *p, struct cfg *c, struct cfg_vip *v
 /* Local workers. */
 
 static const char *const workers_keys[] = {
-	"command", "count",	    "port_base",    "alt_port_base", "env", "cwd",
-	"user",	   "ready_timeout", "kill_timeout", "restart",	     NULL,
+	"command", "count",	    "port_base",    "alt_port_base", "env",	"cwd",
+	"user",	   "ready_timeout", "kill_timeout", "drain",	     "restart", NULL,
 };
 
 static const char *const restart_keys[] = {
@@ -1360,6 +1362,7 @@ static int parse_workers(struct parser *p, struct cfg_vip *v, const config_setti
 	w->line = (int)setting_line(g);
 	w->ready_timeout_ms = WORKER_READY_TIMEOUT_MS;
 	w->kill_timeout_ms = WORKER_KILL_TIMEOUT_MS;
+	w->drain_ms = WORKER_DRAIN_MS;
 	w->min_uptime_ms = WORKER_MIN_UPTIME_MS;
 	w->backoff_initial_ms = WORKER_BACKOFF_MS;
 	w->backoff_max_ms = WORKER_BACKOFF_MAX_MS;
@@ -1416,6 +1419,8 @@ static int parse_workers(struct parser *p, struct cfg_vip *v, const config_setti
 		err = get_secs(p, g, "ready_timeout", 1, WORKER_TIME_MAX_MS, &w->ready_timeout_ms);
 	if (!err)
 		err = get_secs(p, g, "kill_timeout", 1, WORKER_TIME_MAX_MS, &w->kill_timeout_ms);
+	if (!err)
+		err = get_secs(p, g, "drain", 0, WORKER_TIME_MAX_MS, &w->drain_ms);
 	if (err)
 		goto cleanup;
 	s = config_setting_get_member(g, "restart");

@@ -82,6 +82,7 @@ static void spec_of(const struct vip_rt *v, const struct cfg_workers *cw, struct
 	s->proto = v->key.proto;
 	s->ready_timeout_ms = cw->ready_timeout_ms;
 	s->kill_timeout_ms = cw->kill_timeout_ms;
+	s->drain_ms = cw->drain_ms;
 	s->min_uptime_ms = cw->min_uptime_ms;
 	s->backoff_initial_ms = cw->backoff_initial_ms;
 	s->backoff_max_ms = cw->backoff_max_ms;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "ctl.h"
@@ -64,10 +65,99 @@ static int print_result(const struct cli_request *req, const json_t *result)
 	return 0;
 }
 
+/* A reply's result, or NULL after saying why there is none. A reply
+ * without a result is a command that only says "done": it gets an empty
+ * one.
+ */
+static json_t *reply_result(json_t *reply)
+{
+	json_t *ok = json_object_get(reply, "ok"), *result;
+
+	if (!json_is_boolean(ok)) {
+		fprintf(stderr, "%s: the agent's reply has no \"ok\"\n", CLI_PROG);
+		return NULL;
+	}
+	if (!json_is_true(ok)) {
+		const char *text = json_string_value(json_object_get(reply, "error"));
+
+		fprintf(stderr, "%s: %s\n", CLI_PROG, text ? text : "the agent reported an error");
+		return NULL;
+	}
+	result = json_object_get(reply, "result");
+	if (!result) {
+		result = json_object();
+		if (json_object_set_new(reply, "result", result))
+			result = NULL;
+	}
+	return result;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* worker reload --wait, after worker.reload has answered with started.
+ * The agent answers as soon as the rolling reloads start, and they can
+ * take minutes (each replacement must listen before the next worker is
+ * replaced); the protocol has no notifications, so ask worker.list every
+ * 200 ms until none of the started VIPs is reloading. 0 when each ended
+ * "ok", else 1 with the reasons on stderr.
+ */
+static int wait_for_reload(const struct cli_request *req, const json_t *started)
+{
+	const struct timespec pause = { .tv_nsec = 200000000 }; /* 200 ms */
+	long long deadline = now_ms() + (long long)req->wait_s * 1000;
+	enum cli_reload_state state;
+	json_t *reply, *list;
+	const json_t *v;
+	size_t i;
+	int err;
+
+	if (!json_array_size(started))
+		return 0;
+	for (;;) {
+		nanosleep(&pause, NULL);
+		/* req->args names the VIP of the reload, if it names one. */
+		err = ctl_request(req->socket, "worker.list", req->args, req->timeout_ms, &reply);
+		if (err) {
+			report_ctl_error(req, err);
+			return 1;
+		}
+		list = reply_result(reply);
+		state = list ? cli_reload_state(stderr, list, started) : CLI_RELOAD_FAILED;
+		json_decref(reply);
+		if (state != CLI_RELOAD_RUNNING)
+			break;
+		if (now_ms() >= deadline) {
+			fprintf(stderr,
+				"%s: the rolling reload still runs after %u s (it goes on in the "
+				"agent: see '%s worker list')\n",
+				CLI_PROG, req->wait_s, CLI_PROG);
+			return 1;
+		}
+	}
+	if (state != CLI_RELOAD_OK)
+		return 1;
+	if (req->output == CLI_OUTPUT_TABLE) {
+		printf("rolling reload done for: ");
+		json_array_foreach(started, i, v)
+		{
+			printf("%s%s", i ? ", " : "",
+			       json_is_string(v) ? json_string_value(v) : "-");
+		}
+		putchar('\n');
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_request req;
-	json_t *reply = NULL, *result, *ok;
+	json_t *reply = NULL, *result;
 	char err[256], hint[96];
 	int ret;
 
@@ -94,27 +184,10 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto cleanup;
 	}
-	ok = json_object_get(reply, "ok");
-	if (!json_is_boolean(ok)) {
-		fprintf(stderr, "%s: the agent's reply has no \"ok\"\n", CLI_PROG);
-		ret = 1;
-		goto cleanup;
-	}
-	if (!json_is_true(ok)) {
-		const char *text = json_string_value(json_object_get(reply, "error"));
-
-		fprintf(stderr, "%s: %s\n", CLI_PROG, text ? text : "the agent reported an error");
-		ret = 1;
-		goto cleanup;
-	}
-	/* A reply without a result is a command that only says "done". */
-	result = json_object_get(reply, "result");
-	if (!result) {
-		result = json_object();
-		if (json_object_set_new(reply, "result", result))
-			result = NULL;
-	}
+	result = reply_result(reply);
 	ret = result ? print_result(&req, result) : 1;
+	if (ret == 0 && req.wait)
+		ret = wait_for_reload(&req, json_object_get(result, "started"));
 cleanup:
 	json_decref(reply);
 	cli_request_release(&req);

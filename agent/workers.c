@@ -38,6 +38,8 @@
 #define OUT_READS_MAX 16
 #define WORKERS_MAX 4096
 #define DRAIN_COMM "bouncer-logs"
+/* A worker's output pipe holds this much while no agent reads it. */
+#define OUTPUT_PIPE_SIZE (1 << 20)
 #define PATH_DEFAULT "/usr/local/bin:/usr/bin:/bin"
 
 #define READY_TIMEOUT_DEFAULT 10000
@@ -880,7 +882,8 @@ static void launch_free(struct launch *l)
  * on exec: nothing arrives when the exec works).
  */
 static void __attribute__((noreturn))
-child_exec(const struct launch *l, const struct worker_spec *s, int devnull, int out_w, int err_w)
+child_exec(const struct launch *l, const struct worker_spec *s, int devnull, int out_r, int out_w,
+	   int err_w)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -890,6 +893,14 @@ child_exec(const struct launch *l, const struct worker_spec *s, int devnull, int
 		goto fail;
 	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
 	    dup2(out_w, STDERR_FILENO) < 0)
+		goto fail;
+	/* The worker holds a read end of its own output pipe (without
+	 * CLOEXEC, on a descriptor above stderr): if the agent is killed,
+	 * its writes still have a reader and fill the pipe, which the next
+	 * agent drains when it adopts the worker, rather than failing with
+	 * EPIPE (which kills a node worker).
+	 */
+	if (fcntl(out_r, F_DUPFD, STDERR_FILENO + 1) < 0)
 		goto fail;
 	if (s->has_user &&
 	    (setgroups(l->ngroups, l->groups) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0))
@@ -937,6 +948,10 @@ static int proc_spawn(struct proc *pr)
 		err = -errno;
 		goto cleanup;
 	}
+	/* Room for a while of output with no agent to read it; the default
+	 * 64 KiB where this fails.
+	 */
+	fcntl(out[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0) {
 		err = -errno;
@@ -949,7 +964,7 @@ static int proc_spawn(struct proc *pr)
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = fork();
 	if (pid == 0)
-		child_exec(&l, s, devnull, out[1], errp[1]);
+		child_exec(&l, s, devnull, out[0], out[1], errp[1]);
 	err = pid < 0 ? -errno : 0;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (err)

@@ -38,6 +38,9 @@
  * Output. A worker's stdout and stderr are one pipe (as with 2>&1), read in
  * the loop and logged at info level line by line as "NAME/ID: line"; a
  * line longer than 4095 bytes is logged in pieces. stdin is /dev/null.
+ * The worker itself holds a read end of that pipe (on a descriptor above
+ * stderr), so that when the agent is killed its output fills the pipe
+ * (1 MiB) instead of failing with EPIPE; the adopting agent reads it.
  *
  * Restarts. A worker that exits is restarted at once if it had been ready
  * for min_uptime_ms, else after a backoff that starts at backoff_initial_ms

@@ -7,8 +7,12 @@ const http = require('http');
 
 const port = Number(process.env.PORT);
 const id = process.env.WORKER_ID || '-';
+// LOG_REQUESTS=1: a line on stdout per request, as many apps log.
+const logRequests = Boolean(process.env.LOG_REQUESTS);
 
 http.createServer((req, res) => {
+	if (logRequests)
+		console.log(`${req.method} ${req.url} from ${req.socket.remoteAddress}`);
 	res.setHeader('Content-Type', 'text/plain');
 	res.end(`worker ${id} pid ${process.pid}\n`);
 }).listen(port, () => {

@@ -110,6 +110,7 @@ vips = (
   { name = "node"; address = "$VIP_NODE"; port = 80; ring_size = 1021;
     workers = { command = [ "node", "$ROOT/examples/app/server.js" ]; count = 4;
                 port_base = 9000; alt_port_base = 9100; kill_timeout = 2;
+                env = { LOG_REQUESTS = "1"; };
                 restart = { min_uptime = 1; }; }; },
   { name = "mix"; address = "$VIP_MIX"; port = 80; ring_size = 1021; forwarding = "dsr";
     check = { type = "tcp"; interval = 0.2; timeout = 0.15; rise = 1; fall = 2; };
@@ -353,9 +354,12 @@ scenario_adopt() {
 	local before after r
 	before=$(pids node)
 	stop_agent KILL
-	# No agent: the workers serve on.
+	# No agent: the workers serve on, and log each request (to a pipe
+	# nobody reads now: node dies of EPIPE if it has no reader).
 	r=$(load "$NS_C" "http://$VIP_NODE/" --count 100)
 	at_least_half_share "$r" 100 "worker 0" "worker 1" "worker 2" "worker 3"
+	local mark
+	mark=$(wc -l <"$WORK/agent.log")
 	start_agent
 	wait_for 20 all_ready node 4
 	after=$(pids node)
@@ -363,6 +367,9 @@ scenario_adopt() {
 	[[ $before == "$after" ]]
 	[[ $(in_l examples/app/server.js) -eq 4 ]]
 	grep -q "node/0: adopted pid" "$WORK/agent.log"
+	# What they logged meanwhile, read by the new agent.
+	logged_since() { tail -n "+$((mark + 1))" "$WORK/agent.log" | grep -q "$1"; }
+	wait_for 5 logged_since "node/[0-3]: GET / from"
 	r=$(load "$NS_C" "http://$VIP_NODE/" --count 200)
 	at_least_half_share "$r" 200 "worker 0" "worker 1" "worker 2" "worker 3"
 }

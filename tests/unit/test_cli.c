@@ -111,6 +111,26 @@ static const struct {
 	  " \"port\": 80}}" },
 	{ "reload", "{\"cmd\": \"reload\", \"args\": {}}" },
 	{ "rel", "{\"cmd\": \"reload\", \"args\": {}}" },
+	{ "worker list", "{\"cmd\": \"worker.list\", \"args\": {}}" },
+	{ "worker", "{\"cmd\": \"worker.list\", \"args\": {}}" },
+	{ "w l app", "{\"cmd\": \"worker.list\", \"args\": {\"vip\": \"app\"}}" },
+	{ "worker restart app 0",
+	  "{\"cmd\": \"worker.restart\", \"args\": {\"vip\": \"app\", \"id\": 0}}" },
+	{ "worker res app 255",
+	  "{\"cmd\": \"worker.restart\", \"args\": {\"vip\": \"app\", \"id\": 255}}" },
+	{ "worker scale app 256",
+	  "{\"cmd\": \"worker.scale\", \"args\": {\"vip\": \"app\", \"count\": 256}}" },
+	{ "worker s app 1",
+	  "{\"cmd\": \"worker.scale\", \"args\": {\"vip\": \"app\", \"count\": 1}}" },
+	{ "worker reload", "{\"cmd\": \"worker.reload\", \"args\": {}}" },
+	{ "worker rel app", "{\"cmd\": \"worker.reload\", \"args\": {\"vip\": \"app\"}}" },
+	/* The command's options stay in bouncerctl (test_command_options). */
+	{ "worker reload --wait app",
+	  "{\"cmd\": \"worker.reload\", \"args\": {\"vip\": \"app\"}}" },
+	{ "--timeout 60 worker reload", "{\"cmd\": \"worker.reload\", \"args\": {}}" },
+	/* After "--" a word is a word: a VIP may be called "--wait". */
+	{ "worker reload -- --wait",
+	  "{\"cmd\": \"worker.reload\", \"args\": {\"vip\": \"--wait\"}}" },
 	{ "detach", "{\"cmd\": \"detach\", \"args\": {}}" },
 	/* "--" ends the options: a name may start with a dash. */
 	{ "vip show -- -odd", "{\"cmd\": \"vip.show\", \"args\": {\"name\": \"-odd\"}}" },
@@ -256,6 +276,29 @@ static const struct {
 	{ "help vip foo", "vip: unknown command 'foo'" },
 	{ "help vip list more", "unexpected argument 'more' after help" },
 	{ "help status list", "status has no commands" },
+	{ "worker foo", "worker: unknown command 'foo' (commands: list, restart, scale, reload)" },
+	{ "worker r app", "worker: 'r' is ambiguous: restart, reload" },
+	{ "worker list app more", "worker list: unexpected argument 'more'" },
+	{ "worker restart", "worker restart: missing VIP" },
+	{ "worker restart app", "worker restart: ID needs a number 0-255" },
+	{ "worker restart app 256", "worker restart: ID needs a number 0-255, got '256'" },
+	{ "worker restart app -1", "worker restart: ID needs a number 0-255, got '-1'" },
+	{ "worker restart app one", "worker restart: ID needs a number 0-255, got 'one'" },
+	{ "worker restart app 1 2", "worker restart: unexpected argument '2'" },
+	{ "worker scale app", "worker scale: COUNT needs a number 1-256" },
+	{ "worker scale app 0", "worker scale: COUNT needs a number 1-256, got '0'" },
+	{ "worker scale app 257", "worker scale: COUNT needs a number 1-256, got '257'" },
+	{ "worker reload app other", "worker reload: unexpected argument 'other'" },
+	{ "worker reload --wait --wait", "worker reload: --wait given twice" },
+	{ "worker reload --wait=yes", "worker reload: --wait takes no value" },
+	{ "worker reload --timeout", "worker reload: --timeout needs a number 1-86400" },
+	{ "worker reload --timeout 0", "worker reload: --timeout needs a number 1-86400, got '0'" },
+	{ "worker reload --timeout=", "worker reload: --timeout needs a number 1-86400, got ''" },
+	{ "worker reload --timeout app",
+	  "worker reload: --timeout needs a number 1-86400, got 'app'" },
+	{ "worker reload --timeout 1 --timeout 2", "worker reload: --timeout given twice" },
+	{ "vip list --wait", "vip list: unknown option '--wait'" },
+	{ "worker reload --wai", "unknown option '--wai'" },
 };
 
 static void test_bad(void **state)
@@ -272,6 +315,40 @@ static void test_bad(void **state)
 		if (!strstr(err, bad[i].error))
 			fail_msg("'%s': error '%s' lacks '%s'", bad[i].line, err, bad[i].error);
 		assert_null(req.args);
+		cli_request_release(&req);
+	}
+}
+
+/* Options of one command: anywhere before "--", and for bouncerctl. */
+static void test_command_options(void **state)
+{
+	static const struct {
+		const char *line;
+		bool wait;
+		unsigned int wait_s;
+	} cases[] = {
+		{ "worker reload", false, CLI_WAIT_S },
+		{ "worker reload app --wait", true, CLI_WAIT_S },
+		{ "--wait worker reload", true, CLI_WAIT_S },
+		{ "worker reload --timeout 30 app", true, 30 },
+		{ "worker reload --timeout=86400 --wait", true, 86400 },
+		{ "-j worker reload --wait --timeout 1 -s /tmp/a.sock", true, 1 },
+		{ "worker list", false, CLI_WAIT_S },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_request req;
+		char err[256];
+		struct args a;
+
+		split(&a, cases[i].line);
+		if (cli_parse(a.argc, a.argv, &req, err, sizeof(err)))
+			fail_msg("'%s': %s", cases[i].line, err);
+		if (req.wait != cases[i].wait || req.wait_s != cases[i].wait_s)
+			fail_msg("'%s': wait %d for %u s", cases[i].line, req.wait, req.wait_s);
+		assert_null(json_object_get(req.args, "wait"));
+		assert_null(json_object_get(req.args, "timeout"));
 		cli_request_release(&req);
 	}
 }
@@ -333,6 +410,10 @@ static const char *const synopses[] = {
 	"flow list [VIP] [limit N]",
 	"flow lookup tcp|udp SRC:SPORT DST:DPORT",
 	"flow flush [VIP ADDR:PORT]",
+	"worker list [VIP]",
+	"worker restart VIP ID",
+	"worker scale VIP COUNT",
+	"worker reload [VIP] [--wait] [--timeout SECONDS]",
 	"reload",
 	"detach",
 	"help",
@@ -386,6 +467,16 @@ static void test_help(void **state)
 	text = help_text("status help", &req);
 	assert_contains(text, "Usage: bouncerctl [OPTIONS] status");
 	free(text);
+	text = help_text("worker help", &req);
+	for (size_t i = 14; i < 18; i++)
+		assert_contains(text, synopses[i]);
+	assert_contains(text, "'bouncerctl worker' alone runs 'bouncerctl worker list'");
+	free(text);
+	text = help_text("worker reload --wait -h", &req);
+	assert_contains(text, synopses[17]);
+	assert_contains(text, "  --wait                wait until the reload ends");
+	assert_contains(text, "  --timeout SECONDS     wait at most SECONDS (default 600)");
+	free(text);
 }
 
 /* An error names the help of where parsing stopped. */
@@ -428,6 +519,25 @@ static void test_rates(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		assert_string_equal(cli_format_rate(cases[i].v, buf, sizeof(buf)), cases[i].text);
+}
+
+static void test_uptimes(void **state)
+{
+	static const struct {
+		double s;
+		const char *text;
+	} cases[] = {
+		{ 0, "0s" },	    { 5, "5s" },	 { 59.9, "59s" },
+		{ 60, "1m00s" },    { 192, "3m12s" },	 { 3599, "59m59s" },
+		{ 3600, "1h00m" },  { 7380, "2h03m" },	 { 86399, "23h59m" },
+		{ 86400, "1d00h" }, { 352800, "4d02h" }, { 8640000, "100d00h" },
+		{ -1, "-" },
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(cli_format_uptime(cases[i].s, buf, sizeof(buf)), cases[i].text);
 }
 
 /* What cli_render prints for cmd and the result in JSON text. */
@@ -537,18 +647,166 @@ static void test_render_ring(void **state)
 		      "10.0.0.3:80      3  42.86%\n");
 }
 
+static void test_render_workers(void **state)
+{
+	(void)state;
+	assert_render(
+		"worker.list",
+		"{\"vips\": ["
+		"{\"vip\": \"app\", \"count\": 3, \"command\": \"node server.js\","
+		" \"reloading\": true, \"last_reload\": null, \"workers\": ["
+		"{\"id\": 0, \"pid\": 4242, \"port\": 9000, \"state\": \"ready\","
+		" \"uptime_s\": 7380, \"restarts\": 0, \"backend_id\": 7, \"share\": 0.6667,"
+		" \"pps\": 200, \"packets\": 123456},"
+		"{\"id\": 1, \"pid\": 4250, \"port\": 9101, \"state\": \"starting\","
+		" \"uptime_s\": 5, \"restarts\": 12, \"backend_id\": 8, \"share\": 0.3333,"
+		" \"pps\": 100, \"packets\": 99},"
+		"{\"id\": 2, \"pid\": 0, \"port\": 9002, \"state\": \"backoff\","
+		" \"uptime_s\": 0, \"restarts\": 3, \"backend_id\": 9, \"share\": 0,"
+		" \"pps\": 0, \"packets\": 0}]},"
+		"{\"vip\": \"api\", \"count\": 1, \"command\": \"./api\", \"reloading\": false,"
+		" \"last_reload\": \"worker 0 exited before it listened\", \"workers\": ["
+		"{\"id\": 0, \"pid\": 77, \"port\": 8000, \"state\": \"ready\","
+		" \"uptime_s\": 352800, \"restarts\": 1, \"share\": 1}]},"
+		"{\"vip\": \"ok\", \"count\": 1, \"reloading\": false, \"last_reload\": \"ok\","
+		" \"workers\": [{\"id\": 0, \"pid\": 78, \"port\": 7000, \"state\": \"ready\","
+		" \"uptime_s\": 192, \"restarts\": 0}]}]}",
+		"VIP  ID   PID  PORT  STATE     UPTIME  RESTARTS   SHARE\n"
+		"app   0  4242  9000  ready      2h03m         0   66.7%\n"
+		"app   1  4250  9101  starting      5s        12   33.3%\n"
+		"app   2     -  9002  backoff        -         3    0.0%\n"
+		"api   0    77  8000  ready      4d02h         1  100.0%\n"
+		"ok    0    78  7000  ready      3m12s         0       -\n"
+		"app: rolling reload running\n"
+		"api: last rolling reload failed: worker 0 exited before it listened\n");
+	assert_render("worker.list", "{\"vips\": []}",
+		      "VIP  ID  PID  PORT  STATE  UPTIME  RESTARTS  SHARE\n");
+	assert_render("worker.reload", "{\"started\": [\"app\", \"api\"]}",
+		      "rolling reload started for: app, api\n");
+	assert_render("worker.reload", "{\"started\": []}",
+		      "no VIP has workers: nothing to reload\n");
+}
+
+/* worker reload --wait: running while a started VIP reloads, then ok or
+ * failed with a line per VIP that did not end "ok".
+ */
+static void test_reload_state(void **state)
+{
+	static const struct {
+		const char *list;
+		enum cli_reload_state want;
+		const char *err;
+	} cases[] = {
+		{ "{\"vips\": [{\"vip\": \"a\", \"reloading\": true, \"last_reload\": null},"
+		  " {\"vip\": \"b\", \"reloading\": false, \"last_reload\": \"ok\"}]}",
+		  CLI_RELOAD_RUNNING, "" },
+		{ "{\"vips\": [{\"vip\": \"a\", \"reloading\": false, \"last_reload\": \"ok\"},"
+		  " {\"vip\": \"b\", \"reloading\": false, \"last_reload\": \"ok\"},"
+		  " {\"vip\": \"c\", \"reloading\": true}]}",
+		  CLI_RELOAD_OK, "" },
+		{ "{\"vips\": [{\"vip\": \"a\", \"reloading\": false, \"last_reload\": \"ok\"},"
+		  " {\"vip\": \"b\", \"reloading\": false, \"last_reload\": \"timed out\"}]}",
+		  CLI_RELOAD_FAILED, "bouncerctl: b: rolling reload failed: timed out\n" },
+		{ "{\"vips\": [{\"vip\": \"b\", \"reloading\": false, \"last_reload\": null}]}",
+		  CLI_RELOAD_FAILED,
+		  "bouncerctl: a: no longer has workers\n"
+		  "bouncerctl: b: the rolling reload ended without a result\n" },
+	};
+	json_t *started = json_pack("[s, s]", "a", "b");
+
+	(void)state;
+	assert_non_null(started);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *list = json_loads(cases[i].list, 0, NULL);
+		enum cli_reload_state got;
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		assert_non_null(list);
+		f = open_memstream(&text, &len);
+		assert_non_null(f);
+		got = cli_reload_state(f, list, started);
+		fclose(f);
+		if (got != cases[i].want || strcmp(text, cases[i].err))
+			fail_msg("case %zu: state %d, printed '%s'", i, got, text);
+		free(text);
+		json_decref(list);
+	}
+	json_decref(started);
+}
+
+/* A local worker is named worker/ID wherever a backend is printed: its
+ * address is "local" and its port changes with each replacement.
+ */
+static void test_render_local_workers(void **state)
+{
+	(void)state;
+	assert_render(
+		"backend.list",
+		"{\"backends\": ["
+		"{\"vip\": \"app\", \"address\": \"local\", \"port\": 9001, \"local\": true,"
+		" \"worker\": {\"id\": 1, \"pid\": 4242, \"state\": \"ready\", \"restarts\": 0},"
+		" \"weight\": 1, \"admin\": \"ready\", \"health\": \"up\", \"datapath\": \"up\","
+		" \"check\": \"tcp\", \"failures\": 0, \"packets\": 10, \"bytes\": 640,"
+		" \"last_error\": \"\"},"
+		"{\"vip\": \"app\", \"address\": \"10.0.0.3\", \"port\": 80, \"local\": false,"
+		" \"weight\": 1, \"admin\": \"ready\", \"health\": \"up\", \"datapath\": \"up\","
+		" \"check\": \"tcp\", \"failures\": 0, \"packets\": 5, \"bytes\": 320}]}",
+		"VIP  BACKEND      WEIGHT  ADMIN  HEALTH  DATAPATH  CHECK  FAILS  PACKETS  BYTES"
+		"  LAST ERROR\n"
+		"app  worker/1          1  ready  up      up        tcp        0       10    640"
+		"  -\n"
+		"app  10.0.0.3:80       1  ready  up      up        tcp        0        5    320"
+		"  -\n");
+	assert_render("ring.show",
+		      "{\"vip\": \"app\", \"ring_size\": 7, \"moved\": 0, \"rebuilt_s\": 5,"
+		      " \"backends\": ["
+		      "{\"address\": \"local\", \"port\": 9000, \"local\": true,"
+		      " \"worker\": {\"id\": 0}, \"slots\": 4},"
+		      "{\"address\": \"local\", \"port\": 9101, \"local\": true,"
+		      " \"worker\": {\"id\": 1}, \"slots\": 3}]}",
+		      "vip app: 7 slots, 0 moved in the last rebuild, 5s ago\n"
+		      "\n"
+		      "BACKEND   SLOTS   SHARE\n"
+		      "worker/0      4  57.14%\n"
+		      "worker/1      3  42.86%\n");
+	assert_render(
+		"flow.list",
+		"{\"flows\": [{\"protocol\": \"tcp\", \"src\": \"192.0.2.1\", \"sport\": 40000,"
+		" \"dst\": \"10.0.0.1\", \"dport\": 80, \"backend\": {\"address\": \"local\","
+		" \"port\": 9002, \"local\": true, \"worker\": {\"id\": 2}}, \"idle_s\": 1}],"
+		" \"total\": 1}",
+		"PROTO  SOURCE           DESTINATION  BACKEND   IDLE\n"
+		"tcp    192.0.2.1:40000  10.0.0.1:80  worker/2  1s\n"
+		"1 of 1 flows\n");
+	/* local without its worker: still not an address. */
+	assert_render("stats",
+		      "{\"global\": {}, \"vips\": [], \"backends\": [{\"vip\": \"app\","
+		      " \"address\": \"local\", \"port\": 9000, \"local\": true, \"packets\": 1,"
+		      " \"bytes\": 64, \"pps\": 0, \"bps\": 0}]}",
+		      "COUNTER  VALUE\n"
+		      "\n"
+		      "VIP  PACKETS  BYTES  PKT/S  BIT/S\n"
+		      "\n"
+		      "VIP  BACKEND   PACKETS  BYTES  PKT/S  BIT/S\n"
+		      "app  worker/-        1     64      0      0\n");
+}
+
 /* Every command has a renderer that copes with the result it documents
  * and with an empty one; the "done" commands print nothing.
  */
 static void test_render_every_command(void **state)
 {
 	static const char *const cmds[] = {
-		"status",      "vip.list",    "vip.show",    "vip.add", "vip.del",   "backend.list",
-		"backend.add", "backend.del", "backend.set", "stats",	"ring.show", "flow.list",
-		"flow.lookup", "flow.flush",  "reload",	     "detach",
+		"status",	"vip.list",    "vip.show",	 "vip.add",	 "vip.del",
+		"backend.list", "backend.add", "backend.del",	 "backend.set",	 "stats",
+		"ring.show",	"flow.list",   "flow.lookup",	 "flow.flush",	 "reload",
+		"detach",	"worker.list", "worker.restart", "worker.scale", "worker.reload",
 	};
-	static const char *const silent[] = { "vip.add", "vip.del", "backend.add", "backend.del",
-					      "backend.set" };
+	static const char *const silent[] = { "vip.add",     "vip.del",	    "backend.add",
+					      "backend.del", "backend.set", "worker.restart",
+					      "worker.scale" };
 	json_t *empty = json_object();
 
 	(void)state;
@@ -587,12 +845,23 @@ static void test_render_every_command(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),	     cmocka_unit_test(test_options),
-		cmocka_unit_test(test_bad),	     cmocka_unit_test(test_short_error_buffer),
-		cmocka_unit_test(test_help),	     cmocka_unit_test(test_help_command),
-		cmocka_unit_test(test_rates),	     cmocka_unit_test(test_render_vip_list),
-		cmocka_unit_test(test_render_stats), cmocka_unit_test(test_render_flows),
-		cmocka_unit_test(test_render_ring),  cmocka_unit_test(test_render_every_command),
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_command_options),
+		cmocka_unit_test(test_short_error_buffer),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_help_command),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_uptimes),
+		cmocka_unit_test(test_render_vip_list),
+		cmocka_unit_test(test_render_stats),
+		cmocka_unit_test(test_render_flows),
+		cmocka_unit_test(test_render_ring),
+		cmocka_unit_test(test_render_workers),
+		cmocka_unit_test(test_reload_state),
+		cmocka_unit_test(test_render_local_workers),
+		cmocka_unit_test(test_render_every_command),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

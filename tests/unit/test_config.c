@@ -233,6 +233,7 @@ static void test_example(void **state)
 	assert_false(w->has_user);
 	assert_int_equal(w->ready_timeout_ms, 10000);
 	assert_int_equal(w->kill_timeout_ms, 5000);
+	assert_int_equal(w->drain_ms, 1000);
 	assert_int_equal(w->min_uptime_ms, 5000);
 	assert_int_equal(w->backoff_initial_ms, 100);
 	assert_int_equal(w->backoff_max_ms, 30000);
@@ -1140,7 +1141,7 @@ static void test_workers(void **state)
 		"    count = 4; port_base = 9000; alt_port_base = 9300;\n"
 		"    env = { NODE_ENV = \"production\"; GREETING = \"hi there\"; EMPTY = \"\"; };\n"
 		"    cwd = \"/\"; user = \"root\";\n"
-		"    ready_timeout = 2.5; kill_timeout = 1;\n"
+		"    ready_timeout = 2.5; kill_timeout = 1; drain = 0;\n"
 		"    restart = { min_uptime = 3; backoff = 0.25; backoff_max = 10;\n"
 		"      backoff_reset = 120; crash_limit = 7; crash_window = 30.5;\n"
 		"      permanent_exit = [ 78, 1, 78, 0 ]; };\n"
@@ -1172,6 +1173,7 @@ static void test_workers(void **state)
 	assert_int_equal(w->alt_port_base, 9300);
 	assert_int_equal(w->ready_timeout_ms, 2500);
 	assert_int_equal(w->kill_timeout_ms, 1000);
+	assert_int_equal(w->drain_ms, 0);
 	assert_int_equal(w->min_uptime_ms, 3000);
 	assert_int_equal(w->backoff_initial_ms, 250);
 	assert_int_equal(w->backoff_max_ms, 10000);
@@ -1215,6 +1217,7 @@ static void test_workers_defaults(void **state)
 	assert_false(w->has_user);
 	assert_int_equal(w->ready_timeout_ms, 10000);
 	assert_int_equal(w->kill_timeout_ms, 5000);
+	assert_int_equal(w->drain_ms, 1000);
 	assert_int_equal(w->min_uptime_ms, 5000);
 	assert_int_equal(w->backoff_initial_ms, 100);
 	assert_int_equal(w->backoff_max_ms, 30000);
