@@ -194,11 +194,10 @@ health_is() { [[ $(backend health "$2") == "$1" ]]; }
 
 # worker FIELD ID: a field of local worker ID.
 worker() {
-	ctl -j backend list demo |
-		json "[b['worker'] for b in d['backends'] if b.get('local') and b['worker']['id'] == $2][0]['$1']"
+	ctl -j worker list demo | json "[w for w in d['vips'][0]['workers'] if w['id'] == $2][0]['$1']"
 }
 workers_ready() {
-	[[ $(ctl -j backend list demo | json "sum(1 for b in d['backends'] if b.get('local') and b['worker']['state'] == 'ready')") -eq $1 ]]
+	[[ $(ctl -j worker list demo | json "sum(w['state'] == 'ready' for w in d['vips'][0]['workers'])") -eq $1 ]]
 }
 
 show_backends() {
@@ -207,8 +206,7 @@ show_backends() {
 }
 show_workers() {
 	echo "${CYAN}\$ bouncerctl worker list demo${N}"
-	ctl worker list demo 2>/dev/null | indent && return
-	ctl -j backend list demo | json "'\\n'.join('%-3s %-7s %-6s %s' % (w['id'], w['pid'], w['state'], w['restarts']) for w in sorted((b['worker'] for b in d['backends'] if b.get('local')), key=lambda w: w['id']))" | indent
+	ctl worker list demo | indent
 }
 show_ring() {
 	echo "${CYAN}\$ bouncerctl ring show demo${N}"
@@ -225,15 +223,17 @@ served() {
 	NR > from && NR <= to { total++; if ($2 == "OK") c[$3]++; else failed++ }
 	END {
 		split("worker0 worker1 b1 b2", names, " ")
-		what["worker0"] = "local, node"; what["worker1"] = "local, node"
-		what["b1"] = "remote " b1; what["b2"] = "remote " b2
+		label["worker0"] = "worker/0"; what["worker0"] = "local, node"
+		label["worker1"] = "worker/1"; what["worker1"] = "local, node"
+		label["b1"] = "b1"; what["b1"] = b1 ":80"
+		label["b2"] = "b2"; what["b2"] = b2 ":80"
 		max = 1
 		for (i = 1; i <= 4; i++) if (c[names[i]] > max) max = c[names[i]]
 		for (i = 1; i <= 4; i++) {
 			k = names[i]
 			bar = ""
 			for (j = 0; j < int(c[k] * 40 / max + 0.5); j++) bar = bar "#"
-			printf "    %-8s %-20s %5d  %s\n", k, "(" what[k] ")", c[k], bar
+			printf "    %-8s %-20s %5d  %s\n", label[k], what[k], c[k], bar
 		}
 		for (k in c) if (!(k in what)) printf "    %-29s %5d  (unexpected)\n", k, c[k]
 		if (failed) printf "    %s%-29s %5d%s\n", red, "failed", failed, n
@@ -258,7 +258,7 @@ why_failed() {
 phase() {
 	STEP=$1
 	echo
-	echo "${B}== $1 ${DIM}(at $(now) s)${N}"
+	echo "${B}== $1 ${DIM}  [at $(now) s]${N}"
 	shift
 	local line
 	for line in "$@"; do
@@ -372,7 +372,7 @@ show_ring
 # ---- 2: a worker dies ----
 
 old_pid=$(worker pid 1)
-phase "2. kill -9 worker 1 (pid $old_pid)" \
+phase "2. kill -9 worker 1, pid $old_pid" \
 	"bouncerd sees it exit, takes it out of the ring and starts it again."
 kill -KILL "$old_pid"
 t_kill=$(date +%s.%N)
@@ -446,7 +446,7 @@ f_other=$((f_all - f_kill - f_down))
 b2_back=$(awk -v from="$m_up" 'NR > from && $2 == "OK" && $3 == "b2"' "$WORK/load.log" | wc -l)
 backend_returned=no
 ((b2_back > 0)) && backend_returned=yes
-echo "   failed while worker 1 was killed: $f_kill (a kill -9 cuts the request it was serving)"
+echo "   failed while worker 1 was killed: $f_kill (at most the one request it was serving)"
 echo "   failed before b2's check took it out: $f_down (b2's share, refused)"
 echo "   failed otherwise: $f_other"
 echo "   worker 1 restarted: $(yesno "$worker_restarted"); b2 served again: $(yesno "$backend_returned")"
