@@ -357,6 +357,9 @@ scenario_scale() {
 	wait_for 20 all_ready node 4
 }
 
+# logged_since LINE PATTERN: the agent logged PATTERN after line LINE.
+logged_since() { tail -n "+$(($1 + 1))" "$WORK/agent.log" | grep -q "$2"; }
+
 scenario_adopt() {
 	local before after r
 	before=$(pids node)
@@ -375,8 +378,7 @@ scenario_adopt() {
 	[[ $(in_l examples/app/server.js) -eq 4 ]]
 	grep -q "node/0: adopted pid" "$WORK/agent.log"
 	# What they logged meanwhile, read by the new agent.
-	logged_since() { tail -n "+$((mark + 1))" "$WORK/agent.log" | grep -q "$1"; }
-	wait_for 5 logged_since "node/[0-3]: GET / from"
+	wait_for 5 logged_since "$mark" "node/[0-3]: GET / from"
 	r=$(load "$NS_C" "http://$VIP_NODE/" --count 200)
 	at_least_half_share "$r" 200 "worker 0" "worker 1" "worker 2" "worker 3"
 }
