@@ -67,7 +67,7 @@ PROGS := $(patsubst agent/main_%.c,$(BUILD)/%,$(AGENT_MAINS))
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: all test unit-test datapath-test live-test bench check format clean deps
+.PHONY: all test unit-test datapath-test live-test bench bench-e2e check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
 
@@ -132,6 +132,12 @@ test: all
 
 bench: all
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+	$(Q)bench/bench_e2e.sh
+
+# HTTP end to end: the example app behind Node's cluster module, nginx and
+# bouncerd (bench/bench_e2e.sh; BENCH_E2E_* in its header tune it).
+bench-e2e: $(PROGS)
+	$(Q)bench/bench_e2e.sh
 
 # Static checks, on the files git tracks (a file not yet added is left
 # alone); outside a git checkout, on what the globs find. wildcard drops
