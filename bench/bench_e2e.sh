@@ -205,7 +205,7 @@ setup_net() {
 
 start_cluster() {
 	on_server env PORT=80 node "$CLUSTER_JS" "$WORKERS" >"$WORK/cluster.log" 2>&1 </dev/null &
-	wait_for 20 grep -q '^ready' "$WORK/cluster.log" || {
+	wait_for 20 grep -qs '^ready' "$WORK/cluster.log" || {
 		cat "$WORK/cluster.log" >&2
 		return 1
 	}
@@ -219,7 +219,7 @@ start_nodes() {
 			>"$WORK/node-$i.log" 2>&1 </dev/null &
 	done
 	for ((i = 0; i < WORKERS; i++)); do
-		wait_for 20 grep -q '^listening' "$WORK/node-$i.log" || {
+		wait_for 20 grep -qs '^listening' "$WORK/node-$i.log" || {
 			cat "$WORK/node-$i.log" >&2
 			return 1
 		}
@@ -400,10 +400,13 @@ wrk_run() {
 }
 
 # timed_wrk_run SECONDS MODE OUT: wrk_run, and wrk's own CPU seconds
-# (user + system) in OUT.cpu.
+# (user + system) in OUT.cpu. A subshell, so that a time cut short by ^C
+# still reports into the file.
 timed_wrk_run() {
-	local TIMEFORMAT='%U %S'
-	{ time wrk_run "$@" 2>&3; } 3>&2 2>"$3.cpu"
+	(
+		TIMEFORMAT='%U %S'
+		time wrk_run "$@" 2>&3
+	) 3>&2 2>"$3.cpu"
 }
 
 # measure SETUP MODE ROUND: appends "SETUP MODE ROUND REQS/S REQUESTS
