@@ -67,7 +67,7 @@ PROGS := $(patsubst agent/main_%.c,$(BUILD)/%,$(AGENT_MAINS))
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: all test unit-test datapath-test live-test bench bench-e2e check format clean deps
+.PHONY: all test test-all unit-test datapath-test live-test bench bench-e2e check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
 
@@ -127,7 +127,15 @@ datapath-test: $(BPF_OBJS) $(filter $(BUILD)/tests/datapath/%,$(TEST_BINS))
 live-test: all
 	$(Q)$(RUN_TESTS) live $(LIVE_SCRIPTS)
 
-test: all
+# make test (and make demo) are the README's front door: each installs
+# what is missing first (scripts/deps.sh, a few dpkg queries when nothing
+# is), then builds and runs in a new make, which finds the libraries just
+# installed through pkg-config.
+test:
+	$(Q)scripts/deps.sh
+	$(Q)$(MAKE) --no-print-directory test-all
+
+test-all: all
 	$(Q)$(RUN_TESTS) all
 
 bench: all
