@@ -220,6 +220,14 @@ int daemon_workers_scale(struct daemon *d, struct vip_rt *v, unsigned int count,
 		snprintf(err, errlen, "count must be 1 to %d", CFG_WORKERS_MAX);
 		return -EINVAL;
 	}
+	/* Maglev gives every backend at least one slot. */
+	if (v->nbackends - now + count > v->ring_size) {
+		snprintf(err, errlen,
+			 "vip %s: %u workers and its other backends need more than its "
+			 "%u ring slots",
+			 v->name, count, v->ring_size);
+		return -ERANGE;
+	}
 	/* Backends for new ids exist before their workers can be ready. */
 	ret = backends_sync(d, v, count > now ? count : now);
 	if (!ret)
