@@ -67,7 +67,7 @@ PROGS := $(patsubst agent/main_%.c,$(BUILD)/%,$(AGENT_MAINS))
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: all test unit-test datapath-test live-test bench demo check format clean deps
+.PHONY: all test test-all unit-test datapath-test live-test bench bench-e2e demo check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
 
@@ -127,15 +127,29 @@ datapath-test: $(BPF_OBJS) $(filter $(BUILD)/tests/datapath/%,$(TEST_BINS))
 live-test: all
 	$(Q)$(RUN_TESTS) live $(LIVE_SCRIPTS)
 
-test: all
+# make test (and make demo) are the README's front door: each installs
+# what is missing first (scripts/deps.sh, a few dpkg queries when nothing
+# is), then builds and runs in a new make, which finds the libraries just
+# installed through pkg-config.
+test:
+	$(Q)scripts/deps.sh
+	$(Q)$(MAKE) --no-print-directory test-all
+
+test-all: all
 	$(Q)$(RUN_TESTS) all
 
 bench: all
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+	$(Q)bench/bench_e2e.sh
+
+# HTTP end to end: the example app behind Node's cluster module, nginx and
+# bouncerd (bench/bench_e2e.sh; BENCH_E2E_* in its header tune it).
+bench-e2e: $(PROGS)
+	$(Q)bench/bench_e2e.sh
 
 # A world of network namespaces, bouncerd with local workers and remote
 # backends behind one VIP, under load; a worker killed, a backend stopped
-# and back (scripts/demo.sh; root, about 30 s).
+# and back (scripts/demo.sh; root, about 25 s).
 demo: $(PROGS)
 	$(Q)BUILD_DIR=$(BUILD) scripts/demo.sh
 

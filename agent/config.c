@@ -1678,11 +1678,11 @@ static int parse_vip(struct parser *p, struct cfg *c, const config_setting_t *s,
 	err = check_vip_ports(p, c, idx, s);
 	if (err)
 		goto cleanup;
-	/* Maglev gives every backend at least one slot. */
-	if (v->nbackends > v->ring_size)
+	/* Maglev gives every backend, local workers too, at least one slot. */
+	if (v->nbackends + (v->workers ? v->workers->count : 0) > v->ring_size)
 		err = fail(p, at_ring ? at_ring : s,
 			   "ring_size %u is smaller than the number of backends (%zu)",
-			   v->ring_size, v->nbackends);
+			   v->ring_size, v->nbackends + (v->workers ? v->workers->count : 0));
 cleanup:
 	ctx_pop(p, ctx);
 	return err;

@@ -180,7 +180,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			log_warnx("reload failed, the running config stays: %s", err);
 		return;
 	}
-	log_info("%s: stopping (the datapath stays attached)", strsignal((int)sig));
+	log_info("%s: stopping (%s)", strsignal((int)sig),
+		 d->detach_on_exit ? "detaching" : "the datapath stays attached");
 	event_base_loopbreak(d->base);
 }
 

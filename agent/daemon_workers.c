@@ -6,6 +6,7 @@
  * pool's events move it in and out at once, no health check involved.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include <netinet/in.h>
 
+#include "addr.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -117,6 +119,30 @@ static unsigned int pool_count(const struct vip_rt *v)
 	return v->pool ? (unsigned int)worker_pool_list(v->pool, NULL, 0) : 0;
 }
 
+/* Workers get a VIP's connections only where the stack delivers them
+ * locally: the address must be on an interface (lo will do).
+ */
+static bool vip_is_local(const struct vip_rt *v)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa))
+		return true; /* cannot tell: no warning */
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && v->key.family == BNC_FAMILY_IPV4)
+			found = ((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr ==
+				v->key.addr[0];
+		else if (i->ifa_addr->sa_family == AF_INET6 && v->key.family == BNC_FAMILY_IPV6)
+			found = memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
+				       v->key.addr, 16) == 0;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
 int daemon_workers_start(struct daemon *d, struct vip_rt *v, const struct cfg_workers *cw,
 			 char *err, size_t errlen)
 {
@@ -148,6 +174,14 @@ int daemon_workers_start(struct daemon *d, struct vip_rt *v, const struct cfg_wo
 	}
 	log_info("vip %s: %u workers of %s on ports %u+", v->name, cw->count, cw->argv[0],
 		 cw->port_base);
+	if (!vip_is_local(v)) {
+		char addr[ADDR_STRLEN];
+
+		addr_format(v->key.addr, v->key.family, addr, sizeof(addr));
+		log_warnx("vip %s: %s is on no interface of this host: its workers get no "
+			  "connections until it is (e.g. ip addr add %s dev lo)",
+			  v->name, addr, addr);
+	}
 	return 0;
 }
 
@@ -185,6 +219,14 @@ int daemon_workers_scale(struct daemon *d, struct vip_rt *v, unsigned int count,
 	if (count < 1 || count > CFG_WORKERS_MAX) {
 		snprintf(err, errlen, "count must be 1 to %d", CFG_WORKERS_MAX);
 		return -EINVAL;
+	}
+	/* Maglev gives every backend at least one slot. */
+	if (v->nbackends - now + count > v->ring_size) {
+		snprintf(err, errlen,
+			 "vip %s: %u workers and its other backends need more than its "
+			 "%u ring slots",
+			 v->name, count, v->ring_size);
+		return -ERANGE;
 	}
 	/* Backends for new ids exist before their workers can be ready. */
 	ret = backends_sync(d, v, count > now ? count : now);

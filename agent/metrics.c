@@ -34,8 +34,40 @@ static void backend_labels(const struct backend_rt *b, char *buf, size_t len)
 {
 	char addr[ADDR_STRLEN];
 
+	/* A local worker by its id: its port changes with every reload. */
+	if (b->local) {
+		snprintf(buf, len, "vip=\"%s\",backend=\"worker/%u\",port=\"\"", b->vip->name,
+			 b->worker_id);
+		return;
+	}
 	addr_format(b->addr, b->family, addr, sizeof(addr));
 	snprintf(buf, len, "vip=\"%s\",backend=\"%s\",port=\"%u\"", b->vip->name, addr, b->port);
+}
+
+static void render_workers(struct daemon *d, FILE *f)
+{
+	struct worker_info w;
+
+	help_type(f, "bouncer_worker_restarts_total", "counter",
+		  "Times each local worker was started again after it exited.");
+	help_type(f, "bouncer_worker_state", "gauge", "1 for the local worker's state.");
+	for (size_t i = 0; i < d->nvips; i++)
+		for (size_t j = 0; j < d->vips[i]->nbackends; j++) {
+			const struct backend_rt *b = d->vips[i]->backends[j];
+
+			if (!b->local || !daemon_worker_info(b, &w))
+				continue;
+			fprintf(f, "bouncer_worker_restarts_total{vip=\"%s\",worker=\"%u\"} %u\n",
+				b->vip->name, w.id, w.restarts);
+			for (int st = WORKER_STARTING; st <= WORKER_STOPPED; st++)
+				fprintf(f,
+					"bouncer_worker_state{vip=\"%s\",worker=\"%u\",state=\"%"
+					"s\"} "
+					"%d\n",
+					b->vip->name, w.id,
+					worker_state_name((enum worker_state)st),
+					(int)w.state == st);
+		}
 }
 
 int metrics_render(struct daemon *d, FILE *f)
@@ -133,6 +165,7 @@ int metrics_render(struct daemon *d, FILE *f)
 			fprintf(f, "bouncer_backend_transitions_total{%s} %llu\n", labels,
 				(unsigned long long)hs.transitions);
 		}
+	render_workers(d, f);
 	return ferror(f) ? -EIO : 0;
 }
 

@@ -40,7 +40,37 @@ pkgs=(
 	# depmod to build it (vm/mkinitramfs; the guest's other programs are
 	# the host's, from the packages above).
 	qemu-system-x86 busybox-static
+	# make bench-e2e (bench/bench_e2e.sh): HTTP load (wrk) on the example
+	# app (nodejs, above) behind Node's cluster module, behind nginx and behind
+	# bouncerd. Debian 12's nginx has the proxy and upstream modules
+	# (keepalive included) built in; nginx-light only adds the echo module
+	# to it. The bench runs its own nginx with -c and -p: the system
+	# service is neither started nor enabled (below).
+	wrk nginx
 )
+
+# Debian's nginx package starts the system nginx on port 80 from its
+# postinst. A policy-rc.d that exits 101 forbids every service start during
+# the install; one the machine already has (Docker images ship one) is set
+# aside and put back afterwards.
+POLICY=/usr/sbin/policy-rc.d
+POLICY_SAVED=$POLICY.bouncer-deps
+restore_policy() {
+	if [[ -e $POLICY_SAVED ]]; then
+		mv -f "$POLICY_SAVED" "$POLICY"
+	else
+		rm -f "$POLICY"
+	fi
+}
+no_service_starts() {
+	if [[ -e $POLICY ]]; then
+		mv "$POLICY" "$POLICY_SAVED"
+	fi
+	trap restore_policy EXIT
+	trap "exit 1" INT TERM HUP PIPE
+	printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs.\nexit 101\n' >"$POLICY"
+	chmod 755 "$POLICY"
+}
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -68,7 +98,19 @@ if ((${#missing[@]} > 0)); then
 	# No prompts: CI runs without a terminal or stdin.
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
+	if [[ " ${missing[*]} " == *" nginx "* ]]; then
+		no_service_starts
+	fi
 	apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+	if [[ " ${missing[*]} " == *" nginx "* ]]; then
+		# Nor at boot: only the bench runs nginx, on its own config.
+		if command -v systemctl >/dev/null; then
+			systemctl disable --quiet nginx.service 2>/dev/null || true
+		fi
+		if command -v update-rc.d >/dev/null; then
+			update-rc.d nginx disable >/dev/null 2>&1 || true
+		fi
+	fi
 else
 	echo "deps: all ${#pkgs[@]} packages installed"
 fi

@@ -78,7 +78,7 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
-ctl() { in_ns "$NS_L" timeout 20 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
+ctl() { in_ns "$NS_L" timeout 90 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
 json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # workers VIP PYEXPR: PYEXPR over the VIP's worker list w.
@@ -106,6 +106,7 @@ mode = "native";
 pin_dir = "$PIN/lb";
 control_socket = "$WORK/ctl.sock";
 flow_table_size = 65536;
+metrics = { listen = "127.0.0.1"; port = 9368; };
 vips = (
   { name = "node"; address = "$VIP_NODE"; port = 80; ring_size = 1021;
     workers = { command = [ "node", "$ROOT/examples/app/server.js" ]; count = 4;
@@ -234,6 +235,12 @@ scenario_listing() {
 	[[ $(echo "$out" | json "sorted(w['port'] for w in d['vips'][0]['workers'])[0] in (9000, 9100)") == True ]]
 	ctl worker list node | tee "$WORK/list.txt" | sed 's/^/# /' >&2
 	grep -q "ready" "$WORK/list.txt"
+	# Prometheus: each worker's state and restarts, traffic by worker.
+	in_ns "$NS_L" curl -s --max-time 2 http://127.0.0.1:9368/metrics >"$WORK/metrics"
+	grep -q '^bouncer_worker_state{vip="node",worker="3",state="ready"} 1$' "$WORK/metrics"
+	grep -q '^bouncer_worker_restarts_total{vip="node",worker="0"} 0$' "$WORK/metrics"
+	grep -q '^bouncer_backend_packets_total{vip="node",backend="worker/2",port=""} [1-9]' \
+		"$WORK/metrics"
 	# The ring holds the 4 workers as its backends.
 	[[ $(ctl -j ring show node | json "sum(1 for b in d['backends'] if b.get('local') and b['slots'] > 0)") -eq 4 ]]
 }
@@ -304,8 +311,8 @@ scenario_reload() {
 	before=$(pids node)
 	load "$NS_C" "http://$VIP_NODE/" --until "$WORK/reload.stop" >"$WORK/reload.json" &
 	local loader=$!
-	ctl worker reload node
-	wait_for 60 reload_done node
+	# --wait: bouncerctl returns when the reload has ended, 0 if it worked.
+	ctl worker reload node --wait >/dev/null
 	touch "$WORK/reload.stop"
 	wait "$loader"
 	diag "reload: $(cat "$WORK/reload.json")"
@@ -350,6 +357,9 @@ scenario_scale() {
 	wait_for 20 all_ready node 4
 }
 
+# logged_since LINE PATTERN: the agent logged PATTERN after line LINE.
+logged_since() { tail -n "+$(($1 + 1))" "$WORK/agent.log" | grep -q "$2"; }
+
 scenario_adopt() {
 	local before after r
 	before=$(pids node)
@@ -368,8 +378,7 @@ scenario_adopt() {
 	[[ $(in_l examples/app/server.js) -eq 4 ]]
 	grep -q "node/0: adopted pid" "$WORK/agent.log"
 	# What they logged meanwhile, read by the new agent.
-	logged_since() { tail -n "+$((mark + 1))" "$WORK/agent.log" | grep -q "$1"; }
-	wait_for 5 logged_since "node/[0-3]: GET / from"
+	wait_for 5 logged_since "$mark" "node/[0-3]: GET / from"
 	r=$(load "$NS_C" "http://$VIP_NODE/" --count 200)
 	at_least_half_share "$r" 200 "worker 0" "worker 1" "worker 2" "worker 3"
 }

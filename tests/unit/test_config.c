@@ -555,6 +555,12 @@ static const struct bad_case bad_cases[] = {
 	     "  ring_size = 2; } );\n",
 	  "bad.conf:4: vip '10.0.0.1:80/tcp': ring_size 2 is smaller than the number of backends "
 	  "(3)" },
+	{ IF "vips = ( { address = \"10.0.0.1\"; port = 80; backends = (\n"
+	     "  { address = \"10.0.0.2\"; } );\n"
+	     "  workers = { command = [ \"true\" ]; count = 3; port_base = 9000; };\n"
+	     "  ring_size = 3; } );\n",
+	  "bad.conf:5: vip '10.0.0.1:80/tcp': ring_size 3 is smaller than the number of backends "
+	  "(4)" },
 	/* Checks. */
 	{ IF "vips = ( { name = \"web\"; address = \"10.0.0.1\"; port = 80;\n"
 	     "  check = \"http\"; } );\n",
