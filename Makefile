@@ -67,7 +67,7 @@ PROGS := $(patsubst agent/main_%.c,$(BUILD)/%,$(AGENT_MAINS))
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: all test test-all unit-test datapath-test live-test bench bench-e2e demo check format clean deps
+.PHONY: all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
 
@@ -150,7 +150,11 @@ bench-e2e: $(PROGS)
 # A world of network namespaces, bouncerd with local workers and remote
 # backends behind one VIP, under load; a worker killed, a backend stopped
 # and back (scripts/demo.sh; root, about 25 s).
-demo: $(PROGS)
+demo:
+	$(Q)scripts/deps.sh
+	$(Q)$(MAKE) --no-print-directory demo-run
+
+demo-run: $(PROGS)
 	$(Q)BUILD_DIR=$(BUILD) scripts/demo.sh
 
 # Static checks, on the files git tracks (a file not yet added is left
