@@ -127,6 +127,20 @@ int bnc_maps_flow_foreach(struct bnc_maps *m,
 			  int (*fn)(const struct bnc_flow_key *key,
 				    const struct bnc_flow_value *value, void *arg),
 			  void *arg);
+/* How full the flow table is: entries in each family's map and the size
+ * of each (they are sized alike, but an IPv4 flow cannot use an IPv6
+ * entry). Idle flows count until the LRU evicts them.
+ */
+struct bnc_flow_usage {
+	__u64 ipv4, ipv6;
+	__u32 size4, size6;
+};
+
+/* Counts the flow table's entries, and when per_backend is not NULL (an
+ * array of BNC_MAX_BACKENDS) adds each flow to its backend's count there.
+ * Reads the table in batches: cost in proportion to the entries in use.
+ */
+int bnc_maps_flow_usage(struct bnc_maps *m, struct bnc_flow_usage *out, __u32 *per_backend);
 /* Deletes every flow, or only those on backend_id when it is not NULL;
  * *flushed (if not NULL) gets the number deleted.
  */
