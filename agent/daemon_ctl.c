@@ -380,17 +380,55 @@ static json_t *cmd_backend_set(struct daemon *d, const json_t *args, char *err, 
 	return err[0] ? NULL : json_object();
 }
 
+/* Ring slots of every backend, indexed by backend id: ids are unique
+ * across VIPs, so one pass over each ring fills one array.
+ */
+static __u32 *ring_slots(struct daemon *d)
+{
+	__u32 *slots = calloc(BNC_MAX_BACKENDS, sizeof(*slots));
+
+	for (size_t i = 0; slots && i < d->nvips; i++)
+		for (__u32 s = 0; d->vips[i]->ring && s < d->vips[i]->ring_size; s++)
+			if (d->vips[i]->ring[s] < BNC_MAX_BACKENDS)
+				slots[d->vips[i]->ring[s]]++;
+	return slots;
+}
+
+/* With "flows": the flow table's use, and each backend's flows. Asked
+ * for, not always sent: it reads the whole table.
+ */
+static json_t *flow_table_json(struct daemon *d, __u32 *per_backend)
+{
+	struct bnc_flow_usage u;
+
+	if (bnc_maps_flow_usage(d->maps, &u, per_backend))
+		return NULL;
+	return json_pack("{s:I, s:I, s:I, s:I}", "ipv4", (json_int_t)u.ipv4, "ipv6",
+			 (json_int_t)u.ipv6, "size_ipv4", (json_int_t)u.size4, "size_ipv6",
+			 (json_int_t)u.size6);
+}
+
 static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
 	json_t *global = json_object(), *vips = json_array(), *backends = json_array();
+	json_t *flows = NULL, *reply;
+	bool want_flows = json_is_true(json_object_get(args, "flows"));
+	__u32 *slots = ring_slots(d), *per_backend = NULL;
 	struct bnc_global_stats g;
 
-	(void)args;
-	if (!global || !vips || !backends || bnc_maps_global_stats(d->maps, &g)) {
+	if (want_flows) {
+		per_backend = calloc(BNC_MAX_BACKENDS, sizeof(*per_backend));
+		flows = per_backend ? flow_table_json(d, per_backend) : NULL;
+	}
+	if (!global || !vips || !backends || !slots || (want_flows && !flows) ||
+	    bnc_maps_global_stats(d->maps, &g)) {
 		snprintf(err, errlen, "cannot read the counters");
 		json_decref(global);
 		json_decref(vips);
 		json_decref(backends);
+		json_decref(flows);
+		free(slots);
+		free(per_backend);
 		return NULL;
 	}
 	for (int i = 0; i < BNC_STAT_MAX; i++)
@@ -407,23 +445,32 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 						(json_int_t)t.bytes, "pps", v->pps, "bps", v->bps));
 		for (size_t j = 0; j < v->nbackends; j++) {
 			const struct backend_rt *b = v->backends[j];
+			__u32 n = b->id < BNC_MAX_BACKENDS ? slots[b->id] : 0;
 			char addr[ADDR_STRLEN];
+			json_t *one;
 
 			memset(&t, 0, sizeof(t));
 			bnc_maps_backend_stats(d->maps, b->id, &t);
 			addr_format(b->addr, b->family, addr, sizeof(addr));
-			json_array_append_new(
-				backends,
-				local_fields(json_pack("{s:s, s:s, s:i, s:I, s:I, s:f, s:f}", "vip",
-						       v->name, "address", addr, "port",
-						       (int)b->port, "packets",
-						       (json_int_t)t.packets, "bytes",
-						       (json_int_t)t.bytes, "pps", b->pps, "bps",
-						       b->bps),
-					     b));
+			one = json_pack("{s:s, s:s, s:i, s:I, s:I, s:f, s:f, s:i, s:f}", "vip",
+					v->name, "address", addr, "port", (int)b->port, "packets",
+					(json_int_t)t.packets, "bytes", (json_int_t)t.bytes, "pps",
+					b->pps, "bps", b->bps, "slots", (int)n, "share",
+					v->ring_size ? (double)n / v->ring_size : 0.0);
+			if (one && per_backend && b->id < BNC_MAX_BACKENDS)
+				json_object_set_new(one, "flows",
+						    json_integer((json_int_t)per_backend[b->id]));
+			json_array_append_new(backends, local_fields(one, b));
 		}
 	}
-	return json_pack("{s:o, s:o, s:o}", "global", global, "vips", vips, "backends", backends);
+	free(slots);
+	free(per_backend);
+	reply = json_pack("{s:o, s:o, s:o}", "global", global, "vips", vips, "backends", backends);
+	if (reply && flows)
+		json_object_set_new(reply, "flow_table", flows);
+	else
+		json_decref(flows);
+	return reply;
 }
 
 static json_t *cmd_ring_show(struct daemon *d, const json_t *args, char *err, size_t errlen)
