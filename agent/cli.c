@@ -1381,7 +1381,8 @@ static void print_row(FILE *f, const struct table *t, const char *const *row, co
 		bool last = c + 1 == t->ncols;
 		int pad = (int)(width[c] - strlen(s));
 
-		if (c)
+		/* An empty last cell leaves no blanks at the end. */
+		if (c && !(last && !*s))
 			fputs("  ", f);
 		if (t->right && t->right[c])
 			fprintf(f, "%*s%s", pad, "", s);
@@ -1466,6 +1467,27 @@ const char *cli_format_uptime(double seconds, char *buf, size_t len)
 		snprintf(buf, len, "%lluh%02llum", s / 3600, s % 3600 / 60);
 	else
 		snprintf(buf, len, "%llud%02lluh", s / 86400, s % 86400 / 3600);
+	return buf;
+}
+
+const char *cli_format_bar(double share, int width, char *buf, size_t len)
+{
+	bool known = isfinite(share) && share >= 0 && share <= 1;
+	int full = 0, i;
+
+	if (!len)
+		return buf;
+	if (known) {
+		/* Half up; share is not negative. No libm for lround(). */
+		full = (int)(share * width + 0.5);
+		if (share > 0 && full == 0)
+			full = 1;
+		if (share < 1 && full == width)
+			full = width - 1;
+	}
+	for (i = 0; i < width && (size_t)i + 1 < len; i++)
+		buf[i] = (char)(!known ? ' ' : i < full ? '#' : '.');
+	buf[i] = '\0';
 	return buf;
 }
 
@@ -1761,24 +1783,31 @@ static void render_stats(FILE *f, const json_t *r)
 		    ARRAY_SIZE(backend_rate_cols));
 }
 
+/* Wide enough that one character is 5% of the ring. */
+#define RING_BAR_WIDTH 20
+
 static void render_ring_show(FILE *f, const json_t *r)
 {
 	const json_t *backends = json_object_get(r, "backends"), *b;
 	json_int_t size = json_integer_value(json_object_get(r, "ring_size"));
-	struct table t = { .ncols = 3,
-			   .heads = (const char *const[]){ "BACKEND", "SLOTS", "SHARE" },
-			   .right = (const bool[]){ false, true, true } };
-	char buf[160], buf2[64], ago[32];
+	const json_t *moved = json_object_get(r, "moved");
+	struct table t = { .ncols = 4,
+			   .heads = (const char *const[]){ "BACKEND", "SLOTS", "SHARE", "" },
+			   .right = (const bool[]){ false, true, true, false } };
+	char buf[160], buf2[64], ago[32], bar[RING_BAR_WIDTH + 1];
 	size_t i;
 
 	fprintf(f, "vip %s: %s slots, ", field_text(r, "vip", buf, sizeof(buf)),
 		field_text(r, "ring_size", buf2, sizeof(buf2)));
-	fprintf(f, "%s moved in the last rebuild, %s ago\n\n",
-		field_text(r, "moved", buf, sizeof(buf)),
+	fprintf(f, "%s", field_text(r, "moved", buf, sizeof(buf)));
+	if (json_is_integer(moved) && size > 0)
+		fprintf(f, " (%.2f%%)", 100.0 * (double)json_integer_value(moved) / (double)size);
+	fprintf(f, " moved in the last rebuild, %s ago\n\n",
 		duration_text(json_object_get(r, "rebuilt_s"), ago, sizeof(ago)));
 	json_array_foreach(backends, i, b)
 	{
 		json_int_t slots = json_integer_value(json_object_get(b, "slots"));
+		double share = size > 0 ? (double)slots / (double)size : NAN;
 
 		table_cell(&t, "%s", backend_text(b, buf, sizeof(buf)));
 		table_cell(&t, "%s", field_text(b, "slots", buf, sizeof(buf)));
@@ -1786,9 +1815,11 @@ static void render_ring_show(FILE *f, const json_t *r)
 		 * the agent reports share in.
 		 */
 		if (size > 0)
-			table_cell(&t, "%.2f%%", 100.0 * (double)slots / (double)size);
+			table_cell(&t, "%.2f%%", 100.0 * share);
 		else
 			table_cell(&t, "-");
+		table_cell(&t, "%s",
+			   size > 0 ? cli_format_bar(share, RING_BAR_WIDTH, bar, sizeof(bar)) : "");
 	}
 	table_print(f, &t);
 	table_free(&t);

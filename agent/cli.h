@@ -94,4 +94,12 @@ enum cli_reload_state {
  */
 enum cli_reload_state cli_reload_state(FILE *err, const json_t *list, const json_t *started);
 
+/* A share 0-1 as a bar of width characters, '#' for the share and '.' for
+ * the rest. Rounded to the nearest character, except that a share above 0
+ * shows at least one '#' and a share below 1 at least one '.': a backend
+ * that gets anything is told from one that gets nothing. Out of range or
+ * not a number: blanks. buf needs width + 1 bytes; less cuts the bar.
+ */
+const char *cli_format_bar(double share, int width, char *buf, size_t len);
+
 #endif /* BOUNCER_CLI_H */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -540,6 +541,42 @@ static void test_uptimes(void **state)
 		assert_string_equal(cli_format_uptime(cases[i].s, buf, sizeof(buf)), cases[i].text);
 }
 
+/* Bars round to the nearest character, but never hide a share above 0
+ * or fill up for one below 1.
+ */
+static void test_bars(void **state)
+{
+	static const struct {
+		double share;
+		int width;
+		const char *bar;
+	} cases[] = {
+		{ 0, 10, ".........." },
+		{ 1, 10, "##########" },
+		{ 0.5, 10, "#####....." },
+		{ 0.44, 10, "####......" },
+		{ 0.45, 10, "#####....." }, /* half up */
+		{ 0.001, 10, "#........." }, /* above 0: one at least */
+		{ 0.999, 10, "#########." }, /* below 1: never full */
+		{ 1.0 / 3, 20, "#######............." },
+		{ 0.5, 1, "." }, /* one character: only 1 fills it */
+		{ 0.5, 0, "" },
+		{ -0.1, 4, "    " }, /* out of range: blank */
+		{ 1.5, 4, "    " },
+		{ NAN, 4, "    " },
+	};
+	char buf[32], small[4];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(cli_format_bar(cases[i].share, cases[i].width, buf, sizeof(buf)),
+			   cases[i].bar))
+			fail_msg("share %g width %d: '%s', not '%s'", cases[i].share,
+				 cases[i].width, buf, cases[i].bar);
+	/* A short buffer cuts the bar and still ends the string. */
+	assert_string_equal(cli_format_bar(1, 10, small, sizeof(small)), "###");
+}
+
 /* What cli_render prints for cmd and the result in JSON text. */
 static char *render(const char *cmd, const char *result)
 {
@@ -640,11 +677,24 @@ static void test_render_ring(void **state)
 		      " \"backends\": ["
 		      "{\"address\": \"10.0.0.2\", \"port\": 80, \"slots\": 4, \"share\": 0.57},"
 		      "{\"address\": \"10.0.0.3\", \"port\": 80, \"slots\": 3, \"share\": 0.43}]}",
-		      "vip web: 7 slots, 2 moved in the last rebuild, 1m5s ago\n"
+		      "vip web: 7 slots, 2 (28.57%) moved in the last rebuild, 1m5s ago\n"
 		      "\n"
 		      "BACKEND      SLOTS   SHARE\n"
-		      "10.0.0.2:80      4  57.14%\n"
-		      "10.0.0.3:80      3  42.86%\n");
+		      "10.0.0.2:80      4  57.14%  ###########.........\n"
+		      "10.0.0.3:80      3  42.86%  #########...........\n");
+	/* A backend with no slot (weight 0) has an empty bar; -j is the
+	 * agent's reply as it is, bars are the table's only.
+	 */
+	assert_render("ring.show",
+		      "{\"vip\": \"web\", \"ring_size\": 7, \"moved\": 7, \"rebuilt_s\": 2,"
+		      " \"backends\": ["
+		      "{\"address\": \"10.0.0.2\", \"port\": 80, \"slots\": 7, \"share\": 1},"
+		      "{\"address\": \"10.0.0.3\", \"port\": 80, \"slots\": 0, \"share\": 0}]}",
+		      "vip web: 7 slots, 7 (100.00%) moved in the last rebuild, 2s ago\n"
+		      "\n"
+		      "BACKEND      SLOTS    SHARE\n"
+		      "10.0.0.2:80      7  100.00%  ####################\n"
+		      "10.0.0.3:80      0    0.00%  ....................\n");
 }
 
 static void test_render_workers(void **state)
@@ -766,11 +816,11 @@ static void test_render_local_workers(void **state)
 		      " \"worker\": {\"id\": 0}, \"slots\": 4},"
 		      "{\"address\": \"local\", \"port\": 9101, \"local\": true,"
 		      " \"worker\": {\"id\": 1}, \"slots\": 3}]}",
-		      "vip app: 7 slots, 0 moved in the last rebuild, 5s ago\n"
+		      "vip app: 7 slots, 0 (0.00%) moved in the last rebuild, 5s ago\n"
 		      "\n"
 		      "BACKEND   SLOTS   SHARE\n"
-		      "worker/0      4  57.14%\n"
-		      "worker/1      3  42.86%\n");
+		      "worker/0      4  57.14%  ###########.........\n"
+		      "worker/1      3  42.86%  #########...........\n");
 	assert_render(
 		"flow.list",
 		"{\"flows\": [{\"protocol\": \"tcp\", \"src\": \"192.0.2.1\", \"sport\": 40000,"
@@ -862,6 +912,7 @@ int main(void)
 		cmocka_unit_test(test_reload_state),
 		cmocka_unit_test(test_render_local_workers),
 		cmocka_unit_test(test_render_every_command),
+		cmocka_unit_test(test_bars),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
