@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include "bouncer_abi.h"
 #include "cli.h"
 #include "config.h"
+#include "cli_top.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define STRINGIFY_(x) #x
@@ -71,6 +73,7 @@ struct cli_command {
 	unsigned int flags; /* CMD_* */
 	int timeout_ms; /* 0: CLI_TIMEOUT_MS */
 	void (*render)(FILE *f, const json_t *result); /* NULL: prints nothing */
+	int (*run)(const struct cli_request *req); /* see struct cli_request */
 };
 
 struct cli_object {
@@ -334,6 +337,19 @@ static const struct cli_command stats_cmds[] = {
 	  .render = render_stats },
 };
 
+/* cmd is not sent: top makes its own requests. */
+static const struct cli_command top_cmds[] = {
+	{ .cmd = "top",
+	  .help = "Show the traffic of each VIP and backend live, refreshed every second.\n"
+		  "Packets and bytes per second, share of the ring, flows, health,\n"
+		  "restarts of local workers, and the drop counters that are not zero.\n"
+		  "-d SECONDS between refreshes, -n COUNT refreshes and exit.\n"
+		  "Keys: q quits, s sorts the backends by name, packets, bytes or\n"
+		  "share in turn, p pauses. Not on a terminal: a block of lines per\n"
+		  "refresh, each starting with the time.",
+	  .run = cli_top_run },
+};
+
 static const struct cli_command ring_cmds[] = {
 	{ .name = "show",
 	  .cmd = "ring.show",
@@ -421,6 +437,7 @@ static const struct cli_object objects[] = {
 	  CMDS(backend_cmds),
 	  .default_cmd = "list" },
 	{ .name = "stats", .help = "Counters and traffic rates.", CMDS(stats_cmds) },
+	{ .name = "top", .help = "A live view of the traffic.", CMDS(top_cmds) },
 	{ .name = "ring", .help = "The Maglev ring of a VIP.", CMDS(ring_cmds) },
 	{ .name = "flow",
 	  .help = "The flow table: which backend each connection is bound to.",
@@ -438,6 +455,8 @@ enum opt_id {
 	OPT_JSON,
 	OPT_PRETTY,
 	OPT_SOCKET,
+	OPT_INTERVAL,
+	OPT_COUNT,
 	OPT_HELP,
 };
 
@@ -463,6 +482,16 @@ static const struct cli_option options[] = {
 	  .arg = "SOCKET",
 	  .id = OPT_SOCKET,
 	  .help = "control socket (default " CLI_DEFAULT_SOCKET ")" },
+	{ .short_name = 'd',
+	  .long_name = "interval",
+	  .arg = "SECONDS",
+	  .id = OPT_INTERVAL,
+	  .help = "top: seconds between refreshes (default 1)" },
+	{ .short_name = 'n',
+	  .long_name = "count",
+	  .arg = "COUNT",
+	  .id = OPT_COUNT,
+	  .help = "top: exit after COUNT refreshes" },
 	{ .short_name = 'h', .long_name = "help", .id = OPT_HELP, .help = "print this help" },
 };
 
@@ -916,6 +945,25 @@ static int match_command(struct parse_ctx *p, const struct cli_object *o, const 
 	return 0;
 }
 
+#define INTERVAL_MIN 0.1
+#define INTERVAL_MAX 3600.0
+
+/* Seconds INTERVAL_MIN..INTERVAL_MAX, a fraction allowed: 0.5, 2. */
+static bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)s[0]) && s[0] != '.')
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v >= INTERVAL_MIN && v <= INTERVAL_MAX))
+		return false;
+	*out = v;
+	return true;
+}
+
 static const struct cli_option *find_option(const char *word, const char **value)
 {
 	*value = NULL;
@@ -953,6 +1001,7 @@ static int parse_options(struct parse_ctx *p, int argc, char **argv, struct cli_
 {
 	bool json = false, pretty = false, dashdash = false;
 	int n = 0, m = 0;
+	unsigned long count;
 
 	for (int i = 1; i < argc; i++) {
 		const struct cli_option *o;
@@ -998,6 +1047,18 @@ static int parse_options(struct parse_ctx *p, int argc, char **argv, struct cli_
 			if (!value || !value[0])
 				return fail(p, "option '%s' needs %s", word, o->arg);
 			out->socket = value;
+			break;
+		case OPT_INTERVAL:
+			if (!value || !parse_seconds(value, &out->interval_s))
+				return fail(p,
+					    "option '%s' needs a number of seconds %g-%g, got '%s'",
+					    word, INTERVAL_MIN, INTERVAL_MAX, value);
+			break;
+		case OPT_COUNT:
+			if (!value || !parse_number(value, 1, LONG_MAX, &count))
+				return fail(p, "option '%s' needs a number 1 or more, got '%s'",
+					    word, value);
+			out->count = (long)count;
 			break;
 		case OPT_HELP:
 			out->help = true;
@@ -1116,7 +1177,17 @@ int cli_parse(int argc, char **argv, struct cli_request *out, char *err, size_t 
 	timeout = json_object_get(opts, "timeout");
 	out->wait = json_is_true(json_object_get(opts, "wait")) || timeout;
 	out->wait_s = timeout ? (unsigned int)json_integer_value(timeout) : CLI_WAIT_S;
+	/* -d and -n shape top's loop; top prints no JSON. */
+	if ((out->interval_s > 0 || out->count) && !c->run) {
+		ret = fail(&p, "-d and -n go with top only");
+		goto cleanup;
+	}
+	if (c->run && out->output != CLI_OUTPUT_TABLE) {
+		ret = fail(&p, "-j and -p do not go with top");
+		goto cleanup;
+	}
 	out->cmd = c->cmd;
+	out->run = c->run;
 	out->args = p.args;
 	p.args = NULL;
 	out->timeout_ms = c->timeout_ms ? c->timeout_ms : CLI_TIMEOUT_MS;
@@ -1280,7 +1351,11 @@ static void usage(FILE *f)
 
 		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->long_name,
 			 o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-*s%s\n", ARG_COLUMN - 2, left, o->help);
+		/* Too long to share a line with its help: one of its own. */
+		if (strlen(left) + 2 >= ARG_COLUMN)
+			fprintf(f, "  %s\n%*s%s\n", left, ARG_COLUMN, "", o->help);
+		else
+			fprintf(f, "  %-*s%s\n", ARG_COLUMN - 2, left, o->help);
 	}
 	fprintf(f,
 		"\n"

@@ -53,6 +53,12 @@ struct cli_request {
 	 */
 	bool wait;
 	unsigned int wait_s;
+	/* A command that runs in bouncerctl itself instead of sending one
+	 * request (top); NULL for the others. Returns the exit status.
+	 */
+	int (*run)(const struct cli_request *req);
+	double interval_s; /* -d: seconds between top's refreshes; 0: not given */
+	long count; /* -n: refreshes before top exits; 0: not given */
 };
 
 /* Parses argv (argv[0] is the program) into *out. 0; -EINVAL with a

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* bouncerctl: the command line of the agent. Parses the arguments (cli.c),
  * sends one request over the control socket and prints the result as a
- * table, or as JSON with -j or -p.
+ * table, or as JSON with -j or -p; top runs its own loop (cli_top.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -176,6 +176,10 @@ int main(int argc, char **argv)
 	if (req.help) {
 		cli_help(stdout, &req);
 		ret = 0;
+		goto cleanup;
+	}
+	if (req.run) {
+		ret = req.run(&req);
 		goto cleanup;
 	}
 	ret = ctl_request(req.socket, req.cmd, req.args, req.timeout_ms, &reply);

@@ -184,6 +184,7 @@ static void test_options(void **state)
 		{ "--socket /tmp/c.sock status", CLI_OUTPUT_TABLE, "/tmp/c.sock" },
 		{ "--socket=/tmp/d.sock -j status", CLI_OUTPUT_JSON, "/tmp/d.sock" },
 		{ "status -s /tmp/e.sock", CLI_OUTPUT_TABLE, "/tmp/e.sock" },
+		{ "top -d 0.5 -n 3", CLI_OUTPUT_TABLE, CLI_DEFAULT_SOCKET },
 	};
 
 	(void)state;
@@ -201,13 +202,46 @@ static void test_options(void **state)
 	}
 }
 
+/* top runs in bouncerctl, with -d and -n, anywhere on the line. */
+static void test_top_options(void **state)
+{
+	static const struct {
+		const char *line;
+		double interval;
+		long count;
+	} cases[] = {
+		{ "top", 0, 0 },
+		{ "t", 0, 0 },
+		{ "top -d 2", 2, 0 },
+		{ "-d .5 top", 0.5, 0 },
+		{ "top --interval=0.1 --count 7", 0.1, 7 },
+		{ "-n1 top -s /tmp/x.sock", 0, 1 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_request req;
+		char err[256];
+		struct args a;
+
+		split(&a, cases[i].line);
+		if (cli_parse(a.argc, a.argv, &req, err, sizeof(err)))
+			fail_msg("'%s': %s", cases[i].line, err);
+		assert_non_null(req.run);
+		assert_false(req.help);
+		assert_true(req.interval_s == cases[i].interval);
+		assert_int_equal(req.count, cases[i].count);
+		cli_request_release(&req);
+	}
+}
+
 /* A command line that is refused, and what the message must say. */
 static const struct {
 	const char *line;
 	const char *error;
 } bad[] = {
 	{ "", "missing OBJECT" },
-	{ "foo", "unknown object 'foo' (objects: status, vip, backend, stats, ring, flow" },
+	{ "foo", "unknown object 'foo' (objects: status, vip, backend, stats, top, ring, flow" },
 	{ "s", "'s' is ambiguous: status, stats" },
 	{ "r", "'r' is ambiguous: ring, reload" },
 	{ "det", "'det': write detach in full" },
@@ -300,6 +334,16 @@ static const struct {
 	{ "worker reload --timeout 1 --timeout 2", "worker reload: --timeout given twice" },
 	{ "vip list --wait", "vip list: unknown option '--wait'" },
 	{ "worker reload --wai", "unknown option '--wai'" },
+	{ "-d 0 top", "option '-d' needs a number of seconds 0.1-3600, got '0'" },
+	{ "top -d x", "option '-d' needs a number of seconds 0.1-3600, got 'x'" },
+	{ "top -d -1", "option '-d' needs a number of seconds" },
+	{ "top --interval=1s", "option '--interval=1s' needs a number of seconds" },
+	{ "top -n 0", "option '-n' needs a number 1 or more, got '0'" },
+	{ "top -n", "option '-n' needs COUNT" },
+	{ "top now", "top: unexpected argument 'now'" },
+	{ "stats -n 3", "stats: -d and -n go with top only" },
+	{ "-d 2 vip list", "vip list: -d and -n go with top only" },
+	{ "-j top", "top: -j and -p do not go with top" },
 };
 
 static void test_bad(void **state)
@@ -415,6 +459,7 @@ static const char *const synopses[] = {
 	"worker restart VIP ID",
 	"worker scale VIP COUNT",
 	"worker reload [VIP] [--wait] [--timeout SECONDS]",
+	"top",
 	"reload",
 	"detach",
 	"help",
@@ -433,6 +478,8 @@ static void test_help(void **state)
 	assert_contains(text, "-j, --json");
 	assert_contains(text, "-p, --pretty");
 	assert_contains(text, "-s, --socket SOCKET");
+	assert_contains(text, "\n  -d, --interval SECONDS\n                        top: seconds");
+	assert_contains(text, "-n, --count COUNT");
 	assert_contains(text, CLI_DEFAULT_SOCKET);
 	free(text);
 
@@ -477,6 +524,10 @@ static void test_help(void **state)
 	assert_contains(text, synopses[17]);
 	assert_contains(text, "  --wait                wait until the reload ends");
 	assert_contains(text, "  --timeout SECONDS     wait at most SECONDS (default 600)");
+	free(text);
+	text = help_text("top help", &req);
+	assert_contains(text, "Usage: bouncerctl [OPTIONS] top");
+	assert_contains(text, "q quits");
 	free(text);
 }
 
@@ -913,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_render_local_workers),
 		cmocka_unit_test(test_render_every_command),
 		cmocka_unit_test(test_bars),
+		cmocka_unit_test(test_top_options),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
