@@ -27,6 +27,9 @@ pkgs=(
 	# (ethtool), reachability (ping), process handling (pkill, sysctl),
 	# helper servers and clients (python3, curl).
 	iproute2 ethtool iputils-ping procps python3 curl
+	# Live tests: script(1) gives bouncerctl top the pseudo-terminal its
+	# screen needs (essential in Debian, listed for minimal images).
+	bsdutils
 	# Local workers in the live tests and make demo run the Node.js app
 	# (examples/app/server.js).
 	nodejs
