@@ -37,7 +37,7 @@
 #   BENCH_E2E_WORKERS      node processes per setup [server CPUs, at least 2]
 #   BENCH_E2E_DURATION     seconds per measurement [5]
 #   BENCH_E2E_WARMUP       seconds of load before each measurement [1]
-#   BENCH_E2E_ROUNDS       rounds [3]
+#   BENCH_E2E_ROUNDS       rounds [5]
 #   BENCH_E2E_CONNECTIONS  wrk's connections [64]
 #   BENCH_E2E_SETUPS       which setups, cluster first ["cluster nginx bouncer"]
 #
@@ -56,7 +56,7 @@ CLUSTER_JS=$ROOT/bench/cluster.js
 
 DURATION=${BENCH_E2E_DURATION:-5}
 WARMUP=${BENCH_E2E_WARMUP:-1}
-ROUNDS=${BENCH_E2E_ROUNDS:-3}
+ROUNDS=${BENCH_E2E_ROUNDS:-5}
 CONNS=${BENCH_E2E_CONNECTIONS:-64}
 read -ra SETUPS <<<"${BENCH_E2E_SETUPS:-cluster nginx bouncer}"
 
