@@ -4,6 +4,7 @@
  * mode and ANSI escapes, no curses: the screen is redrawn whole, which is
  * all curses would do here) or as plain lines on anything else.
  */
+#define _GNU_SOURCE /* vasprintf */
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -97,22 +98,15 @@ static double num_field(const json_t *o, const char *key)
 
 static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A new string, or NULL. */
 static char *dup_printf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	s = malloc((size_t)n + 1);
-	if (!s)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
 	va_end(ap);
 	return s;
 }

@@ -392,12 +392,38 @@ static void vip_key_of(const struct cfg_vip *cv, struct bnc_vip_key *key)
 	key->family = cv->family;
 }
 
+/* Gives b its id, the one the state file saved for it (with its states)
+ * after a restart, else a free one, and appends it to v. b is the
+ * caller's to free on error.
+ */
+static int backend_place(struct daemon *d, struct vip_rt *v, struct backend_rt *b)
+{
+	const struct saved_backend *saved =
+		daemon_state_backend(d, v->name, b->addr, b->family, b->port);
+	struct backend_rt **grown;
+	int ret;
+
+	if (saved && !backend_id_used(d, saved->id)) {
+		b->id = saved->id;
+		b->admin = saved->admin;
+		b->healthy = saved->healthy;
+		b->health_known = saved->health_known;
+	} else if ((ret = backend_id_alloc(d, &b->id))) {
+		return ret;
+	}
+	grown = realloc(v->backends, (v->nbackends + 1) * sizeof(struct backend_rt *));
+	if (!grown)
+		return -ENOMEM;
+	v->backends = grown;
+	v->backends[v->nbackends++] = b;
+	return 0;
+}
+
 /* Adds b to v: id (the saved one after a restart), map entry, check. */
 static int backend_attach(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb,
 			  char *err, size_t errlen)
 {
-	struct backend_rt *b = calloc(1, sizeof(*b)), **grown;
-	const struct saved_backend *saved;
+	struct backend_rt *b = calloc(1, sizeof(*b));
 	int ret;
 
 	if (!b)
@@ -411,24 +437,14 @@ static int backend_attach(struct daemon *d, struct vip_rt *v, const struct cfg_b
 	cfg_check_copy(&b->check, &cb->check);
 	b->healthy = cb->check.type == CFG_CHECK_NONE;
 	b->health_known = b->healthy;
-	saved = daemon_state_backend(d, v->name, cb->addr, cb->family, cb->port);
-	if (saved && !backend_id_used(d, saved->id)) {
-		b->id = saved->id;
-		b->admin = saved->admin;
-		b->healthy = saved->healthy;
-		b->health_known = saved->health_known;
-	} else if ((ret = backend_id_alloc(d, &b->id))) {
-		snprintf(err, errlen, "no free backend id (at most %d backends)", BNC_MAX_BACKENDS);
+	ret = backend_place(d, v, b);
+	if (ret) {
+		if (ret == -ENOSPC)
+			snprintf(err, errlen, "no free backend id (at most %d backends)",
+				 BNC_MAX_BACKENDS);
 		backend_free(b);
 		return ret;
 	}
-	grown = realloc(v->backends, (v->nbackends + 1) * sizeof(struct backend_rt *));
-	if (!grown) {
-		backend_free(b);
-		return -ENOMEM;
-	}
-	v->backends = grown;
-	v->backends[v->nbackends++] = b;
 	backend_resolve(b);
 	ret = backend_write(d, b);
 	if (!ret)
@@ -450,8 +466,7 @@ struct backend_rt *daemon_local_backend_find(struct vip_rt *v, unsigned int work
  */
 int daemon_local_backend_add(struct daemon *d, struct vip_rt *v, unsigned int worker_id)
 {
-	struct backend_rt *b = calloc(1, sizeof(*b)), **grown;
-	const struct saved_backend *saved;
+	struct backend_rt *b = calloc(1, sizeof(*b));
 	int ret;
 
 	if (!b)
@@ -464,22 +479,11 @@ int daemon_local_backend_add(struct daemon *d, struct vip_rt *v, unsigned int wo
 	b->weight = 1;
 	b->admin = CFG_ADMIN_READY;
 	b->worker_state = WORKER_STARTING;
-	saved = daemon_state_backend(d, v->name, b->addr, b->family, b->port);
-	if (saved && !backend_id_used(d, saved->id)) {
-		b->id = saved->id;
-		b->healthy = saved->healthy;
-		b->health_known = saved->health_known;
-	} else if ((ret = backend_id_alloc(d, &b->id))) {
+	ret = backend_place(d, v, b);
+	if (ret) {
 		free(b);
 		return ret;
 	}
-	grown = realloc(v->backends, (v->nbackends + 1) * sizeof(struct backend_rt *));
-	if (!grown) {
-		free(b);
-		return -ENOMEM;
-	}
-	v->backends = grown;
-	v->backends[v->nbackends++] = b;
 	return backend_write(d, b);
 }
 
