@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include "addr.h"
@@ -174,6 +175,14 @@ int daemon_workers_start(struct daemon *d, struct vip_rt *v, const struct cfg_wo
 	}
 	log_info("vip %s: %u workers of %s on ports %u+", v->name, cw->count, cw->argv[0],
 		 cw->port_base);
+	/* sk_lookup delivers datagrams to the worker's socket, but its
+	 * replies leave from the port that socket is bound to.
+	 */
+	if (v->key.proto == IPPROTO_UDP)
+		log_warnx("vip %s: UDP workers receive the VIP's datagrams, but their replies "
+			  "leave from their own port (PORT), not %u: clients that check the "
+			  "source port drop them",
+			  v->name, ntohs(v->key.port));
 	if (!vip_is_local(v)) {
 		char addr[ADDR_STRLEN];
 

@@ -17,6 +17,9 @@
 #              other VIPs' workers are untouched
 #   mixed      a VIP with 2 Python workers and B1: all three serve C; L's
 #              own connections are all served by the workers
+#   udp        200 datagrams, each a new flow, from C and from L to a UDP
+#              VIP with 2 Python workers: each gets its share and answers
+#              from the VIP's address
 #   reload     rolling reload under new connections: no failure, every pid
 #              replaced; a replacement that never listens aborts the next
 #              reload and the old workers serve on
@@ -48,6 +51,7 @@ B1_IP=10.3.0.11
 VIP_NODE=10.3.0.100
 VIP_MIX=10.3.0.101
 VIP_CRASH=10.3.0.102
+VIP_UDP=10.3.0.103
 
 WORK=
 FAILURES=0
@@ -122,7 +126,10 @@ vips = (
     workers = { command = [ "sh", "-c", "echo giving up; exit 3" ]; count = 1;
                 port_base = 9300; alt_port_base = 9310;
                 restart = { backoff = 0.05; backoff_max = 0.4; crash_limit = 4;
-                            crash_window = 60; }; }; }
+                            crash_window = 60; }; }; },
+  { name = "udp"; address = "$VIP_UDP"; port = 53; protocol = "udp"; ring_size = 1021;
+    workers = { command = [ "$PY", "$ROOT/tests/live/worker_app.py", "--udp" ]; count = 2;
+                port_base = 9400; alt_port_base = 9410; }; }
 );
 EOF
 }
@@ -189,7 +196,7 @@ setup() {
 	ip -n "$NS_L" addr add "$L_IP/24" dev vl
 	ip -n "$NS_B1" addr add "$B1_IP/24" dev vb1
 	# L holds the VIPs: what XDP passes, its stack delivers to the workers.
-	for vip in "$VIP_NODE" "$VIP_MIX" "$VIP_CRASH"; do
+	for vip in "$VIP_NODE" "$VIP_MIX" "$VIP_CRASH" "$VIP_UDP"; do
 		ip -n "$NS_L" addr add "$vip/32" dev lo
 		ip -n "$NS_C" route add "$vip/32" via "$L_IP"
 	done
@@ -211,6 +218,7 @@ setup() {
 	start_agent
 	wait_for 20 all_ready node 4
 	wait_for 20 all_ready mix 2
+	wait_for 20 all_ready udp 2
 	SETUP_DONE=1
 }
 
@@ -304,6 +312,42 @@ scenario_mixed() {
 	[[ $(ctl -j ring show mix | json "len([b for b in d['backends'] if b['slots'] > 0])") -eq 3 ]]
 }
 
+# udp_load NS COUNT: COUNT datagrams to the UDP VIP, each from a new
+# socket (a new flow); the report as load's. The answer must come from
+# the VIP's address; its source port is the worker's own (see README).
+udp_load() {
+	in_ns "$1" "$PY" - "$VIP_UDP" "$2" <<'EOF'
+import json, socket, sys
+ok, failed, by, errors = 0, 0, {}, []
+for i in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    try:
+        s.sendto(b"who", (sys.argv[1], 53))
+        data, peer = s.recvfrom(512)
+        if peer[0] != sys.argv[1]:
+            raise OSError("answer from %s" % peer[0])
+        who = " ".join(data.decode().split()[:2])
+        ok += 1
+        by[who] = by.get(who, 0) + 1
+    except OSError as e:
+        failed += 1
+        errors.append(str(e))
+    s.close()
+json.dump({"ok": ok, "failed": failed, "by": by, "errors": errors[:5]}, sys.stdout)
+EOF
+}
+
+scenario_udp() {
+	local r
+	r=$(udp_load "$NS_C" 200)
+	at_least_half_share "$r" 200 "py 0" "py 1"
+	r=$(udp_load "$NS_L" 200)
+	at_least_half_share "$r" 200 "py 0" "py 1"
+	# sk_lookup ran once per datagram: 400 in all, each assigned.
+	[[ $(ctl -j stats | json "d['global']['sk_assign'] >= 400") == True ]]
+}
+
 reload_done() { [[ $(ctl -j worker list "$1" | json "d['vips'][0]['reloading']") == False ]]; }
 
 scenario_reload() {
@@ -395,6 +439,7 @@ run listing scenario_listing
 run kill scenario_kill
 run crash scenario_crash
 run mixed scenario_mixed
+run udp scenario_udp
 run reload scenario_reload
 run scale scenario_scale
 run adopt scenario_adopt
