@@ -85,14 +85,20 @@ static struct top_sample *sample(const struct top_sample *prev, double now)
 
 static char *render(const struct top_sample *s, const struct top_view *v)
 {
-	char *text = NULL;
+	char *text = NULL, *out;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
 	assert_non_null(f);
 	top_render(f, s, v);
 	fclose(f);
-	return text;
+	/* A copy: gcc 12 (-O2, inlined) takes a pointer into the stream's
+	 * buffer for one to the local that held it (-Wdangling-pointer).
+	 */
+	out = strdup(text);
+	free(text);
+	assert_non_null(out);
+	return out;
 }
 
 static void assert_text(const char *got, const char *want)
