@@ -347,6 +347,7 @@ static void vip_free(struct vip_rt *v)
 		backend_free(v->backends[i]);
 	free(v->backends);
 	cfg_workers_free(v->workers);
+	cfg_workers_free(v->workers_next);
 	free(v->workers_last_reload);
 	cfg_check_free(&v->check);
 	free(v->ring);

@@ -69,6 +69,7 @@ struct vip_rt {
 	double pps, bps;
 	/* Local workers (daemon_workers.c); pool NULL when none. */
 	struct cfg_workers *workers; /* the running block, a copy */
+	struct cfg_workers *workers_next; /* what a rolling reload brings in */
 	struct worker_pool *pool;
 	bool workers_reloading;
 	char *workers_last_reload; /* NULL, "ok" or the error */

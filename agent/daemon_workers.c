@@ -209,6 +209,8 @@ void daemon_workers_stop(struct daemon *d, struct vip_rt *v, bool wait)
 	daemon_vip_apply(d, v);
 	v->pool = NULL;
 	v->workers_reloading = false;
+	cfg_workers_free(v->workers_next);
+	v->workers_next = NULL;
 	worker_pool_stop(p, wait);
 	for (size_t i = 0; i < v->nbackends; i++)
 		if (v->backends[i]->local)
@@ -302,6 +304,17 @@ static void on_reload_done(struct worker_pool *p, int result, void *arg)
 		snprintf(msg, sizeof(msg), "%s", strerror(-result));
 	free(v->workers_last_reload);
 	v->workers_last_reload = strdup(msg);
+	/* The block the workers run is the new one only once all run it: a
+	 * reload that stopped half-way is done again by the next config
+	 * reload that asks for the new program.
+	 */
+	if (!result && v->workers_next) {
+		cfg_workers_free(v->workers);
+		v->workers = v->workers_next;
+	} else {
+		cfg_workers_free(v->workers_next);
+	}
+	v->workers_next = NULL;
 	if (result)
 		log_warnx("vip %s: rolling reload of the workers failed: %s", v->name, msg);
 	else
@@ -334,10 +347,7 @@ static int workers_reload_with(struct daemon *d, struct vip_rt *v, const struct 
 				       : strerror(-ret));
 		return ret;
 	}
-	if (copy) {
-		cfg_workers_free(v->workers);
-		v->workers = copy;
-	}
+	v->workers_next = copy;
 	v->workers_reloading = true;
 	log_info("vip %s: rolling reload of %u workers started", v->name, now);
 	return 0;

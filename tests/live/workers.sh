@@ -384,7 +384,13 @@ scenario_reload() {
 	all_ready mix 2
 	[[ $(json "d['failed'] == 0 and d['by'].get('py 0', 0) > 0" <"$WORK/abort.json") == True ]]
 	[[ $(in_l "^sleep 600") -eq 0 ]]
+	# The workers run the old program, and say so; the file put back
+	# asks for nothing new.
+	[[ $(ctl -j worker list mix | json "d['vips'][0]['command']") == *worker_app.py ]]
 	write_config
+	ctl reload >/dev/null
+	[[ $(ctl -j worker list mix | json "d['vips'][0]['reloading']") == False ]]
+	[[ $(pids mix) == "$before" ]]
 }
 
 scenario_scale() {
