@@ -629,26 +629,28 @@ int bnc_maps_global_stats(struct bnc_maps *m, struct bnc_global_stats *out)
 
 int bnc_maps_vip_stats(struct bnc_maps *m, __u32 vip_id, struct bnc_traffic *out)
 {
-	__u64 sum[2];
+	__u64 sum[3];
 	int err;
 
-	err = percpu_sum(m->skel->maps.vip_stats, vip_id, sum, 2, m->ncpus);
+	err = percpu_sum(m->skel->maps.vip_stats, vip_id, sum, 3, m->ncpus);
 	if (!err) {
 		out->packets = sum[0];
 		out->bytes = sum[1];
+		out->flows = sum[2];
 	}
 	return err;
 }
 
 int bnc_maps_backend_stats(struct bnc_maps *m, __u32 backend_id, struct bnc_traffic *out)
 {
-	__u64 sum[2];
+	__u64 sum[3];
 	int err;
 
-	err = percpu_sum(m->skel->maps.backend_stats, backend_id, sum, 2, m->ncpus);
+	err = percpu_sum(m->skel->maps.backend_stats, backend_id, sum, 3, m->ncpus);
 	if (!err) {
 		out->packets = sum[0];
 		out->bytes = sum[1];
+		out->flows = sum[2];
 	}
 	return err;
 }

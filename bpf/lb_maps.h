@@ -134,15 +134,29 @@ static __always_inline struct bnc_global_stats *global_stats_this_cpu(void)
 	return bpf_map_lookup_elem(&global_stats, &zero);
 }
 
-/* Per-CPU entries: plain increments are safe without atomics. */
-static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes)
+/* Per-CPU entries: plain increments are safe without atomics. placed:
+ * the packet's flow was just placed by the ring (a constant false on the
+ * established paths, where the compiler drops it).
+ */
+static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes, bool placed)
 {
 	struct bnc_traffic *t = bpf_map_lookup_elem(map, &id);
 
 	if (t) {
 		t->packets++;
 		t->bytes += bytes;
+		if (placed)
+			t->flows++;
 	}
+}
+
+/* A flow placed without a packet counted (the sk_lookup program's). */
+static __always_inline void count_placed(void *map, __u32 id)
+{
+	struct bnc_traffic *t = bpf_map_lookup_elem(map, &id);
+
+	if (t)
+		t->flows++;
 }
 
 #endif /* BOUNCER_BPF_LB_MAPS_H */

@@ -15,6 +15,10 @@ struct selection {
 	__u32 backend_id;
 	__u32 vip_id;
 	__u8 forwarding;
+	/* select_backend() only: the ring placed the flow (a new flow, or
+	 * one whose backend went down), rather than its entry.
+	 */
+	bool placed;
 };
 
 static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __be16 port,
@@ -267,6 +271,7 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 
 	sel->vip_id = vip->vip_id;
 	sel->forwarding = vip->forwarding;
+	sel->placed = true;
 	/* An entry left by another VIP that had this id is no flow of ours. */
 	if (known && known->vip_id != vip->vip_id)
 		known = NULL;
@@ -286,6 +291,7 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 			count_pkt(pkt, BNC_STAT_FLOW_HIT);
 			sel->backend = be;
 			sel->backend_id = known->backend_id;
+			sel->placed = false;
 			goto refresh;
 		}
 		count_pkt(pkt, BNC_STAT_REPICK_DOWN);

@@ -151,7 +151,7 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	struct bnc_vip_value *vip = NULL;
 	struct bnc_flow_value *known;
 	struct packet pkt = {};
-	struct selection sel;
+	struct selection sel = {};
 	__u32 picked;
 	bool remote;
 
@@ -176,6 +176,11 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	remote = sel.backend->kind != BNC_BACKEND_LOCAL;
 	if (!remote && worker_assign(ctx, sel.backend_id) == 0) {
 		count_pkt(&pkt, BNC_STAT_SK_ASSIGN);
+		/* Placed here: a client XDP did not see. */
+		if (sel.placed) {
+			count_placed(&vip_stats, sel.vip_id);
+			count_placed(&backend_stats, sel.backend_id);
+		}
 		return SK_PASS;
 	}
 	/* A remote choice gets here only for a client XDP did not see (one on
@@ -192,6 +197,8 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	}
 	steer_record(&pkt.flow, vip, picked);
 	count_pkt(&pkt, BNC_STAT_SK_REPICK);
+	count_placed(&vip_stats, vip->vip_id);
+	count_placed(&backend_stats, picked);
 	return SK_PASS;
 }
 

@@ -204,8 +204,13 @@ _Static_assert(sizeof(struct bnc_config) == 32, "bnc_config ABI");
 struct bnc_traffic {
 	__u64 packets;
 	__u64 bytes;
+	/* Flows the ring placed here: new ones, and those whose backend went
+	 * down; by XDP, and by the sk_lookup program for clients XDP did not
+	 * see.
+	 */
+	__u64 flows;
 };
-_Static_assert(sizeof(struct bnc_traffic) == 16, "bnc_traffic ABI");
+_Static_assert(sizeof(struct bnc_traffic) == 24, "bnc_traffic ABI");
 
 /* Global counters: why each packet was passed, dropped, answered or
  * re-picked. Index into struct bnc_global_stats.counters. New counters go

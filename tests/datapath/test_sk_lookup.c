@@ -826,6 +826,7 @@ static void sk_case_run(void **state)
 	struct sk_world *w = *state;
 	const struct sk_case *c = w->c;
 	struct bnc_global_stats before, after;
+	struct bnc_traffic t_before, t_after;
 	struct bnc_flow_key flow;
 	struct bnc_flow_value fv;
 	uint32_t chosen = 0, want_id = 0;
@@ -860,12 +861,22 @@ static void sk_case_run(void **state)
 	case WANT_NONE:
 		break;
 	}
-	if (want_id)
+	if (want_id) {
 		want = worker_cookie(w, want_id);
+		assert_int_equal(bnc_maps_backend_stats(w->env.maps, want_id, &t_before), 0);
+	}
 
 	read_stats(w, &before);
 	cookie = run_lookup(w, &flow);
 	read_stats(w, &after);
+	/* The worker's flow count moved when this lookup placed the flow:
+	 * always, but for a flow XDP placed that goes to its choice.
+	 */
+	if (want_id) {
+		assert_int_equal(bnc_maps_backend_stats(w->env.maps, want_id, &t_after), 0);
+		assert_int_equal(t_after.flows - t_before.flows,
+				 c->via_xdp && c->want == WANT_CHOICE ? 0 : 1);
+	}
 	if (cookie != want)
 		fail_msg("assigned the socket of worker %u, want worker %u (ring chose %u)",
 			 worker_of_cookie(w, cookie), want_id, chosen);

@@ -113,12 +113,20 @@ static uint64_t counter(struct dp_env *env, enum bnc_stat stat)
 	return g.counters[stat];
 }
 
-static uint64_t backend_packets(struct dp_env *env, uint32_t id)
+static struct bnc_traffic backend_traffic(struct dp_env *env, uint32_t id)
 {
 	struct bnc_traffic t;
 
 	assert_int_equal(bnc_maps_backend_stats(env->maps, id, &t), 0);
-	return t.packets;
+	return t;
+}
+
+/* Packets that made the ring place their flow: the flow table missed, or
+ * its backend was down.
+ */
+static uint64_t placements(struct dp_env *env)
+{
+	return counter(env, BNC_STAT_FLOW_MISS) + counter(env, BNC_STAT_REPICK_DOWN);
 }
 
 static const char *verdict_name(uint32_t v)
@@ -179,7 +187,8 @@ void dp_case_run(void **state)
 	const struct dp_case *c = st->c;
 	struct dp_env *env = &st->env;
 	uint8_t out[PKT_MAX_LEN];
-	uint64_t before, be_before = 0;
+	struct bnc_traffic be_before = { 0 }, be_after;
+	uint64_t before, placed_before;
 	struct bnc_flow_key flow;
 	struct bnc_flow_value fv;
 	uint32_t verdict, backend = c->backend;
@@ -200,7 +209,8 @@ void dp_case_run(void **state)
 	if ((c->expect == DP_DSR || c->expect == DP_IPIP) && !backend)
 		assert_int_equal(dp_ring_choice(env, &flow, &backend), 0);
 	if (backend)
-		be_before = backend_packets(env, backend);
+		be_before = backend_traffic(env, backend);
+	placed_before = placements(env);
 	before = counter(env, c->counter);
 
 	assert_int_equal(dp_run(env, &in, out, &out_len, &verdict), 0);
@@ -233,7 +243,10 @@ void dp_case_run(void **state)
 		/* The backend's counter moved, and a TCP/UDP flow now names
 		 * the backend it went to.
 		 */
-		assert_int_equal(backend_packets(env, backend) - be_before, 1);
+		be_after = backend_traffic(env, backend);
+		assert_int_equal(be_after.packets - be_before.packets, 1);
+		/* Its flow count moved exactly when the ring placed the flow. */
+		assert_int_equal(be_after.flows - be_before.flows, placements(env) - placed_before);
 		if (flow.proto == IPPROTO_TCP || flow.proto == IPPROTO_UDP) {
 			assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), 0);
 			assert_int_equal(fv.backend_id, backend);
