@@ -763,13 +763,14 @@ int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_
 }
 
 static void traffic_rate(const struct bnc_traffic *now, struct bnc_traffic *last, double dt,
-			 double *pps, double *bps)
+			 double *pps, double *bps, double *fps)
 {
 	/* Counters only grow; a reset (another agent zeroed them) reads as
 	 * no traffic rather than a negative rate.
 	 */
 	*pps = now->packets >= last->packets ? (double)(now->packets - last->packets) / dt : 0;
 	*bps = now->bytes >= last->bytes ? 8.0 * (double)(now->bytes - last->bytes) / dt : 0;
+	*fps = now->flows >= last->flows ? (double)(now->flows - last->flows) / dt : 0;
 	*last = *now;
 }
 
@@ -799,12 +800,12 @@ void daemon_refresh(struct daemon *d, bool nexthops)
 		bool moved = false, apply = false;
 
 		if (bnc_maps_vip_stats(d->maps, v->vip_id, &t) == 0)
-			traffic_rate(&t, &v->last, 1.0, &v->pps, &v->bps);
+			traffic_rate(&t, &v->last, 1.0, &v->pps, &v->bps, &v->fps);
 		for (size_t j = 0; j < v->nbackends; j++) {
 			struct backend_rt *b = v->backends[j];
 
 			if (bnc_maps_backend_stats(d->maps, b->id, &t) == 0)
-				traffic_rate(&t, &b->last, 1.0, &b->pps, &b->bps);
+				traffic_rate(&t, &b->last, 1.0, &b->pps, &b->bps, &b->fps);
 			if (nexthops && backend_resolve(b)) {
 				backend_write(d, b);
 				moved = true;

@@ -46,7 +46,7 @@ struct backend_rt {
 	struct nexthop nh;
 	__u8 datapath_state; /* enum bnc_backend_state last written */
 	struct bnc_traffic last; /* for rates */
-	double pps, bps;
+	double pps, bps, fps; /* fps: flows placed a second */
 };
 
 struct vip_rt {
@@ -66,7 +66,7 @@ struct vip_rt {
 	__u32 moved; /* slots that changed in the last rebuild */
 	time_t rebuilt;
 	struct bnc_traffic last;
-	double pps, bps;
+	double pps, bps, fps; /* fps: flows placed a second */
 	/* Local workers (daemon_workers.c); pool NULL when none. */
 	struct cfg_workers *workers; /* the running block, a copy */
 	struct cfg_workers *workers_next; /* what a rolling reload brings in */

@@ -59,6 +59,16 @@ static json_t *local_fields(json_t *j, const struct backend_rt *b)
 	return j;
 }
 
+/* The flows the ring placed, counted and a second: j is returned. */
+static json_t *placed_fields(json_t *j, const struct bnc_traffic *t, double fps)
+{
+	if (j) {
+		json_object_set_new(j, "new_flows", json_integer((json_int_t)t->flows));
+		json_object_set_new(j, "fps", json_real(fps));
+	}
+	return j;
+}
+
 static json_t *backend_json(struct daemon *d, const struct backend_rt *b)
 {
 	struct health_check_stats hs = { 0 };
@@ -70,17 +80,19 @@ static json_t *backend_json(struct daemon *d, const struct backend_rt *b)
 		health_check_get_stats(b->hc, &hs);
 	bnc_maps_backend_stats(d->maps, b->id, &t);
 	return local_fields(
-		json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I, "
-			  "s:f, s:f}",
-			  "vip", b->vip->name, "address", addr, "port", (int)b->port, "weight",
-			  (int)b->weight, "admin", cfg_admin_name(b->admin), "health",
-			  daemon_backend_health(b), "datapath",
-			  daemon_datapath_state_name(b->datapath_state), "check",
-			  cfg_check_type_name(b->check.type), "checks", (json_int_t)hs.checks,
-			  "failures", (json_int_t)hs.failures, "transitions",
-			  (json_int_t)hs.transitions, "last_error", hs.last_error, "packets",
-			  (json_int_t)t.packets, "bytes", (json_int_t)t.bytes, "pps", b->pps, "bps",
-			  b->bps),
+		placed_fields(json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
+					"s:s, s:I, s:I, "
+					"s:f, s:f}",
+					"vip", b->vip->name, "address", addr, "port", (int)b->port,
+					"weight", (int)b->weight, "admin", cfg_admin_name(b->admin),
+					"health", daemon_backend_health(b), "datapath",
+					daemon_datapath_state_name(b->datapath_state), "check",
+					cfg_check_type_name(b->check.type), "checks",
+					(json_int_t)hs.checks, "failures", (json_int_t)hs.failures,
+					"transitions", (json_int_t)hs.transitions, "last_error",
+					hs.last_error, "packets", (json_int_t)t.packets, "bytes",
+					(json_int_t)t.bytes, "pps", b->pps, "bps", b->bps),
+			      &t, b->fps),
 		b);
 }
 
@@ -104,6 +116,7 @@ static json_t *vip_json(struct daemon *d, const struct vip_rt *v, bool with_back
 		      v->fail_open, "backends_total", (int)v->nbackends, "backends_up", (int)up,
 		      "failing_open", v->failing_open, "packets", (json_int_t)t.packets, "bytes",
 		      (json_int_t)t.bytes, "pps", v->pps, "bps", v->bps);
+	placed_fields(j, &t, v->fps);
 	if (!j || !with_backends)
 		return j;
 	backends = json_array();
@@ -439,10 +452,12 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 		struct bnc_traffic t = { 0 };
 
 		bnc_maps_vip_stats(d->maps, v->vip_id, &t);
-		json_array_append_new(vips,
-				      json_pack("{s:s, s:I, s:I, s:f, s:f}", "name", v->name,
+		json_array_append_new(
+			vips,
+			placed_fields(json_pack("{s:s, s:I, s:I, s:f, s:f}", "name", v->name,
 						"packets", (json_int_t)t.packets, "bytes",
-						(json_int_t)t.bytes, "pps", v->pps, "bps", v->bps));
+						(json_int_t)t.bytes, "pps", v->pps, "bps", v->bps),
+				      &t, v->fps));
 		for (size_t j = 0; j < v->nbackends; j++) {
 			const struct backend_rt *b = v->backends[j];
 			__u32 n = b->id < BNC_MAX_BACKENDS ? slots[b->id] : 0;
@@ -457,6 +472,7 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 					(json_int_t)t.packets, "bytes", (json_int_t)t.bytes, "pps",
 					b->pps, "bps", b->bps, "slots", (int)n, "share",
 					v->ring_size ? (double)n / v->ring_size : 0.0);
+			placed_fields(one, &t, b->fps);
 			if (one && per_backend && b->id < BNC_MAX_BACKENDS)
 				json_object_set_new(one, "flows",
 						    json_integer((json_int_t)per_backend[b->id]));

@@ -137,6 +137,17 @@ int metrics_render(struct daemon *d, FILE *f)
 				fprintf(f, "bouncer_backend_bytes_total{%s} %llu\n", labels,
 					(unsigned long long)t.bytes);
 		}
+	help_type(f, "bouncer_backend_flows_total", "counter",
+		  "Flows the ring placed on each backend (new, or moved off a down one).");
+	for (size_t i = 0; i < d->nvips; i++)
+		for (size_t j = 0; j < d->vips[i]->nbackends; j++) {
+			const struct backend_rt *b = d->vips[i]->backends[j];
+
+			backend_labels(b, labels, sizeof(labels));
+			if (bnc_maps_backend_stats(d->maps, b->id, &t) == 0)
+				fprintf(f, "bouncer_backend_flows_total{%s} %llu\n", labels,
+					(unsigned long long)t.flows);
+		}
 	help_type(f, "bouncer_backend_up", "gauge",
 		  "1 when the backend's health check passes (or it has none).");
 	help_type(f, "bouncer_backend_admin_state", "gauge",
