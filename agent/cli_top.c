@@ -32,7 +32,12 @@ struct top_backend {
 	char *admin, *health;
 	unsigned long long packets, bytes;
 	double pps, Bps;
-	double share; /* of the ring, 0-1; NAN: unknown */
+	unsigned long long placed; /* flows the ring placed here, counted */
+	double fps; /* of those a second; NAN: unknown */
+	/* Of the VIP's new flows over the last refresh, 0-1; of its ring when
+	 * it had none; NAN: unknown.
+	 */
+	double share;
 	long long flows; /* flow table entries; -1: unknown */
 	long long restarts; /* of a local worker; -1: not one */
 };
@@ -41,8 +46,8 @@ struct top_vip {
 	char *name, *service;
 	int up, total;
 	bool failing_open;
-	unsigned long long packets, bytes;
-	double pps, Bps;
+	unsigned long long packets, bytes, placed;
+	double pps, Bps, fps;
 	long long flows; /* -1: unknown */
 	struct top_backend *backends;
 	size_t nbackends;
@@ -56,7 +61,7 @@ struct top_sample {
 	json_t *before; /* the previous sample's, for their growth; may be NULL */
 	double dt; /* seconds since the previous sample; 0: none */
 	double pps, Bps; /* all VIPs */
-	double new_flows; /* flow table misses per second; NAN: unknown */
+	double new_flows; /* flows placed a second, all VIPs; NAN: unknown */
 	bool flow_table;
 	unsigned long long flows4, flows6, size4, size6;
 	struct top_vip *vips;
@@ -194,6 +199,8 @@ static int backend_fill(struct top_backend *tb, const json_t *b, const json_t *s
 	pb = prev_backend(pv, tb->name);
 	tb->pps = rate(tb->packets, pb ? &pb->packets : NULL, dt, num_field(b, "pps"));
 	tb->Bps = rate(tb->bytes, pb ? &pb->bytes : NULL, dt, num_field(b, "bps") / 8);
+	tb->placed = count_field(b, "new_flows");
+	tb->fps = rate(tb->placed, pb ? &pb->placed : NULL, dt, num_field(b, "fps"));
 	tb->share = num_field(s, "share");
 	tb->flows = json_is_integer(json_object_get(s, "flows"))
 			    ? json_integer_value(json_object_get(s, "flows"))
@@ -225,6 +232,8 @@ static int vip_fill(struct top_vip *tv, const json_t *v, const struct top_replie
 	pv = prev_vip(prev, tv->name);
 	tv->pps = rate(tv->packets, pv ? &pv->packets : NULL, dt, num_field(v, "pps"));
 	tv->Bps = rate(tv->bytes, pv ? &pv->bytes : NULL, dt, num_field(v, "bps") / 8);
+	tv->placed = count_field(v, "new_flows");
+	tv->fps = rate(tv->placed, pv ? &pv->placed : NULL, dt, num_field(v, "fps"));
 	tv->flows = -1;
 	json_array_foreach(list, i, b) n += strcmp(str_field(b, "vip"), tv->name) == 0;
 	tv->backends = calloc(n ? n : 1, sizeof(*tv->backends));
@@ -242,6 +251,13 @@ static int vip_fill(struct top_vip *tv, const json_t *v, const struct top_replie
 		if (tb->flows >= 0)
 			tv->flows = (tv->flows < 0 ? 0 : tv->flows) + tb->flows;
 	}
+	/* Who got the new flows, when there were any; else the ring says who
+	 * would.
+	 */
+	if (isfinite(tv->fps) && tv->fps > 0)
+		for (i = 0; i < tv->nbackends; i++)
+			tv->backends[i].share =
+				isfinite(tv->backends[i].fps) ? tv->backends[i].fps / tv->fps : NAN;
 	return 0;
 }
 
@@ -274,6 +290,7 @@ struct top_sample *top_sample_new(const struct top_replies *r, const struct top_
 	s->global = json_incref(json_object_get(r->stats, "global"));
 	s->before = prev ? json_incref(prev->global) : NULL;
 	s->dt = dt;
+	s->new_flows = NAN;
 	s->vips = calloc(json_array_size(vips) ? json_array_size(vips) : 1, sizeof(*s->vips));
 	if (!s->version || !s->vips)
 		goto fail;
@@ -287,9 +304,9 @@ struct top_sample *top_sample_new(const struct top_replies *r, const struct top_
 			s->pps += tv->pps;
 		if (isfinite(tv->Bps))
 			s->Bps += tv->Bps;
+		if (isfinite(tv->fps))
+			s->new_flows = (isfinite(s->new_flows) ? s->new_flows : 0) + tv->fps;
 	}
-	/* A miss in the flow table is a flow that picks a backend: new. */
-	s->new_flows = global_rate(s, "flow_miss");
 	s->flow_table = json_is_object(ft);
 	s->flows4 = count_field(ft, "ipv4");
 	s->flows6 = count_field(ft, "ipv6");

@@ -43,19 +43,22 @@ static const char stats_json[] =
 static const char vips_json[] =
 	"{\"vips\": [{\"name\": \"web\", \"address\": \"10.0.0.1\", \"port\": 80,"
 	" \"protocol\": \"tcp\", \"backends_up\": 3, \"backends_total\": 4,"
-	" \"failing_open\": false, \"packets\": 1500, \"bytes\": 150000, \"pps\": 15,"
+	" \"failing_open\": false, \"packets\": 1500, \"bytes\": 150000, \"pps\": 15, "
+	"\"new_flows\": 100,"
 	" \"bps\": 12000}]}";
 
 static const char backends_json[] =
 	"{\"backends\": ["
 	"{\"vip\": \"web\", \"address\": \"10.0.0.10\", \"port\": 80, \"admin\": \"ready\","
-	" \"health\": \"up\", \"packets\": 400, \"bytes\": 90000, \"pps\": 4, \"bps\": 7200},"
+	" \"health\": \"up\", \"packets\": 400, \"bytes\": 90000, \"pps\": 4, \"bps\": 7200,"
+	" \"new_flows\": 60},"
 	"{\"vip\": \"web\", \"address\": \"10.0.0.9\", \"port\": 80, \"admin\": \"ready\","
 	" \"health\": \"down\", \"packets\": 100, \"bytes\": 100, \"pps\": 1, \"bps\": 800},"
 	"{\"vip\": \"web\", \"address\": \"fd00::1\", \"port\": 80, \"admin\": \"ready\","
 	" \"health\": \"unchecked\", \"packets\": 500, \"bytes\": 0, \"pps\": 5, \"bps\": 0},"
 	"{\"vip\": \"web\", \"address\": \"local\", \"port\": 40002, \"admin\": \"drain\","
 	" \"health\": \"up\", \"packets\": 600, \"bytes\": 60000, \"pps\": 6, \"bps\": 4800,"
+	" \"new_flows\": 40,"
 	" \"local\": true, \"worker\": {\"id\": 2, \"pid\": 123, \"state\": \"running\","
 	" \"restarts\": 3}}]}";
 
@@ -151,17 +154,22 @@ static void test_rates_from_counters(void **state)
 	(void)state;
 	/* Two seconds on: the VIP grew by 3000 packets, 10.0.0.10 by 1000
 	 * and 200000 bytes; worker/2 went back (replaced): the agent's
-	 * rate; 50 more misses, 4 more drops.
+	 * rate; 4 more drops. 50 new flows, 40 on 10.0.0.10 and 10 on
+	 * worker/2: shares of 80% and 20%, not the ring's 60% and 40%.
 	 */
 	json_object_set_new(json_array_get(json_object_get(vips, "vips"), 0), "packets",
 			    json_integer(4500));
+	json_object_set_new(json_array_get(json_object_get(vips, "vips"), 0), "new_flows",
+			    json_integer(150));
 	json_array_foreach(json_object_get(backends, "backends"), i, b)
 	{
 		if (strcmp(json_string_value(json_object_get(b, "address")), "10.0.0.10") == 0) {
 			json_object_set_new(b, "packets", json_integer(1400));
 			json_object_set_new(b, "bytes", json_integer(290000));
+			json_object_set_new(b, "new_flows", json_integer(100));
 		} else if (strcmp(json_string_value(json_object_get(b, "address")), "local") == 0) {
 			json_object_set_new(b, "packets", json_integer(10));
+			json_object_set_new(b, "new_flows", json_integer(50));
 		}
 	}
 	json_object_set_new(json_object_get(stats, "global"), "flow_miss", json_integer(150));
@@ -178,6 +186,14 @@ static void test_rates_from_counters(void **state)
 	assert_non_null(strstr(text, "  worker/2           drain  up              6       0"));
 	assert_non_null(strstr(text, "  10.0.0.10:80       ready  up            500    100k"));
 	assert_non_null(strstr(text, "  [fd00::1]:80       ready  unchecked       0       0"));
+	/* The shares of the new flows, not of the ring. */
+	assert_non_null(strstr(text,
+			       "    3/4 up      1.50k       0     21\n"
+			       "  worker/2           drain  up              6       0     12   "
+			       "20.0% ####................         3\n"));
+	assert_non_null(strstr(text,
+			       "  10.0.0.10:80       ready  up            500    100k      8   "
+			       "80.0% ################....         -\n"));
 	free(text);
 	top_sample_free(s);
 	top_sample_free(first);
