@@ -20,12 +20,12 @@ static __always_inline bool is_vip_address(const struct packet *pkt)
 }
 
 static __always_inline int send_to_backend(struct xdp_md *ctx, const struct packet *pkt,
-					   const struct selection *sel, bool placed)
+					   const struct selection *sel)
 {
 	__u64 bytes = ctx->data_end - ctx->data;
 
-	count_traffic(&vip_stats, sel->vip_id, bytes, placed);
-	count_traffic(&backend_stats, sel->backend_id, bytes, placed);
+	count_traffic(&vip_stats, sel->vip_id, bytes);
+	count_traffic(&backend_stats, sel->backend_id, bytes);
 	if (sel->backend->kind == BNC_BACKEND_LOCAL) {
 		/* The sk_lookup program hands it to the worker's socket. */
 		count_pkt(pkt, BNC_STAT_PASS_LOCAL);
@@ -48,7 +48,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	cached = flow_cache_slot(&pkt->flow);
 	if (!pkt->tcp_syn && select_cached(cached, &pkt->flow, &sel) == 0) {
 		count_pkt(pkt, BNC_STAT_FLOW_CACHE_HIT);
-		return send_to_backend(ctx, pkt, &sel, false);
+		return send_to_backend(ctx, pkt, &sel);
 	}
 	if (!vip_filter_match(&pkt->flow))
 		goto not_vip;
@@ -56,18 +56,22 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	if (known && !pkt->tcp_syn && select_established(known, &sel) == 0) {
 		count_pkt(pkt, BNC_STAT_FLOW_HIT);
 		flow_cache_fill(cached, &pkt->flow, &sel);
-		return send_to_backend(ctx, pkt, &sel, false);
+		return send_to_backend(ctx, pkt, &sel);
 	}
 	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
 	if (!vip)
 		goto not_vip;
 	if (select_backend(pkt, &pkt->flow, vip, known, true, &sel)) {
 		count_pkt(pkt, BNC_STAT_DROP_NO_BACKEND);
-		count_traffic(&vip_stats, vip->vip_id, ctx->data_end - ctx->data, false);
+		count_traffic(&vip_stats, vip->vip_id, ctx->data_end - ctx->data);
 		return XDP_DROP;
 	}
+	if (sel.placed) {
+		count_placed(&vip_stats, sel.vip_id);
+		count_placed(&backend_stats, sel.backend_id);
+	}
 	flow_cache_fill(cached, &pkt->flow, &sel);
-	return send_to_backend(ctx, pkt, &sel, sel.placed);
+	return send_to_backend(ctx, pkt, &sel);
 not_vip:
 	count_pkt(pkt, BNC_STAT_PASS_NOT_VIP);
 	return XDP_PASS;
@@ -94,8 +98,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 		return XDP_DROP;
 	}
 	count_pkt(pkt, BNC_STAT_FWD_ICMP_ERROR);
-	/* Only a flow's packets place it; an error about it does not. */
-	return send_to_backend(ctx, pkt, &sel, false);
+	return send_to_backend(ctx, pkt, &sel);
 pass:
 	count_pkt(pkt, BNC_STAT_PASS_ICMP);
 	return XDP_PASS;

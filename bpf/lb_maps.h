@@ -134,23 +134,20 @@ static __always_inline struct bnc_global_stats *global_stats_this_cpu(void)
 	return bpf_map_lookup_elem(&global_stats, &zero);
 }
 
-/* Per-CPU entries: plain increments are safe without atomics. placed:
- * the packet's flow was just placed by the ring (a constant false on the
- * established paths, where the compiler drops it).
- */
-static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes, bool placed)
+/* Per-CPU entries: plain increments are safe without atomics. */
+static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes)
 {
 	struct bnc_traffic *t = bpf_map_lookup_elem(map, &id);
 
 	if (t) {
 		t->packets++;
 		t->bytes += bytes;
-		if (placed)
-			t->flows++;
 	}
 }
 
-/* A flow placed without a packet counted (the sk_lookup program's). */
+/* A flow the ring placed. Apart from count_traffic(), so that the
+ * established paths carry nothing of it.
+ */
 static __always_inline void count_placed(void *map, __u32 id)
 {
 	struct bnc_traffic *t = bpf_map_lookup_elem(map, &id);
