@@ -1525,8 +1525,9 @@ const char *cli_format_rate(double v, char *buf, size_t len)
 	return buf;
 }
 
-const char *cli_format_uptime(double seconds, char *buf, size_t len)
+const char *cli_format_duration(double seconds, bool padded, char *buf, size_t len)
 {
+	int w = padded ? 2 : 1;
 	unsigned long long s;
 
 	if (!isfinite(seconds) || seconds < 0) {
@@ -1537,11 +1538,11 @@ const char *cli_format_uptime(double seconds, char *buf, size_t len)
 	if (s < 60)
 		snprintf(buf, len, "%llus", s);
 	else if (s < 3600)
-		snprintf(buf, len, "%llum%02llus", s / 60, s % 60);
+		snprintf(buf, len, "%llum%0*llus", s / 60, w, s % 60);
 	else if (s < 86400)
-		snprintf(buf, len, "%lluh%02llum", s / 3600, s % 3600 / 60);
+		snprintf(buf, len, "%lluh%0*llum", s / 3600, w, s % 3600 / 60);
 	else
-		snprintf(buf, len, "%llud%02lluh", s / 86400, s % 86400 / 3600);
+		snprintf(buf, len, "%llud%0*lluh", s / 86400, w, s % 86400 / 3600);
 	return buf;
 }
 
@@ -1619,26 +1620,10 @@ static const char *backend_text(const json_t *b, char *buf, size_t len)
 	return buf;
 }
 
-/* 45s, 12m5s, 3h4m, 2d3h: two units at most. */
+/* A duration from a reply, as cli_format_duration() writes it. */
 static const char *duration_text(const json_t *v, char *buf, size_t len)
 {
-	double d = json_number_value(v);
-	unsigned long long s;
-
-	if (!json_is_number(v) || !isfinite(d) || d < 0) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	s = (unsigned long long)d;
-	if (s < 60)
-		snprintf(buf, len, "%llus", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%llum%llus", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%lluh%llum", s / 3600, s % 3600 / 60);
-	else
-		snprintf(buf, len, "%llud%lluh", s / 86400, s % 86400 / 3600);
-	return buf;
+	return cli_format_duration(json_is_number(v) ? json_number_value(v) : NAN, false, buf, len);
 }
 
 enum col_kind {
@@ -1975,8 +1960,8 @@ static void render_worker_list(FILE *f, const json_t *r)
 			table_cell(&t, "%s", field_text(w, "state", buf, sizeof(buf)));
 			table_cell(&t, "%s",
 				   running && json_is_number(uptime)
-					   ? cli_format_uptime(json_number_value(uptime), buf,
-							       sizeof(buf))
+					   ? cli_format_duration(json_number_value(uptime), true,
+								 buf, sizeof(buf))
 					   : "-");
 			table_cell(&t, "%s", field_text(w, "restarts", buf, sizeof(buf)));
 			if (json_is_number(share))

@@ -83,10 +83,11 @@ int cli_render(FILE *f, const char *cmd, const json_t *result);
 
 /* Rates with SI suffixes, three significant digits: 999, 1.23k, 45.6M. */
 const char *cli_format_rate(double v, char *buf, size_t len);
-/* Uptimes, two units, the second one two digits wide so that a column
- * reads at a glance: 5s, 3m12s, 2h03m, 4d02h; "-" when negative.
+/* Durations, two units at most: 45s, 12m5s, 3h4m, 2d3h; "-" when negative
+ * or not a number. padded: the second unit two digits wide, so that a
+ * column reads at a glance (3m05s, 2h03m).
  */
-const char *cli_format_uptime(double seconds, char *buf, size_t len);
+const char *cli_format_duration(double seconds, bool padded, char *buf, size_t len);
 
 enum cli_reload_state {
 	CLI_RELOAD_RUNNING, /* a VIP's rolling reload still runs */

@@ -416,26 +416,6 @@ void top_sample_sort(struct top_sample *s, enum top_sort sort)
 #define BAR_MAX 20
 #define BAR_MIN 5
 
-/* 45s, 12m5s, 3h4m, 2d3h. */
-static void duration(double d, char *buf, size_t len)
-{
-	unsigned long long s;
-
-	if (!isfinite(d) || d < 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	s = (unsigned long long)d;
-	if (s < 60)
-		snprintf(buf, len, "%llus", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%llum%llus", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%lluh%llum", s / 3600, s % 3600 / 60);
-	else
-		snprintf(buf, len, "%llud%lluh", s / 86400, s % 86400 / 3600);
-}
-
 static const char *count_text(long long n, char *buf, size_t len)
 {
 	if (n < 0)
@@ -460,7 +440,7 @@ static void header(FILE *f, const struct top_sample *s, const struct top_view *v
 	char a[32], b[32], c[32];
 	bool any = false;
 
-	duration(s->uptime_s, a, sizeof(a));
+	cli_format_duration(s->uptime_s, false, a, sizeof(a));
 	fprintf(f, "%s%sbouncer %s  up %s  sort %s%s%s\n", v->stamp ? v->stamp : "",
 		v->stamp ? "  " : "", s->version, a, top_sort_name(v->sort),
 		v->paused ? "  PAUSED" : "", v->keys ? "  (q quit, s sort, p pause)" : "");

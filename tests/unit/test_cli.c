@@ -589,7 +589,8 @@ static void test_uptimes(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		assert_string_equal(cli_format_uptime(cases[i].s, buf, sizeof(buf)), cases[i].text);
+		assert_string_equal(cli_format_duration(cases[i].s, true, buf, sizeof(buf)),
+				    cases[i].text);
 }
 
 /* Bars round to the nearest character, but never hide a share above 0
