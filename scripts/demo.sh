@@ -295,19 +295,7 @@ grep -q "^pin_dir = \"$PIN/lb\";" "$WORK/demo.conf" || die "no pin_dir line in $
 grep -q "^control_socket = \"$WORK/ctl.sock\";" "$WORK/demo.conf" || die "no control_socket line in $CONF"
 "$BOUNCERD" -t -c "$WORK/demo.conf" >/dev/null
 
-ip netns add "$NS_SW"
-for ns in "$NS_C" "$NS_LB" "$NS_B1" "$NS_B2"; do
-	ip netns add "$ns"
-done
-ip -n "$NS_SW" link add br0 type bridge
-ip -n "$NS_SW" link set br0 up
-for h in c lb b1 b2; do
-	ns=$RUN-$h
-	ip link add "v$h" netns "$ns" type veth peer name "p$h" netns "$NS_SW"
-	ip -n "$NS_SW" link set "p$h" master br0 up
-	ip -n "$ns" link set "v$h" up
-	ip -n "$ns" link set lo up
-done
+bridge_world "$RUN" c lb b1 b2
 ip -n "$NS_C" addr add "$C_IP/24" dev vc
 ip -n "$NS_C" route add "$VIP/32" via "$LB_IP"
 ip -n "$NS_LB" addr add "$LB_IP/24" dev vlb

@@ -62,6 +62,24 @@ netns_destroy() {
 	return 0
 }
 
+# bridge_world PREFIX HOST...: one L2 segment. Namespace PREFIX-sw holds
+# bridge br0; each HOST gets namespace PREFIX-HOST, joined to the bridge by
+# a veth (vHOST inside, pHOST on the bridge), both ends and lo up.
+bridge_world() {
+	local prefix=$1 h
+	shift
+	ip netns add "$prefix-sw"
+	ip -n "$prefix-sw" link add br0 type bridge
+	ip -n "$prefix-sw" link set br0 up
+	for h in "$@"; do
+		ip netns add "$prefix-$h"
+		ip link add "v$h" netns "$prefix-$h" type veth peer name "p$h" netns "$prefix-sw"
+		ip -n "$prefix-sw" link set "p$h" master br0 up
+		ip -n "$prefix-$h" link set "v$h" up
+		ip -n "$prefix-$h" link set lo up
+	done
+}
+
 # require_root NAME: skip (exit 77) unless root.
 require_root() {
 	if [[ $(id -u) -ne 0 ]]; then

@@ -210,20 +210,8 @@ requests() {
 setup() {
 	WORK=$(mktemp -d /tmp/bnc-agent.XXXXXX)
 	mkdir -p "$PIN"
-	ip netns add "$NS_SW"
-	for ns in "$NS_C" "$NS_L" "$NS_B1" "$NS_B2"; do
-		ip netns add "$ns"
-	done
-	ip -n "$NS_SW" link add br0 type bridge
-	ip -n "$NS_SW" link set br0 up
-	local h ns
-	for h in c l b1 b2; do
-		ns=bnc-ag-$$-$h
-		ip link add "v$h" netns "$ns" type veth peer name "p$h" netns "$NS_SW"
-		ip -n "$NS_SW" link set "p$h" master br0 up
-		ip -n "$ns" link set "v$h" up
-		ip -n "$ns" link set lo up
-	done
+	local ns
+	bridge_world "bnc-ag-$$" c l b1 b2
 	ip -n "$NS_C" addr add "$C_IP/24" dev vc
 	ip -n "$NS_L" addr add "$L_IP/24" dev vl
 	ip -n "$NS_B1" addr add "$B1_IP/24" dev vb1

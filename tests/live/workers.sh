@@ -178,20 +178,7 @@ at_least_half_share() {
 setup() {
 	WORK=$(mktemp -d /tmp/bnc-workers.XXXXXX)
 	mkdir -p "$PIN"
-	ip netns add "$NS_SW"
-	for ns in "$NS_C" "$NS_L" "$NS_B1"; do
-		ip netns add "$ns"
-	done
-	ip -n "$NS_SW" link add br0 type bridge
-	ip -n "$NS_SW" link set br0 up
-	local h ns
-	for h in c l b1; do
-		ns=bnc-wk-$$-$h
-		ip link add "v$h" netns "$ns" type veth peer name "p$h" netns "$NS_SW"
-		ip -n "$NS_SW" link set "p$h" master br0 up
-		ip -n "$ns" link set "v$h" up
-		ip -n "$ns" link set lo up
-	done
+	bridge_world "bnc-wk-$$" c l b1
 	ip -n "$NS_C" addr add "$C_IP/24" dev vc
 	ip -n "$NS_L" addr add "$L_IP/24" dev vl
 	ip -n "$NS_B1" addr add "$B1_IP/24" dev vb1
