@@ -667,14 +667,12 @@ static json_t *cmd_detach(struct daemon *d, const json_t *args, char *err, size_
 	return json_object();
 }
 
-static json_t *worker_json(const struct vip_rt *v, const struct worker_info *w, time_t now)
+/* local_pps: the packets a second of all the VIP's workers, for shares. */
+static json_t *worker_json(struct vip_rt *v, const struct worker_info *w, double local_pps,
+			   time_t now)
 {
-	struct backend_rt *b = daemon_local_backend_find((struct vip_rt *)v, w->id);
-	double local_pps = 0;
+	struct backend_rt *b = daemon_local_backend_find(v, w->id);
 
-	for (size_t i = 0; i < v->nbackends; i++)
-		if (v->backends[i]->local)
-			local_pps += v->backends[i]->pps;
 	return json_pack("{s:i, s:i, s:i, s:s, s:I, s:i, s:i, s:f, s:f, s:I}", "id", (int)w->id,
 			 "pid", (int)w->pid, "port", (int)w->port, "state",
 			 worker_state_name(w->state), "uptime_s",
@@ -684,16 +682,20 @@ static json_t *worker_json(const struct vip_rt *v, const struct worker_info *w, 
 			 "packets", (json_int_t)(b ? b->last.packets : 0));
 }
 
-static json_t *vip_workers_json(const struct vip_rt *v)
+static json_t *vip_workers_json(struct vip_rt *v)
 {
 	struct worker_info info[CFG_WORKERS_MAX];
 	json_t *workers = json_array();
 	time_t now = time(NULL);
 	char command[512] = "";
 	size_t n = worker_pool_list(v->pool, info, CFG_WORKERS_MAX), len = 0;
+	double local_pps = 0;
 
+	for (size_t i = 0; i < v->nbackends; i++)
+		if (v->backends[i]->local)
+			local_pps += v->backends[i]->pps;
 	for (size_t i = 0; workers && i < n && i < CFG_WORKERS_MAX; i++)
-		json_array_append_new(workers, worker_json(v, &info[i], now));
+		json_array_append_new(workers, worker_json(v, &info[i], local_pps, now));
 	for (char **a = v->workers->argv; *a && len < sizeof(command); a++)
 		len += (size_t)snprintf(command + len, sizeof(command) - len, "%s%s",
 					len ? " " : "", *a);

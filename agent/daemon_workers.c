@@ -390,17 +390,5 @@ int daemon_workers_reconfigure(struct daemon *d, struct vip_rt *v, const struct 
 
 bool daemon_worker_info(const struct backend_rt *b, struct worker_info *out)
 {
-	struct worker_info info[CFG_WORKERS_MAX];
-	size_t n;
-
-	if (!b->local || !b->vip->pool)
-		return false;
-	n = worker_pool_list(b->vip->pool, info, CFG_WORKERS_MAX);
-	for (size_t i = 0; i < n && i < CFG_WORKERS_MAX; i++) {
-		if (info[i].id == b->worker_id) {
-			*out = info[i];
-			return true;
-		}
-	}
-	return false;
+	return b->local && worker_pool_info(b->vip->pool, b->worker_id, out);
 }

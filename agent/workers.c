@@ -2451,26 +2451,36 @@ int worker_pool_reload(struct worker_pool *p, const struct worker_spec *new_spec
 	return 0;
 }
 
+static void slot_info(const struct slot *s, struct worker_info *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = s->id;
+	w->state = s->state;
+	w->port = s->port;
+	w->restarts = s->restarts;
+	if (s->cur) {
+		w->pid = s->cur->pid;
+		w->started = s->cur->started;
+		w->start_time = s->cur->start_time;
+	}
+}
+
 size_t worker_pool_list(const struct worker_pool *p, struct worker_info *out, size_t max)
 {
 	if (!p)
 		return 0;
-	for (unsigned int i = 0; i < p->count && i < max; i++) {
-		const struct slot *s = p->slots[i];
-		struct worker_info *w = &out[i];
-
-		memset(w, 0, sizeof(*w));
-		w->id = s->id;
-		w->state = s->state;
-		w->port = s->port;
-		w->restarts = s->restarts;
-		if (s->cur) {
-			w->pid = s->cur->pid;
-			w->started = s->cur->started;
-			w->start_time = s->cur->start_time;
-		}
-	}
+	for (unsigned int i = 0; i < p->count && i < max; i++)
+		slot_info(p->slots[i], &out[i]);
 	return p->count;
+}
+
+bool worker_pool_info(const struct worker_pool *p, unsigned int id, struct worker_info *out)
+{
+	/* Slot i holds worker i. */
+	if (!p || id >= p->count)
+		return false;
+	slot_info(p->slots[id], out);
+	return true;
 }
 
 const char *worker_state_name(enum worker_state state)

@@ -216,6 +216,8 @@ struct worker_info {
 
 /* Fills up to max entries; returns the number of workers. */
 size_t worker_pool_list(const struct worker_pool *p, struct worker_info *out, size_t max);
+/* Worker id's entry; false when the pool has no such worker. */
+bool worker_pool_info(const struct worker_pool *p, unsigned int id, struct worker_info *out);
 const char *worker_state_name(enum worker_state state);
 
 #endif /* BOUNCER_WORKERS_H */
