@@ -66,10 +66,8 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 		count_traffic(&vip_stats, vip->vip_id, ctx->data_end - ctx->data);
 		return XDP_DROP;
 	}
-	if (sel.placed) {
-		count_placed(&vip_stats, sel.vip_id);
-		count_placed(&backend_stats, sel.backend_id);
-	}
+	if (sel.placed)
+		count_placed(sel.vip_id, sel.backend_id);
 	flow_cache_fill(cached, &pkt->flow, &sel);
 	return send_to_backend(ctx, pkt, &sel);
 not_vip:

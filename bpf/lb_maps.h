@@ -145,15 +145,21 @@ static __always_inline void count_traffic(void *map, __u32 id, __u64 bytes)
 	}
 }
 
-/* A flow the ring placed. Apart from count_traffic(), so that the
- * established paths carry nothing of it.
- */
-static __always_inline void count_placed(void *map, __u32 id)
+static __always_inline void count_flow(void *map, __u32 id)
 {
 	struct bnc_traffic *t = bpf_map_lookup_elem(map, &id);
 
 	if (t)
 		t->flows++;
+}
+
+/* A flow the ring placed on backend_id of vip_id. Apart from
+ * count_traffic(), so that the established paths carry nothing of it.
+ */
+static __always_inline void count_placed(__u32 vip_id, __u32 backend_id)
+{
+	count_flow(&vip_stats, vip_id);
+	count_flow(&backend_stats, backend_id);
 }
 
 #endif /* BOUNCER_BPF_LB_MAPS_H */

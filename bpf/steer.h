@@ -177,10 +177,8 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	if (!remote && worker_assign(ctx, sel.backend_id) == 0) {
 		count_pkt(&pkt, BNC_STAT_SK_ASSIGN);
 		/* Placed here: a client XDP did not see. */
-		if (sel.placed) {
-			count_placed(&vip_stats, sel.vip_id);
-			count_placed(&backend_stats, sel.backend_id);
-		}
+		if (sel.placed)
+			count_placed(sel.vip_id, sel.backend_id);
 		return SK_PASS;
 	}
 	/* A remote choice gets here only for a client XDP did not see (one on
@@ -197,8 +195,7 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	}
 	steer_record(&pkt.flow, vip, picked);
 	count_pkt(&pkt, BNC_STAT_SK_REPICK);
-	count_placed(&vip_stats, vip->vip_id);
-	count_placed(&backend_stats, picked);
+	count_placed(vip->vip_id, picked);
 	return SK_PASS;
 }
 
