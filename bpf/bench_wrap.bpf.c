@@ -77,14 +77,14 @@ int push_undo(struct xdp_md *ctx)
 /* Parses the packet again and empties its flow cache slot. */
 static __always_inline int clear_cache_slot(struct xdp_md *ctx)
 {
-	struct bnc_flow_cache_entry *c;
+	struct cache_ref ref;
 	struct packet pkt = {};
 
 	if (parse_packet(ctx, &pkt) != PARSE_OK)
 		return XDP_ABORTED;
-	c = flow_cache_slot(&pkt.flow);
-	if (c)
-		c->valid = 0;
+	ref = flow_cache_ref(&pkt.flow);
+	if (ref.entry)
+		ref.entry->valid = 0;
 	return XDP_TX;
 }
 

@@ -20,6 +20,10 @@
 #ifndef likely
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+/* A read the compiler must do where it stands: a map value that other
+ * CPUs write while this program runs.
+ */
+#define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
 #endif
 
 /* A helper that decided nothing yet returns this instead of an XDP action;

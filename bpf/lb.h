@@ -36,26 +36,27 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 
 static __always_inline int handle_service(struct xdp_md *ctx, const struct packet *pkt)
 {
-	struct bnc_flow_cache_entry *cached;
 	struct bnc_flow_value *known;
 	struct bnc_vip_value *vip;
-	struct selection sel;
+	struct selection sel = {};
+	struct cache_ref cache;
 
 	/* The cache first: an established flow then needs no filter read,
 	 * and non-VIP traffic pays one array read and compare for it. A SYN
 	 * is a new connection: the ring decides (see select_backend()).
 	 */
-	cached = flow_cache_slot(&pkt->flow);
-	if (!pkt->tcp_syn && select_cached(cached, &pkt->flow, &sel) == 0) {
+	cache = flow_cache_ref(&pkt->flow);
+	if (!pkt->tcp_syn && select_cached(&cache, &pkt->flow, &sel) == 0) {
 		count_pkt(pkt, BNC_STAT_FLOW_CACHE_HIT);
 		return send_to_backend(ctx, pkt, &sel);
 	}
 	if (!vip_filter_match(&pkt->flow))
 		goto not_vip;
+	sel.cache_epoch = flow_cache_epoch(&cache);
 	known = flow_lookup(&pkt->flow);
 	if (known && !pkt->tcp_syn && select_established(known, &sel) == 0) {
 		count_pkt(pkt, BNC_STAT_FLOW_HIT);
-		flow_cache_fill(cached, &pkt->flow, &sel);
+		flow_cache_fill(&cache, &pkt->flow, &sel);
 		return send_to_backend(ctx, pkt, &sel);
 	}
 	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
@@ -68,7 +69,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	}
 	if (sel.placed)
 		count_placed(sel.vip_id, sel.backend_id);
-	flow_cache_fill(cached, &pkt->flow, &sel);
+	flow_cache_fill(&cache, &pkt->flow, &sel);
 	return send_to_backend(ctx, pkt, &sel);
 not_vip:
 	count_pkt(pkt, BNC_STAT_PASS_NOT_VIP);
@@ -84,7 +85,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bnc_flow_key flow = {};
 	struct bnc_vip_value *vip;
-	struct selection sel;
+	struct selection sel = {};
 
 	if (icmp_quoted_flow(data, data_end, pkt, &flow))
 		goto pass;

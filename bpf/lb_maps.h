@@ -81,6 +81,16 @@ struct {
 	__type(value, struct bnc_flow_cache_entry);
 } flow_cache SEC(".maps");
 
+/* One epoch per flow cache index, shared by every CPU: see
+ * BNC_FLOW_CACHE_SIZE. Written only when a flow is placed or moved.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BNC_FLOW_CACHE_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_epochs SEC(".maps");
+
 /* Generation of each VIP id, bumped when the VIP is added, replaced or
  * removed; see struct bnc_flow_value.
  */

@@ -19,6 +19,11 @@ struct selection {
 	 * one whose backend went down), rather than its entry.
 	 */
 	bool placed;
+	/* In: the flow's cache epoch as read before its table entry. Out of
+	 * select_backend(): the epoch that a cache entry of this choice may
+	 * carry (see flow_epoch_bump()).
+	 */
+	__u32 cache_epoch;
 };
 
 static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __be16 port,
@@ -141,16 +146,58 @@ static __always_inline bool flow_key_equal(const struct bnc_flow_key *a,
 /* The cache index needs spread, not the ring hash's quality: one multiply
  * over the words that differ between flows.
  */
-static __always_inline struct bnc_flow_cache_entry *flow_cache_slot(const struct bnc_flow_key *flow)
+static __always_inline __u32 flow_cache_index(const struct bnc_flow_key *flow)
 {
 	__u32 x = flow->saddr[0] ^ hash_rol32(flow->daddr[0], 7) ^
 		  hash_rol32(((__u32)flow->sport << 16) | flow->dport, 13) ^ flow->proto;
-	__u32 idx;
 
 	if (flow->family == BNC_FAMILY_IPV6)
 		x ^= flow->saddr[1] ^ flow->saddr[2] ^ flow->saddr[3];
-	idx = (x * 0x9e3779b1u) >> (32 - BNC_FLOW_CACHE_BITS);
-	return bpf_map_lookup_elem(&flow_cache, &idx);
+	return (x * 0x9e3779b1u) >> (32 - BNC_FLOW_CACHE_BITS);
+}
+
+/* A flow's place in the cache: this CPU's entry, and the epoch that every
+ * CPU's entry at that index must carry to be used.
+ */
+struct cache_ref {
+	struct bnc_flow_cache_entry *entry;
+	__u32 *epoch;
+};
+
+static __always_inline struct cache_ref flow_cache_ref(const struct bnc_flow_key *flow)
+{
+	__u32 idx = flow_cache_index(flow);
+	struct cache_ref ref = {
+		.entry = bpf_map_lookup_elem(&flow_cache, &idx),
+		.epoch = bpf_map_lookup_elem(&flow_epochs, &idx),
+	};
+
+	return ref;
+}
+
+/* The epoch, read before the flow table so that a cache entry filled from
+ * what the table said then is stale if the table changed since.
+ */
+static __always_inline __u32 flow_cache_epoch(const struct cache_ref *ref)
+{
+	return ref->epoch ? READ_ONCE(*ref->epoch) : 0;
+}
+
+/* Called after the datapath wrote a flow's entry with another backend (or
+ * a new entry): every CPU's cached copy at the flow's index stops being
+ * used. Returns the epoch that the writer's own cache entry may carry:
+ * the new one when no other writer bumped since seen was read (then no
+ * write can have come between seen and this bump unseen), else seen,
+ * which is stale already, so the next packet asks the table.
+ */
+static __always_inline __u32 flow_epoch_bump(const struct bnc_flow_key *flow, __u32 seen)
+{
+	__u32 idx = flow_cache_index(flow);
+	__u32 *epoch = bpf_map_lookup_elem(&flow_epochs, &idx);
+
+	if (!epoch)
+		return seen;
+	return __sync_fetch_and_add(epoch, 1) == seen ? seen + 1 : seen;
 }
 
 /* Refreshes the flow table entry behind cache hits every 64th packet:
@@ -173,11 +220,17 @@ static __always_inline void flow_cache_touch(struct bnc_flow_cache_entry *c)
 		known->last_seen_ns = bpf_ktime_get_coarse_ns();
 }
 
-/* The fastest path: this CPU forwarded the flow recently. */
-static __always_inline int select_cached(struct bnc_flow_cache_entry *c,
+/* The fastest path: this CPU forwarded the flow recently, and no CPU
+ * has placed or moved a flow at its cache index since.
+ */
+static __always_inline int select_cached(const struct cache_ref *ref,
 					 const struct bnc_flow_key *flow, struct selection *sel)
 {
-	if (!c || !c->valid || !flow_key_equal(&c->key, flow))
+	struct bnc_flow_cache_entry *c = ref->entry;
+
+	if (!c || c->valid != BNC_FLOW_CACHE_VALID || !flow_key_equal(&c->key, flow))
+		return -1;
+	if (!ref->epoch || c->epoch != READ_ONCE(*ref->epoch))
 		return -1;
 	if (select_recorded(c->vip_id, c->vip_gen, c->backend_id, c->forwarding, sel))
 		return -1;
@@ -185,10 +238,13 @@ static __always_inline int select_cached(struct bnc_flow_cache_entry *c,
 	return 0;
 }
 
-static __always_inline void flow_cache_fill(struct bnc_flow_cache_entry *c,
+/* sel->cache_epoch: see struct selection. */
+static __always_inline void flow_cache_fill(const struct cache_ref *ref,
 					    const struct bnc_flow_key *flow,
 					    const struct selection *sel)
 {
+	struct bnc_flow_cache_entry *c = ref->entry;
+
 	if (!c)
 		return;
 	c->key = *flow;
@@ -196,7 +252,8 @@ static __always_inline void flow_cache_fill(struct bnc_flow_cache_entry *c,
 	c->vip_id = sel->vip_id;
 	c->vip_gen = vip_gen(sel->vip_id);
 	c->forwarding = sel->forwarding;
-	c->valid = 1;
+	c->epoch = sel->cache_epoch;
+	c->valid = BNC_FLOW_CACHE_VALID;
 	c->hits = 0;
 }
 
@@ -268,6 +325,7 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 {
 	struct bnc_flow_value fresh = {};
 	struct bnc_backend *be;
+	bool moved;
 
 	sel->vip_id = vip->vip_id;
 	sel->forwarding = vip->forwarding;
@@ -301,7 +359,10 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 	if (ring_pick(vip, flow, sel))
 		return -1;
 	if (!known) {
-		/* Replaces a stale entry of another VIP, if there was one. */
+		/* Replaces a stale entry of another VIP, if there was one. A
+		 * CPU's cache may still hold the flow from before its entry
+		 * was evicted: the bump retires that copy.
+		 */
 		if (record) {
 			fresh.backend_id = sel->backend_id;
 			fresh.vip_id = vip->vip_id;
@@ -309,6 +370,7 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 			fresh.forwarding = vip->forwarding;
 			fresh.last_seen_ns = bpf_ktime_get_coarse_ns();
 			flow_record(flow, &fresh);
+			sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);
 		}
 		return 0;
 	}
@@ -316,11 +378,15 @@ refresh:
 	/* The entry now speaks for the current VIP, so the fast path can
 	 * take the flow's next packets again.
 	 */
+	moved = known->backend_id != sel->backend_id;
 	known->backend_id = sel->backend_id;
 	known->vip_id = vip->vip_id;
 	known->vip_gen = vip_gen(vip->vip_id);
 	known->forwarding = vip->forwarding;
 	known->last_seen_ns = bpf_ktime_get_coarse_ns();
+	/* Other CPUs' caches may hold the flow on its old backend. */
+	if (moved)
+		sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);
 	return 0;
 }
 

@@ -164,9 +164,22 @@ _Static_assert(sizeof(struct bnc_flow_value) == 24, "bnc_flow_value ABI");
  * Entries are checked like flow entries (VIP generation, backend state),
  * and the agent bumps every VIP generation when it flushes flows, so no
  * cached choice outlives the flow table's. Never read by user space.
+ *
+ * One connection's packets may be processed on several CPUs, each with
+ * its own copy. When the datapath records a flow or moves it to another
+ * backend (a SYN on a reused 5-tuple, a re-pick), every CPU's copy of it
+ * must stop answering: the flow_epochs array (shared, one counter per
+ * cache index) is bumped after the table write, and an entry is used only
+ * while it carries its index's current epoch. An entry carries the epoch
+ * read before the table entry it copies, so it cannot outlive a write it
+ * did not see.
  */
 #define BNC_FLOW_CACHE_BITS 12
 #define BNC_FLOW_CACHE_SIZE (1u << BNC_FLOW_CACHE_BITS)
+/* valid: entries written by a program of this layout. Older programs
+ * wrote 1 and kept no epoch: their entries are ignored, not trusted.
+ */
+#define BNC_FLOW_CACHE_VALID 2
 
 struct bnc_flow_cache_entry {
 	struct bnc_flow_key key;
@@ -174,10 +187,10 @@ struct bnc_flow_cache_entry {
 	__u32 vip_id;
 	__u32 vip_gen;
 	__u8 forwarding;
-	__u8 valid;
+	__u8 valid; /* BNC_FLOW_CACHE_VALID, or 0 */
 	__u8 pad[2];
 	__u32 hits; /* the flow table entry is refreshed every 64th */
-	__u32 pad2;
+	__u32 epoch; /* flow_epochs[index] when the entry was filled */
 };
 _Static_assert(sizeof(struct bnc_flow_cache_entry) == 64, "bnc_flow_cache_entry ABI");
 

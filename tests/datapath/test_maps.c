@@ -3,7 +3,6 @@
  * across sizes, flow listing and flushing, counters, and maps pinned and
  * adopted by a second load (what an agent restart relies on).
  */
-#define _GNU_SOURCE /* sched_setaffinity */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +10,6 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,14 +204,6 @@ static void test_counters_and_reset(void **state)
 	assert_int_equal(g.counters[BNC_STAT_FWD_DSR], 0);
 }
 
-static uint64_t stat(struct dp_env *env, enum bnc_stat which)
-{
-	struct bnc_global_stats g;
-
-	assert_int_equal(bnc_maps_global_stats(env->maps, &g), 0);
-	return g.counters[which];
-}
-
 /* A flow forwarded a moment ago (in the table and this CPU's cache) stops
  * being forwarded as soon as its VIP is removed.
  */
@@ -265,60 +255,6 @@ static void test_flushed_flow_follows_the_ring(void **state)
 	assert_int_equal(run(env, &p), XDP_TX);
 	assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), 0);
 	assert_int_equal(fv.backend_id, b);
-}
-
-static int run_on_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
-/* A flow recorded on one CPU and seen next on another (RSS moved it, or
- * a second queue): the other CPU's cache has never seen it, so the flow
- * table answers, and the flow keeps its backend.
- */
-static void test_flow_table_serves_another_cpu(void **state)
-{
-	struct dp_env *env = *state;
-	struct bnc_vip_key key = v4_vip("10.100.0.1", 80, IPPROTO_TCP);
-	struct dp_input syn = {
-		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .sport = 8, .dport = 80
-	};
-	uint32_t a = DP_BE_V4_A, b = DP_BE_V4_B, verdict;
-	uint8_t out[PKT_MAX_LEN];
-	struct pkt p, want;
-	uint64_t hits, cache_hits;
-	size_t len;
-
-	if (geteuid() != 0)
-		skip();
-	if (run_on_cpu(0) || run_on_cpu(1)) {
-		run_on_cpu(0);
-		skip(); /* one CPU: no other cache to miss */
-	}
-	assert_int_equal(run_on_cpu(0), 0);
-	dp_build_input(&p, &syn);
-	assert_int_equal(dp_ring_fill(env, &key, &a, 1), 0);
-	assert_int_equal(run(env, &p), XDP_TX);
-	dp_set_tcp_flags(&p, PKT_TCP_ACK);
-	assert_int_equal(dp_ring_fill(env, &key, &b, 1), 0);
-	assert_int_equal(run_on_cpu(1), 0);
-	hits = stat(env, BNC_STAT_FLOW_HIT);
-	cache_hits = stat(env, BNC_STAT_FLOW_CACHE_HIT);
-	assert_int_equal(dp_run(env, &p, out, &len, &verdict), 0);
-	assert_int_equal(verdict, XDP_TX);
-	assert_int_equal(stat(env, BNC_STAT_FLOW_HIT) - hits, 1);
-	assert_int_equal(stat(env, BNC_STAT_FLOW_CACHE_HIT) - cache_hits, 0);
-	/* Back on the first CPU the cache answers. */
-	assert_int_equal(run_on_cpu(0), 0);
-	assert_int_equal(run(env, &p), XDP_TX);
-	assert_int_equal(stat(env, BNC_STAT_FLOW_CACHE_HIT) - cache_hits, 1);
-	assert_int_equal(dp_want_dsr(env, &p, a, &want), 0);
-	assert_int_equal(len, want.len);
-	assert_memory_equal(out, want.data, len);
 }
 
 static char pin_dir[64];
@@ -401,7 +337,6 @@ int main(void)
 		WITH_ENV(test_counters_and_reset),
 		WITH_ENV(test_removed_vip_stops_its_flows),
 		WITH_ENV(test_flushed_flow_follows_the_ring),
-		WITH_ENV(test_flow_table_serves_another_cpu),
 		cmocka_unit_test_teardown(test_pinned_maps_are_adopted, remove_pin_dir),
 	};
 

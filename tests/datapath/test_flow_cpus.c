@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* One connection, one backend, whatever CPU each of its packets is
+ * processed on. Every CPU has its own flow cache; these cases fill the
+ * caches of two CPUs, change where the flow belongs on one of them (a SYN
+ * on the reused 5-tuple, a re-pick, an entry placed again after eviction)
+ * and check that the other CPU follows. BPF_PROG_TEST_RUN runs the program
+ * on the calling thread's CPU, so the test moves itself between CPUs.
+ */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <netinet/in.h>
+
+#include "dp_case.h"
+
+static int run_on_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Root and two CPUs to move between, or the test skips. */
+static void need_two_cpus(void)
+{
+	if (geteuid() != 0)
+		skip();
+	if (run_on_cpu(1) || run_on_cpu(0)) {
+		run_on_cpu(0);
+		skip(); /* one CPU: no other cache to go stale */
+	}
+}
+
+static uint64_t stat(struct dp_env *env, enum bnc_stat which)
+{
+	struct bnc_global_stats g;
+
+	assert_int_equal(bnc_maps_global_stats(env->maps, &g), 0);
+	return g.counters[which];
+}
+
+/* Runs p on cpu and checks that it went, untouched but for the MACs, to
+ * backend_id (the test VIPs used here are dsr).
+ */
+static void expect_backend(struct dp_env *env, int cpu, const struct pkt *p, uint32_t backend_id)
+{
+	uint8_t out[PKT_MAX_LEN];
+	uint32_t verdict;
+	struct pkt want;
+	size_t len;
+
+	assert_int_equal(run_on_cpu(cpu), 0);
+	assert_int_equal(dp_run(env, p, out, &len, &verdict), 0);
+	assert_int_equal(verdict, XDP_TX);
+	assert_int_equal(dp_want_dsr(env, p, backend_id, &want), 0);
+	assert_int_equal(len, want.len);
+	/* The destination MAC names the backend. */
+	assert_memory_equal(out, want.data, len);
+}
+
+static void ring_to(struct dp_env *env, const struct pkt *p, uint32_t backend_id)
+{
+	struct bnc_vip_key vip;
+
+	dp_vip_of(p, &vip);
+	assert_int_equal(dp_ring_fill(env, &vip, &backend_id, 1), 0);
+}
+
+/* A connection on backend A whose packets were processed on both CPUs:
+ * each CPU's cache holds it. Leaves the packet an ACK of it.
+ */
+static void connection_on_a(struct dp_env *env, struct pkt *p, uint16_t sport)
+{
+	struct dp_input syn = {
+		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .sport = sport, .dport = 80
+	};
+	uint64_t cache_hits;
+
+	dp_build_input(p, &syn);
+	ring_to(env, p, DP_BE_V4_A);
+	expect_backend(env, 0, p, DP_BE_V4_A);
+	dp_set_tcp_flags(p, PKT_TCP_ACK);
+	expect_backend(env, 1, p, DP_BE_V4_A);
+	/* Both caches answer for it now. */
+	cache_hits = stat(env, BNC_STAT_FLOW_CACHE_HIT);
+	expect_backend(env, 0, p, DP_BE_V4_A);
+	expect_backend(env, 1, p, DP_BE_V4_A);
+	assert_int_equal(stat(env, BNC_STAT_FLOW_CACHE_HIT) - cache_hits, 2);
+}
+
+/* A client reuses the 5-tuple of a finished connection after the ring
+ * changed: the SYN goes where the ring says now, and so must every later
+ * packet of the new connection, on either CPU.
+ */
+static void test_reused_port_follows_its_syn(void **state)
+{
+	struct dp_env *env = *state;
+	uint64_t cache_hits;
+	struct pkt p;
+
+	need_two_cpus();
+	connection_on_a(env, &p, 4001);
+	ring_to(env, &p, DP_BE_V4_B);
+	dp_set_tcp_flags(&p, PKT_TCP_SYN);
+	expect_backend(env, 0, &p, DP_BE_V4_B);
+	dp_set_tcp_flags(&p, PKT_TCP_ACK);
+	expect_backend(env, 1, &p, DP_BE_V4_B);
+	/* The CPU that placed the SYN serves the next packet from its cache. */
+	cache_hits = stat(env, BNC_STAT_FLOW_CACHE_HIT);
+	expect_backend(env, 0, &p, DP_BE_V4_B);
+	assert_int_equal(stat(env, BNC_STAT_FLOW_CACHE_HIT) - cache_hits, 1);
+	expect_backend(env, 1, &p, DP_BE_V4_B);
+	run_on_cpu(0);
+}
+
+/* A flow re-picked on one CPU while its backend was down stays on the new
+ * backend when the old one comes back, on the other CPU too.
+ */
+static void test_repicked_flow_stays_on_every_cpu(void **state)
+{
+	struct dp_env *env = *state;
+	struct pkt p;
+
+	need_two_cpus();
+	connection_on_a(env, &p, 4002);
+	ring_to(env, &p, DP_BE_V4_B);
+	assert_int_equal(bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_DOWN), 0);
+	expect_backend(env, 0, &p, DP_BE_V4_B);
+	assert_int_equal(bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_UP), 0);
+	expect_backend(env, 1, &p, DP_BE_V4_B);
+	expect_backend(env, 0, &p, DP_BE_V4_B);
+	run_on_cpu(0);
+}
+
+/* A UDP flow cached on one CPU loses its table entry (the LRU evicted it);
+ * its next datagram, on another CPU, is placed again by the changed ring.
+ * The first CPU's copy must not keep the flow on its old backend.
+ */
+static void test_flow_placed_again_after_eviction(void **state)
+{
+	struct dp_env *env = *state;
+	struct dp_input dgram = {
+		.family = 4, .proto = IPPROTO_UDP, .daddr = "10.100.0.1", .sport = 4003, .dport = 53
+	};
+	struct bnc_flow4_key k4 = {};
+	struct bnc_flow_key flow;
+	struct pkt p;
+	int fd;
+
+	need_two_cpus();
+	dp_build_input(&p, &dgram);
+	ring_to(env, &p, DP_BE_V4_A);
+	expect_backend(env, 0, &p, DP_BE_V4_A);
+	expect_backend(env, 0, &p, DP_BE_V4_A);
+	ring_to(env, &p, DP_BE_V4_B);
+	/* Evicted: gone from the table as the LRU removes it, no flush. */
+	dp_flow_of(&p, &flow);
+	k4.saddr = flow.saddr[0];
+	k4.daddr = flow.daddr[0];
+	k4.sport = flow.sport;
+	k4.dport = flow.dport;
+	k4.proto = flow.proto;
+	fd = bnc_maps_map_fd(env->maps, "flows4");
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_delete_elem(fd, &k4), 0);
+	expect_backend(env, 1, &p, DP_BE_V4_B);
+	expect_backend(env, 0, &p, DP_BE_V4_B);
+	run_on_cpu(0);
+}
+
+/* A flow recorded on one CPU and seen next on another (RSS moved it, or
+ * a second queue): the other CPU's cache has never seen it, so the flow
+ * table answers, and the flow keeps its backend.
+ */
+static void test_flow_table_serves_another_cpu(void **state)
+{
+	struct dp_env *env = *state;
+	struct dp_input syn = {
+		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .sport = 8, .dport = 80
+	};
+	uint64_t hits, cache_hits;
+	struct pkt p;
+
+	need_two_cpus();
+	dp_build_input(&p, &syn);
+	ring_to(env, &p, DP_BE_V4_A);
+	expect_backend(env, 0, &p, DP_BE_V4_A);
+	dp_set_tcp_flags(&p, PKT_TCP_ACK);
+	ring_to(env, &p, DP_BE_V4_B);
+	hits = stat(env, BNC_STAT_FLOW_HIT);
+	cache_hits = stat(env, BNC_STAT_FLOW_CACHE_HIT);
+	expect_backend(env, 1, &p, DP_BE_V4_A);
+	assert_int_equal(stat(env, BNC_STAT_FLOW_HIT) - hits, 1);
+	assert_int_equal(stat(env, BNC_STAT_FLOW_CACHE_HIT) - cache_hits, 0);
+	/* Back on the first CPU the cache answers. */
+	expect_backend(env, 0, &p, DP_BE_V4_A);
+	assert_int_equal(stat(env, BNC_STAT_FLOW_CACHE_HIT) - cache_hits, 1);
+}
+
+/* Each test gets a freshly loaded world. */
+#define WITH_ENV(test) \
+	cmocka_unit_test_setup_teardown(test, dp_env_cmocka_setup, dp_env_cmocka_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		WITH_ENV(test_reused_port_follows_its_syn),
+		WITH_ENV(test_repicked_flow_stays_on_every_cpu),
+		WITH_ENV(test_flow_placed_again_after_eviction),
+		WITH_ENV(test_flow_table_serves_another_cpu),
+	};
+
+	return cmocka_run_group_tests_name("one flow, one backend, on every CPU", tests, NULL,
+					   NULL);
+}
