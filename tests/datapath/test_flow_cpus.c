@@ -83,9 +83,11 @@ static void ring_to(struct dp_env *env, const struct pkt *p, uint32_t backend_id
  */
 static void connection_on_a(struct dp_env *env, struct pkt *p, uint16_t sport)
 {
-	struct dp_input syn = {
-		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .sport = sport, .dport = 80
-	};
+	struct dp_input syn = { .family = 4,
+				.proto = IPPROTO_TCP,
+				.daddr = "10.100.0.1",
+				.sport = sport,
+				.dport = 80 };
 	uint64_t cache_hits;
 
 	dp_build_input(p, &syn);
