@@ -40,9 +40,12 @@ BPF_PROGS := lb decap floor bench_wrap
 BPF_OBJS := $(patsubst %,$(BUILD)/bpf/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 
-# The agent library: every agent/*.c except programs with a main().
-AGENT_MAINS := $(wildcard agent/main_*.c)
-AGENT_SRCS := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
+# agent/ has a folder per program (its main.c and what only it links) and
+# common/ for what more than one program links. The agent library: every
+# agent/*/*.c but the main()s; each program links it, and so do the tests
+# and benchmarks. Headers are included by folder: "common/log.h".
+AGENT_MAINS := $(wildcard agent/*/main.c)
+AGENT_SRCS := $(filter-out $(AGENT_MAINS),$(wildcard agent/*/*.c))
 AGENT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(AGENT_SRCS))
 AGENT_SAN_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(AGENT_SRCS))
 LIBAGENT := $(BUILD)/libbouncer.a
@@ -61,13 +64,16 @@ LIVE_BINS := $(patsubst %.c,$(BUILD)/%,$(LIVE_SRCS))
 # Each bench/bench_*.c is one benchmark program (no sanitizers).
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
-# Programs: agent/main_NAME.c -> build/NAME
-PROGS := $(patsubst agent/main_%.c,$(BUILD)/%,$(AGENT_MAINS))
+# Programs: agent/DIR/main.c -> build/NAME, NAME being DIR but for decap/,
+# which builds bouncer-decap.
+program_name = $(if $(filter decap,$(1)),bouncer-decap,$(1))
+PROG_DIRS := $(patsubst agent/%/main.c,%,$(AGENT_MAINS))
+PROGS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call program_name,$(d)))
 
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
+.PHONY: print-programs all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
 
@@ -98,10 +104,17 @@ $(LIBAGENT_SAN): $(AGENT_SAN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/%: $(BUILD)/obj/agent/main_%.o $(LIBAGENT)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+define program_rule
+$(BUILD)/$(call program_name,$(1)): $(BUILD)/obj/agent/$(1)/main.o $(LIBAGENT)
+	$$(call msg,LD,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(CFLAGS) $$^ $$(LIBS) -o $$@
+endef
+$(foreach d,$(PROG_DIRS),$(eval $(call program_rule,$(d))))
+
+# The programs' names, for scripts (vm/mkinitramfs).
+print-programs:
+	@echo $(notdir $(PROGS))
 
 $(BUILD)/tests/%: $(BUILD)/san/tests/%.o $(TESTLIB_OBJS) $(LIBAGENT_SAN)
 	$(call msg,LD,$@)

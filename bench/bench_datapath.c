@@ -41,9 +41,9 @@
 
 #include "bench_wrap.skel.h"
 #include "floor.skel.h"
-#include "log.h"
-#include "maglev.h"
-#include "maps.h"
+#include "common/log.h"
+#include "bouncerd/maglev.h"
+#include "bouncerd/maps.h"
 
 /* Rounds of interleaved floor/scenario samples; each row reports the best
  * (lowest) sample of each over them: on a shared machine interference

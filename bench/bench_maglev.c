@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "maglev.h"
+#include "bouncerd/maglev.h"
 
 #define RUNS 5
 

@@ -31,8 +31,8 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-#include "addr.h"
-#include "nexthop.h"
+#include "common/addr.h"
+#include "bouncerd/nexthop.h"
 
 #define DEV "nh0"
 #define DEV_MAC "02:00:00:00:09:01"

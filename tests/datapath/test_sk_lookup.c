@@ -36,10 +36,10 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "bouncer_hash.h"
 #include "dp_case.h"
-#include "maglev.h"
+#include "bouncerd/maglev.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

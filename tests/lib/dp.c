@@ -10,9 +10,9 @@
 #include <bpf/bpf.h>
 #include <netinet/in.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "bouncer_hash.h"
-#include "maglev.h"
+#include "bouncerd/maglev.h"
 
 struct dp_backend_def {
 	uint32_t id;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "bouncer_abi.h"
-#include "maps.h"
+#include "bouncerd/maps.h"
 #include <linux/bpf.h>
 
 #include "pkt.h"

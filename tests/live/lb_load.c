@@ -22,10 +22,10 @@
 #include <unistd.h>
 
 #include "bouncer_abi.h"
-#include "addr.h"
-#include "log.h"
-#include "maglev.h"
-#include "maps.h"
+#include "common/addr.h"
+#include "common/log.h"
+#include "bouncerd/maglev.h"
+#include "bouncerd/maps.h"
 
 #define PROG_NAME "lb_load"
 #define EXIT_USAGE 2

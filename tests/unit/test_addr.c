@@ -9,7 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 
-#include "addr.h"
+#include "common/addr.h"
 
 static void test_ipv4(void **state)
 {

@@ -18,7 +18,7 @@
 
 #include <jansson.h>
 
-#include "cli.h"
+#include "bouncerctl/cli.h"
 
 #define MAX_ARGS 24
 

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#include "cli_top.h"
+#include "bouncerctl/cli_top.h"
 
 /* Four backends whose order differs by each key: by name worker/2 (local
  * workers first), 10.0.0.9, 10.0.0.10 (by address, not as text), fd00::1;

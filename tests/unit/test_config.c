@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "bouncerd/config.h"
 
 /* Tests run from the top of the tree (tests/run.sh). */
 #define EXAMPLE "examples/bouncer.conf"

@@ -28,7 +28,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "ctl.h"
+#include "common/ctl.h"
 
 /* Only a guard against a hang: no test waits this long when it passes. */
 #define TIMEOUT_MS 5000

@@ -26,9 +26,9 @@
 
 #include <event2/event.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "evloop.h"
-#include "health.h"
+#include "bouncerd/health.h"
 
 /* ---- helpers: time, loop, change recorder ---- */
 

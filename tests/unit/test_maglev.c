@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "maglev.h"
+#include "bouncerd/maglev.h"
 
 #define RING 65537u
 

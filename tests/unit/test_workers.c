@@ -31,9 +31,9 @@
 
 #include <event2/event.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "evloop.h"
-#include "workers.h"
+#include "bouncerd/workers.h"
 
 #define PYTHON "/usr/bin/python3"
 #define MAX_EV 1024

@@ -15,9 +15,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 
 static struct vip_rt *vip_of_pool(struct daemon *d, const struct worker_pool *p)
 {

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "bouncer_abi.h"
-#include "log.h"
+#include "common/log.h"
 
 #define CFG_DEFAULT_PIN_DIR "/sys/fs/bpf/bouncer"
 #define CFG_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"

@@ -21,7 +21,7 @@
 
 #include <libconfig.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "config.h"
 #include "maglev.h"
 

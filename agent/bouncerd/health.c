@@ -24,9 +24,9 @@
 
 #include <event2/event.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "health.h"
-#include "log.h"
+#include "common/log.h"
 
 /* Bytes of an http response read at most: status line, headers and as much
  * of the body as the expect substring is searched in.

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "ctl.h"
+#include "common/ctl.h"
 
 #define EXIT_USAGE 2
 

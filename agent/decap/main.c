@@ -26,8 +26,8 @@
 
 #include "bouncer_decap.h"
 #include "decap.skel.h"
-#include "addr.h"
-#include "log.h"
+#include "common/addr.h"
+#include "common/log.h"
 
 #define PROG_NAME "bouncer-decap"
 #define BPFFS_ROOT "/sys/fs/bpf"

@@ -12,10 +12,10 @@
 #include <jansson.h>
 #include <netinet/in.h>
 
-#include "addr.h"
-#include "ctl.h"
+#include "common/addr.h"
+#include "common/ctl.h"
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 
 #ifndef BOUNCER_VERSION
 #define BOUNCER_VERSION "0.1"

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "bouncer_abi.h"
 #include "cli.h"
-#include "config.h"
+#include "bouncerd/config.h"
 #include "cli_top.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

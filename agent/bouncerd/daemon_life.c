@@ -16,9 +16,9 @@
 
 #include <linux/if_link.h>
 
-#include "ctl.h"
+#include "common/ctl.h"
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 #include "metrics.h"
 
 static int mkdir_parents(const char *path, mode_t mode)

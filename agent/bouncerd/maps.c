@@ -18,7 +18,7 @@
 
 #include "bouncer_hash.h"
 #include "lb.skel.h"
-#include "log.h"
+#include "common/log.h"
 #include "maps.h"
 
 /* Links attached without a pin live as long as this object holds them. */

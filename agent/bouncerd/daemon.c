@@ -15,11 +15,11 @@
 #include <linux/if_link.h>
 #include <netinet/in.h>
 
-#include "addr.h"
-#include "ctl.h"
+#include "common/addr.h"
+#include "common/ctl.h"
 #include "daemon.h"
 #include "daemon_state.h"
-#include "log.h"
+#include "common/log.h"
 #include "maglev.h"
 #include "metrics.h"
 

@@ -29,7 +29,7 @@
 
 #include <event2/event.h>
 
-#include "log.h"
+#include "common/log.h"
 #include "workers.h"
 
 #define READY_POLL_MS 50

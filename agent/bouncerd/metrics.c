@@ -11,9 +11,9 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 #include "metrics.h"
 
 #ifndef BOUNCER_VERSION

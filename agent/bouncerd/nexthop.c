@@ -28,8 +28,8 @@
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 
-#include "addr.h"
-#include "log.h"
+#include "common/addr.h"
+#include "common/log.h"
 #include "nexthop.h"
 
 /* The kernel answers route, link and neighbour requests synchronously; the

@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "log.h"
+#include "common/log.h"
 
 #define PROG "bouncerd"
 

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "cli_top.h"
-#include "ctl.h"
+#include "common/ctl.h"
 
 /* Sample */
 

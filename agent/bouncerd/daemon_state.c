@@ -9,10 +9,10 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
-#include "addr.h"
+#include "common/addr.h"
 #include "daemon.h"
 #include "daemon_state.h"
-#include "log.h"
+#include "common/log.h"
 
 static json_t *backend_json(const struct backend_rt *b)
 {
