@@ -13,6 +13,7 @@
 
 #include "common/addr.h"
 #include "cli_grammar.h"
+#include "common/util.h"
 
 /* Parsing */
 
@@ -777,18 +778,6 @@ static void command_synopsis(const struct cli_object *o, const struct cli_comman
 	}
 	if (braces && !first_kw && n < len)
 		snprintf(buf + n, len - n, " }...");
-}
-
-/* Prints text line by line, each line after indent. */
-static void print_indented(FILE *f, const char *indent, const char *text)
-{
-	const char *nl;
-
-	while ((nl = strchr(text, '\n'))) {
-		fprintf(f, "%s%.*s\n", indent, (int)(nl - text), text);
-		text = nl + 1;
-	}
-	fprintf(f, "%s%s\n", indent, text);
 }
 
 #define HELP_INDENT "        "

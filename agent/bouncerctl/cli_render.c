@@ -12,6 +12,7 @@
 #include "common/addr.h"
 #include "cli_grammar.h"
 #include "cli_top.h"
+#include "common/util.h"
 
 /* Tables */
 
@@ -23,26 +24,6 @@ struct table {
 	size_t ncells, cap;
 	bool failed; /* out of memory: the columns may be out of step */
 };
-
-/* vasprintf, which needs _GNU_SOURCE. */
-static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-
-static char *vformat(const char *fmt, va_list ap)
-{
-	va_list ap2;
-	char *s;
-	int n;
-
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0)
-		return NULL;
-	s = malloc((size_t)n + 1);
-	if (s)
-		vsnprintf(s, (size_t)n + 1, fmt, ap);
-	return s;
-}
 
 static void table_cell(struct table *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -4,7 +4,6 @@
  * mode and ANSI escapes, no curses: the screen is redrawn whole, which is
  * all curses would do here) or as plain lines on anything else.
  */
-#define _GNU_SOURCE /* vasprintf */
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
@@ -20,6 +19,7 @@
 #include "common/addr.h"
 #include "cli_top.h"
 #include "common/ctl.h"
+#include "common/util.h"
 
 /* Sample */
 
@@ -101,21 +101,6 @@ static double num_field(const json_t *o, const char *key)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* A new string, or NULL. */
-static char *dup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 /* ADDR:PORT, [ADDR]:PORT for IPv6. */
 static void endpoint(const char *addr, int port, char *buf, size_t len)
 {
@@ -185,7 +170,7 @@ static int backend_fill(struct top_backend *tb, const json_t *b, const json_t *s
 	if (json_is_true(json_object_get(b, "local")) &&
 	    json_is_integer(json_object_get(worker, "id"))) {
 		tb->worker = json_integer_value(json_object_get(worker, "id"));
-		tb->name = dup_printf("worker/%lld", tb->worker);
+		tb->name = format("worker/%lld", tb->worker);
 	} else {
 		endpoint(addr, tb->port, ep, sizeof(ep));
 		tb->name = strdup(ep);
@@ -221,7 +206,7 @@ static int vip_fill(struct top_vip *tv, const json_t *v, const struct top_replie
 
 	endpoint(str_field(v, "address"), (int)count_field(v, "port"), ep, sizeof(ep));
 	tv->name = strdup(str_field(v, "name"));
-	tv->service = dup_printf("%s/%s", ep, str_field(v, "protocol"));
+	tv->service = format("%s/%s", ep, str_field(v, "protocol"));
 	if (!tv->name || !tv->service)
 		return -ENOMEM;
 	tv->up = (int)count_field(v, "backends_up");

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "common/ctl.h"
+#include "common/util.h"
 
 #define EXIT_USAGE 2
 
@@ -90,14 +91,6 @@ static json_t *reply_result(json_t *reply)
 			result = NULL;
 	}
 	return result;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* worker reload --wait, after worker.reload has answered with started.

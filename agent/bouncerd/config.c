@@ -24,6 +24,7 @@
 #include "common/addr.h"
 #include "config.h"
 #include "maglev.h"
+#include "common/util.h"
 
 /* VIP names travel in control requests and metrics labels: printable,
  * no blanks or quotes, and short.
@@ -710,51 +711,6 @@ bool cfg_check_equal(const struct cfg_check *a, const struct cfg_check *b)
 		if (strcmp(a->exec_argv[i], b->exec_argv[i]))
 			return false;
 	return !a->exec_argv[i] && !b->exec_argv[i];
-}
-
-static void strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **a = v; *a; a++)
-		free(*a);
-	free(v);
-}
-
-/* A copy of a NULL-terminated string vector; *out stays NULL for NULL. */
-static int strv_dup(char **const v, char ***out)
-{
-	size_t n = 0;
-
-	*out = NULL;
-	if (!v)
-		return 0;
-	while (v[n])
-		n++;
-	*out = calloc(n + 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		(*out)[i] = strdup(v[i]);
-		if (!(*out)[i]) {
-			strv_free(*out);
-			*out = NULL;
-			return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-static bool strv_equal(char **const a, char **const b)
-{
-	size_t i = 0;
-
-	if (!a || !b)
-		return a == b;
-	for (; a[i] && b[i]; i++)
-		if (strcmp(a[i], b[i]))
-			return false;
-	return !a[i] && !b[i];
 }
 
 void cfg_workers_free(struct cfg_workers *w)

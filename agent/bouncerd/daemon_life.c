@@ -20,27 +20,7 @@
 #include "daemon.h"
 #include "common/log.h"
 #include "metrics.h"
-
-static int mkdir_parents(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
+#include "common/util.h"
 
 static void link_pin_path(const struct daemon *d, const char *ifname, char *buf, size_t len)
 {
@@ -222,7 +202,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	if (!d->base)
 		return -ENOMEM;
 
-	ret = mkdir_parents(state_dir, 0700);
+	ret = mkdir_p(state_dir, 0700, NULL);
 	if (ret) {
 		log_warnx("cannot create %s: %s", state_dir, strerror(-ret));
 		return ret;

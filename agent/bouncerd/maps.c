@@ -20,6 +20,7 @@
 #include "lb.skel.h"
 #include "common/log.h"
 #include "maps.h"
+#include "common/util.h"
 
 /* Links attached without a pin live as long as this object holds them. */
 #define MAX_UNPINNED_LINKS 16
@@ -44,27 +45,6 @@ const char *bnc_stat_name(enum bnc_stat stat)
 	return stat_names[stat];
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Pins must live on bpffs; a plain directory would fail only at load time
  * with a less helpful message.
  */
@@ -87,7 +67,7 @@ static int pin_maps(struct lb *skel, const char *dir)
 	char path[PATH_MAX];
 	int err;
 
-	err = mkdir_p(dir);
+	err = mkdir_p(dir, 0700, NULL);
 	if (err) {
 		log_warnx("cannot create %s: %s", dir, strerror(-err));
 		return err;

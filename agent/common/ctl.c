@@ -25,6 +25,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "util.h"
 
 /* Replies queued for a client that does not read them: past this much, the
  * server stops reading its requests until it catches up, so a client that
@@ -576,14 +577,6 @@ void ctl_server_close(struct ctl_server *s)
 }
 
 /* Client */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Waits for events on fd until deadline (-1: none). 0, or -ETIMEDOUT. */
 static int wait_fd(int fd, short events, long long deadline)

@@ -28,6 +28,7 @@
 #include "decap.skel.h"
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/util.h"
 
 #define PROG_NAME "bouncer-decap"
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -111,17 +112,6 @@ static const struct cmd cmds[] = {
 
 #define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
 
-static void print_lines(FILE *f, const char *indent, const char *text)
-{
-	const char *nl;
-
-	while ((nl = strchr(text, '\n'))) {
-		fprintf(f, "%s%.*s\n", indent, (int)(nl - text), text);
-		text = nl + 1;
-	}
-	fprintf(f, "%s%s\n", indent, text);
-}
-
 static void usage(FILE *f)
 {
 	char left[64];
@@ -130,7 +120,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: %s [OPTIONS] COMMAND [ARGS]\n\nCommands:\n", PROG_NAME);
 	for (i = 0; i < NR_CMDS; i++) {
 		fprintf(f, "  %s %s\n", cmds[i].name, cmds[i].args);
-		print_lines(f, "        ", cmds[i].help);
+		print_indented(f, "        ", cmds[i].help);
 	}
 	fprintf(f, "\nOptions:\n");
 	for (i = 0; i < NR_OPTS; i++) {
@@ -140,7 +130,7 @@ static void usage(FILE *f)
 			snprintf(left, sizeof(left), "-%c, --%s", opts[i].lopt.val,
 				 opts[i].lopt.name);
 		fprintf(f, "  %s\n", left);
-		print_lines(f, "        ", opts[i].help);
+		print_indented(f, "        ", opts[i].help);
 	}
 	fprintf(f, "\nCounters (stats):\n"
 		   "  decapsulated  IPIP to one of the ADDRs: outer header removed, passed on\n"
@@ -253,31 +243,6 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
-/* mkdir -p; *created says whether the last component was created here. */
-static int mkdir_p(const char *dir, bool *created)
-{
-	char path[PATH_MAX];
-	char *p;
-
-	*created = false;
-	if (strlen(dir) >= sizeof(path))
-		return -ENAMETOOLONG;
-	strcpy(path, dir);
-	for (p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) == 0) {
-		*created = true;
-		return 0;
-	}
-	return errno == EEXIST ? 0 : -errno;
-}
-
 static bool dir_is_empty(const char *dir)
 {
 	struct dirent *de;
@@ -307,7 +272,7 @@ static int prepare_pin_dir(const char *dir, const char *dev, bool *created)
 		if (err)
 			return err;
 	}
-	err = mkdir_p(dir, created);
+	err = mkdir_p(dir, 0700, created);
 	if (err) {
 		log_warnx("create pin directory %s: %s", dir, strerror(-err));
 		return err;

@@ -6,17 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <time.h>
-
 #include "evloop.h"
-
-int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void expire_cb(evutil_socket_t fd, short what, void *arg)
 {
