@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "common/log.h"
 #include "metrics.h"
+#include "common/bpfsys.h"
 #include "common/util.h"
 
 static void link_pin_path(const struct daemon *d, const char *ifname, char *buf, size_t len)
@@ -38,7 +39,7 @@ static const char *mode_name(enum cfg_attach_mode mode)
 static int attach_one(struct daemon *d, size_t i, enum cfg_attach_mode mode)
 {
 	const char *ifname = d->cfg->interfaces[i];
-	char pin[PATH_MAX];
+	char pin[PATH_MAX], why[256];
 	int ifindex = (int)if_nametoindex(ifname), err;
 
 	if (!ifindex) {
@@ -58,24 +59,24 @@ static int attach_one(struct daemon *d, size_t i, enum cfg_attach_mode mode)
 		return err;
 	}
 	if (mode != CFG_ATTACH_SKB) {
-		err = bnc_maps_attach(d->maps, ifindex, XDP_FLAGS_DRV_MODE, pin);
+		err = bnc_maps_attach(d->maps, ifindex, false, pin);
 		if (!err) {
 			d->attached_mode[i] = CFG_ATTACH_NATIVE;
 			log_info("interface %s: attached in native mode", ifname);
 			return 0;
 		}
 		if (mode == CFG_ATTACH_NATIVE) {
-			log_warnx("interface %s: cannot attach in native mode: %s; if the driver "
-				  "has no native XDP, try --mode skb",
-				  ifname, strerror(-err));
+			log_warnx("interface %s: %s", ifname,
+				  xdp_link_explain(err, ifname, false, why, sizeof(why)));
 			return err;
 		}
 		log_warnx("interface %s: native mode failed (%s): falling back to skb mode", ifname,
 			  strerror(-err));
 	}
-	err = bnc_maps_attach(d->maps, ifindex, XDP_FLAGS_SKB_MODE, pin);
+	err = bnc_maps_attach(d->maps, ifindex, true, pin);
 	if (err) {
-		log_warnx("interface %s: cannot attach in skb mode: %s", ifname, strerror(-err));
+		log_warnx("interface %s: %s", ifname,
+			  xdp_link_explain(err, ifname, true, why, sizeof(why)));
 		return err;
 	}
 	d->attached_mode[i] = CFG_ATTACH_SKB;

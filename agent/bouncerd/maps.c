@@ -20,6 +20,7 @@
 #include "lb.skel.h"
 #include "common/log.h"
 #include "maps.h"
+#include "common/bpfsys.h"
 #include "common/util.h"
 
 /* Links attached without a pin live as long as this object holds them. */
@@ -45,22 +46,6 @@ const char *bnc_stat_name(enum bnc_stat stat)
 	return stat_names[stat];
 }
 
-/* Pins must live on bpffs; a plain directory would fail only at load time
- * with a less helpful message.
- */
-static int check_bpffs(const char *dir)
-{
-	struct statfs st;
-
-	if (statfs(dir, &st))
-		return -errno;
-	if (st.f_type != BPF_FS_MAGIC) {
-		log_warnx("%s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)", dir);
-		return -ENOTSUP;
-	}
-	return 0;
-}
-
 static int pin_maps(struct lb *skel, const char *dir)
 {
 	struct bpf_map *map;
@@ -72,7 +57,7 @@ static int pin_maps(struct lb *skel, const char *dir)
 		log_warnx("cannot create %s: %s", dir, strerror(-err));
 		return err;
 	}
-	err = check_bpffs(dir);
+	err = bpffs_check(dir);
 	if (err)
 		return err;
 	bpf_object__for_each_map(map, skel->obj)
@@ -170,16 +155,15 @@ static int link_keep(struct bnc_maps *m, int fd, const char *link_pin)
 	return err;
 }
 
-int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char *link_pin)
+int bnc_maps_attach(struct bnc_maps *m, int ifindex, bool skb, const char *link_pin)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);
 	int fd;
 
 	if (!link_pin && m->nlinks == MAX_UNPINNED_LINKS)
 		return -ENOSPC;
-	fd = bpf_link_create(bnc_maps_prog_fd(m), ifindex, BPF_XDP, &opts);
+	fd = xdp_link_create(bnc_maps_prog_fd(m), ifindex, skb);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	return link_keep(m, fd, link_pin);
 }
 

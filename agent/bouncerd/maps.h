@@ -31,12 +31,12 @@ int bnc_maps_prog_fd(const struct bnc_maps *m);
  */
 int bnc_maps_map_fd(const struct bnc_maps *m, const char *name);
 
-/* Attaches the XDP program to ifindex with XDP_FLAGS_* in xdp_flags via a
- * BPF link. With link_pin, the link is pinned there and stays (and the
+/* Attaches the XDP program to ifindex via a BPF link, in skb (generic)
+ * mode or native (see xdp_link_create()). With link_pin, the link is pinned there and stays (and the
  * program attached) when this process exits; without, it lasts as long as
  * m.
  */
-int bnc_maps_attach(struct bnc_maps *m, int ifindex, __u32 xdp_flags, const char *link_pin);
+int bnc_maps_attach(struct bnc_maps *m, int ifindex, bool skb, const char *link_pin);
 /* Takes over the link pinned at link_pin: this object's program replaces
  * the one attached, in one step, so no packet goes unprocessed. -ENOENT
  * when nothing is pinned there.

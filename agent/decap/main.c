@@ -28,10 +28,10 @@
 #include "decap.skel.h"
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/bpfsys.h"
 #include "common/util.h"
 
 #define PROG_NAME "bouncer-decap"
-#define BPFFS_ROOT "/sys/fs/bpf"
 #define PIN_ROOT BPFFS_ROOT "/bouncer-decap"
 /* Files in a pin directory. The link holds the program on the device. */
 #define PIN_LINK "link"
@@ -192,57 +192,6 @@ static int pin_dir_of(const struct ctx *ctx, const char *dev, char *buf)
 	return join_path(buf, PIN_ROOT, dev);
 }
 
-static bool is_bpffs(const char *path)
-{
-	struct statfs st;
-
-	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
-}
-
-/* Every mount of the bpf filesystem is a new instance, and it lives as long
- * as its mount namespace. `ip netns exec` runs commands in a mount namespace
- * of its own, with a fresh /sys and no bpf filesystem: one mounted there
- * goes, with the pins in it and so the program, when the command exits.
- * Warns unless this is init's mount namespace; when that cannot be told
- * (no access to /proc/1), warns too.
- */
-static void warn_if_private_mount_ns(void)
-{
-	char self[64], init[64];
-	ssize_t n;
-
-	n = readlink("/proc/self/ns/mnt", self, sizeof(self) - 1);
-	if (n >= 0) {
-		self[n] = '\0';
-		n = readlink("/proc/1/ns/mnt", init, sizeof(init) - 1);
-	}
-	if (n >= 0) {
-		init[n] = '\0';
-		if (strcmp(self, init) == 0)
-			return;
-	}
-	log_warnx("%s: the pins, and with them the program, last only as long as this "
-		  "mount namespace; under 'ip netns exec' that is until this command exits. "
-		  "Enter a network namespace with 'nsenter --net=/run/netns/NAME' instead",
-		  BPFFS_ROOT);
-}
-
-/* Mounts the bpf filesystem on BPFFS_ROOT unless it is there already. */
-static int ensure_bpffs(void)
-{
-	if (is_bpffs(BPFFS_ROOT))
-		return 0;
-	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
-		int err = -errno;
-
-		log_warnx("mount the bpf filesystem on %s: %s", BPFFS_ROOT, strerror(-err));
-		return err;
-	}
-	log_info("mounted the bpf filesystem on %s", BPFFS_ROOT);
-	warn_if_private_mount_ns();
-	return 0;
-}
-
 static bool dir_is_empty(const char *dir)
 {
 	struct dirent *de;
@@ -268,7 +217,7 @@ static int prepare_pin_dir(const char *dir, const char *dev, bool *created)
 	int err;
 
 	if (strncmp(dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT "/")) == 0) {
-		err = ensure_bpffs();
+		err = bpffs_mount_root();
 		if (err)
 			return err;
 	}
@@ -277,7 +226,7 @@ static int prepare_pin_dir(const char *dir, const char *dev, bool *created)
 		log_warnx("create pin directory %s: %s", dir, strerror(-err));
 		return err;
 	}
-	if (!is_bpffs(dir)) {
+	if (!bpffs_is(dir)) {
 		log_warnx("pin directory %s is not on a bpf filesystem", dir);
 		err = -EINVAL;
 		goto fail;
@@ -296,46 +245,15 @@ fail:
 	return err;
 }
 
-/* libbpf 1.1's bpf_program__attach_xdp() creates the link without flags, and
- * the kernel then picks native mode if the driver has it and skb mode,
- * silently, if not. The mode is the operator's choice here, so the link is
- * created directly with the mode's flag.
- */
+/* The mode is the operator's: no silent fallback to the other one. */
 static int attach_xdp(int prog_fd, unsigned int ifindex, const char *dev, enum attach_mode mode)
 {
-	LIBBPF_OPTS(bpf_link_create_opts, lopts);
-	int fd;
+	bool skb = mode == MODE_SKB;
+	int fd = xdp_link_create(prog_fd, (int)ifindex, skb);
+	char why[256];
 
-	lopts.flags = mode == MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	fd = bpf_link_create(prog_fd, (int)ifindex, BPF_XDP, &lopts);
-	if (fd >= 0)
-		return fd;
-
-	switch (fd) {
-	case -EBUSY:
-	case -EEXIST:
-		/* EBUSY: another program in this mode; EEXIST: one in the
-		 * other mode (native and generic exclude each other).
-		 */
-		log_warnx("%s already has an XDP program attached (see 'ip link show %s'); "
-			  "detach it first",
-			  dev, dev);
-		break;
-	case -EOPNOTSUPP:
-		if (mode == MODE_NATIVE) {
-			log_warnx("native mode not supported by %s; try --mode skb", dev);
-			break;
-		}
-		log_warnx("attach to %s in skb mode: %s", dev, strerror(-fd));
-		break;
-	default:
-		if (mode == MODE_NATIVE)
-			log_warnx("attach to %s in native mode: %s; try --mode skb", dev,
-				  strerror(-fd));
-		else
-			log_warnx("attach to %s in skb mode: %s", dev, strerror(-fd));
-		break;
-	}
+	if (fd < 0)
+		log_warnx("%s", xdp_link_explain(fd, dev, skb, why, sizeof(why)));
 	return fd;
 }
 

@@ -55,7 +55,7 @@ struct vip_spec {
 struct args {
 	const char *pin_dir;
 	const char *dev;
-	__u32 xdp_flags;
+	bool skb; /* skb (generic) mode, else native */
 	bool stats;
 	__u32 ring_size;
 	struct bnc_config config;
@@ -384,7 +384,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	__u8 family;
 	int opt, err;
 
-	a->xdp_flags = XDP_FLAGS_DRV_MODE;
+	a->skb = false;
 	a->ring_size = BNC_RING_SIZE_DEFAULT;
 	/* '+': options are taken in order; --backend belongs to the --vip
 	 * before it.
@@ -403,9 +403,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_MODE:
 			if (!strcmp(optarg, "native")) {
-				a->xdp_flags = XDP_FLAGS_DRV_MODE;
+				a->skb = false;
 			} else if (!strcmp(optarg, "skb")) {
-				a->xdp_flags = XDP_FLAGS_SKB_MODE;
+				a->skb = true;
 			} else {
 				log_warnx("bad --mode '%s': want native or skb", optarg);
 				return -EINVAL;
@@ -535,8 +535,8 @@ static int attach(struct bnc_maps *m, const struct args *a)
 	}
 	if (snprintf(link, sizeof(link), "%s/link", a->pin_dir) >= (int)sizeof(link))
 		return -ENAMETOOLONG;
-	err = bnc_maps_attach(m, (int)ifindex, a->xdp_flags, link);
-	if (err == -EOPNOTSUPP && a->xdp_flags == XDP_FLAGS_DRV_MODE)
+	err = bnc_maps_attach(m, (int)ifindex, a->skb, link);
+	if (err == -EOPNOTSUPP && !a->skb)
 		log_warnx("native mode not supported by %s; try --mode skb", a->dev);
 	else if (err == -EBUSY || err == -EEXIST)
 		log_warnx("%s already has an XDP program (or %s exists)", a->dev, link);
