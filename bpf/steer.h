@@ -164,11 +164,11 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 		return SK_PASS; /* an array entry that always exists */
 	/* As in XDP: a flow whose entry still speaks for it needs no VIP. */
 	known = flow_lookup(&pkt.flow);
-	if (!known || select_established(known, &sel)) {
+	if (!known || !select_established(known, &sel)) {
 		vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
 		if (!vip)
 			return SK_PASS;
-		if (select_backend(&pkt, &pkt.flow, vip, known, true, &sel)) {
+		if (!select_backend(&pkt, &pkt.flow, vip, known, true, &sel)) {
 			count_pkt(&pkt, BNC_STAT_SK_NO_WORKER);
 			return SK_PASS;
 		}
