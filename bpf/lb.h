@@ -87,7 +87,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	struct bnc_vip_value *vip;
 	struct selection sel = {};
 
-	if (icmp_quoted_flow(data, data_end, pkt, &flow))
+	if (!icmp_quoted_flow(data, data_end, pkt, &flow))
 		goto pass;
 	vip = vip_lookup(flow.daddr, flow.dport, flow.proto, flow.family);
 	if (!vip)
