@@ -10,13 +10,22 @@
 #include "common.h"
 #include "csum.h"
 #include "bouncer_hash.h"
+#include "icmp.h"
 #include "lb_maps.h"
 #include "parse.h"
 
+/* Values of bpf_fib_lookup.family: <sys/socket.h> does not build for the
+ * BPF target.
+ */
 #ifndef AF_INET
 #define AF_INET 2
 #define AF_INET6 10
 #endif
+
+/* TTL / hop limit of the IP headers we write: outer IPIP and IP6IP6
+ * headers, and ICMP replies.
+ */
+#define BNC_TTL 64
 
 /* The next hop bpf_fib_lookup() found. mtu 0 means no size check. */
 struct next_hop {
@@ -70,17 +79,6 @@ static __always_inline int next_hop_fib(struct xdp_md *ctx, const struct packet 
 	__builtin_memcpy(nh->smac, params.smac, ETH_ALEN);
 	nh->ifindex = params.ifindex;
 	return BNC_CONTINUE;
-}
-
-/* Sets the ethertype that follows the last VLAN tag. */
-static __always_inline void l2_set_proto(struct l2_header *l2, __u8 nvlan, __be16 proto)
-{
-	if (nvlan == 0)
-		l2->eth.h_proto = proto;
-	else if (nvlan == 1)
-		l2->vlan[0].proto = proto;
-	else
-		l2->vlan[1].proto = proto;
 }
 
 /* Copies in 16-bit moves. __builtin_memcpy() would move packet bytes one

@@ -6,9 +6,34 @@
 #ifndef BOUNCER_BPF_ICMP_H
 #define BOUNCER_BPF_ICMP_H
 
+#include <linux/icmpv6.h>
+
 #include "common.h"
 #include "csum.h"
 #include "parse.h"
+
+/* <linux/icmp.h> pulls in libc's socket headers, which do not build for
+ * the BPF target; the few ICMPv4 definitions needed are here instead:
+ * message types (echo reply, destination unreachable, echo request) and
+ * the destination unreachable code "fragmentation needed".
+ */
+#define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define ICMP_ECHO 8
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		__be32 rest;
+		struct {
+			__be16 __unused;
+			__be16 mtu;
+		} frag;
+	} un;
+};
 
 /* Answers an echo request in place: swap addresses and MACs, flip the
  * type, patch the checksum. The IPv4 header checksum does not change when
