@@ -23,7 +23,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
-#include <netinet/tcp.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -44,6 +43,7 @@
 #include "common/log.h"
 #include "bouncerd/maglev.h"
 #include "bouncerd/maps.h"
+#include "pkt.h"
 
 /* Rounds of interleaved floor/scenario samples; each row reports the best
  * (lowest) sample of each over them: on a shared machine interference
@@ -378,86 +378,36 @@ static const char *action_name(__u32 action)
 	return action < sizeof(names) / sizeof(names[0]) ? names[action] : "unknown verdict";
 }
 
-/* RFC 1071 sum of big-endian 16-bit words, not yet folded. */
-static __u32 csum_add(__u32 sum, const __u8 *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (__u32)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (__u32)p[len - 1] << 8;
-	return sum;
-}
-
-static __u16 csum_fold(__u32 sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum & 0xffff;
-}
-
-static void csum_store(__u8 *where, __u32 sum)
-{
-	__u16 c = csum_fold(sum);
-
-	where[0] = c >> 8;
-	where[1] = c & 0xff;
-}
-
-/* A valid 64-byte TCP/IPv4 frame. A SYN carries no data, so its datagram
- * is 40 bytes and the frame is padded to 64 as a short frame is on the
- * wire (the datapath accepts a claimed length shorter than the frame); any
- * other segment carries PAYLOAD_LEN bytes of data.
+/* A valid 64-byte TCP/IPv4 frame, from the tests' packet builder. A SYN
+ * carries no data, so its datagram is 40 bytes and the frame is padded to
+ * 64 as a short frame is on the wire (the datapath accepts a claimed length
+ * shorter than the frame); any other segment carries PAYLOAD_LEN bytes of
+ * data.
  */
-static void build_tcp4(__u8 *buf, const struct flow4 *f)
+static int build_tcp4(__u8 *buf, const struct flow4 *f)
 {
-	size_t payload = f->syn ? 0 : PAYLOAD_LEN, l3_len = 20 + 20 + payload;
-	struct ethhdr eth = { .h_proto = htons(ETH_P_IP) };
-	struct iphdr ip = {
-		.version = 4,
-		.ihl = 5,
-		.tot_len = htons(l3_len),
-		.id = htons(1),
-		.frag_off = htons(IP_DF),
-		.ttl = 64,
-		.protocol = IPPROTO_TCP,
-		.saddr = f->saddr,
-		.daddr = f->daddr,
-	};
-	struct tcphdr tcp = {
-		.source = htons(f->sport),
-		.dest = htons(f->dport),
-		.seq = htonl(1000),
-		.doff = 5,
-		.window = htons(65535),
-	};
-	__u8 pseudo[12];
-	__u32 sum;
+	const struct pkt_ipv4_opts ip = { .id = 1, .df = true };
+	struct pkt_tcp_opts tcp = { .seq = 1000 };
+	__u8 payload[PAYLOAD_LEN];
+	struct pkt p;
 
-	memcpy(eth.h_dest, dev_mac, ETH_ALEN);
-	memcpy(eth.h_source, router_mac, ETH_ALEN);
+	pkt_init(&p);
+	pkt_eth_bytes(&p, dev_mac, router_mac);
+	pkt_ipv4_bytes(&p, (const __u8 *)&f->saddr, (const __u8 *)&f->daddr, &ip);
 	if (f->syn) {
-		tcp.syn = 1;
+		pkt_tcp(&p, f->sport, f->dport, PKT_TCP_SYN, &tcp);
+		pkt_trailer(&p, NULL, PKT_LEN - p.len);
 	} else {
-		tcp.ack = 1;
-		tcp.psh = 1;
-		tcp.ack_seq = htonl(2000);
+		tcp.ack = 2000;
+		pkt_tcp(&p, f->sport, f->dport, PKT_TCP_ACK | PKT_TCP_PSH, &tcp);
+		for (size_t i = 0; i < PAYLOAD_LEN; i++)
+			payload[i] = 'a' + i;
+		pkt_payload(&p, payload, PAYLOAD_LEN);
 	}
-	memset(buf, 0, PKT_LEN);
-	memcpy(buf, &eth, sizeof(eth));
-	memcpy(buf + L3_OFF, &ip, sizeof(ip));
-	memcpy(buf + L4_OFF, &tcp, sizeof(tcp));
-	for (size_t i = 0; i < payload; i++)
-		buf[L4_OFF + 20 + i] = 'a' + i;
-	csum_store(buf + L3_OFF + 10, csum_add(0, buf + L3_OFF, 20));
-
-	memcpy(pseudo, &ip.saddr, 4);
-	memcpy(pseudo + 4, &ip.daddr, 4);
-	pseudo[8] = 0;
-	pseudo[9] = IPPROTO_TCP;
-	pseudo[10] = (20 + payload) >> 8;
-	pseudo[11] = (20 + payload) & 0xff;
-	sum = csum_add(0, pseudo, sizeof(pseudo));
-	csum_store(buf + L4_OFF + 16, csum_add(sum, buf + L4_OFF, 20 + payload));
+	if (pkt_finish(&p) || p.len != PKT_LEN)
+		return -EINVAL;
+	memcpy(buf, p.data, PKT_LEN);
+	return 0;
 }
 
 static void flow_key(const struct flow4 *f, struct bnc_flow_key *key)
@@ -693,13 +643,18 @@ static int maps_setup(struct bench *b)
 
 static int packets_setup(struct bench *b)
 {
+	int err;
+
 	b->flow[PKT_NON_VIP] =
 		(struct flow4){ ip4(CLIENT_ADDR), ip4(NON_VIP_ADDR), CLIENT_PORT, VIP_PORT, false };
 	for (int k = PKT_DSR; k <= PKT_NEW; k++)
 		b->flow[k] = (struct flow4){ ip4(CLIENT_ADDR), ip4(vips[k].addr), CLIENT_PORT,
 					     VIP_PORT, k == PKT_NEW };
-	for (int k = 0; k < PKT_KINDS; k++)
-		build_tcp4(b->pkt[k], &b->flow[k]);
+	for (int k = 0; k < PKT_KINDS; k++) {
+		err = build_tcp4(b->pkt[k], &b->flow[k]);
+		if (err)
+			return err;
+	}
 	b->syns = calloc(CALLS, sizeof(*b->syns));
 	if (!b->syns)
 		return -ENOMEM;
@@ -707,7 +662,9 @@ static int packets_setup(struct bench *b)
 		struct flow4 f = b->flow[PKT_NEW];
 
 		f.sport = 1024 + i;
-		build_tcp4(b->syns[i], &f);
+		err = build_tcp4(b->syns[i], &f);
+		if (err)
+			return err;
 	}
 	/* The kernel takes the frame length from data_end; every run claims
 	 * to arrive on DEV, queue 0, which bpf_fib_lookup needs.
@@ -841,7 +798,7 @@ static int check_output(struct bench *b, const struct scenario *sc, const struct
 		    outer.daddr != backend_addr(v, id - v->first_backend) ||
 		    outer.saddr != ip4(DEV_ADDR) ||
 		    ntohs(outer.tot_len) != PKT_LEN - L3_OFF + sizeof(outer) ||
-		    csum_fold(csum_add(0, out + L3_OFF, sizeof(outer))) != 0) {
+		    pkt_csum(out + L3_OFF, sizeof(outer)) != 0) {
 			snprintf(why, len, "bad outer IPv4 header");
 			return -EPROTO;
 		}

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Includes, constants and small helpers every XDP program here shares. */
+/* Includes, constants and small helpers that every XDP program here shares,
+ * the load balancer and the backends' decapsulation alike; what only the
+ * load balancer needs is in its own headers.
+ */
 #ifndef BOUNCER_BPF_COMMON_H
 #define BOUNCER_BPF_COMMON_H
 
@@ -9,17 +12,16 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include <linux/icmpv6.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "bouncer_abi.h"
-
+/* Branch hints for the compiler's block layout. */
 #ifndef likely
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+#endif
+
+#ifndef READ_ONCE
 /* A read the compiler must do where it stands: a map value that other
  * CPUs write while this program runs.
  */
@@ -31,47 +33,30 @@
  */
 #define BNC_CONTINUE (-1)
 
+/* EtherTypes in network order, to compare with the fields as they are in
+ * the frame: 802.1Q and 802.1ad VLAN tags, IPv4, IPv6.
+ */
 #define ETH_P_8021Q_BE bpf_htons(0x8100)
 #define ETH_P_8021AD_BE bpf_htons(0x88A8)
 #define ETH_P_IP_BE bpf_htons(ETH_P_IP)
 #define ETH_P_IPV6_BE bpf_htons(ETH_P_IPV6)
 
+/* Bits of iphdr.frag_off, host order: don't fragment, more fragments, and
+ * the fragment offset (non-zero in every fragment but the first).
+ */
 #define IPV4_DF 0x4000
 #define IPV4_MF 0x2000
 #define IPV4_FRAG_OFFSET 0x1fff
 
-/* Hop-by-hop, routing and destination options: the IPv6 extension headers
- * we step over. More than this many in one packet is treated as malformed.
+/* VLAN tags stepped over in front of the IP header (802.1ad outer, 802.1Q
+ * inner, or any mix of the two); a frame with more is not IP to us.
  */
-#define IPV6_MAX_EXT_HEADERS 4
-
-#define BNC_TTL 64
-
-/* <linux/icmp.h> pulls in libc's socket headers, which do not build for
- * the BPF target; the few ICMPv4 definitions needed are here instead.
- */
-#define ICMP_ECHOREPLY 0
-#define ICMP_DEST_UNREACH 3
-#define ICMP_FRAG_NEEDED 4
-#define ICMP_ECHO 8
-
-struct icmphdr {
-	__u8 type;
-	__u8 code;
-	__sum16 checksum;
-	union {
-		__be32 rest;
-		struct {
-			__be16 __unused;
-			__be16 mtu;
-		} frag;
-	} un;
-};
+#define MAX_VLAN_TAGS 2
 
 /* 802.1Q / 802.1ad tag as it sits in the frame. */
 struct vlan_tag {
 	__be16 tci;
-	__be16 proto;
+	__be16 proto; /* EtherType of what follows */
 };
 
 /* Ethernet header plus up to two VLAN tags, saved before the head of the
@@ -79,7 +64,19 @@ struct vlan_tag {
  */
 struct l2_header {
 	struct ethhdr eth;
-	struct vlan_tag vlan[2];
+	struct vlan_tag vlan[MAX_VLAN_TAGS];
 };
+_Static_assert(sizeof(struct l2_header) == 22, "l2_header: Ethernet and two tags, no padding");
+
+/* Sets the EtherType that follows the last VLAN tag. */
+static __always_inline void l2_set_proto(struct l2_header *l2, __u8 nvlan, __be16 proto)
+{
+	if (nvlan == 0)
+		l2->eth.h_proto = proto;
+	else if (nvlan == 1)
+		l2->vlan[0].proto = proto;
+	else
+		l2->vlan[1].proto = proto;
+}
 
 #endif /* BOUNCER_BPF_COMMON_H */

@@ -26,7 +26,9 @@ static __always_inline __u16 ipv4_header_csum(const struct iphdr *iph)
 	return csum_fold(sum);
 }
 
-/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for a 16-bit field change. */
+/* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for a 16-bit field change. Byte
+ * order does not matter as long as all three are in the same one.
+ */
 static __always_inline __u16 csum_replace2(__u16 check, __u16 old, __u16 new)
 {
 	__u32 sum = (__u16)~check;

@@ -10,46 +10,14 @@
  * unchanged; the program never drops, except for the one case RFC 6040
  * requires (outer CE on a packet that is not ECN capable).
  */
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/in.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
-
+#include "common.h"
+#include "csum.h"
 #include "bouncer_decap.h"
-
-/* Returned by a step that decided nothing: go on with the next one. Not an
- * XDP action (those are 0..4).
- */
-enum { DECAP_CONTINUE = XDP_REDIRECT + 1 };
-
-#define MAX_VLAN_TAGS 2
-
-/* Fragment bits of iphdr.frag_off (host order): more fragments, offset. */
-#define IPV4_MF 0x2000
-#define IPV4_OFFSET 0x1fff
 
 /* The two ECN bits of the IPv4 TOS / IPv6 traffic class (RFC 3168). */
 #define ECN_MASK 0x3
 #define ECN_NOT_ECT 0x0
 #define ECN_CE 0x3
-
-/* An 802.1Q / 802.1ad tag as it sits after the MAC addresses. */
-struct vlan_tag {
-	__be16 tci;
-	__be16 proto; /* ethertype of what follows */
-};
-
-/* The link-layer header as received, kept aside while the outer IP header is
- * cut out, then written back in front of the inner packet.
- */
-struct l2_hdr {
-	struct ethhdr eth;
-	struct vlan_tag vlan[MAX_VLAN_TAGS];
-};
-_Static_assert(sizeof(struct l2_hdr) == 22, "l2_hdr: Ethernet and two tags, no padding");
 
 /* What the parsing steps found. The lengths are bytes, __u8 on purpose: a
  * byte loaded back from the stack is known to be at most 255, so packet
@@ -58,7 +26,10 @@ _Static_assert(sizeof(struct l2_hdr) == 22, "l2_hdr: Ethernet and two tags, no p
  * the offset pointers.
  */
 struct pkt {
-	struct l2_hdr l2;
+	/* The link-layer header as received, kept aside while the outer IP
+	 * header is cut out, then written back in front of the inner packet.
+	 */
+	struct l2_header l2;
 	struct bnc_decap_key outer_dst;
 	__be16 l3_proto; /* ethertype after the tags */
 	__u16 inner_proto; /* ETH_P_IP or ETH_P_IPV6, host order */
@@ -116,7 +87,7 @@ static __always_inline int parse_l2(void *data, void *data_end, struct pkt *pkt)
 
 #pragma unroll
 	for (i = 0; i < MAX_VLAN_TAGS; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+		if (proto != ETH_P_8021Q_BE && proto != ETH_P_8021AD_BE)
 			break;
 		tag = data + pkt->l2_len;
 		if ((void *)(tag + 1) > data_end)
@@ -128,7 +99,7 @@ static __always_inline int parse_l2(void *data, void *data_end, struct pkt *pkt)
 	}
 	/* A third tag leaves proto at 0x8100/0x88a8: not IP, passed below. */
 	pkt->l3_proto = proto;
-	return DECAP_CONTINUE;
+	return BNC_CONTINUE;
 }
 
 /* Outer IPv4 header: is it IP-in-IP, and to which address? */
@@ -150,9 +121,9 @@ static __always_inline int parse_outer_ipv4(void *l3, void *data_end, struct pkt
 	pkt->outer_dst.family = BNC_FAMILY_IPV4;
 	pkt->outer_dst.addr[0] = iph->daddr;
 	pkt->outer_len = iph->ihl * 4;
-	pkt->outer_frag = bpf_ntohs(iph->frag_off) & (IPV4_MF | IPV4_OFFSET);
+	pkt->outer_frag = bpf_ntohs(iph->frag_off) & (IPV4_MF | IPV4_FRAG_OFFSET);
 	pkt->outer_ecn = iph->tos & ECN_MASK;
-	return DECAP_CONTINUE;
+	return BNC_CONTINUE;
 }
 
 /* Outer IPv6 header: is it IP-in-IP, and to which address? The load balancer
@@ -180,13 +151,13 @@ static __always_inline int parse_outer_ipv6(void *l3, void *data_end, struct pkt
 	 * 5:4 of the second, the first byte of flow_lbl.
 	 */
 	pkt->outer_ecn = (ip6h->flow_lbl[0] >> 4) & ECN_MASK;
-	return DECAP_CONTINUE;
+	return BNC_CONTINUE;
 }
 
 /* Verifies the IPv4 header checksum, options included; the stack would have
  * done so before handing the packet to an ipip tunnel.
  */
-static __always_inline int ipv4_csum_ok(struct iphdr *iph, void *data_end)
+static __always_inline bool ipv4_csum_ok(struct iphdr *iph, void *data_end)
 {
 	__u32 nr_words = iph->ihl * 2;
 	__u32 sum = 0;
@@ -206,12 +177,10 @@ static __always_inline int ipv4_csum_ok(struct iphdr *iph, void *data_end)
 		word = (__u16 *)iph + i;
 		barrier_var(word);
 		if ((void *)(word + 1) > data_end)
-			return 0;
+			return false;
 		sum += *word;
 	}
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return csum_fold(sum) == 0;
 }
 
 /* The packet is IP-in-IP to us: can it be decapsulated? Anything that stops
@@ -253,20 +222,7 @@ static __always_inline int check_decapable(void *l3, void *data_end, struct pkt 
 			return count(BNC_DECAP_STAT_DROP_ECN, XDP_DROP);
 		pkt->set_ce = inner_ecn != ECN_CE;
 	}
-	return DECAP_CONTINUE;
-}
-
-/* RFC 1624 incremental update of a ones' complement checksum for one 16-bit
- * word changing from old to new; byte order does not matter as long as all
- * three are in the same one.
- */
-static __always_inline void csum_replace2(__sum16 *csum, __be16 old, __be16 new)
-{
-	__u32 sum = (__u16) ~*csum + (__u16)~old + (__u16) new;
-
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	*csum = (__sum16)~sum;
+	return BNC_CONTINUE;
 }
 
 /* Marks the inner packet, now right after the link-layer header, CE. */
@@ -286,14 +242,14 @@ static __always_inline int set_inner_ce(void *data, void *data_end, struct pkt *
 			return count(BNC_DECAP_STAT_MALFORMED, XDP_ABORTED);
 		old = *(__be16 *)iph;
 		iph->tos |= ECN_CE;
-		csum_replace2(&iph->check, old, *(__be16 *)iph);
+		iph->check = csum_replace2(iph->check, old, *(__be16 *)iph);
 	} else {
 		ip6h = inner;
 		if ((void *)(ip6h + 1) > data_end)
 			return count(BNC_DECAP_STAT_MALFORMED, XDP_ABORTED);
 		ip6h->flow_lbl[0] |= ECN_CE << 4;
 	}
-	return DECAP_CONTINUE;
+	return BNC_CONTINUE;
 }
 
 /* Cuts the outer header out: the link-layer header, with its innermost
@@ -302,15 +258,9 @@ static __always_inline int set_inner_ce(void *data, void *data_end, struct pkt *
  */
 static __always_inline int remove_outer(struct xdp_md *ctx, struct pkt *pkt)
 {
-	__be16 inner_proto = bpf_htons(pkt->inner_proto);
 	void *data, *data_end;
 
-	if (pkt->nr_vlan == 0)
-		pkt->l2.eth.h_proto = inner_proto;
-	else if (pkt->nr_vlan == 1)
-		pkt->l2.vlan[0].proto = inner_proto;
-	else
-		pkt->l2.vlan[1].proto = inner_proto;
+	l2_set_proto(&pkt->l2, pkt->nr_vlan, bpf_htons(pkt->inner_proto));
 
 	/* Only fails when fewer than ETH_HLEN bytes would be left, and a whole
 	 * inner IP header is known to follow: cannot happen.
@@ -321,10 +271,10 @@ static __always_inline int remove_outer(struct xdp_md *ctx, struct pkt *pkt)
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	/* Never true, as above (the l2 header plus an inner header of at least
-	 * 20 bytes is longer than struct l2_hdr), but the verifier needs to see
+	 * 20 bytes is longer than struct l2_header), but the verifier needs to see
 	 * the check. Past this point the packet is half rewritten: abort.
 	 */
-	if (data + sizeof(struct l2_hdr) > data_end)
+	if (data + sizeof(struct l2_header) > data_end)
 		return count(BNC_DECAP_STAT_MALFORMED, XDP_ABORTED);
 
 	/* One fixed-size copy per tag count: stores into the packet need a
@@ -335,11 +285,11 @@ static __always_inline int remove_outer(struct xdp_md *ctx, struct pkt *pkt)
 	else if (pkt->nr_vlan == 1)
 		__builtin_memcpy(data, &pkt->l2, sizeof(struct ethhdr) + sizeof(struct vlan_tag));
 	else
-		__builtin_memcpy(data, &pkt->l2, sizeof(struct l2_hdr));
+		__builtin_memcpy(data, &pkt->l2, sizeof(struct l2_header));
 
 	if (pkt->set_ce)
 		return set_inner_ce(data, data_end, pkt);
-	return DECAP_CONTINUE;
+	return BNC_CONTINUE;
 }
 
 SEC("xdp")
@@ -352,28 +302,28 @@ int decap(struct xdp_md *ctx)
 	int ret;
 
 	ret = parse_l2(data, data_end, &pkt);
-	if (ret != DECAP_CONTINUE)
+	if (ret != BNC_CONTINUE)
 		return ret;
 
 	l3 = data + pkt.l2_len;
-	if (pkt.l3_proto == bpf_htons(ETH_P_IP))
+	if (pkt.l3_proto == ETH_P_IP_BE)
 		ret = parse_outer_ipv4(l3, data_end, &pkt);
-	else if (pkt.l3_proto == bpf_htons(ETH_P_IPV6))
+	else if (pkt.l3_proto == ETH_P_IPV6_BE)
 		ret = parse_outer_ipv6(l3, data_end, &pkt);
 	else
 		ret = count(BNC_DECAP_STAT_PASSED, XDP_PASS);
-	if (ret != DECAP_CONTINUE)
+	if (ret != BNC_CONTINUE)
 		return ret;
 
 	if (!bpf_map_lookup_elem(&decap_addrs, &pkt.outer_dst))
 		return count(BNC_DECAP_STAT_NOT_FOR_US, XDP_PASS);
 
 	ret = check_decapable(l3, data_end, &pkt);
-	if (ret != DECAP_CONTINUE)
+	if (ret != BNC_CONTINUE)
 		return ret;
 
 	ret = remove_outer(ctx, &pkt);
-	if (ret != DECAP_CONTINUE)
+	if (ret != BNC_CONTINUE)
 		return ret;
 	return count(BNC_DECAP_STAT_DECAPSULATED, XDP_PASS);
 }

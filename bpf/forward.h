@@ -10,13 +10,22 @@
 #include "common.h"
 #include "csum.h"
 #include "bouncer_hash.h"
+#include "icmp.h"
 #include "lb_maps.h"
 #include "parse.h"
 
+/* Values of bpf_fib_lookup.family: <sys/socket.h> does not build for the
+ * BPF target.
+ */
 #ifndef AF_INET
 #define AF_INET 2
 #define AF_INET6 10
 #endif
+
+/* TTL / hop limit of the IP headers we write: outer IPIP and IP6IP6
+ * headers, and ICMP replies.
+ */
+#define BNC_TTL 64
 
 /* The next hop bpf_fib_lookup() found. mtu 0 means no size check. */
 struct next_hop {
@@ -72,17 +81,6 @@ static __always_inline int next_hop_fib(struct xdp_md *ctx, const struct packet 
 	return BNC_CONTINUE;
 }
 
-/* Sets the ethertype that follows the last VLAN tag. */
-static __always_inline void l2_set_proto(struct l2_header *l2, __u8 nvlan, __be16 proto)
-{
-	if (nvlan == 0)
-		l2->eth.h_proto = proto;
-	else if (nvlan == 1)
-		l2->vlan[0].proto = proto;
-	else
-		l2->vlan[1].proto = proto;
-}
-
 /* Copies in 16-bit moves. __builtin_memcpy() would move packet bytes one
  * at a time, since nothing tells clang the frame is 2-byte aligned; it is
  * here (the Ethernet header starts the frame), and so are the L2 header
@@ -104,53 +102,56 @@ static __always_inline void mac_copy(__u8 *dst, const __u8 *src)
 }
 
 /* Copies the Ethernet header and VLAN tags aside. Every frame we rewrite
- * holds an IP header behind them, so all of struct l2_header is readable.
+ * holds an IP header behind them, so all of struct l2_header is readable;
+ * false only if the frame is shorter than that.
  */
-static __always_inline int l2_save(struct xdp_md *ctx, struct l2_header *l2)
+static __always_inline bool l2_save(struct xdp_md *ctx, struct l2_header *l2)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
 	if (data + sizeof(*l2) > data_end)
-		return -1;
+		return false;
 	copy16(l2, data, sizeof(*l2));
-	return 0;
+	return true;
 }
 
 /* Writes a saved L2 header at the (moved) start of the frame. Bytes past
  * the real L2 length land where the caller writes its new L3 header next.
+ * False, writing nothing, if the frame is shorter than struct l2_header.
  */
-static __always_inline int l2_restore(struct xdp_md *ctx, const struct l2_header *l2)
+static __always_inline bool l2_restore(struct xdp_md *ctx, const struct l2_header *l2)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
 	if (data + sizeof(*l2) > data_end)
-		return -1;
+		return false;
 	copy16(data, l2, sizeof(*l2));
-	return 0;
+	return true;
 }
 
 /* After the head moved: writes what follows the MACs, the saved VLAN tags
  * (with the EtherType that announces them) or the EtherType proto, which
- * the last tag carries when there are tags.
+ * the last tag carries when there are tags. False, writing nothing, if the
+ * frame is shorter than struct l2_header.
  */
-static __always_inline int l2_push(struct xdp_md *ctx, const struct packet *pkt,
-				   struct l2_header *l2, __be16 proto)
+static __always_inline bool l2_push(struct xdp_md *ctx, const struct packet *pkt,
+				    struct l2_header *l2, __be16 proto)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 
 	if (data + sizeof(*l2) > data_end)
-		return -1;
+		return false;
 	if (!pkt->nvlan) {
 		eth->h_proto = proto;
-		return 0;
+		return true;
 	}
 	l2_set_proto(l2, pkt->nvlan, proto);
 	copy16(&eth->h_proto, &l2->eth.h_proto, sizeof(l2->eth.h_proto) + sizeof(l2->vlan));
-	return 0;
+	return true;
 }
 
 static __always_inline int transmit(struct xdp_md *ctx, const __u8 *dmac, const __u8 *smac,
@@ -172,9 +173,11 @@ static __always_inline int transmit(struct xdp_md *ctx, const __u8 *dmac, const 
 
 /* Pushes an outer header of the backend's family in front of the IP
  * datagram. The inner packet is not touched: its checksums stay valid.
+ * False when it could not be (no config entry, a frame too short): the
+ * frame, perhaps half rewritten, is then to be dropped.
  */
-static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *pkt,
-				      const struct bnc_backend *be)
+static __always_inline bool encap_push(struct xdp_md *ctx, const struct packet *pkt,
+				       const struct bnc_backend *be)
 {
 	__u32 zero = 0, l3_off = pkt->l3_off & L3_OFF_MASK, flow_label;
 	struct bnc_config *cfg = bpf_map_lookup_elem(&config, &zero);
@@ -188,13 +191,13 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 	int outer_len;
 
 	/* Only the tags move: transmit() writes both MACs afterwards. */
-	if (!cfg || l3_off > sizeof(l2) || (pkt->nvlan && l2_save(ctx, &l2)))
-		return -1;
+	if (!cfg || l3_off > sizeof(l2) || (pkt->nvlan && !l2_save(ctx, &l2)))
+		return false;
 	outer_len = encap_overhead(be);
 	if (bpf_xdp_adjust_head(ctx, -outer_len))
-		return -1;
-	if (l2_push(ctx, pkt, &l2, be->family == BNC_FAMILY_IPV6 ? ETH_P_IPV6_BE : ETH_P_IP_BE))
-		return -1;
+		return false;
+	if (!l2_push(ctx, pkt, &l2, be->family == BNC_FAMILY_IPV6 ? ETH_P_IPV6_BE : ETH_P_IP_BE))
+		return false;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 
@@ -202,7 +205,7 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 		struct ipv6hdr *ip6 = data + l3_off;
 
 		if ((void *)(ip6 + 1) > data_end)
-			return -1;
+			return false;
 		flow_label = encap_flow_label(&pkt->flow);
 		ip6->version = 6;
 		ip6->priority = pkt->tos >> 4;
@@ -218,7 +221,7 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 		struct iphdr *iph = data + l3_off;
 
 		if ((void *)(iph + 1) > data_end)
-			return -1;
+			return false;
 		iph->version = 4;
 		iph->ihl = 5;
 		iph->tos = pkt->tos;
@@ -235,7 +238,7 @@ static __always_inline int encap_push(struct xdp_md *ctx, const struct packet *p
 		iph->daddr = be->addr[0];
 		iph->check = ipv4_header_csum(iph);
 	}
-	return 0;
+	return true;
 }
 
 /* Largest quote of an IPv6 packet in a "packet too big" reply that we sum
@@ -268,7 +271,7 @@ static __always_inline int reply_too_big(struct xdp_md *ctx, const struct packet
 			quote = TOO_BIG_QUOTE_MIN_V6;
 		hdr_len = sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr);
 	}
-	if (l2_save(ctx, &l2) || l3_off > sizeof(l2))
+	if (!l2_save(ctx, &l2) || l3_off > sizeof(l2))
 		return XDP_DROP;
 	__builtin_memcpy(tmp, l2.eth.h_dest, ETH_ALEN);
 	__builtin_memcpy(l2.eth.h_dest, l2.eth.h_source, ETH_ALEN);
@@ -282,7 +285,7 @@ static __always_inline int reply_too_big(struct xdp_md *ctx, const struct packet
 		return XDP_DROP;
 	if (bpf_xdp_adjust_head(ctx, -(int)hdr_len))
 		return XDP_DROP;
-	if (l2_restore(ctx, &l2))
+	if (!l2_restore(ctx, &l2))
 		return XDP_DROP;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -375,7 +378,7 @@ static __always_inline int forward_remote(struct xdp_md *ctx, const struct packe
 		return reply_too_big(ctx, pkt, mtu - overhead);
 	}
 	if (overhead) {
-		if (encap_push(ctx, pkt, be)) {
+		if (!encap_push(ctx, pkt, be)) {
 			count_pkt(pkt, BNC_STAT_DROP_INTERNAL);
 			return XDP_DROP;
 		}

@@ -6,9 +6,34 @@
 #ifndef BOUNCER_BPF_ICMP_H
 #define BOUNCER_BPF_ICMP_H
 
+#include <linux/icmpv6.h>
+
 #include "common.h"
 #include "csum.h"
 #include "parse.h"
+
+/* <linux/icmp.h> pulls in libc's socket headers, which do not build for
+ * the BPF target; the few ICMPv4 definitions needed are here instead:
+ * message types (echo reply, destination unreachable, echo request) and
+ * the destination unreachable code "fragmentation needed".
+ */
+#define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define ICMP_ECHO 8
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		__be32 rest;
+		struct {
+			__be16 __unused;
+			__be16 mtu;
+		} frag;
+	} un;
+};
 
 /* Answers an echo request in place: swap addresses and MACs, flip the
  * type, patch the checksum. The IPv4 header checksum does not change when
@@ -89,11 +114,11 @@ static __always_inline enum icmp_kind icmp_classify(void *data, void *data_end,
 
 /* Reads the packet an ICMP error quotes. It was sent by a backend from the
  * VIP to a client, so the flow it belongs to is the quote reversed:
- * returns 0 and fills the client-to-VIP flow key, or -1 when the quote is
- * too short or not TCP/UDP.
+ * returns true and fills the client-to-VIP flow key, or false when the
+ * quote is too short or not TCP/UDP.
  */
-static __always_inline int icmp_quoted_flow(void *data, void *data_end, const struct packet *pkt,
-					    struct bnc_flow_key *flow)
+static __always_inline bool icmp_quoted_flow(void *data, void *data_end, const struct packet *pkt,
+					     struct bnc_flow_key *flow)
 {
 	__u32 off = (pkt->l4_off & L4_OFF_MASK) + 8;
 	__be16 *ports;
@@ -103,7 +128,7 @@ static __always_inline int icmp_quoted_flow(void *data, void *data_end, const st
 		struct iphdr *iph = data + off;
 
 		if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
-			return -1;
+			return false;
 		proto = iph->protocol;
 		flow->saddr[0] = iph->daddr;
 		flow->daddr[0] = iph->saddr;
@@ -112,25 +137,25 @@ static __always_inline int icmp_quoted_flow(void *data, void *data_end, const st
 		struct ipv6hdr *ip6 = data + off;
 
 		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
-			return -1;
+			return false;
 		proto = ip6->nexthdr;
 		__builtin_memcpy(flow->saddr, &ip6->daddr, sizeof(flow->saddr));
 		__builtin_memcpy(flow->daddr, &ip6->saddr, sizeof(flow->daddr));
 		off += sizeof(*ip6);
 	}
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return -1;
+		return false;
 	/* Bound the offset so the verifier can track the pointer below. */
 	if (off > L4_OFF_MASK + 128)
-		return -1;
+		return false;
 	ports = data + off;
 	if ((void *)(ports + 2) > data_end)
-		return -1;
+		return false;
 	flow->sport = ports[1];
 	flow->dport = ports[0];
 	flow->proto = proto;
 	flow->family = pkt->flow.family;
-	return 0;
+	return true;
 }
 
 #endif /* BOUNCER_BPF_ICMP_H */

@@ -46,7 +46,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	 * is a new connection: the ring decides (see select_backend()).
 	 */
 	cache = flow_cache_ref(&pkt->flow);
-	if (!pkt->tcp_syn && select_cached(&cache, &pkt->flow, &sel) == 0) {
+	if (!pkt->tcp_syn && select_cached(&cache, &pkt->flow, &sel)) {
 		count_pkt(pkt, BNC_STAT_FLOW_CACHE_HIT);
 		return send_to_backend(ctx, pkt, &sel);
 	}
@@ -54,7 +54,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 		goto not_vip;
 	sel.cache_epoch = flow_cache_epoch(&cache);
 	known = flow_lookup(&pkt->flow);
-	if (known && !pkt->tcp_syn && select_established(known, &sel) == 0) {
+	if (known && !pkt->tcp_syn && select_established(known, &sel)) {
 		count_pkt(pkt, BNC_STAT_FLOW_HIT);
 		flow_cache_fill(&cache, &pkt->flow, &sel);
 		return send_to_backend(ctx, pkt, &sel);
@@ -62,7 +62,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
 	if (!vip)
 		goto not_vip;
-	if (select_backend(pkt, &pkt->flow, vip, known, true, &sel)) {
+	if (!select_backend(pkt, &pkt->flow, vip, known, true, &sel)) {
 		count_pkt(pkt, BNC_STAT_DROP_NO_BACKEND);
 		count_traffic(&vip_stats, vip->vip_id, ctx->data_end - ctx->data);
 		return XDP_DROP;
@@ -87,12 +87,12 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	struct bnc_vip_value *vip;
 	struct selection sel = {};
 
-	if (icmp_quoted_flow(data, data_end, pkt, &flow))
+	if (!icmp_quoted_flow(data, data_end, pkt, &flow))
 		goto pass;
 	vip = vip_lookup(flow.daddr, flow.dport, flow.proto, flow.family);
 	if (!vip)
 		goto pass;
-	if (select_backend(pkt, &flow, vip, flow_lookup(&flow), false, &sel)) {
+	if (!select_backend(pkt, &flow, vip, flow_lookup(&flow), false, &sel)) {
 		count_pkt(pkt, BNC_STAT_DROP_NO_BACKEND);
 		return XDP_DROP;
 	}

@@ -6,6 +6,7 @@
 #define BOUNCER_BPF_LB_MAPS_H
 
 #include "common.h"
+#include "bouncer_abi.h"
 
 /* Services and VIP addresses (BNC_VIP_F_ADDRESS entries). */
 struct {

@@ -6,7 +6,16 @@
 #ifndef BOUNCER_BPF_PARSE_H
 #define BOUNCER_BPF_PARSE_H
 
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
 #include "common.h"
+#include "bouncer_abi.h"
+
+/* Hop-by-hop, routing and destination options: the IPv6 extension headers
+ * we step over. More than this many in one packet is treated as malformed.
+ */
+#define IPV6_MAX_EXT_HEADERS 4
 
 /* What parsing learned; offsets are from the start of the frame. */
 struct packet {
@@ -71,7 +80,7 @@ static __always_inline enum parse_result parse_l2(void *data, void *data_end, st
 		return PARSE_MALFORMED;
 	*proto = eth->h_proto;
 #pragma unroll
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
 		if (*proto != ETH_P_8021Q_BE && *proto != ETH_P_8021AD_BE)
 			break;
 		tag = data + off;

@@ -98,23 +98,24 @@ static __always_inline __u32 vip_gen(__u32 vip_id)
 }
 
 /* An entry (flow or cache) still speaks for its flow while its VIP keeps
- * the generation it was made under and its backend takes the flow.
+ * the generation it was made under and its backend takes the flow: then
+ * fills sel from it and returns true.
  */
-static __always_inline int select_recorded(__u32 vip_id, __u32 gen, __u32 backend_id,
-					   __u8 forwarding, struct selection *sel)
+static __always_inline bool select_recorded(__u32 vip_id, __u32 gen, __u32 backend_id,
+					    __u8 forwarding, struct selection *sel)
 {
 	struct bnc_backend *be;
 
 	if (vip_gen(vip_id) != gen)
-		return -1;
+		return false;
 	be = bpf_map_lookup_elem(&backends, &backend_id);
 	if (!be || !backend_takes_flow(be, true))
-		return -1;
+		return false;
 	sel->backend = be;
 	sel->backend_id = backend_id;
 	sel->vip_id = vip_id;
 	sel->forwarding = forwarding;
-	return 0;
+	return true;
 }
 
 /* Words of struct bnc_flow_key: an IPv4 flow has zeros in the address
@@ -221,21 +222,22 @@ static __always_inline void flow_cache_touch(struct bnc_flow_cache_entry *c)
 }
 
 /* The fastest path: this CPU forwarded the flow recently, and no CPU
- * has placed or moved a flow at its cache index since.
+ * has placed or moved a flow at its cache index since. Returns true when
+ * the cache entry chose the backend.
  */
-static __always_inline int select_cached(const struct cache_ref *ref,
-					 const struct bnc_flow_key *flow, struct selection *sel)
+static __always_inline bool select_cached(const struct cache_ref *ref,
+					  const struct bnc_flow_key *flow, struct selection *sel)
 {
 	struct bnc_flow_cache_entry *c = ref->entry;
 
 	if (!c || c->valid != BNC_FLOW_CACHE_VALID || !flow_key_equal(&c->key, flow))
-		return -1;
+		return false;
 	if (!ref->epoch || c->epoch != READ_ONCE(*ref->epoch))
-		return -1;
-	if (select_recorded(c->vip_id, c->vip_gen, c->backend_id, c->forwarding, sel))
-		return -1;
+		return false;
+	if (!select_recorded(c->vip_id, c->vip_gen, c->backend_id, c->forwarding, sel))
+		return false;
 	flow_cache_touch(c);
-	return 0;
+	return true;
 }
 
 /* sel->cache_epoch: see struct selection. */
@@ -258,15 +260,15 @@ static __always_inline void flow_cache_fill(const struct cache_ref *ref,
 }
 
 /* An established flow whose table entry alone names the VIP, the
- * forwarding and the backend. Returns 0 when it applies.
+ * forwarding and the backend. Returns true when it applies.
  */
-static __always_inline int select_established(struct bnc_flow_value *known, struct selection *sel)
+static __always_inline bool select_established(struct bnc_flow_value *known, struct selection *sel)
 {
-	if (select_recorded(known->vip_id, known->vip_gen, known->backend_id, known->forwarding,
-			    sel))
-		return -1;
+	if (!select_recorded(known->vip_id, known->vip_gen, known->backend_id, known->forwarding,
+			     sel))
+		return false;
 	known->last_seen_ns = bpf_ktime_get_coarse_ns();
-	return 0;
+	return true;
 }
 
 /* A walk over a VIP's ring from a flow's hashed slot on. XDP's ring_pick()
@@ -284,8 +286,12 @@ static __always_inline __u32 ring_probe_next(__u32 slot, __u32 ring_size)
 	return slot + 1 < ring_size ? slot + 1 : 0;
 }
 
-static __always_inline int ring_pick(const struct bnc_vip_value *vip,
-				     const struct bnc_flow_key *flow, struct selection *sel)
+/* The first backend that takes new flows among BNC_RING_PROBES slots of
+ * the VIP's ring from the flow's: returns true with sel->backend and
+ * sel->backend_id set, false when there is none.
+ */
+static __always_inline bool ring_pick(const struct bnc_vip_value *vip,
+				      const struct bnc_flow_key *flow, struct selection *sel)
 {
 	__u32 ring_size = vip->ring_size, slot, *id;
 	struct bnc_backend *be;
@@ -293,22 +299,22 @@ static __always_inline int ring_pick(const struct bnc_vip_value *vip,
 
 	ring = bpf_map_lookup_elem(&rings, &vip->vip_id);
 	if (!ring || !ring_size)
-		return -1;
+		return false;
 	slot = ring_probe_first(vip, flow, ring_size);
 #pragma unroll
 	for (int i = 0; i < BNC_RING_PROBES; i++) {
 		id = bpf_map_lookup_elem(ring, &slot);
 		if (!id || *id == BNC_BACKEND_NONE)
-			return -1;
+			return false;
 		be = bpf_map_lookup_elem(&backends, id);
 		if (be && backend_takes_flow(be, false)) {
 			sel->backend = be;
 			sel->backend_id = *id;
-			return 0;
+			return true;
 		}
 		slot = ring_probe_next(slot, ring_size);
 	}
-	return -1;
+	return false;
 }
 
 /* The slow path, with the VIP looked up: known (may be NULL) is the flow's
@@ -316,12 +322,13 @@ static __always_inline int ring_pick(const struct bnc_vip_value *vip,
  * that backend is up or draining, even when its VIP was replaced; a flow
  * whose backend went down is re-picked from the ring. New flows are
  * recorded when record is set (not for ICMP errors, which only follow a
- * flow). Returns 0, or -1 when the VIP has no usable backend.
+ * flow). Returns true, or false when the VIP has no usable backend.
  */
-static __always_inline int select_backend(const struct packet *pkt, const struct bnc_flow_key *flow,
-					  const struct bnc_vip_value *vip,
-					  struct bnc_flow_value *known, bool record,
-					  struct selection *sel)
+static __always_inline bool select_backend(const struct packet *pkt,
+					   const struct bnc_flow_key *flow,
+					   const struct bnc_vip_value *vip,
+					   struct bnc_flow_value *known, bool record,
+					   struct selection *sel)
 {
 	struct bnc_flow_value fresh = {};
 	struct bnc_backend *be;
@@ -339,8 +346,8 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 	 */
 	if (known && pkt->tcp_syn) {
 		count_pkt(pkt, BNC_STAT_FLOW_MISS);
-		if (ring_pick(vip, flow, sel))
-			return -1;
+		if (!ring_pick(vip, flow, sel))
+			return false;
 		goto refresh;
 	}
 	if (known) {
@@ -356,8 +363,8 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 	} else {
 		count_pkt(pkt, BNC_STAT_FLOW_MISS);
 	}
-	if (ring_pick(vip, flow, sel))
-		return -1;
+	if (!ring_pick(vip, flow, sel))
+		return false;
 	if (!known) {
 		/* Replaces a stale entry of another VIP, if there was one. A
 		 * CPU's cache may still hold the flow from before its entry
@@ -372,7 +379,7 @@ static __always_inline int select_backend(const struct packet *pkt, const struct
 			flow_record(flow, &fresh);
 			sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);
 		}
-		return 0;
+		return true;
 	}
 refresh:
 	/* The entry now speaks for the current VIP, so the fast path can
@@ -387,7 +394,7 @@ refresh:
 	/* Other CPUs' caches may hold the flow on its old backend. */
 	if (moved)
 		sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);
-	return 0;
+	return true;
 }
 
 #endif /* BOUNCER_BPF_SELECT_H */

@@ -56,23 +56,23 @@ static __always_inline int steer_flow_of(const struct bpf_sk_lookup *ctx, struct
 	}
 }
 
-/* Hands the lookup to a worker's listening socket. Returns 0, or -1 when
- * the worker has no socket in the map right now (between a crash and its
- * restart) or its socket cannot take this lookup (not listening, another
- * protocol, an IPv4 socket for an IPv6 VIP).
+/* Hands the lookup to a worker's listening socket. Returns true, or false
+ * when the worker has no socket in the map right now (between a crash and
+ * its restart) or its socket cannot take this lookup (not listening,
+ * another protocol, an IPv4 socket for an IPv6 VIP).
  */
-static __always_inline int worker_assign(struct bpf_sk_lookup *ctx, __u32 backend_id)
+static __always_inline bool worker_assign(struct bpf_sk_lookup *ctx, __u32 backend_id)
 {
 	struct bpf_sock *sk;
 	long err;
 
 	sk = bpf_map_lookup_elem(&workers, &backend_id);
 	if (!sk)
-		return -1;
+		return false;
 	err = bpf_sk_assign(ctx, sk, 0);
 	/* The lookup took a reference; the assignment holds its own. */
 	bpf_sk_release(sk);
-	return err ? -1 : 0;
+	return err == 0;
 }
 
 /* Another worker for a flow whose worker could not take it: the first
@@ -80,12 +80,13 @@ static __always_inline int worker_assign(struct bpf_sk_lookup *ctx, __u32 backen
  * does, that is local, up, and takes the lookup on its socket. So every
  * lookup of the flow makes the same choice while the workers stay as they
  * are, rather than refusing a connection that a live worker could serve.
- * Returns 0 with *picked set, or -1 when BNC_SK_REPICK_PROBES slots hold
- * no such worker.
+ * Returns true with *picked set, or false when BNC_SK_REPICK_PROBES slots
+ * hold no such worker.
  */
-static __always_inline int worker_repick(struct bpf_sk_lookup *ctx, const struct bnc_vip_value *vip,
-					 const struct bnc_flow_key *flow, __u32 failed,
-					 __u32 *picked)
+static __always_inline bool worker_repick(struct bpf_sk_lookup *ctx,
+					  const struct bnc_vip_value *vip,
+					  const struct bnc_flow_key *flow, __u32 failed,
+					  __u32 *picked)
 {
 	__u32 ring_size = vip->ring_size, slot, tried = failed, id;
 	struct bnc_backend *be;
@@ -94,7 +95,7 @@ static __always_inline int worker_repick(struct bpf_sk_lookup *ctx, const struct
 
 	ring = bpf_map_lookup_elem(&rings, &vip->vip_id);
 	if (!ring || !ring_size)
-		return -1;
+		return false;
 	slot = ring_probe_first(vip, flow, ring_size);
 	/* A bounded loop (kernel 5.3+), not unrolled: each pass holds a
 	 * socket reference, and the verifier walks every pass anyway.
@@ -102,21 +103,21 @@ static __always_inline int worker_repick(struct bpf_sk_lookup *ctx, const struct
 	for (int i = 0; i < BNC_SK_REPICK_PROBES; i++) {
 		slot_id = bpf_map_lookup_elem(ring, &slot);
 		if (!slot_id || *slot_id == BNC_BACKEND_NONE)
-			return -1;
+			return false;
 		id = *slot_id;
 		/* A backend often holds a run of slots: try it once. */
 		if (id != failed && id != tried) {
 			tried = id;
 			be = bpf_map_lookup_elem(&backends, &id);
 			if (be && be->kind == BNC_BACKEND_LOCAL && backend_takes_flow(be, false) &&
-			    worker_assign(ctx, id) == 0) {
+			    worker_assign(ctx, id)) {
 				*picked = id;
-				return 0;
+				return true;
 			}
 		}
 		slot = ring_probe_next(slot, ring_size);
 	}
-	return -1;
+	return false;
 }
 
 /* Records a re-picked worker as the flow's backend, as XDP records a
@@ -164,17 +165,17 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 		return SK_PASS; /* an array entry that always exists */
 	/* As in XDP: a flow whose entry still speaks for it needs no VIP. */
 	known = flow_lookup(&pkt.flow);
-	if (!known || select_established(known, &sel)) {
+	if (!known || !select_established(known, &sel)) {
 		vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
 		if (!vip)
 			return SK_PASS;
-		if (select_backend(&pkt, &pkt.flow, vip, known, true, &sel)) {
+		if (!select_backend(&pkt, &pkt.flow, vip, known, true, &sel)) {
 			count_pkt(&pkt, BNC_STAT_SK_NO_WORKER);
 			return SK_PASS;
 		}
 	}
 	remote = sel.backend->kind != BNC_BACKEND_LOCAL;
-	if (!remote && worker_assign(ctx, sel.backend_id) == 0) {
+	if (!remote && worker_assign(ctx, sel.backend_id)) {
 		count_pkt(&pkt, BNC_STAT_SK_ASSIGN);
 		/* Placed here: a client XDP did not see. */
 		if (sel.placed)
@@ -189,7 +190,7 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	 */
 	if (!vip)
 		vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
-	if (!vip || worker_repick(ctx, vip, &pkt.flow, sel.backend_id, &picked)) {
+	if (!vip || !worker_repick(ctx, vip, &pkt.flow, sel.backend_id, &picked)) {
 		count_pkt(&pkt, remote ? BNC_STAT_SK_REMOTE : BNC_STAT_SK_NO_WORKER);
 		return SK_PASS;
 	}
