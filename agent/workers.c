@@ -299,20 +299,21 @@ static pid_t proc_dirent_pid(const struct dirent *de)
 	return (pid_t)v;
 }
 
-/* The inode of "pipe:[N]" that fd (a name in dirfd, a /proc/PID/fd) links
- * to; 0 when it is not a pipe.
+/* The inode N of "KIND:[N]" that fd (a name in dirfd, a /proc/PID/fd)
+ * links to, kind being "pipe" or "socket"; 0 when it is something else.
  */
-static unsigned long long fd_pipe_inode(int dirfd, const char *name)
+static unsigned long long fd_inode(int dirfd, const char *name, const char *kind)
 {
+	size_t k = strlen(kind);
 	char target[64];
 	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 
-	if (n < 7)
+	if (n < (ssize_t)k + 3)
 		return 0;
 	target[n] = '\0';
-	if (strncmp(target, "pipe:[", 6) != 0)
+	if (strncmp(target, kind, k) != 0 || strncmp(target + k, ":[", 2) != 0)
 		return 0;
-	return strtoull(target + 6, NULL, 10);
+	return strtoull(target + k + 2, NULL, 10);
 }
 
 /* ---- output ---- */
@@ -1100,19 +1101,13 @@ static int socket_in_process(struct proc *pr, pid_t pid, int pidfd)
 	if (!d)
 		return -1;
 	while (found < 0 && (de = readdir(d))) {
-		char target[32];
-		ssize_t n;
 		long tfd;
 		char *end;
 		int fd;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-		if (n < 8)
-			continue;
-		target[n] = '\0';
-		if (strncmp(target, "socket:[", 8) != 0)
+		if (!fd_inode(dirfd(d), de->d_name, "socket"))
 			continue;
 		tfd = strtol(de->d_name, &end, 10);
 		if (*end || tfd < 0 || tfd > INT_MAX)
@@ -1151,6 +1146,23 @@ static bool has_children(pid_t pid)
 	return n != 0;
 }
 
+/* The next process of session sid, its leader left out, in d (an open
+ * /proc); 0 at the end.
+ */
+static pid_t session_next(DIR *d, pid_t sid)
+{
+	struct dirent *de;
+
+	while ((de = readdir(d))) {
+		pid_t pid = proc_dirent_pid(de);
+		struct pstat st = { 0 };
+
+		if (pid && pid != sid && pstat_read(pid, &st) == 0 && st.sid == sid)
+			return pid;
+	}
+	return 0;
+}
+
 /* The worker's socket: its own descriptors first, then those of the other
  * processes of its session (a wrapper shell's child, node's cluster
  * workers), children reparented to init included. Walking /proc costs:
@@ -1159,7 +1171,7 @@ static bool has_children(pid_t pid)
  */
 static int proc_find_socket(struct proc *pr)
 {
-	struct dirent *de;
+	pid_t pid;
 	int fd;
 	DIR *d;
 
@@ -1171,15 +1183,9 @@ static int proc_find_socket(struct proc *pr)
 	d = opendir("/proc");
 	if (!d)
 		return -1;
-	while (fd < 0 && (de = readdir(d))) {
-		pid_t pid = proc_dirent_pid(de);
-		struct pstat st = { 0 };
+	while (fd < 0 && (pid = session_next(d, pr->pid))) {
 		int pidfd;
 
-		if (!pid || pid == pr->pid)
-			continue;
-		if (pstat_read(pid, &st) < 0 || st.sid != pr->pid)
-			continue;
 		pidfd = sys_pidfd_open(pid);
 		if (pidfd < 0)
 			continue;
@@ -1833,8 +1839,8 @@ static int adopt_output(pid_t pid, unsigned long long *ino)
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -1;
-	out = fd_pipe_inode(dfd, "1");
-	err = fd_pipe_inode(dfd, "2");
+	out = fd_inode(dfd, "1", "pipe");
+	err = fd_inode(dfd, "2", "pipe");
 	close(dfd);
 	if (!out || out != err)
 		return -1;
@@ -1920,7 +1926,7 @@ static bool holds_any(pid_t pid, const unsigned long long *ino, size_t n)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
 		    strtol(de->d_name, NULL, 10) <= STDERR_FILENO)
 			continue;
-		pi = fd_pipe_inode(dirfd(d), de->d_name);
+		pi = fd_inode(dirfd(d), de->d_name, "pipe");
 		for (size_t i = 0; pi && i < n && !found; i++)
 			found = pi == ino[i];
 	}
