@@ -83,6 +83,7 @@ static void spec_of(const struct vip_rt *v, const struct cfg_workers *cw, struct
 	s->port_base = cw->port_base;
 	s->alt_port_base = cw->alt_port_base;
 	s->proto = v->key.proto;
+	s->conn_port = ntohs(v->key.port);
 	s->ready_timeout_ms = cw->ready_timeout_ms;
 	s->kill_timeout_ms = cw->kill_timeout_ms;
 	s->drain_ms = cw->drain_ms;

@@ -30,9 +30,12 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "sockdiag.h"
 #include "workers.h"
 
 #define READY_POLL_MS 50
+/* How often a draining worker's connections are counted. */
+#define DRAIN_POLL_MS 100
 #define OUT_LINE_MAX 4096
 /* Reads per output event: a chatty worker must not starve the loop. */
 #define OUT_READS_MAX 16
@@ -95,16 +98,19 @@ struct proc {
 	bool ready;
 	bool timed_out; /* killed for not listening in time */
 	bool kill_sent;
-	bool draining; /* replaced: SIGTERM when kill_ev fires */
+	bool draining; /* replaced: SIGTERM once its connections end or kill_ev fires */
 	bool report_stop; /* report WORKER_STOPPED on exit */
 	bool awaited; /* worker_pool_restart() waits for it */
 	bool getfd_warned;
 	unsigned int polls;
 	int64_t ready_deadline_ms;
 	int64_t kill_at_ms; /* SIGKILL then; 0: no SIGTERM sent */
+	int64_t drain_start_ms;
+	int conns; /* while draining: at the last count; -1 unknown */
 	struct event *exit_ev; /* pidfd readable */
 	struct event *poll_ev; /* readiness, every READY_POLL_MS */
-	struct event *kill_ev;
+	struct event *kill_ev; /* the end of the drain, then the kill timeout */
+	struct event *drain_ev; /* while draining: a count every DRAIN_POLL_MS */
 	int out_fd; /* read end of stdout and stderr; -1 when none */
 	struct event *out_ev;
 	struct linebuf out;
@@ -168,6 +174,7 @@ struct verdict {
 static void proc_exit_cb(evutil_socket_t fd, short what, void *arg);
 static void proc_poll_cb(evutil_socket_t fd, short what, void *arg);
 static void proc_kill_cb(evutil_socket_t fd, short what, void *arg);
+static void proc_drain_cb(evutil_socket_t fd, short what, void *arg);
 static void proc_out_cb(evutil_socket_t fd, short what, void *arg);
 static int slot_launch(struct worker_pool *p, struct slot *s);
 static void reload_step(struct worker_pool *p);
@@ -616,6 +623,8 @@ static void proc_free(struct proc *pr)
 		event_free(pr->poll_ev);
 	if (pr->kill_ev)
 		event_free(pr->kill_ev);
+	if (pr->drain_ev)
+		event_free(pr->drain_ev);
 	if (pr->out_ev)
 		event_free(pr->out_ev);
 	if (pr->out_fd >= 0)
@@ -672,7 +681,8 @@ static int proc_arm(struct proc *pr)
 	pr->exit_ev = event_new(base, pr->pidfd, EV_READ, proc_exit_cb, pr);
 	pr->poll_ev = event_new(base, -1, EV_PERSIST, proc_poll_cb, pr);
 	pr->kill_ev = evtimer_new(base, proc_kill_cb, pr);
-	if (!pr->exit_ev || !pr->poll_ev || !pr->kill_ev)
+	pr->drain_ev = event_new(base, -1, EV_PERSIST, proc_drain_cb, pr);
+	if (!pr->exit_ev || !pr->poll_ev || !pr->kill_ev || !pr->drain_ev)
 		return -ENOMEM;
 	if (pr->out_fd >= 0) {
 		pr->out_ev = event_new(base, pr->out_fd, EV_READ | EV_PERSIST, proc_out_cb, pr);
@@ -711,6 +721,8 @@ static void proc_retire(struct proc *pr, bool report)
 {
 	proc_unslot(pr, report);
 	pr->draining = false;
+	if (pr->drain_ev)
+		evtimer_del(pr->drain_ev);
 	if (pr->kill_at_ms || pr->kill_sent)
 		return;
 	proc_signal(pr, SIGTERM);
@@ -724,19 +736,26 @@ static void proc_retire(struct proc *pr, bool report)
 
 /* A worker whose replacement has taken over its traffic still holds the
  * connections it accepted and those in its accept queue, which a plain
- * server loses if it dies on SIGTERM: it gets drain_ms to finish them.
+ * server loses if it dies on SIGTERM: it gets SIGTERM once they have
+ * ended (counted every DRAIN_POLL_MS, the first count one period after
+ * the swap, when the handshakes begun before it are done), or when
+ * drain_ms runs out.
  */
 static void proc_retire_drained(struct worker_pool *p, struct proc *pr)
 {
-	struct timeval tv = ms_to_tv(p->spec->s.drain_ms);
+	struct timeval tv = ms_to_tv(p->spec->s.drain_ms), poll = ms_to_tv(DRAIN_POLL_MS);
 
-	if (!p->spec->s.drain_ms || !pr->kill_ev || pr->kill_at_ms || pr->kill_sent) {
+	if (!p->spec->s.drain_ms || !pr->kill_ev || !pr->drain_ev || pr->kill_at_ms ||
+	    pr->kill_sent) {
 		proc_retire(pr, false);
 		return;
 	}
 	proc_unslot(pr, false);
 	pr->draining = true;
+	pr->drain_start_ms = now_ms();
+	pr->conns = -1;
 	evtimer_add(pr->kill_ev, &tv);
+	evtimer_add(pr->drain_ev, &poll);
 }
 
 static void proc_kill(struct proc *pr)
@@ -1196,6 +1215,139 @@ static int proc_find_socket(struct proc *pr)
 	return fd;
 }
 
+/* ---- drain ---- */
+
+/* Inodes of sockets, sorted once complete. */
+struct inodes {
+	unsigned long *v;
+	size_t n, cap;
+};
+
+static int inodes_add(struct inodes *s, unsigned long ino)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		unsigned long *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = ino;
+	return 0;
+}
+
+/* Adds the inodes of the sockets pid holds. */
+static int inodes_of(pid_t pid, struct inodes *s)
+{
+	char path[64];
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		unsigned long long ino = fd_inode(dirfd(d), de->d_name, "socket");
+
+		if (ino)
+			err = inodes_add(s, (unsigned long)ino);
+	}
+	closedir(d);
+	return err;
+}
+
+static int inode_cmp(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The sockets of pr's worker: its own, and while it has children those of
+ * the rest of its session (a wrapper shell's child, node's cluster
+ * workers), as proc_find_socket() looks for its listener.
+ */
+static int proc_inodes(const struct proc *pr, struct inodes *s)
+{
+	int err = inodes_of(pr->pid, s);
+	pid_t pid;
+	DIR *d;
+
+	if (!err && has_children(pr->pid)) {
+		d = opendir("/proc");
+		if (!d)
+			return -errno;
+		/* One that exits meanwhile holds nothing. */
+		while (!err && (pid = session_next(d, pr->pid)))
+			if (inodes_of(pid, s) == -ENOMEM)
+				err = -ENOMEM;
+		closedir(d);
+	}
+	if (!err && s->n)
+		qsort(s->v, s->n, sizeof(*s->v), inode_cmp);
+	return err;
+}
+
+/* The connections pr's worker still serves, on its own port or the one
+ * its clients connect to (sockdiag.h says which count); -EAGAIN when its
+ * sockets cannot be listed (it is exiting), another -errno when they
+ * cannot be counted.
+ */
+static int proc_conns(const struct proc *pr)
+{
+	const struct worker_spec *sp = &pr->spec->s;
+	struct sockdiag_filter f = { .proto = sp->proto, .ports = { pr->port, sp->conn_port } };
+	struct inodes s = { 0 };
+	int n;
+
+	if (proc_inodes(pr, &s) < 0) {
+		free(s.v);
+		return -EAGAIN;
+	}
+	f.inodes = s.v;
+	f.ninodes = s.n;
+	n = sockdiag_count(&f);
+	free(s.v);
+	return n;
+}
+
+/* Every DRAIN_POLL_MS while pr drains: SIGTERM once it serves nothing. A
+ * count that cannot be made (no sock_diag in the kernel) leaves the drain
+ * to its full time.
+ */
+static void proc_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *pr = arg;
+	struct worker_pool *p = pr->pool;
+	const char *name = pr->spec->name;
+	int n;
+
+	(void)fd;
+	(void)what;
+	pool_enter(p);
+	if (!pr->draining)
+		goto out;
+	n = proc_conns(pr);
+	if (n >= 0)
+		pr->conns = n;
+	if (n == 0) {
+		log_info("%s/%u: pid %d: connections ended after %lld ms, SIGTERM", name, pr->id,
+			 (int)pr->pid, (long long)(now_ms() - pr->drain_start_ms));
+		proc_retire(pr, pr->report_stop);
+	} else if (n < 0 && n != -EAGAIN && n != -EINTR) {
+		log_warnx("%s/%u: pid %d: cannot count its connections (%s): it drains for all "
+			  "of its %u ms",
+			  name, pr->id, (int)pr->pid, strerror(-n), p->spec->s.drain_ms);
+		evtimer_del(pr->drain_ev);
+	}
+out:
+	pool_leave(p);
+}
+
 /* ---- replacement outcomes ---- */
 
 static void reload_finish(struct worker_pool *p, int err)
@@ -1605,6 +1757,16 @@ static void proc_kill_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	pool_enter(p);
 	if (pr->draining) {
+		if (pr->conns >= 0)
+			log_info("%s/%u: pid %d: drain time is up after %lld ms, %d connection%s "
+				 "open, SIGTERM",
+				 pr->spec->name, pr->id, (int)pr->pid,
+				 (long long)(now_ms() - pr->drain_start_ms), pr->conns,
+				 pr->conns == 1 ? "" : "s");
+		else
+			log_info("%s/%u: pid %d: drain time is up after %lld ms, SIGTERM",
+				 pr->spec->name, pr->id, (int)pr->pid,
+				 (long long)(now_ms() - pr->drain_start_ms));
 		proc_retire(pr, pr->report_stop);
 	} else if (!pr->kill_sent) {
 		log_warnx("%s/%u: still running %u ms after SIGTERM, SIGKILL", pr->spec->name,
