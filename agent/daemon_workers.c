@@ -276,8 +276,9 @@ int daemon_workers_restart(struct daemon *d, struct vip_rt *v, unsigned int id, 
 		snprintf(err, errlen, "vip %s has no worker %u", v->name, id);
 	else if (ret == -EBUSY)
 		snprintf(err, errlen,
-			 "vip %s: a rolling reload or a restart of worker %u is running", v->name,
-			 id);
+			 "vip %s: a rolling reload or a restart of worker %u is running, or the "
+			 "process it replaced is still stopping",
+			 v->name, id);
 	else if (ret)
 		snprintf(err, errlen, "vip %s worker %u: %s", v->name, id, strerror(-ret));
 	return ret;

@@ -150,6 +150,7 @@ struct worker_pool {
 	unsigned int reload_count;
 	unsigned int reload_next; /* next id to replace */
 	struct proc *reload_proc; /* the replacement waited for */
+	struct proc *reload_wait; /* a process the next replacement waits out */
 	worker_reload_done_fn done;
 	void *done_arg;
 	int done_result;
@@ -617,6 +618,8 @@ static void proc_free(struct proc *pr)
 	}
 	if (p->reload_proc == pr)
 		p->reload_proc = NULL;
+	if (p->reload_wait == pr)
+		p->reload_wait = NULL;
 	if (pr->exit_ev)
 		event_free(pr->exit_ev);
 	if (pr->poll_ev)
@@ -756,6 +759,27 @@ static void proc_retire_drained(struct worker_pool *p, struct proc *pr)
 	pr->conns = -1;
 	evtimer_add(pr->kill_ev, &tv);
 	evtimer_add(pr->drain_ev, &poll);
+}
+
+/* Ends pr's drain now, if it drains: why is for the log. */
+static void proc_drain_cut(struct proc *pr, const char *why)
+{
+	if (!pr->draining)
+		return;
+	log_info("%s/%u: pid %d: drain cut short after %lld ms (%s), SIGTERM", pr->spec->name,
+		 pr->id, (int)pr->pid, (long long)(now_ms() - pr->drain_start_ms), why);
+	proc_retire(pr, pr->report_stop);
+}
+
+/* A process of worker id that has left its slot and still holds port
+ * (draining, or stopping), or NULL.
+ */
+static struct proc *port_holder(const struct worker_pool *p, unsigned int id, __u16 port)
+{
+	for (struct proc *pr = p->procs; pr; pr = pr->link)
+		if (pr->role == ROLE_RETIRED && pr->id == id && pr->port == port)
+			return pr;
+	return NULL;
 }
 
 static void proc_kill(struct proc *pr)
@@ -1354,6 +1378,7 @@ static void reload_finish(struct worker_pool *p, int err)
 {
 	p->reloading = false;
 	p->reload_proc = NULL;
+	p->reload_wait = NULL;
 	spec_put(p->reload_spec);
 	p->reload_spec = NULL;
 	p->done_result = err;
@@ -1585,7 +1610,10 @@ static void cur_exited(struct worker_pool *p, struct proc *pr, const siginfo_t *
 	}
 	slot_decide(s, pr->ready ? now_ms() - pr->started_ms : 0, exited,
 		    exited ? si->si_status : 0, &v);
+	/* The other port, unless the worker it replaced still drains there. */
 	s->port = port_other(s->spec, id, pr->port);
+	if (port_holder(p, id, s->port))
+		s->port = pr->port;
 	slot_set(p, s, v.state, -1);
 	proc_finish(pr);
 	if (pool_closing(p))
@@ -1621,13 +1649,16 @@ static void proc_exited(struct proc *pr, const siginfo_t *si, bool known)
 		break;
 	}
 	case ROLE_RETIRED: {
-		bool report = pr->report_stop;
+		bool report = pr->report_stop, resume = p->reload_wait == pr;
 
 		describe_exit(how, sizeof(how), pr, si, known);
 		log_info("%s/%u: pid %d stopped: %s", pr->spec->name, id, (int)pr->pid, how);
 		proc_finish(pr);
 		if (report)
 			notify(p, id, WORKER_STOPPED, -1);
+		/* Its port is free for the replacement that waited. */
+		if (resume && p->reloading && !pool_closing(p))
+			reload_step(p);
 		break;
 	}
 	}
@@ -1825,6 +1856,17 @@ static void slot_free(struct slot *s)
 	free(s);
 }
 
+/* The process still holding the port that a replacement of s with sp
+ * would take (the one an earlier replacement of s left draining), or NULL.
+ */
+static struct proc *replace_blocker(const struct worker_pool *p, const struct slot *s,
+				    const struct spec *sp)
+{
+	if (!s->cur)
+		return NULL;
+	return port_holder(p, s->id, port_other(sp, s->id, s->cur->port));
+}
+
 /* Starts a replacement of s with sp next to its process, or, with no
  * process, starts sp afresh. *pr: the process to wait for; NULL when
  * the start failed (the slot backs off).
@@ -1853,6 +1895,8 @@ static int slot_replace(struct worker_pool *p, struct slot *s, struct spec *sp, 
 	spec_set(&s->spec, sp);
 	slot_history_reset(s);
 	s->port = port_keep(sp, s->id, s->port);
+	if (port_holder(p, s->id, s->port))
+		s->port = port_other(sp, s->id, s->port);
 	err = slot_launch(p, s);
 	if (!err && s->cur)
 		*out = s->cur;
@@ -1908,11 +1952,15 @@ static int pool_scale(struct worker_pool *p, unsigned int count)
 		if (!s)
 			return -ENOMEM;
 		/* A process of a removed slot with this id is no longer its
-		 * news.
+		 * news, and keeps its port until it is gone.
 		 */
-		for (struct proc *pr = p->procs; pr; pr = pr->link)
-			if (pr->role == ROLE_RETIRED && pr->id == s->id)
-				pr->report_stop = false;
+		for (struct proc *pr = p->procs; pr; pr = pr->link) {
+			if (pr->role != ROLE_RETIRED || pr->id != s->id)
+				continue;
+			pr->report_stop = false;
+			if (pr->port == s->port)
+				s->port = port_other(p->spec, s->id, s->port);
+		}
 		p->slots[p->count++] = s;
 		slot_launch(p, s);
 	}
@@ -1942,9 +1990,18 @@ static void reload_step(struct worker_pool *p)
 	int err;
 
 	while (p->reloading && p->reload_next < n) {
-		struct slot *s = p->slots[p->reload_next++];
-		struct proc *pr;
+		struct slot *s = p->slots[p->reload_next];
+		struct proc *pr = replace_blocker(p, s, p->reload_spec);
 
+		if (pr) {
+			/* Replaced again while its last old worker drains:
+			 * that one goes now, and this step waits for its exit.
+			 */
+			proc_drain_cut(pr, "its port is needed by a new replacement");
+			p->reload_wait = pr;
+			return;
+		}
+		p->reload_next++;
 		err = slot_replace(p, s, p->reload_spec, &pr);
 		if (pool_closing(p) || !p->reloading)
 			return;
@@ -2557,6 +2614,12 @@ int worker_pool_restart(struct worker_pool *p, unsigned int id)
 	s = p->slots[id];
 	if (p->reloading || s->next)
 		return -EBUSY;
+	pr = replace_blocker(p, s, s->spec);
+	if (pr) {
+		/* Its last old worker still drains on the port needed. */
+		proc_drain_cut(pr, "its port is needed by a restart");
+		return -EBUSY;
+	}
 	pool_enter(p);
 	err = slot_replace(p, s, s->spec, &pr);
 	if (pr && !pool_closing(p))

@@ -46,6 +46,10 @@
  * its socket while datagrams are queued. A keep-alive client that keeps
  * its connection busy holds the drain for its whole time; the worker is
  * expected to close such connections on SIGTERM (see bouncer.conf(5)).
+ * A replacement that needs the port of an old worker still draining (a
+ * reload or restart of the same id within the drain) ends that drain at
+ * once: a reload then waits for the old worker to exit, a restart
+ * returns -EBUSY.
  *
  * Output. A worker's stdout and stderr are one pipe (as with 2>&1), read in
  * the loop and logged at info level line by line as "NAME/ID: line"; a
@@ -197,7 +201,9 @@ void worker_pool_abandon(struct worker_pool *p);
  * one serves until the new one is ready; a failure is logged, the old one
  * serving on), or, when it has no process (backoff, failed), starts it now
  * with its failure count and backoff reset. -ENOENT for an unknown id,
- * -EBUSY while a reload or another restart of id runs.
+ * -EBUSY while a reload or another restart of id runs, or while the
+ * worker that the last one replaced still holds the port needed (its
+ * drain is ended: try again once it has exited).
  */
 int worker_pool_restart(struct worker_pool *p, unsigned int id);
 /* Starts or stops workers to reach count: the highest ids go first.

@@ -1004,6 +1004,48 @@ static void test_reload_drain_time_up(void **state)
 	passed = true;
 }
 
+/* A reload while the worker the last one replaced still drains: that
+ * worker's port is the one the new replacement needs, so its drain ends
+ * at once and the reload goes on when it has exited.
+ */
+static void test_reload_again_while_draining(void **state)
+{
+	struct worker_spec s = spec_base(1);
+	struct done_rec d = { 0 };
+	struct worker_pool *p;
+	size_t mark = log_mark();
+	int64_t t0;
+	pid_t first, second;
+	int c;
+
+	(void)state;
+	s.drain_ms = 20000;
+	p = pool_start(&s);
+	assert_true(wait_state(base, 0, 0, 1, WORKER_READY, 4000));
+	first = pid_of(p, 0);
+	c = connect_to(s.port_base);
+	assert_true(c >= 0);
+	assert_int_equal(worker_pool_reload(p, NULL, on_done, &d), 0);
+	assert_true(run_until(base, done_pred, &d, 6000));
+	assert_int_equal(d.result, 0);
+	second = pid_of(p, 0);
+	run_for(base, 300);
+	assert_true(pid_alive(first));
+	memset(&d, 0, sizeof(d));
+	t0 = now_ms();
+	assert_int_equal(worker_pool_reload(p, NULL, on_done, &d), 0);
+	assert_true(run_until(base, done_pred, &d, 8000));
+	assert_int_equal(d.result, 0);
+	assert_true(now_ms() - t0 < 6000);
+	assert_true(pid_gone(first));
+	assert_true(pid_of(p, 0) != second);
+	assert_int_equal(sock_port(rec.fd[0]), s.port_base);
+	assert_non_null(log_find(mark, "drain cut short after "));
+	close(c);
+	pool_stop_wait(p);
+	passed = true;
+}
+
 /* A replacement that never listens: the reload stops, the old workers
  * serve on untouched.
  */
@@ -1401,6 +1443,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reload_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_drain_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_drain_time_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_again_while_draining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
