@@ -90,7 +90,7 @@ struct cfg_workers {
 	__u16 alt_port_base; /* replacements' ports; default port_base + CFG_WORKERS_MAX */
 	unsigned int ready_timeout_ms; /* default 10000 */
 	unsigned int kill_timeout_ms; /* default 5000 */
-	unsigned int drain_ms; /* default 1000: a replaced worker's time to finish */
+	unsigned int drain_ms; /* default 30000: at most, for a replaced worker's connections */
 	/* restart policy */
 	unsigned int min_uptime_ms; /* default 5000 */
 	unsigned int backoff_initial_ms; /* default 100 */

@@ -83,6 +83,7 @@ static void spec_of(const struct vip_rt *v, const struct cfg_workers *cw, struct
 	s->port_base = cw->port_base;
 	s->alt_port_base = cw->alt_port_base;
 	s->proto = v->key.proto;
+	s->conn_port = ntohs(v->key.port);
 	s->ready_timeout_ms = cw->ready_timeout_ms;
 	s->kill_timeout_ms = cw->kill_timeout_ms;
 	s->drain_ms = cw->drain_ms;
@@ -275,8 +276,9 @@ int daemon_workers_restart(struct daemon *d, struct vip_rt *v, unsigned int id, 
 		snprintf(err, errlen, "vip %s has no worker %u", v->name, id);
 	else if (ret == -EBUSY)
 		snprintf(err, errlen,
-			 "vip %s: a rolling reload or a restart of worker %u is running", v->name,
-			 id);
+			 "vip %s: a rolling reload or a restart of worker %u is running, or the "
+			 "process it replaced is still stopping",
+			 v->name, id);
 	else if (ret)
 		snprintf(err, errlen, "vip %s worker %u: %s", v->name, id, strerror(-ret));
 	return ret;

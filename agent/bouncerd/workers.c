@@ -30,9 +30,12 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "sockdiag.h"
 #include "workers.h"
 
 #define READY_POLL_MS 50
+/* How often a draining worker's connections are counted. */
+#define DRAIN_POLL_MS 100
 #define OUT_LINE_MAX 4096
 /* Reads per output event: a chatty worker must not starve the loop. */
 #define OUT_READS_MAX 16
@@ -95,16 +98,19 @@ struct proc {
 	bool ready;
 	bool timed_out; /* killed for not listening in time */
 	bool kill_sent;
-	bool draining; /* replaced: SIGTERM when kill_ev fires */
+	bool draining; /* replaced: SIGTERM once its connections end or kill_ev fires */
 	bool report_stop; /* report WORKER_STOPPED on exit */
 	bool awaited; /* worker_pool_restart() waits for it */
 	bool getfd_warned;
 	unsigned int polls;
 	int64_t ready_deadline_ms;
 	int64_t kill_at_ms; /* SIGKILL then; 0: no SIGTERM sent */
+	int64_t drain_start_ms;
+	int conns; /* while draining: at the last count; -1 unknown */
 	struct event *exit_ev; /* pidfd readable */
 	struct event *poll_ev; /* readiness, every READY_POLL_MS */
-	struct event *kill_ev;
+	struct event *kill_ev; /* the end of the drain, then the kill timeout */
+	struct event *drain_ev; /* while draining: a count every DRAIN_POLL_MS */
 	int out_fd; /* read end of stdout and stderr; -1 when none */
 	struct event *out_ev;
 	struct linebuf out;
@@ -144,6 +150,7 @@ struct worker_pool {
 	unsigned int reload_count;
 	unsigned int reload_next; /* next id to replace */
 	struct proc *reload_proc; /* the replacement waited for */
+	struct proc *reload_wait; /* a process the next replacement waits out */
 	worker_reload_done_fn done;
 	void *done_arg;
 	int done_result;
@@ -168,6 +175,7 @@ struct verdict {
 static void proc_exit_cb(evutil_socket_t fd, short what, void *arg);
 static void proc_poll_cb(evutil_socket_t fd, short what, void *arg);
 static void proc_kill_cb(evutil_socket_t fd, short what, void *arg);
+static void proc_drain_cb(evutil_socket_t fd, short what, void *arg);
 static void proc_out_cb(evutil_socket_t fd, short what, void *arg);
 static int slot_launch(struct worker_pool *p, struct slot *s);
 static void reload_step(struct worker_pool *p);
@@ -299,20 +307,21 @@ static pid_t proc_dirent_pid(const struct dirent *de)
 	return (pid_t)v;
 }
 
-/* The inode of "pipe:[N]" that fd (a name in dirfd, a /proc/PID/fd) links
- * to; 0 when it is not a pipe.
+/* The inode N of "KIND:[N]" that fd (a name in dirfd, a /proc/PID/fd)
+ * links to, kind being "pipe" or "socket"; 0 when it is something else.
  */
-static unsigned long long fd_pipe_inode(int dirfd, const char *name)
+static unsigned long long fd_inode(int dirfd, const char *name, const char *kind)
 {
+	size_t k = strlen(kind);
 	char target[64];
 	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 
-	if (n < 7)
+	if (n < (ssize_t)k + 3)
 		return 0;
 	target[n] = '\0';
-	if (strncmp(target, "pipe:[", 6) != 0)
+	if (strncmp(target, kind, k) != 0 || strncmp(target + k, ":[", 2) != 0)
 		return 0;
-	return strtoull(target + 6, NULL, 10);
+	return strtoull(target + k + 2, NULL, 10);
 }
 
 /* ---- output ---- */
@@ -609,12 +618,16 @@ static void proc_free(struct proc *pr)
 	}
 	if (p->reload_proc == pr)
 		p->reload_proc = NULL;
+	if (p->reload_wait == pr)
+		p->reload_wait = NULL;
 	if (pr->exit_ev)
 		event_free(pr->exit_ev);
 	if (pr->poll_ev)
 		event_free(pr->poll_ev);
 	if (pr->kill_ev)
 		event_free(pr->kill_ev);
+	if (pr->drain_ev)
+		event_free(pr->drain_ev);
 	if (pr->out_ev)
 		event_free(pr->out_ev);
 	if (pr->out_fd >= 0)
@@ -671,7 +684,8 @@ static int proc_arm(struct proc *pr)
 	pr->exit_ev = event_new(base, pr->pidfd, EV_READ, proc_exit_cb, pr);
 	pr->poll_ev = event_new(base, -1, EV_PERSIST, proc_poll_cb, pr);
 	pr->kill_ev = evtimer_new(base, proc_kill_cb, pr);
-	if (!pr->exit_ev || !pr->poll_ev || !pr->kill_ev)
+	pr->drain_ev = event_new(base, -1, EV_PERSIST, proc_drain_cb, pr);
+	if (!pr->exit_ev || !pr->poll_ev || !pr->kill_ev || !pr->drain_ev)
 		return -ENOMEM;
 	if (pr->out_fd >= 0) {
 		pr->out_ev = event_new(base, pr->out_fd, EV_READ | EV_PERSIST, proc_out_cb, pr);
@@ -710,6 +724,8 @@ static void proc_retire(struct proc *pr, bool report)
 {
 	proc_unslot(pr, report);
 	pr->draining = false;
+	if (pr->drain_ev)
+		evtimer_del(pr->drain_ev);
 	if (pr->kill_at_ms || pr->kill_sent)
 		return;
 	proc_signal(pr, SIGTERM);
@@ -723,19 +739,47 @@ static void proc_retire(struct proc *pr, bool report)
 
 /* A worker whose replacement has taken over its traffic still holds the
  * connections it accepted and those in its accept queue, which a plain
- * server loses if it dies on SIGTERM: it gets drain_ms to finish them.
+ * server loses if it dies on SIGTERM: it gets SIGTERM once they have
+ * ended (counted every DRAIN_POLL_MS, the first count one period after
+ * the swap, when the handshakes begun before it are done), or when
+ * drain_ms runs out.
  */
 static void proc_retire_drained(struct worker_pool *p, struct proc *pr)
 {
-	struct timeval tv = ms_to_tv(p->spec->s.drain_ms);
+	struct timeval tv = ms_to_tv(p->spec->s.drain_ms), poll = ms_to_tv(DRAIN_POLL_MS);
 
-	if (!p->spec->s.drain_ms || !pr->kill_ev || pr->kill_at_ms || pr->kill_sent) {
+	if (!p->spec->s.drain_ms || !pr->kill_ev || !pr->drain_ev || pr->kill_at_ms ||
+	    pr->kill_sent) {
 		proc_retire(pr, false);
 		return;
 	}
 	proc_unslot(pr, false);
 	pr->draining = true;
+	pr->drain_start_ms = now_ms();
+	pr->conns = -1;
 	evtimer_add(pr->kill_ev, &tv);
+	evtimer_add(pr->drain_ev, &poll);
+}
+
+/* Ends pr's drain now, if it drains: why is for the log. */
+static void proc_drain_cut(struct proc *pr, const char *why)
+{
+	if (!pr->draining)
+		return;
+	log_info("%s/%u: pid %d: drain cut short after %lld ms (%s), SIGTERM", pr->spec->name,
+		 pr->id, (int)pr->pid, (long long)(now_ms() - pr->drain_start_ms), why);
+	proc_retire(pr, pr->report_stop);
+}
+
+/* A process of worker id that has left its slot and still holds port
+ * (draining, or stopping), or NULL.
+ */
+static struct proc *port_holder(const struct worker_pool *p, unsigned int id, __u16 port)
+{
+	for (struct proc *pr = p->procs; pr; pr = pr->link)
+		if (pr->role == ROLE_RETIRED && pr->id == id && pr->port == port)
+			return pr;
+	return NULL;
 }
 
 static void proc_kill(struct proc *pr)
@@ -1100,19 +1144,13 @@ static int socket_in_process(struct proc *pr, pid_t pid, int pidfd)
 	if (!d)
 		return -1;
 	while (found < 0 && (de = readdir(d))) {
-		char target[32];
-		ssize_t n;
 		long tfd;
 		char *end;
 		int fd;
 
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		n = readlinkat(dirfd(d), de->d_name, target, sizeof(target) - 1);
-		if (n < 8)
-			continue;
-		target[n] = '\0';
-		if (strncmp(target, "socket:[", 8) != 0)
+		if (!fd_inode(dirfd(d), de->d_name, "socket"))
 			continue;
 		tfd = strtol(de->d_name, &end, 10);
 		if (*end || tfd < 0 || tfd > INT_MAX)
@@ -1151,6 +1189,23 @@ static bool has_children(pid_t pid)
 	return n != 0;
 }
 
+/* The next process of session sid, its leader left out, in d (an open
+ * /proc); 0 at the end.
+ */
+static pid_t session_next(DIR *d, pid_t sid)
+{
+	struct dirent *de;
+
+	while ((de = readdir(d))) {
+		pid_t pid = proc_dirent_pid(de);
+		struct pstat st = { 0 };
+
+		if (pid && pid != sid && pstat_read(pid, &st) == 0 && st.sid == sid)
+			return pid;
+	}
+	return 0;
+}
+
 /* The worker's socket: its own descriptors first, then those of the other
  * processes of its session (a wrapper shell's child, node's cluster
  * workers), children reparented to init included. Walking /proc costs:
@@ -1159,7 +1214,7 @@ static bool has_children(pid_t pid)
  */
 static int proc_find_socket(struct proc *pr)
 {
-	struct dirent *de;
+	pid_t pid;
 	int fd;
 	DIR *d;
 
@@ -1171,15 +1226,9 @@ static int proc_find_socket(struct proc *pr)
 	d = opendir("/proc");
 	if (!d)
 		return -1;
-	while (fd < 0 && (de = readdir(d))) {
-		pid_t pid = proc_dirent_pid(de);
-		struct pstat st = { 0 };
+	while (fd < 0 && (pid = session_next(d, pr->pid))) {
 		int pidfd;
 
-		if (!pid || pid == pr->pid)
-			continue;
-		if (pstat_read(pid, &st) < 0 || st.sid != pr->pid)
-			continue;
 		pidfd = sys_pidfd_open(pid);
 		if (pidfd < 0)
 			continue;
@@ -1190,12 +1239,146 @@ static int proc_find_socket(struct proc *pr)
 	return fd;
 }
 
+/* ---- drain ---- */
+
+/* Inodes of sockets, sorted once complete. */
+struct inodes {
+	unsigned long *v;
+	size_t n, cap;
+};
+
+static int inodes_add(struct inodes *s, unsigned long ino)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		unsigned long *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = ino;
+	return 0;
+}
+
+/* Adds the inodes of the sockets pid holds. */
+static int inodes_of(pid_t pid, struct inodes *s)
+{
+	char path[64];
+	struct dirent *de;
+	int err = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while (!err && (de = readdir(d))) {
+		unsigned long long ino = fd_inode(dirfd(d), de->d_name, "socket");
+
+		if (ino)
+			err = inodes_add(s, (unsigned long)ino);
+	}
+	closedir(d);
+	return err;
+}
+
+static int inode_cmp(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The sockets of pr's worker: its own, and while it has children those of
+ * the rest of its session (a wrapper shell's child, node's cluster
+ * workers), as proc_find_socket() looks for its listener.
+ */
+static int proc_inodes(const struct proc *pr, struct inodes *s)
+{
+	int err = inodes_of(pr->pid, s);
+	pid_t pid;
+	DIR *d;
+
+	if (!err && has_children(pr->pid)) {
+		d = opendir("/proc");
+		if (!d)
+			return -errno;
+		/* One that exits meanwhile holds nothing. */
+		while (!err && (pid = session_next(d, pr->pid)))
+			if (inodes_of(pid, s) == -ENOMEM)
+				err = -ENOMEM;
+		closedir(d);
+	}
+	if (!err && s->n)
+		qsort(s->v, s->n, sizeof(*s->v), inode_cmp);
+	return err;
+}
+
+/* The connections pr's worker still serves, on its own port or the one
+ * its clients connect to (sockdiag.h says which count); -EAGAIN when its
+ * sockets cannot be listed (it is exiting), another -errno when they
+ * cannot be counted.
+ */
+static int proc_conns(const struct proc *pr)
+{
+	const struct worker_spec *sp = &pr->spec->s;
+	struct sockdiag_filter f = { .proto = sp->proto, .ports = { pr->port, sp->conn_port } };
+	struct inodes s = { 0 };
+	int n;
+
+	if (proc_inodes(pr, &s) < 0) {
+		free(s.v);
+		return -EAGAIN;
+	}
+	f.inodes = s.v;
+	f.ninodes = s.n;
+	n = sockdiag_count(&f);
+	free(s.v);
+	return n;
+}
+
+/* Every DRAIN_POLL_MS while pr drains: SIGTERM once it serves nothing. A
+ * count that cannot be made (no sock_diag in the kernel) leaves the drain
+ * to its full time.
+ */
+static void proc_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *pr = arg;
+	struct worker_pool *p = pr->pool;
+	const char *name = pr->spec->name;
+	int n;
+
+	(void)fd;
+	(void)what;
+	pool_enter(p);
+	if (!pr->draining)
+		goto out;
+	n = proc_conns(pr);
+	if (n >= 0)
+		pr->conns = n;
+	if (n == 0) {
+		log_info("%s/%u: pid %d: connections ended after %lld ms, SIGTERM", name, pr->id,
+			 (int)pr->pid, (long long)(now_ms() - pr->drain_start_ms));
+		proc_retire(pr, pr->report_stop);
+	} else if (n < 0 && n != -EAGAIN && n != -EINTR) {
+		log_warnx("%s/%u: pid %d: cannot count its connections (%s): it drains for all "
+			  "of its %u ms",
+			  name, pr->id, (int)pr->pid, strerror(-n), p->spec->s.drain_ms);
+		evtimer_del(pr->drain_ev);
+	}
+out:
+	pool_leave(p);
+}
+
 /* ---- replacement outcomes ---- */
 
 static void reload_finish(struct worker_pool *p, int err)
 {
 	p->reloading = false;
 	p->reload_proc = NULL;
+	p->reload_wait = NULL;
 	spec_put(p->reload_spec);
 	p->reload_spec = NULL;
 	p->done_result = err;
@@ -1427,7 +1610,10 @@ static void cur_exited(struct worker_pool *p, struct proc *pr, const siginfo_t *
 	}
 	slot_decide(s, pr->ready ? now_ms() - pr->started_ms : 0, exited,
 		    exited ? si->si_status : 0, &v);
+	/* The other port, unless the worker it replaced still drains there. */
 	s->port = port_other(s->spec, id, pr->port);
+	if (port_holder(p, id, s->port))
+		s->port = pr->port;
 	slot_set(p, s, v.state, -1);
 	proc_finish(pr);
 	if (pool_closing(p))
@@ -1463,13 +1649,16 @@ static void proc_exited(struct proc *pr, const siginfo_t *si, bool known)
 		break;
 	}
 	case ROLE_RETIRED: {
-		bool report = pr->report_stop;
+		bool report = pr->report_stop, resume = p->reload_wait == pr;
 
 		describe_exit(how, sizeof(how), pr, si, known);
 		log_info("%s/%u: pid %d stopped: %s", pr->spec->name, id, (int)pr->pid, how);
 		proc_finish(pr);
 		if (report)
 			notify(p, id, WORKER_STOPPED, -1);
+		/* Its port is free for the replacement that waited. */
+		if (resume && p->reloading && !pool_closing(p))
+			reload_step(p);
 		break;
 	}
 	}
@@ -1599,6 +1788,16 @@ static void proc_kill_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	pool_enter(p);
 	if (pr->draining) {
+		if (pr->conns >= 0)
+			log_info("%s/%u: pid %d: drain time is up after %lld ms, %d connection%s "
+				 "open, SIGTERM",
+				 pr->spec->name, pr->id, (int)pr->pid,
+				 (long long)(now_ms() - pr->drain_start_ms), pr->conns,
+				 pr->conns == 1 ? "" : "s");
+		else
+			log_info("%s/%u: pid %d: drain time is up after %lld ms, SIGTERM",
+				 pr->spec->name, pr->id, (int)pr->pid,
+				 (long long)(now_ms() - pr->drain_start_ms));
 		proc_retire(pr, pr->report_stop);
 	} else if (!pr->kill_sent) {
 		log_warnx("%s/%u: still running %u ms after SIGTERM, SIGKILL", pr->spec->name,
@@ -1657,6 +1856,17 @@ static void slot_free(struct slot *s)
 	free(s);
 }
 
+/* The process still holding the port that a replacement of s with sp
+ * would take (the one an earlier replacement of s left draining), or NULL.
+ */
+static struct proc *replace_blocker(const struct worker_pool *p, const struct slot *s,
+				    const struct spec *sp)
+{
+	if (!s->cur)
+		return NULL;
+	return port_holder(p, s->id, port_other(sp, s->id, s->cur->port));
+}
+
 /* Starts a replacement of s with sp next to its process, or, with no
  * process, starts sp afresh. *pr: the process to wait for; NULL when
  * the start failed (the slot backs off).
@@ -1685,6 +1895,8 @@ static int slot_replace(struct worker_pool *p, struct slot *s, struct spec *sp, 
 	spec_set(&s->spec, sp);
 	slot_history_reset(s);
 	s->port = port_keep(sp, s->id, s->port);
+	if (port_holder(p, s->id, s->port))
+		s->port = port_other(sp, s->id, s->port);
 	err = slot_launch(p, s);
 	if (!err && s->cur)
 		*out = s->cur;
@@ -1740,11 +1952,15 @@ static int pool_scale(struct worker_pool *p, unsigned int count)
 		if (!s)
 			return -ENOMEM;
 		/* A process of a removed slot with this id is no longer its
-		 * news.
+		 * news, and keeps its port until it is gone.
 		 */
-		for (struct proc *pr = p->procs; pr; pr = pr->link)
-			if (pr->role == ROLE_RETIRED && pr->id == s->id)
-				pr->report_stop = false;
+		for (struct proc *pr = p->procs; pr; pr = pr->link) {
+			if (pr->role != ROLE_RETIRED || pr->id != s->id)
+				continue;
+			pr->report_stop = false;
+			if (pr->port == s->port)
+				s->port = port_other(p->spec, s->id, s->port);
+		}
 		p->slots[p->count++] = s;
 		slot_launch(p, s);
 	}
@@ -1774,9 +1990,18 @@ static void reload_step(struct worker_pool *p)
 	int err;
 
 	while (p->reloading && p->reload_next < n) {
-		struct slot *s = p->slots[p->reload_next++];
-		struct proc *pr;
+		struct slot *s = p->slots[p->reload_next];
+		struct proc *pr = replace_blocker(p, s, p->reload_spec);
 
+		if (pr) {
+			/* Replaced again while its last old worker drains:
+			 * that one goes now, and this step waits for its exit.
+			 */
+			proc_drain_cut(pr, "its port is needed by a new replacement");
+			p->reload_wait = pr;
+			return;
+		}
+		p->reload_next++;
 		err = slot_replace(p, s, p->reload_spec, &pr);
 		if (pool_closing(p) || !p->reloading)
 			return;
@@ -1833,8 +2058,8 @@ static int adopt_output(pid_t pid, unsigned long long *ino)
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -1;
-	out = fd_pipe_inode(dfd, "1");
-	err = fd_pipe_inode(dfd, "2");
+	out = fd_inode(dfd, "1", "pipe");
+	err = fd_inode(dfd, "2", "pipe");
 	close(dfd);
 	if (!out || out != err)
 		return -1;
@@ -1920,7 +2145,7 @@ static bool holds_any(pid_t pid, const unsigned long long *ino, size_t n)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
 		    strtol(de->d_name, NULL, 10) <= STDERR_FILENO)
 			continue;
-		pi = fd_pipe_inode(dirfd(d), de->d_name);
+		pi = fd_inode(dirfd(d), de->d_name, "pipe");
 		for (size_t i = 0; pi && i < n && !found; i++)
 			found = pi == ino[i];
 	}
@@ -2389,6 +2614,12 @@ int worker_pool_restart(struct worker_pool *p, unsigned int id)
 	s = p->slots[id];
 	if (p->reloading || s->next)
 		return -EBUSY;
+	pr = replace_blocker(p, s, s->spec);
+	if (pr) {
+		/* Its last old worker still drains on the port needed. */
+		proc_drain_cut(pr, "its port is needed by a restart");
+		return -EBUSY;
+	}
 	pool_enter(p);
 	err = slot_replace(p, s, s->spec, &pr);
 	if (pr && !pool_closing(p))

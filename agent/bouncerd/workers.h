@@ -35,6 +35,22 @@
  * Clients reach workers through the VIP and sk_lookup, never on these
  * ports, so the alternation is invisible to them.
  *
+ * Drain. A worker replaced by a reload or a restart gets no new
+ * connection once its replacement's socket is in place, but still serves
+ * those it holds: its SIGTERM waits until none is left or drain_ms has
+ * passed. Every 100 ms (the first time 100 ms after the swap) the agent
+ * counts them with sock_diag (sockdiag.h), in its own network namespace:
+ * the TCP connections in ESTABLISHED or CLOSE_WAIT held by the worker's
+ * processes (its own, and its session's while it has children), on its
+ * port or conn_port, and those in its listener's accept queue; for UDP,
+ * its socket while datagrams are queued. A keep-alive client that keeps
+ * its connection busy holds the drain for its whole time; the worker is
+ * expected to close such connections on SIGTERM (see bouncer.conf(5)).
+ * A replacement that needs the port of an old worker still draining (a
+ * reload or restart of the same id within the drain) ends that drain at
+ * once: a reload then waits for the old worker to exit, a restart
+ * returns -EBUSY.
+ *
  * Output. A worker's stdout and stderr are one pipe (as with 2>&1), read in
  * the loop and logged at info level line by line as "NAME/ID: line"; a
  * line longer than 4095 bytes is logged in pieces. stdin is /dev/null.
@@ -98,11 +114,18 @@ struct worker_spec {
 	 */
 	__u16 alt_port_base;
 	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP: what "listens" means */
+	/* The port clients connect to (the VIP's), host order: a connection
+	 * that sk_lookup hands a worker keeps it as its local port, so a
+	 * drain counts the worker's connections on it as well as on its
+	 * own. 0: on its own port only.
+	 */
+	__u16 conn_port;
 	unsigned int ready_timeout_ms; /* default 10000: not listening by then = failed start */
 	unsigned int kill_timeout_ms; /* default 5000: SIGTERM, then SIGKILL */
-	/* A worker replaced by a reload or a restart runs on this long after
-	 * its replacement took its traffic, for the connections it holds,
-	 * before its SIGTERM. 0 (default): SIGTERM at once.
+	/* A worker replaced by a reload or a restart runs on after its
+	 * replacement took its traffic until the connections it holds have
+	 * ended, or for at most this long, before its SIGTERM (see Drain
+	 * above). 0 (default): SIGTERM at once.
 	 */
 	unsigned int drain_ms;
 	unsigned int min_uptime_ms; /* default 5000: shorter runs back off */
@@ -178,7 +201,9 @@ void worker_pool_abandon(struct worker_pool *p);
  * one serves until the new one is ready; a failure is logged, the old one
  * serving on), or, when it has no process (backoff, failed), starts it now
  * with its failure count and backoff reset. -ENOENT for an unknown id,
- * -EBUSY while a reload or another restart of id runs.
+ * -EBUSY while a reload or another restart of id runs, or while the
+ * worker that the last one replaced still holds the port needed (its
+ * drain is ended: try again once it has exited).
  */
 int worker_pool_restart(struct worker_pool *p, unsigned int id);
 /* Starts or stops workers to reach count: the highest ids go first.

@@ -233,7 +233,7 @@ static void test_example(void **state)
 	assert_false(w->has_user);
 	assert_int_equal(w->ready_timeout_ms, 10000);
 	assert_int_equal(w->kill_timeout_ms, 5000);
-	assert_int_equal(w->drain_ms, 1000);
+	assert_int_equal(w->drain_ms, 30000);
 	assert_int_equal(w->min_uptime_ms, 5000);
 	assert_int_equal(w->backoff_initial_ms, 100);
 	assert_int_equal(w->backoff_max_ms, 30000);
@@ -1223,7 +1223,7 @@ static void test_workers_defaults(void **state)
 	assert_false(w->has_user);
 	assert_int_equal(w->ready_timeout_ms, 10000);
 	assert_int_equal(w->kill_timeout_ms, 5000);
-	assert_int_equal(w->drain_ms, 1000);
+	assert_int_equal(w->drain_ms, 30000);
 	assert_int_equal(w->min_uptime_ms, 5000);
 	assert_int_equal(w->backoff_initial_ms, 100);
 	assert_int_equal(w->backoff_max_ms, 30000);

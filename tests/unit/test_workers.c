@@ -43,8 +43,10 @@
 /* The worker: says hello on stdout and stderr, then, by $MODE, listens on
  * TCP $PORT ("listen"), binds UDP $PORT ("udp") or does neither
  * ("never"); with $TICK prints a line every $TICK seconds; with
- * $IGNORE_TERM ignores SIGTERM. It never accepts: connections made to
- * its port wait for the test to accept them on the socket handed over.
+ * $IGNORE_TERM ignores SIGTERM. It never accepts, unless $ACCEPT is set:
+ * connections made to its port wait for the test to accept them on the
+ * socket handed over. With $ACCEPT it accepts each and holds it until the
+ * client closes it.
  */
 static const char worker_py[] =
 	"import os, signal, socket, sys, time\n"
@@ -61,6 +63,16 @@ static const char worker_py[] =
 	"    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
 	"    s.bind(('127.0.0.1', port)); s.listen(16)\n"
 	"    print('listening on %d' % port, flush=True)\n"
+	"    if os.environ.get('ACCEPT'):\n"
+	"        import threading\n"
+	"        def hold(c):\n"
+	"            while c.recv(4096): pass\n"
+	"            c.close()\n"
+	"        def serve():\n"
+	"            while True:\n"
+	"                c = s.accept()[0]\n"
+	"                threading.Thread(target=hold, args=(c,), daemon=True).start()\n"
+	"        threading.Thread(target=serve, daemon=True).start()\n"
 	"elif mode == 'udp':\n"
 	"    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
 	"    s.bind(('127.0.0.1', port))\n"
@@ -876,9 +888,22 @@ static void test_reload_zero_downtime(void **state)
 	passed = true;
 }
 
-/* With drain_ms, a replaced worker runs on that long after its
- * replacement took its traffic (for the connections it still holds), and
- * only then gets its SIGTERM.
+/* A TCP connection from the test to 127.0.0.1:port; -1 on failure. */
+static int connect_to(__u16 port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (c >= 0 && connect(c, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		close(c);
+		c = -1;
+	}
+	return c;
+}
+
+/* A replaced worker that holds no connection gets its SIGTERM at the first
+ * count, not when drain_ms is up.
  */
 static void test_reload_drains(void **state)
 {
@@ -886,10 +911,11 @@ static void test_reload_drains(void **state)
 	struct done_rec d = { 0 };
 	struct worker_pool *p;
 	int64_t handed_over;
+	size_t mark = log_mark();
 	pid_t old;
 
 	(void)state;
-	s.drain_ms = 600;
+	s.drain_ms = 3000;
 	p = pool_start(&s);
 	assert_true(wait_state(base, 0, 0, 1, WORKER_READY, 4000));
 	old = pid_of(p, 0);
@@ -898,10 +924,124 @@ static void test_reload_drains(void **state)
 	handed_over = now_ms();
 	assert_int_equal(d.result, 0);
 	assert_true(pid_of(p, 0) != old);
-	/* Handed over, and the old one still runs. */
-	assert_true(pid_alive(old));
 	assert_true(wait_gone(base, &old, 1, 4000));
-	assert_true(now_ms() - handed_over >= 400);
+	assert_true(now_ms() - handed_over < 1500);
+	assert_non_null(log_find(mark, "web/0: pid "));
+	assert_non_null(log_find(mark, ": connections ended after "));
+	pool_stop_wait(p);
+	passed = true;
+}
+
+/* A replaced worker serving a connection runs on while it is open, and
+ * gets its SIGTERM once the client has closed it.
+ */
+static void test_reload_drain_waits(void **state)
+{
+	struct worker_spec s = spec_base(1);
+	char *env[] = { "ACCEPT=1", NULL };
+	struct done_rec d = { 0 };
+	struct worker_pool *p;
+	int64_t closed;
+	pid_t old;
+	int c;
+
+	(void)state;
+	s.env = env;
+	s.drain_ms = 4000;
+	p = pool_start(&s);
+	assert_true(wait_state(base, 0, 0, 1, WORKER_READY, 4000));
+	old = pid_of(p, 0);
+	c = connect_to(s.port_base);
+	assert_true(c >= 0);
+	assert_int_equal(worker_pool_reload(p, NULL, on_done, &d), 0);
+	assert_true(run_until(base, done_pred, &d, 6000));
+	assert_int_equal(d.result, 0);
+	/* Several counts later, the connection still holds it. */
+	run_for(base, 600);
+	assert_true(pid_alive(old));
+	close(c);
+	closed = now_ms();
+	assert_true(wait_gone(base, &old, 1, 3000));
+	assert_true(now_ms() - closed < 1500);
+	pool_stop_wait(p);
+	passed = true;
+}
+
+/* A connection that stays (here in the old listener's accept queue, which
+ * counts) holds the worker for drain_ms, then it gets its SIGTERM.
+ */
+static void test_reload_drain_time_up(void **state)
+{
+	struct worker_spec s = spec_base(1);
+	struct done_rec d = { 0 };
+	struct worker_pool *p;
+	int64_t handed_over, took;
+	size_t mark = log_mark();
+	pid_t old;
+	int c;
+
+	(void)state;
+	s.drain_ms = 800;
+	p = pool_start(&s);
+	assert_true(wait_state(base, 0, 0, 1, WORKER_READY, 4000));
+	old = pid_of(p, 0);
+	c = connect_to(s.port_base);
+	assert_true(c >= 0);
+	assert_int_equal(worker_pool_reload(p, NULL, on_done, &d), 0);
+	assert_true(run_until(base, done_pred, &d, 6000));
+	handed_over = now_ms();
+	assert_int_equal(d.result, 0);
+	run_for(base, 400);
+	assert_true(pid_alive(old));
+	assert_true(wait_gone(base, &old, 1, 3000));
+	took = now_ms() - handed_over;
+	assert_true(took >= 700);
+	assert_true(took < 2000);
+	assert_non_null(log_find(mark, "drain time is up after "));
+	assert_non_null(log_find(mark, "1 connection open, SIGTERM"));
+	close(c);
+	pool_stop_wait(p);
+	passed = true;
+}
+
+/* A reload while the worker the last one replaced still drains: that
+ * worker's port is the one the new replacement needs, so its drain ends
+ * at once and the reload goes on when it has exited.
+ */
+static void test_reload_again_while_draining(void **state)
+{
+	struct worker_spec s = spec_base(1);
+	struct done_rec d = { 0 };
+	struct worker_pool *p;
+	size_t mark = log_mark();
+	int64_t t0;
+	pid_t first, second;
+	int c;
+
+	(void)state;
+	s.drain_ms = 20000;
+	p = pool_start(&s);
+	assert_true(wait_state(base, 0, 0, 1, WORKER_READY, 4000));
+	first = pid_of(p, 0);
+	c = connect_to(s.port_base);
+	assert_true(c >= 0);
+	assert_int_equal(worker_pool_reload(p, NULL, on_done, &d), 0);
+	assert_true(run_until(base, done_pred, &d, 6000));
+	assert_int_equal(d.result, 0);
+	second = pid_of(p, 0);
+	run_for(base, 300);
+	assert_true(pid_alive(first));
+	memset(&d, 0, sizeof(d));
+	t0 = now_ms();
+	assert_int_equal(worker_pool_reload(p, NULL, on_done, &d), 0);
+	assert_true(run_until(base, done_pred, &d, 8000));
+	assert_int_equal(d.result, 0);
+	assert_true(now_ms() - t0 < 6000);
+	assert_true(pid_gone(first));
+	assert_true(pid_of(p, 0) != second);
+	assert_int_equal(sock_port(rec.fd[0]), s.port_base);
+	assert_non_null(log_find(mark, "drain cut short after "));
+	close(c);
 	pool_stop_wait(p);
 	passed = true;
 }
@@ -1301,6 +1441,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_permanent_exit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_zero_downtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_drains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_drain_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_drain_time_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_again_while_draining, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_aborts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
