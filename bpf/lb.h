@@ -76,6 +76,14 @@ not_vip:
 	return XDP_PASS;
 }
 
+/* Both addresses in the flow key's layout: an IPv4 address has zeros in
+ * the words past the first.
+ */
+static __always_inline bool addr_equal(const __be32 a[4], const __be32 b[4])
+{
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0;
+}
+
 /* An ICMP error about a VIP flow goes where that flow goes: the backend
  * needs it for path MTU discovery, since under DSR it sends the replies.
  */
@@ -88,6 +96,12 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	struct selection sel = {};
 
 	if (!icmp_quoted_flow(data, data_end, pkt, &flow))
+		goto pass;
+	/* A router sends the error to the source of the packet it is about:
+	 * for a VIP flow, the VIP. One sent to this host or to any other is
+	 * not the backend's to see, whatever it quotes.
+	 */
+	if (!addr_equal(pkt->flow.daddr, flow.daddr))
 		goto pass;
 	vip = vip_lookup(flow.daddr, flow.dport, flow.proto, flow.family);
 	if (!vip)

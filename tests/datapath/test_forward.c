@@ -118,27 +118,47 @@ static int setup_drain_new(struct dp_env *env, struct pkt *in)
 }
 
 /* An ICMP error about the flow 10.0.1.5:40000 -> VIP:80, from a router on
- * the way back to the client. It quotes the backend's reply, which was
- * sent from the VIP: the quote is the flow reversed.
+ * the way back to the client, sent to outer_dst. It quotes the backend's
+ * reply, which was sent from the VIP: the quote is the flow reversed.
  */
-static void build_frag_needed(struct pkt *p, const struct dp_input *in)
+static void build_error_to(struct pkt *p, const struct dp_input *in, const char *outer_dst)
 {
 	pkt_init(p);
 	pkt_eth(p, DP_LB_MAC, DP_CLIENT_MAC);
 	if (in->family == 6) {
-		pkt_ipv6(p, "fd00:9::9", in->daddr, NULL);
+		pkt_ipv6(p, "fd00:9::9", outer_dst, NULL);
 		pkt_icmp6(p, 2, 0, 1400); /* packet too big */
 		pkt_ipv6(p, in->daddr, "fd00:1::5", NULL);
 	} else {
 		struct pkt_ipv4_opts df = { .df = true };
 
-		pkt_ipv4(p, "10.9.9.9", in->daddr, NULL);
+		pkt_ipv4(p, "10.9.9.9", outer_dst, NULL);
 		pkt_icmp4(p, 3, 4, 1400); /* fragmentation needed */
 		pkt_ipv4(p, in->daddr, "10.0.1.5", &df);
 	}
 	pkt_tcp(p, in->dport, in->sport, PKT_TCP_ACK, NULL);
 	pkt_payload(p, NULL, 16);
 	assert_int_equal(pkt_finish(p), 0);
+}
+
+/* Sent to the VIP, which sent the packet the error is about. */
+static void build_frag_needed(struct pkt *p, const struct dp_input *in)
+{
+	build_error_to(p, in, in->daddr);
+}
+
+/* Sent to the load balancer's own address: an error for its own stack,
+ * whatever flow it quotes.
+ */
+static void build_error_to_lb(struct pkt *p, const struct dp_input *in)
+{
+	build_error_to(p, in, in->family == 6 ? DP_IPIP_SRC6 : DP_IPIP_SRC4);
+}
+
+/* Sent to another host through this one: not ours to redirect. */
+static void build_error_to_other(struct pkt *p, const struct dp_input *in)
+{
+	build_error_to(p, in, in->family == 6 ? "fd00:77::1" : "10.77.0.1");
 }
 
 /* The flow the error quotes was recorded on A; new flows now go to B.
@@ -150,10 +170,20 @@ static int setup_error_flow(struct dp_env *env, struct pkt *in)
 	struct bnc_vip_key vip;
 	uint32_t a, b;
 	struct pkt syn;
-	int err;
+	int err, quote;
 
+	/* The quote was sent from the VIP (the ICMP's destination need not
+	 * be it); the service is :80.
+	 */
 	dp_vip_of(in, &vip);
-	/* The ICMP's destination is the VIP address; the service is :80. */
+	quote = pkt_find(in, vip.family == BNC_FAMILY_IPV6 ? PKT_IPV6 : PKT_IPV4, 1);
+	if (quote < 0)
+		return -EINVAL;
+	memset(vip.addr, 0, sizeof(vip.addr));
+	/* The source address: 12 bytes into an IPv4 header, 8 into IPv6. */
+	memcpy(vip.addr,
+	       in->data + in->layers[quote].off + (vip.family == BNC_FAMILY_IPV6 ? 8 : 12),
+	       vip.family == BNC_FAMILY_IPV6 ? 16 : 4);
 	vip.port = htons(80);
 	vip.proto = IPPROTO_TCP;
 	client.family = vip.family == BNC_FAMILY_IPV6 ? 6 : 4;
@@ -473,6 +503,34 @@ static const struct dp_case cases[] = {
 	  .expect = DP_IPIP,
 	  .backend = DP_BE_V6_A,
 	  .counter = BNC_STAT_FWD_ICMP_ERROR },
+	{ "frag needed for a VIP flow sent to the LB itself is passed",
+	  { .family = 4, .daddr = "10.100.0.1", .sport = 40000, .dport = 80 },
+	  .build = build_error_to_lb,
+	  .setup = setup_error_flow,
+	  .verdict = XDP_PASS,
+	  .expect = DP_SAME,
+	  .counter = BNC_STAT_PASS_ICMP },
+	{ "frag needed for a VIP flow sent to another host is passed",
+	  { .family = 4, .daddr = "10.100.0.1", .sport = 40000, .dport = 80 },
+	  .build = build_error_to_other,
+	  .setup = setup_error_flow,
+	  .verdict = XDP_PASS,
+	  .expect = DP_SAME,
+	  .counter = BNC_STAT_PASS_ICMP },
+	{ "packet too big for a VIP flow sent to the LB itself is passed",
+	  { .family = 6, .daddr = "fd00:100::2", .sport = 40000, .dport = 80 },
+	  .build = build_error_to_lb,
+	  .setup = setup_error_flow,
+	  .verdict = XDP_PASS,
+	  .expect = DP_SAME,
+	  .counter = BNC_STAT_PASS_ICMP },
+	{ "packet too big for a VIP flow sent to another host is passed",
+	  { .family = 6, .daddr = "fd00:100::2", .sport = 40000, .dport = 80 },
+	  .build = build_error_to_other,
+	  .setup = setup_error_flow,
+	  .verdict = XDP_PASS,
+	  .expect = DP_SAME,
+	  .counter = BNC_STAT_PASS_ICMP },
 	{ "ICMP error quoting a non-VIP flow is passed",
 	  { .family = 4, .daddr = "10.100.0.9", .sport = 40000, .dport = 80 },
 	  .build = build_frag_needed,
