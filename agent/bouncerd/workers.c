@@ -30,6 +30,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "sockdiag.h"
 #include "workers.h"
 
@@ -190,11 +191,6 @@ static int64_t clock_ms(clockid_t clk)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t now_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
 static struct timeval ms_to_tv(unsigned int ms)
 {
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
@@ -215,38 +211,6 @@ static int sys_pidfd_send_signal(int pidfd, int sig)
 static int sys_pidfd_getfd(int pidfd, int fd)
 {
 	return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-}
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* A copy of a NULL-terminated vector; NULL stays NULL. */
-static int strv_dup(char **src, char ***out)
-{
-	size_t n = 0;
-	char **v;
-
-	*out = NULL;
-	if (!src)
-		return 0;
-	while (src[n])
-		n++;
-	v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = strdup(src[i]);
-		if (!v[i]) {
-			strv_free(v);
-			return -ENOMEM;
-		}
-	}
-	*out = v;
-	return 0;
 }
 
 /* ---- /proc ---- */
