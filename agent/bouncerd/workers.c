@@ -886,6 +886,24 @@ static void launch_free(struct launch *l)
 	free(l->groups);
 }
 
+/* Every signal back to its default action and none blocked, in a child
+ * after fork(): the agent may ignore SIGPIPE or block signals for
+ * signalfd, and ignored signals stay ignored across exec, as the mask
+ * stays. Async-signal-safe.
+ */
+static void signals_default(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* In the child: async-signal-safe calls only. Reports errno on err_w (close
  * on exec: nothing arrives when the exec works).
  */
@@ -893,8 +911,6 @@ static void __attribute__((noreturn))
 child_exec(const struct launch *l, const struct worker_spec *s, int devnull, int out_r, int out_w,
 	   int err_w)
 {
-	struct sigaction sa;
-	sigset_t none;
 	int err;
 
 	if (setsid() < 0)
@@ -915,15 +931,7 @@ child_exec(const struct launch *l, const struct worker_spec *s, int devnull, int
 		goto fail;
 	if (s->cwd && chdir(s->cwd) < 0)
 		goto fail;
-	/* Ignored signals stay ignored across exec, and the mask stays: the
-	 * agent may ignore SIGPIPE or block signals for signalfd.
-	 */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	signals_default();
 	execve(l->path, s->argv, l->envp);
 fail:
 	err = errno;
@@ -2228,9 +2236,7 @@ struct drain_src {
 static void __attribute__((noreturn))
 drainer_run(struct drain_src *src, struct pollfd *pfd, size_t n, const char *name)
 {
-	struct sigaction sa;
 	unsigned int lo = 3;
-	sigset_t none;
 	size_t live = n;
 
 	static char line_buf[OUT_LINE_MAX + 256];
@@ -2242,12 +2248,7 @@ drainer_run(struct drain_src *src, struct pollfd *pfd, size_t n, const char *nam
 	 */
 	if (setvbuf(stderr, line_buf, _IOLBF, sizeof(line_buf)) != 0)
 		log_warnx("%s: output drainer: lines may be torn", name);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	signals_default();
 	/* Nothing of the agent's but stdio and the pipes (sorted by fd):
 	 * no listening socket, map or other pool's pipe stays open here.
 	 */
