@@ -33,131 +33,19 @@
 #include "common/util.h"
 #include "sockdiag.h"
 #include "workers.h"
+#include "workers_int.h"
 
 #define READY_POLL_MS 50
 /* How often a draining worker's connections are counted. */
 #define DRAIN_POLL_MS 100
-#define OUT_LINE_MAX 4096
 /* Reads per output event: a chatty worker must not starve the loop. */
 #define OUT_READS_MAX 16
-#define WORKERS_MAX 4096
 #define DRAIN_COMM "bouncer-logs"
 /* A worker's output pipe holds this much while no agent reads it. */
 #define OUTPUT_PIPE_SIZE (1 << 20)
 #define PATH_DEFAULT "/usr/local/bin:/usr/bin:/bin"
 
-#define READY_TIMEOUT_DEFAULT 10000
-#define KILL_TIMEOUT_DEFAULT 5000
-#define MIN_UPTIME_DEFAULT 5000
-#define BACKOFF_INITIAL_DEFAULT 100
-#define BACKOFF_MAX_DEFAULT 30000
-#define BACKOFF_RESET_DEFAULT 60000
-#define CRASH_LIMIT_DEFAULT 10
-#define CRASH_WINDOW_DEFAULT 60000
-
 extern char **environ;
-
-/* A refcounted deep copy of a worker_spec: a slot keeps the spec its
- * process runs, which differs from the pool's during and after a reload.
- */
-struct spec {
-	struct worker_spec s; /* defaults filled in; adopt left out */
-	char *name;
-	char *cwd;
-	int *permanent;
-	unsigned int refs;
-};
-
-/* Output of a worker: the bytes of the line not yet complete. */
-struct linebuf {
-	size_t len;
-	char buf[OUT_LINE_MAX];
-};
-
-enum proc_role {
-	ROLE_CUR, /* the slot's process */
-	ROLE_NEXT, /* its replacement, not ready yet */
-	ROLE_RETIRED, /* being stopped; no slot */
-};
-
-struct slot;
-
-struct proc {
-	struct worker_pool *pool;
-	struct proc *link; /* pool->procs */
-	struct slot *slot; /* NULL once retired */
-	enum proc_role role;
-	unsigned int id; /* kept after retirement, for log lines */
-	struct spec *spec;
-	pid_t pid;
-	int pidfd;
-	bool child; /* ours to reap: spawned, or adopted after a re-exec */
-	uint64_t start_time;
-	time_t started;
-	int64_t started_ms;
-	__u16 port;
-	bool ready;
-	bool timed_out; /* killed for not listening in time */
-	bool kill_sent;
-	bool draining; /* replaced: SIGTERM once its connections end or kill_ev fires */
-	bool report_stop; /* report WORKER_STOPPED on exit */
-	bool awaited; /* worker_pool_restart() waits for it */
-	bool getfd_warned;
-	unsigned int polls;
-	int64_t ready_deadline_ms;
-	int64_t kill_at_ms; /* SIGKILL then; 0: no SIGTERM sent */
-	int64_t drain_start_ms;
-	int conns; /* while draining: at the last count; -1 unknown */
-	struct event *exit_ev; /* pidfd readable */
-	struct event *poll_ev; /* readiness, every READY_POLL_MS */
-	struct event *kill_ev; /* the end of the drain, then the kill timeout */
-	struct event *drain_ev; /* while draining: a count every DRAIN_POLL_MS */
-	int out_fd; /* read end of stdout and stderr; -1 when none */
-	struct event *out_ev;
-	struct linebuf out;
-};
-
-struct slot {
-	struct worker_pool *pool;
-	unsigned int id;
-	enum worker_state state;
-	struct proc *cur, *next;
-	struct spec *spec; /* what a restart runs */
-	__u16 port; /* of cur, or for the next start */
-	unsigned int restarts;
-	unsigned int backoff_ms; /* next backoff; 0: the initial one */
-	int64_t *crashes; /* restart times within the window, oldest first */
-	unsigned int ncrashes;
-	unsigned int crash_cap;
-	struct event *backoff_ev;
-};
-
-struct worker_pool {
-	struct event_base *base;
-	struct spec *spec;
-	worker_event_fn fn;
-	void *arg;
-	struct slot **slots;
-	unsigned int count;
-	struct proc *procs;
-	bool quiet; /* no events: inside worker_pool_start() */
-	bool stopping;
-	bool abandoned;
-	unsigned int in_fn; /* inside fn: no restart, scale or reload */
-	unsigned int depth; /* entries from the loop or the API in progress */
-
-	bool reloading;
-	struct spec *reload_spec;
-	unsigned int reload_count;
-	unsigned int reload_next; /* next id to replace */
-	struct proc *reload_proc; /* the replacement waited for */
-	struct proc *reload_wait; /* a process the next replacement waits out */
-	worker_reload_done_fn done;
-	void *done_arg;
-	int done_result;
-	bool done_pending;
-	struct event *done_ev;
-};
 
 /* What a replacement that became ready (or failed to) was started for. */
 enum outcome {
@@ -354,150 +242,6 @@ static void proc_read_output(struct proc *pr, bool final)
 		linebuf_emit(&pr->out, name, pr->id, true);
 }
 
-/* ---- specs ---- */
-
-static void spec_put(struct spec *sp)
-{
-	if (!sp || --sp->refs)
-		return;
-	free(sp->name);
-	free(sp->cwd);
-	free(sp->permanent);
-	strv_free(sp->s.argv);
-	strv_free(sp->s.env);
-	free(sp);
-}
-
-static struct spec *spec_get(struct spec *sp)
-{
-	sp->refs++;
-	return sp;
-}
-
-/* Replaces *dst's reference with one to src. */
-static void spec_set(struct spec **dst, struct spec *src)
-{
-	if (*dst == src)
-		return;
-	spec_get(src);
-	spec_put(*dst);
-	*dst = src;
-}
-
-/* The two port ranges for count workers fit in 16 bits and are disjoint. */
-static bool ports_fit(const struct worker_spec *s, unsigned int count)
-{
-	unsigned int a = s->port_base, b = s->alt_port_base;
-
-	if (!count)
-		return true;
-	if (a + count - 1 > 65535 || b + count - 1 > 65535)
-		return false;
-	return a + count <= b || b + count <= a;
-}
-
-static unsigned int or_default(unsigned int v, unsigned int def)
-{
-	return v ? v : def;
-}
-
-static int spec_new(const struct worker_spec *in, struct spec **out)
-{
-	struct spec *sp = NULL;
-	struct worker_spec *s;
-	int err;
-
-	*out = NULL;
-	if (!in || !in->argv || !in->argv[0] || !in->port_base || in->count > WORKERS_MAX)
-		return -EINVAL;
-	if (in->proto && in->proto != IPPROTO_TCP && in->proto != IPPROTO_UDP)
-		return -EINVAL;
-	if (in->npermanent && !in->permanent_exit)
-		return -EINVAL;
-	sp = calloc(1, sizeof(*sp));
-	if (!sp)
-		return -ENOMEM;
-	sp->refs = 1;
-	s = &sp->s;
-	*s = *in;
-	s->argv = NULL;
-	s->env = NULL;
-	s->adopt = NULL;
-	s->nadopt = 0;
-	err = -ENOMEM;
-	sp->name = strdup(in->name ? in->name : "worker");
-	if (!sp->name)
-		goto cleanup;
-	s->name = sp->name;
-	if (in->cwd) {
-		sp->cwd = strdup(in->cwd);
-		if (!sp->cwd)
-			goto cleanup;
-	}
-	s->cwd = sp->cwd;
-	if (in->npermanent) {
-		sp->permanent = calloc(in->npermanent, sizeof(*sp->permanent));
-		if (!sp->permanent)
-			goto cleanup;
-		memcpy(sp->permanent, in->permanent_exit, in->npermanent * sizeof(*sp->permanent));
-	}
-	s->permanent_exit = sp->permanent;
-	err = strv_dup(in->argv, &s->argv);
-	if (!err)
-		err = strv_dup(in->env, &s->env);
-	if (err)
-		goto cleanup;
-	s->proto = in->proto ? in->proto : IPPROTO_TCP;
-	s->ready_timeout_ms = or_default(in->ready_timeout_ms, READY_TIMEOUT_DEFAULT);
-	s->kill_timeout_ms = or_default(in->kill_timeout_ms, KILL_TIMEOUT_DEFAULT);
-	s->min_uptime_ms = or_default(in->min_uptime_ms, MIN_UPTIME_DEFAULT);
-	s->backoff_initial_ms = or_default(in->backoff_initial_ms, BACKOFF_INITIAL_DEFAULT);
-	s->backoff_max_ms = or_default(in->backoff_max_ms, BACKOFF_MAX_DEFAULT);
-	if (s->backoff_max_ms < s->backoff_initial_ms)
-		s->backoff_max_ms = s->backoff_initial_ms;
-	s->backoff_reset_ms = or_default(in->backoff_reset_ms, BACKOFF_RESET_DEFAULT);
-	s->crash_limit = or_default(in->crash_limit, CRASH_LIMIT_DEFAULT);
-	s->crash_window_ms = or_default(in->crash_window_ms, CRASH_WINDOW_DEFAULT);
-	if (!in->alt_port_base) {
-		if ((unsigned int)in->port_base + in->count > 65535) {
-			err = -EINVAL;
-			goto cleanup;
-		}
-		s->alt_port_base = (__u16)(in->port_base + in->count);
-	}
-	if (!ports_fit(s, s->count)) {
-		err = -EINVAL;
-		goto cleanup;
-	}
-	*out = sp;
-	sp = NULL;
-	err = 0;
-cleanup:
-	spec_put(sp);
-	return err;
-}
-
-static __u16 port_main(const struct spec *sp, unsigned int id)
-{
-	return (__u16)(sp->s.port_base + id);
-}
-
-/* The port the next process of a worker whose last one held cur takes. */
-static __u16 port_other(const struct spec *sp, unsigned int id, __u16 cur)
-{
-	__u16 a = port_main(sp, id);
-
-	return cur == a ? (__u16)(sp->s.alt_port_base + id) : a;
-}
-
-/* cur if it is one of the two ports of id under sp, else the main one. */
-static __u16 port_keep(const struct spec *sp, unsigned int id, __u16 cur)
-{
-	if (cur == port_main(sp, id) || cur == (__u16)(sp->s.alt_port_base + id))
-		return cur;
-	return port_main(sp, id);
-}
-
 /* ---- pool entry, exit and events ---- */
 
 static void pool_free(struct worker_pool *p);
@@ -550,7 +294,7 @@ static struct proc *proc_alloc(struct worker_pool *p, struct spec *sp, unsigned 
 	if (!pr)
 		return NULL;
 	pr->pool = p;
-	pr->spec = spec_get(sp);
+	pr->spec = wk_spec_get(sp);
 	pr->id = id;
 	pr->port = port;
 	pr->pidfd = -1;
@@ -598,7 +342,7 @@ static void proc_free(struct proc *pr)
 		close(pr->out_fd);
 	if (pr->pidfd >= 0)
 		close(pr->pidfd);
-	spec_put(pr->spec);
+	wk_spec_put(pr->spec);
 	free(pr);
 }
 
@@ -1351,7 +1095,7 @@ static void reload_finish(struct worker_pool *p, int err)
 	p->reloading = false;
 	p->reload_proc = NULL;
 	p->reload_wait = NULL;
-	spec_put(p->reload_spec);
+	wk_spec_put(p->reload_spec);
 	p->reload_spec = NULL;
 	p->done_result = err;
 	if (p->done) {
@@ -1572,7 +1316,7 @@ static void cur_exited(struct worker_pool *p, struct proc *pr, const siginfo_t *
 		s->cur = nx;
 		nx->role = ROLE_CUR;
 		s->port = nx->port;
-		spec_set(&s->spec, nx->spec);
+		wk_spec_set(&s->spec, nx->spec);
 		slot_history_reset(s);
 		slot_set(p, s, WORKER_STARTING, -1);
 		proc_finish(pr);
@@ -1583,7 +1327,7 @@ static void cur_exited(struct worker_pool *p, struct proc *pr, const siginfo_t *
 	slot_decide(s, pr->ready ? now_ms() - pr->started_ms : 0, exited,
 		    exited ? si->si_status : 0, &v);
 	/* The other port, unless the worker it replaced still drains there. */
-	s->port = port_other(s->spec, id, pr->port);
+	s->port = wk_port_other(s->spec, id, pr->port);
 	if (port_holder(p, id, s->port))
 		s->port = pr->port;
 	slot_set(p, s, v.state, -1);
@@ -1609,7 +1353,7 @@ static void proc_exited(struct proc *pr, const siginfo_t *si, bool known)
 		cur_exited(p, pr, si, known);
 		break;
 	case ROLE_NEXT: {
-		struct spec *sp = spec_get(pr->spec); /* for its name, after pr */
+		struct spec *sp = wk_spec_get(pr->spec); /* for its name, after pr */
 		int err = pr->timed_out ? -ETIMEDOUT : -ECHILD;
 
 		o = outcome_take(pr);
@@ -1617,7 +1361,7 @@ static void proc_exited(struct proc *pr, const siginfo_t *si, bool known)
 		log_warnx("%s/%u: replacement %s before it was ready", sp->name, id, how);
 		proc_finish(pr);
 		outcome_apply(p, sp->name, id, o, err);
-		spec_put(sp);
+		wk_spec_put(sp);
 		break;
 	}
 	case ROLE_RETIRED: {
@@ -1698,7 +1442,7 @@ static void proc_ready(struct worker_pool *p, struct proc *pr, int sock)
 		s->cur = pr;
 		pr->role = ROLE_CUR;
 		s->port = pr->port;
-		spec_set(&s->spec, pr->spec);
+		wk_spec_set(&s->spec, pr->spec);
 		slot_history_reset(s);
 	}
 	/* The new socket is in place before the old worker is told to go. */
@@ -1802,8 +1546,8 @@ static struct slot *slot_new(struct worker_pool *p, unsigned int id)
 	s->pool = p;
 	s->id = id;
 	s->state = WORKER_STARTING;
-	s->spec = spec_get(p->spec);
-	s->port = port_main(p->spec, id);
+	s->spec = wk_spec_get(p->spec);
+	s->port = wk_port_main(p->spec, id);
 	s->crashes = calloc(p->spec->s.crash_limit, sizeof(*s->crashes));
 	s->crash_cap = p->spec->s.crash_limit;
 	s->backoff_ev = evtimer_new(p->base, backoff_cb, s);
@@ -1811,7 +1555,7 @@ static struct slot *slot_new(struct worker_pool *p, unsigned int id)
 		free(s->crashes);
 		if (s->backoff_ev)
 			event_free(s->backoff_ev);
-		spec_put(s->spec);
+		wk_spec_put(s->spec);
 		free(s);
 		return NULL;
 	}
@@ -1823,7 +1567,7 @@ static void slot_free(struct slot *s)
 	if (!s)
 		return;
 	event_free(s->backoff_ev);
-	spec_put(s->spec);
+	wk_spec_put(s->spec);
 	free(s->crashes);
 	free(s);
 }
@@ -1836,7 +1580,7 @@ static struct proc *replace_blocker(const struct worker_pool *p, const struct sl
 {
 	if (!s->cur)
 		return NULL;
-	return port_holder(p, s->id, port_other(sp, s->id, s->cur->port));
+	return port_holder(p, s->id, wk_port_other(sp, s->id, s->cur->port));
 }
 
 /* Starts a replacement of s with sp next to its process, or, with no
@@ -1850,7 +1594,7 @@ static int slot_replace(struct worker_pool *p, struct slot *s, struct spec *sp, 
 
 	*out = NULL;
 	if (s->cur) {
-		err = proc_start(p, sp, s->id, port_other(sp, s->id, s->cur->port), &pr);
+		err = proc_start(p, sp, s->id, wk_port_other(sp, s->id, s->cur->port), &pr);
 		if (err) {
 			log_warnx("%s/%u: cannot start a replacement: %s", sp->name, s->id,
 				  strerror(-err));
@@ -1864,11 +1608,11 @@ static int slot_replace(struct worker_pool *p, struct slot *s, struct spec *sp, 
 	}
 	/* Nothing running: no old worker to keep serving. */
 	evtimer_del(s->backoff_ev);
-	spec_set(&s->spec, sp);
+	wk_spec_set(&s->spec, sp);
 	slot_history_reset(s);
-	s->port = port_keep(sp, s->id, s->port);
+	s->port = wk_port_keep(sp, s->id, s->port);
 	if (port_holder(p, s->id, s->port))
-		s->port = port_other(sp, s->id, s->port);
+		s->port = wk_port_other(sp, s->id, s->port);
 	err = slot_launch(p, s);
 	if (!err && s->cur)
 		*out = s->cur;
@@ -1912,7 +1656,7 @@ static int pool_scale(struct worker_pool *p, unsigned int count)
 	}
 	if (count == p->count)
 		return 0;
-	if (!ports_fit(&p->spec->s, count))
+	if (!wk_ports_fit(&p->spec->s, count))
 		return -ERANGE;
 	slots = realloc(p->slots, count * sizeof(struct slot *));
 	if (!slots)
@@ -1931,7 +1675,7 @@ static int pool_scale(struct worker_pool *p, unsigned int count)
 				continue;
 			pr->report_stop = false;
 			if (pr->port == s->port)
-				s->port = port_other(p->spec, s->id, s->port);
+				s->port = wk_port_other(p->spec, s->id, s->port);
 		}
 		p->slots[p->count++] = s;
 		slot_launch(p, s);
@@ -1990,7 +1734,7 @@ static void reload_step(struct worker_pool *p)
 	}
 	if (!p->reloading)
 		return;
-	spec_set(&p->spec, p->reload_spec);
+	wk_spec_set(&p->spec, p->reload_spec);
 	err = pool_scale(p, p->reload_count);
 	if (pool_closing(p))
 		return;
@@ -2190,7 +1934,7 @@ static void pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
 
 		s = a->id < p->count ? p->slots[a->id] : NULL;
 		if (s)
-			s->port = port_keep(p->spec, a->id, a->port);
+			s->port = wk_port_keep(p->spec, a->id, a->port);
 		if (a->pid <= 0)
 			continue;
 		err = proc_adopt(p, a, ino ? &ino[nino] : &(unsigned long long){ 0 }, &pr);
@@ -2200,7 +1944,7 @@ static void pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
 				  err == -ESRCH ? "no longer that worker" : strerror(-err));
 			/* Whatever may still hold its port. */
 			if (s)
-				s->port = port_other(p->spec, a->id, a->port);
+				s->port = wk_port_other(p->spec, a->id, a->port);
 			continue;
 		}
 		if (ino && ino[nino])
@@ -2371,8 +2115,8 @@ static void pool_free(struct worker_pool *p)
 	for (unsigned int i = 0; i < p->count; i++)
 		slot_free(p->slots[i]);
 	free(p->slots);
-	spec_put(p->spec);
-	spec_put(p->reload_spec);
+	wk_spec_put(p->spec);
+	wk_spec_put(p->reload_spec);
 	if (p->done_ev)
 		event_free(p->done_ev);
 	free(p);
@@ -2398,7 +2142,7 @@ struct worker_pool *worker_pool_start(struct event_base *base, const struct work
 	p->fn = fn;
 	p->arg = arg;
 	p->quiet = true;
-	err = spec_new(spec, &p->spec);
+	err = wk_spec_new(spec, &p->spec);
 	if (err)
 		goto cleanup;
 	/* A mistyped program fails here rather than as a crash loop; a
@@ -2627,11 +2371,11 @@ int worker_pool_reload(struct worker_pool *p, const struct worker_spec *new_spec
 		if (p->slots[i]->next)
 			return -EBUSY;
 	if (new_spec) {
-		err = spec_new(new_spec, &sp);
+		err = wk_spec_new(new_spec, &sp);
 		if (err)
 			return err;
 	} else {
-		sp = spec_get(p->spec);
+		sp = wk_spec_get(p->spec);
 	}
 	pool_enter(p);
 	p->reloading = true;
