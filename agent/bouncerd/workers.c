@@ -406,9 +406,6 @@ static int proc_arm(struct proc *pr)
 	return 0;
 }
 
-/* SIGTERM now, SIGKILL after the kill timeout; the process leaves its
- * slot. report: WORKER_STOPPED for its id once it has exited.
- */
 /* Takes pr out of its slot: it serves nothing the pool counts on. */
 static void proc_unslot(struct proc *pr, bool report)
 {
@@ -428,6 +425,9 @@ static void proc_unslot(struct proc *pr, bool report)
 		evtimer_del(pr->poll_ev);
 }
 
+/* SIGTERM now, SIGKILL after the kill timeout; the process leaves its
+ * slot. report: WORKER_STOPPED for its id once it has exited.
+ */
 static void proc_retire(struct proc *pr, bool report)
 {
 	proc_unslot(pr, report);
