@@ -2,13 +2,14 @@
 /* The inside of the workers module, for its own files only: the pool, its
  * slots and processes, and what one file of the module calls in another.
  * workers.c holds the pool and its policy, workers_spec.c the specs and
- * ports.
+ * ports, workers_proc.c the processes at the system level.
  */
 #ifndef BOUNCER_WORKERS_INT_H
 #define BOUNCER_WORKERS_INT_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -16,6 +17,9 @@
 
 #include "workers.h"
 
+#define READY_POLL_MS 50
+/* How often a draining worker's connections are counted. */
+#define DRAIN_POLL_MS 100
 #define OUT_LINE_MAX 4096
 #define WORKERS_MAX 4096
 
@@ -121,6 +125,20 @@ struct worker_pool {
 	struct event *done_ev;
 };
 
+static inline struct timeval wk_ms_to_tv(unsigned int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+
+	return tv;
+}
+
+/* ---- workers.c ---- */
+
+/* pr's events in the pool's loop: its exit, the readiness poll, the
+ * timers, its output. 0 or -ENOMEM.
+ */
+int wk_proc_arm(struct proc *pr);
+
 /* ---- workers_spec.c ---- */
 
 /* A new spec from in, with its defaults; 0, -EINVAL or -ENOMEM. */
@@ -133,5 +151,41 @@ bool wk_ports_fit(const struct worker_spec *s, unsigned int count);
 __u16 wk_port_main(const struct spec *sp, unsigned int id);
 __u16 wk_port_other(const struct spec *sp, unsigned int id, __u16 cur);
 __u16 wk_port_keep(const struct spec *sp, unsigned int id, __u16 cur);
+
+/* ---- workers_proc.c ---- */
+
+struct dirent;
+
+int wk_pidfd_open(pid_t pid);
+int wk_pidfd_send_signal(int pidfd, int sig);
+
+/* What wk_pstat_read() takes from /proc/PID/stat. */
+struct pstat {
+	pid_t sid;
+	uint64_t start_time;
+};
+
+int wk_pstat_read(pid_t pid, struct pstat *st);
+pid_t wk_proc_dirent_pid(const struct dirent *de);
+unsigned long long wk_fd_inode(int dirfd, const char *name, const char *kind);
+
+void wk_linebuf_emit(struct linebuf *lb, const char *name, unsigned int id, bool eof);
+void wk_proc_read_output(struct proc *pr, bool final);
+
+struct proc *wk_proc_alloc(struct worker_pool *p, struct spec *sp, unsigned int id, __u16 port);
+void wk_proc_free(struct proc *pr);
+void wk_proc_finish(struct proc *pr);
+void wk_proc_retire(struct proc *pr, bool report);
+void wk_proc_retire_drained(struct worker_pool *p, struct proc *pr);
+void wk_proc_drain_cut(struct proc *pr, const char *why);
+void wk_proc_kill(struct proc *pr);
+
+int wk_program_check(const struct spec *sp);
+void wk_signals_default(void);
+int wk_proc_start(struct worker_pool *p, struct spec *sp, unsigned int id, __u16 port,
+		  struct proc **out);
+
+int wk_proc_find_socket(struct proc *pr);
+int wk_proc_conns(const struct proc *pr);
 
 #endif /* BOUNCER_WORKERS_INT_H */
