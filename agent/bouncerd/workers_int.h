@@ -2,7 +2,8 @@
 /* The inside of the workers module, for its own files only: the pool, its
  * slots and processes, and what one file of the module calls in another.
  * workers.c holds the pool and its policy, workers_spec.c the specs and
- * ports, workers_proc.c the processes at the system level.
+ * ports, workers_proc.c the processes at the system level, workers_adopt.c
+ * adoption and abandon.
  */
 #ifndef BOUNCER_WORKERS_INT_H
 #define BOUNCER_WORKERS_INT_H
@@ -187,5 +188,12 @@ int wk_proc_start(struct worker_pool *p, struct spec *sp, unsigned int id, __u16
 
 int wk_proc_find_socket(struct proc *pr);
 int wk_proc_conns(const struct proc *pr);
+
+/* ---- workers_adopt.c ---- */
+
+/* Takes over spec's adopt list: before the pool's first start. */
+void wk_pool_adopt(struct worker_pool *p, const struct worker_spec *spec);
+/* Forks the output drainer for an abandoned pool's pipes. */
+void wk_drainer_start(struct worker_pool *p);
 
 #endif /* BOUNCER_WORKERS_INT_H */
