@@ -126,6 +126,7 @@ struct worker_pool {
 	struct event *done_ev;
 };
 
+/* ms as a timeval, for libevent's timers. */
 static inline struct timeval wk_ms_to_tv(unsigned int ms)
 {
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
@@ -191,9 +192,13 @@ int wk_proc_conns(const struct proc *pr);
 
 /* ---- workers_adopt.c ---- */
 
-/* Takes over spec's adopt list: before the pool's first start. */
+/* Takes over the workers in spec->adopt, in worker_pool_start() before
+ * the slots left empty are launched.
+ */
 void wk_pool_adopt(struct worker_pool *p, const struct worker_spec *spec);
-/* Forks the output drainer for an abandoned pool's pipes. */
+/* Forks the process that logs the output of p's workers once p is
+ * abandoned.
+ */
 void wk_drainer_start(struct worker_pool *p);
 
 #endif /* BOUNCER_WORKERS_INT_H */
