@@ -1,162 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Local workers: spawn, readiness by socket discovery, restart policy,
- * rolling replacement, stop, abandon and adopt, all driven by the caller's
- * libevent loop. A slot is a worker id; a proc is one process of it. A
+/* Local workers: the pool and its policy (restart policy, rolling
+ * replacement, stop), driven by the caller's libevent loop. Its processes
+ * are spawned, signalled, read and searched for sockets in workers_proc.c,
+ * adopted and abandoned in workers_adopt.c; workers_spec.c holds the
+ * specs. A slot is a worker id; a proc is one process of it. A
  * slot has at most a current proc and a replacement starting next to it;
  * procs being stopped leave their slot and live on the pool's list until
  * they are reaped.
  */
-#define _GNU_SOURCE /* pipe2, getgrouplist, close_range */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <netinet/in.h>
-
 #include <event2/event.h>
 
 #include "common/log.h"
-#include "sockdiag.h"
+#include "common/util.h"
 #include "workers.h"
-
-#define READY_POLL_MS 50
-/* How often a draining worker's connections are counted. */
-#define DRAIN_POLL_MS 100
-#define OUT_LINE_MAX 4096
-/* Reads per output event: a chatty worker must not starve the loop. */
-#define OUT_READS_MAX 16
-#define WORKERS_MAX 4096
-#define DRAIN_COMM "bouncer-logs"
-/* A worker's output pipe holds this much while no agent reads it. */
-#define OUTPUT_PIPE_SIZE (1 << 20)
-#define PATH_DEFAULT "/usr/local/bin:/usr/bin:/bin"
-
-#define READY_TIMEOUT_DEFAULT 10000
-#define KILL_TIMEOUT_DEFAULT 5000
-#define MIN_UPTIME_DEFAULT 5000
-#define BACKOFF_INITIAL_DEFAULT 100
-#define BACKOFF_MAX_DEFAULT 30000
-#define BACKOFF_RESET_DEFAULT 60000
-#define CRASH_LIMIT_DEFAULT 10
-#define CRASH_WINDOW_DEFAULT 60000
-
-extern char **environ;
-
-/* A refcounted deep copy of a worker_spec: a slot keeps the spec its
- * process runs, which differs from the pool's during and after a reload.
- */
-struct spec {
-	struct worker_spec s; /* defaults filled in; adopt left out */
-	char *name;
-	char *cwd;
-	int *permanent;
-	unsigned int refs;
-};
-
-/* Output of a worker: the bytes of the line not yet complete. */
-struct linebuf {
-	size_t len;
-	char buf[OUT_LINE_MAX];
-};
-
-enum proc_role {
-	ROLE_CUR, /* the slot's process */
-	ROLE_NEXT, /* its replacement, not ready yet */
-	ROLE_RETIRED, /* being stopped; no slot */
-};
-
-struct slot;
-
-struct proc {
-	struct worker_pool *pool;
-	struct proc *link; /* pool->procs */
-	struct slot *slot; /* NULL once retired */
-	enum proc_role role;
-	unsigned int id; /* kept after retirement, for log lines */
-	struct spec *spec;
-	pid_t pid;
-	int pidfd;
-	bool child; /* ours to reap: spawned, or adopted after a re-exec */
-	uint64_t start_time;
-	time_t started;
-	int64_t started_ms;
-	__u16 port;
-	bool ready;
-	bool timed_out; /* killed for not listening in time */
-	bool kill_sent;
-	bool draining; /* replaced: SIGTERM once its connections end or kill_ev fires */
-	bool report_stop; /* report WORKER_STOPPED on exit */
-	bool awaited; /* worker_pool_restart() waits for it */
-	bool getfd_warned;
-	unsigned int polls;
-	int64_t ready_deadline_ms;
-	int64_t kill_at_ms; /* SIGKILL then; 0: no SIGTERM sent */
-	int64_t drain_start_ms;
-	int conns; /* while draining: at the last count; -1 unknown */
-	struct event *exit_ev; /* pidfd readable */
-	struct event *poll_ev; /* readiness, every READY_POLL_MS */
-	struct event *kill_ev; /* the end of the drain, then the kill timeout */
-	struct event *drain_ev; /* while draining: a count every DRAIN_POLL_MS */
-	int out_fd; /* read end of stdout and stderr; -1 when none */
-	struct event *out_ev;
-	struct linebuf out;
-};
-
-struct slot {
-	struct worker_pool *pool;
-	unsigned int id;
-	enum worker_state state;
-	struct proc *cur, *next;
-	struct spec *spec; /* what a restart runs */
-	__u16 port; /* of cur, or for the next start */
-	unsigned int restarts;
-	unsigned int backoff_ms; /* next backoff; 0: the initial one */
-	int64_t *crashes; /* restart times within the window, oldest first */
-	unsigned int ncrashes;
-	unsigned int crash_cap;
-	struct event *backoff_ev;
-};
-
-struct worker_pool {
-	struct event_base *base;
-	struct spec *spec;
-	worker_event_fn fn;
-	void *arg;
-	struct slot **slots;
-	unsigned int count;
-	struct proc *procs;
-	bool quiet; /* no events: inside worker_pool_start() */
-	bool stopping;
-	bool abandoned;
-	unsigned int in_fn; /* inside fn: no restart, scale or reload */
-	unsigned int depth; /* entries from the loop or the API in progress */
-
-	bool reloading;
-	struct spec *reload_spec;
-	unsigned int reload_count;
-	unsigned int reload_next; /* next id to replace */
-	struct proc *reload_proc; /* the replacement waited for */
-	struct proc *reload_wait; /* a process the next replacement waits out */
-	worker_reload_done_fn done;
-	void *done_arg;
-	int done_result;
-	bool done_pending;
-	struct event *done_ev;
-};
+#include "workers_int.h"
 
 /* What a replacement that became ready (or failed to) was started for. */
 enum outcome {
@@ -179,360 +46,6 @@ static void proc_drain_cb(evutil_socket_t fd, short what, void *arg);
 static void proc_out_cb(evutil_socket_t fd, short what, void *arg);
 static int slot_launch(struct worker_pool *p, struct slot *s);
 static void reload_step(struct worker_pool *p);
-
-/* ---- small helpers ---- */
-
-static int64_t clock_ms(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_ms(void)
-{
-	return clock_ms(CLOCK_MONOTONIC);
-}
-
-static struct timeval ms_to_tv(unsigned int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
-
-	return tv;
-}
-
-static int sys_pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int sys_pidfd_send_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
-static int sys_pidfd_getfd(int pidfd, int fd)
-{
-	return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-}
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* A copy of a NULL-terminated vector; NULL stays NULL. */
-static int strv_dup(char **src, char ***out)
-{
-	size_t n = 0;
-	char **v;
-
-	*out = NULL;
-	if (!src)
-		return 0;
-	while (src[n])
-		n++;
-	v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		v[i] = strdup(src[i]);
-		if (!v[i]) {
-			strv_free(v);
-			return -ENOMEM;
-		}
-	}
-	*out = v;
-	return 0;
-}
-
-/* ---- /proc ---- */
-
-struct pstat {
-	pid_t sid;
-	uint64_t start_time;
-};
-
-/* Fields 6 (session) and 22 (starttime) of /proc/PID/stat. The command
- * name in field 2 may hold spaces and parentheses: count from the last ')'.
- */
-static int pstat_read(pid_t pid, struct pstat *st)
-{
-	char path[64], buf[1024];
-	const char *s;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	s = strrchr(buf, ')');
-	if (!s)
-		return -EIO;
-	s++;
-	for (int field = 3; field <= 22; field++) {
-		while (*s == ' ')
-			s++;
-		if (!*s)
-			return -EIO;
-		if (field == 6)
-			st->sid = (pid_t)strtol(s, NULL, 10);
-		else if (field == 22)
-			st->start_time = strtoull(s, NULL, 10);
-		s += strcspn(s, " ");
-	}
-	return 0;
-}
-
-/* A /proc directory entry that names a process: its pid, else 0. */
-static pid_t proc_dirent_pid(const struct dirent *de)
-{
-	char *end;
-	long v;
-
-	if (de->d_name[0] < '1' || de->d_name[0] > '9')
-		return 0;
-	v = strtol(de->d_name, &end, 10);
-	if (*end || v <= 0 || v > INT_MAX)
-		return 0;
-	return (pid_t)v;
-}
-
-/* The inode N of "KIND:[N]" that fd (a name in dirfd, a /proc/PID/fd)
- * links to, kind being "pipe" or "socket"; 0 when it is something else.
- */
-static unsigned long long fd_inode(int dirfd, const char *name, const char *kind)
-{
-	size_t k = strlen(kind);
-	char target[64];
-	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
-
-	if (n < (ssize_t)k + 3)
-		return 0;
-	target[n] = '\0';
-	if (strncmp(target, kind, k) != 0 || strncmp(target + k, ":[", 2) != 0)
-		return 0;
-	return strtoull(target + k + 2, NULL, 10);
-}
-
-/* ---- output ---- */
-
-static void log_line(const char *name, unsigned int id, const char *s, size_t n)
-{
-	if (n && s[n - 1] == '\r')
-		n--;
-	log_info("%s/%u: %.*s", name, id, (int)n, s);
-}
-
-/* Logs the complete lines in lb, a full buffer as one line, and with eof
- * whatever is left.
- */
-static void linebuf_emit(struct linebuf *lb, const char *name, unsigned int id, bool eof)
-{
-	size_t start = 0;
-	const char *nl;
-
-	while ((nl = memchr(lb->buf + start, '\n', lb->len - start))) {
-		size_t end = (size_t)(nl - lb->buf);
-
-		log_line(name, id, lb->buf + start, end - start);
-		start = end + 1;
-	}
-	if ((eof || (start == 0 && lb->len == sizeof(lb->buf))) && start < lb->len) {
-		log_line(name, id, lb->buf + start, lb->len - start);
-		start = lb->len;
-	}
-	memmove(lb->buf, lb->buf + start, lb->len - start);
-	lb->len -= start;
-}
-
-/* Reads what the worker wrote. final: it has exited, read what there is
- * and log the last line even without its newline (bounded: an adopted
- * worker's group is not killed with it, and may write on).
- */
-static void proc_read_output(struct proc *pr, bool final)
-{
-	const char *name = pr->spec->name;
-	int max = final ? OUT_READS_MAX * 4 : OUT_READS_MAX;
-
-	for (int i = 0; pr->out_fd >= 0 && i < max; i++) {
-		ssize_t n = read(pr->out_fd, pr->out.buf + pr->out.len,
-				 sizeof(pr->out.buf) - pr->out.len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n > 0) {
-			pr->out.len += (size_t)n;
-			linebuf_emit(&pr->out, name, pr->id, false);
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN)
-			break;
-		/* End of file: every writer is gone. */
-		linebuf_emit(&pr->out, name, pr->id, true);
-		if (pr->out_ev) {
-			event_free(pr->out_ev);
-			pr->out_ev = NULL;
-		}
-		close(pr->out_fd);
-		pr->out_fd = -1;
-	}
-	if (final)
-		linebuf_emit(&pr->out, name, pr->id, true);
-}
-
-/* ---- specs ---- */
-
-static void spec_put(struct spec *sp)
-{
-	if (!sp || --sp->refs)
-		return;
-	free(sp->name);
-	free(sp->cwd);
-	free(sp->permanent);
-	strv_free(sp->s.argv);
-	strv_free(sp->s.env);
-	free(sp);
-}
-
-static struct spec *spec_get(struct spec *sp)
-{
-	sp->refs++;
-	return sp;
-}
-
-/* Replaces *dst's reference with one to src. */
-static void spec_set(struct spec **dst, struct spec *src)
-{
-	if (*dst == src)
-		return;
-	spec_get(src);
-	spec_put(*dst);
-	*dst = src;
-}
-
-/* The two port ranges for count workers fit in 16 bits and are disjoint. */
-static bool ports_fit(const struct worker_spec *s, unsigned int count)
-{
-	unsigned int a = s->port_base, b = s->alt_port_base;
-
-	if (!count)
-		return true;
-	if (a + count - 1 > 65535 || b + count - 1 > 65535)
-		return false;
-	return a + count <= b || b + count <= a;
-}
-
-static unsigned int or_default(unsigned int v, unsigned int def)
-{
-	return v ? v : def;
-}
-
-static int spec_new(const struct worker_spec *in, struct spec **out)
-{
-	struct spec *sp = NULL;
-	struct worker_spec *s;
-	int err;
-
-	*out = NULL;
-	if (!in || !in->argv || !in->argv[0] || !in->port_base || in->count > WORKERS_MAX)
-		return -EINVAL;
-	if (in->proto && in->proto != IPPROTO_TCP && in->proto != IPPROTO_UDP)
-		return -EINVAL;
-	if (in->npermanent && !in->permanent_exit)
-		return -EINVAL;
-	sp = calloc(1, sizeof(*sp));
-	if (!sp)
-		return -ENOMEM;
-	sp->refs = 1;
-	s = &sp->s;
-	*s = *in;
-	s->argv = NULL;
-	s->env = NULL;
-	s->adopt = NULL;
-	s->nadopt = 0;
-	err = -ENOMEM;
-	sp->name = strdup(in->name ? in->name : "worker");
-	if (!sp->name)
-		goto cleanup;
-	s->name = sp->name;
-	if (in->cwd) {
-		sp->cwd = strdup(in->cwd);
-		if (!sp->cwd)
-			goto cleanup;
-	}
-	s->cwd = sp->cwd;
-	if (in->npermanent) {
-		sp->permanent = calloc(in->npermanent, sizeof(*sp->permanent));
-		if (!sp->permanent)
-			goto cleanup;
-		memcpy(sp->permanent, in->permanent_exit, in->npermanent * sizeof(*sp->permanent));
-	}
-	s->permanent_exit = sp->permanent;
-	err = strv_dup(in->argv, &s->argv);
-	if (!err)
-		err = strv_dup(in->env, &s->env);
-	if (err)
-		goto cleanup;
-	s->proto = in->proto ? in->proto : IPPROTO_TCP;
-	s->ready_timeout_ms = or_default(in->ready_timeout_ms, READY_TIMEOUT_DEFAULT);
-	s->kill_timeout_ms = or_default(in->kill_timeout_ms, KILL_TIMEOUT_DEFAULT);
-	s->min_uptime_ms = or_default(in->min_uptime_ms, MIN_UPTIME_DEFAULT);
-	s->backoff_initial_ms = or_default(in->backoff_initial_ms, BACKOFF_INITIAL_DEFAULT);
-	s->backoff_max_ms = or_default(in->backoff_max_ms, BACKOFF_MAX_DEFAULT);
-	if (s->backoff_max_ms < s->backoff_initial_ms)
-		s->backoff_max_ms = s->backoff_initial_ms;
-	s->backoff_reset_ms = or_default(in->backoff_reset_ms, BACKOFF_RESET_DEFAULT);
-	s->crash_limit = or_default(in->crash_limit, CRASH_LIMIT_DEFAULT);
-	s->crash_window_ms = or_default(in->crash_window_ms, CRASH_WINDOW_DEFAULT);
-	if (!in->alt_port_base) {
-		if ((unsigned int)in->port_base + in->count > 65535) {
-			err = -EINVAL;
-			goto cleanup;
-		}
-		s->alt_port_base = (__u16)(in->port_base + in->count);
-	}
-	if (!ports_fit(s, s->count)) {
-		err = -EINVAL;
-		goto cleanup;
-	}
-	*out = sp;
-	sp = NULL;
-	err = 0;
-cleanup:
-	spec_put(sp);
-	return err;
-}
-
-static __u16 port_main(const struct spec *sp, unsigned int id)
-{
-	return (__u16)(sp->s.port_base + id);
-}
-
-/* The port the next process of a worker whose last one held cur takes. */
-static __u16 port_other(const struct spec *sp, unsigned int id, __u16 cur)
-{
-	__u16 a = port_main(sp, id);
-
-	return cur == a ? (__u16)(sp->s.alt_port_base + id) : a;
-}
-
-/* cur if it is one of the two ports of id under sp, else the main one. */
-static __u16 port_keep(const struct spec *sp, unsigned int id, __u16 cur)
-{
-	if (cur == port_main(sp, id) || cur == (__u16)(sp->s.alt_port_base + id))
-		return cur;
-	return port_main(sp, id);
-}
 
 /* ---- pool entry, exit and events ---- */
 
@@ -579,107 +92,10 @@ static void slot_set(struct worker_pool *p, struct slot *s, enum worker_state st
 
 /* ---- processes ---- */
 
-static struct proc *proc_alloc(struct worker_pool *p, struct spec *sp, unsigned int id, __u16 port)
-{
-	struct proc *pr = calloc(1, sizeof(*pr));
-
-	if (!pr)
-		return NULL;
-	pr->pool = p;
-	pr->spec = spec_get(sp);
-	pr->id = id;
-	pr->port = port;
-	pr->pidfd = -1;
-	pr->out_fd = -1;
-	pr->link = p->procs;
-	p->procs = pr;
-	return pr;
-}
-
-/* Closes what the pool holds of the process; the process itself is left
- * alone (reaped or abandoned by the caller).
- */
-static void proc_free(struct proc *pr)
-{
-	struct worker_pool *p = pr->pool;
-	struct proc **pp;
-
-	for (pp = &p->procs; *pp; pp = &(*pp)->link) {
-		if (*pp == pr) {
-			*pp = pr->link;
-			break;
-		}
-	}
-	if (pr->slot) {
-		if (pr->slot->cur == pr)
-			pr->slot->cur = NULL;
-		if (pr->slot->next == pr)
-			pr->slot->next = NULL;
-	}
-	if (p->reload_proc == pr)
-		p->reload_proc = NULL;
-	if (p->reload_wait == pr)
-		p->reload_wait = NULL;
-	if (pr->exit_ev)
-		event_free(pr->exit_ev);
-	if (pr->poll_ev)
-		event_free(pr->poll_ev);
-	if (pr->kill_ev)
-		event_free(pr->kill_ev);
-	if (pr->drain_ev)
-		event_free(pr->drain_ev);
-	if (pr->out_ev)
-		event_free(pr->out_ev);
-	if (pr->out_fd >= 0)
-		close(pr->out_fd);
-	if (pr->pidfd >= 0)
-		close(pr->pidfd);
-	spec_put(pr->spec);
-	free(pr);
-}
-
-/* sig to the worker, through its pidfd (no pid reuse), then to the rest of
- * its process group: a live or unreaped leader keeps the group's id from
- * being reused.
- */
-static void proc_signal(struct proc *pr, int sig)
-{
-	if (sys_pidfd_send_signal(pr->pidfd, sig) < 0)
-		return;
-	kill(-pr->pid, sig);
-}
-
-/* Reaps an exited child of ours. A leader's exit leaves its process group
- * to be killed first: what it started goes with it, and a child that
- * still holds the port would keep the next start from listening.
- */
-static void proc_reap(struct proc *pr)
-{
-	siginfo_t si;
-
-	if (!pr->child)
-		return;
-	kill(-pr->pid, SIGKILL);
-	while (waitid(P_PIDFD, (id_t)pr->pidfd, &si, WEXITED | WNOHANG) < 0 && errno == EINTR)
-		;
-	pr->child = false;
-}
-
-/* After the process exited: reaped (its group killed), the rest of its
- * output read, freed.
- */
-static void proc_finish(struct proc *pr)
-{
-	proc_reap(pr);
-	if (pr->out_fd >= 0)
-		proc_read_output(pr, true);
-	proc_free(pr);
-}
-
-static int proc_arm(struct proc *pr)
+int wk_proc_arm(struct proc *pr)
 {
 	struct event_base *base = pr->pool->base;
-	struct timeval tv = ms_to_tv(READY_POLL_MS);
+	struct timeval tv = wk_ms_to_tv(READY_POLL_MS);
 
 	pr->exit_ev = event_new(base, pr->pidfd, EV_READ, proc_exit_cb, pr);
 	pr->poll_ev = event_new(base, -1, EV_PERSIST, proc_poll_cb, pr);
@@ -698,79 +114,6 @@ static int proc_arm(struct proc *pr)
 	return 0;
 }
 
-/* SIGTERM now, SIGKILL after the kill timeout; the process leaves its
- * slot. report: WORKER_STOPPED for its id once it has exited.
- */
-/* Takes pr out of its slot: it serves nothing the pool counts on. */
-static void proc_unslot(struct proc *pr, bool report)
-{
-	struct slot *s = pr->slot;
-
-	if (s) {
-		if (s->cur == pr)
-			s->cur = NULL;
-		if (s->next == pr)
-			s->next = NULL;
-	}
-	pr->slot = NULL;
-	pr->role = ROLE_RETIRED;
-	pr->report_stop = report;
-	pr->awaited = false;
-	if (pr->poll_ev)
-		evtimer_del(pr->poll_ev);
-}
-
-static void proc_retire(struct proc *pr, bool report)
-{
-	proc_unslot(pr, report);
-	pr->draining = false;
-	if (pr->drain_ev)
-		evtimer_del(pr->drain_ev);
-	if (pr->kill_at_ms || pr->kill_sent)
-		return;
-	proc_signal(pr, SIGTERM);
-	pr->kill_at_ms = now_ms() + pr->spec->s.kill_timeout_ms;
-	if (pr->kill_ev) {
-		struct timeval tv = ms_to_tv(pr->spec->s.kill_timeout_ms);
-
-		evtimer_add(pr->kill_ev, &tv);
-	}
-}
-
-/* A worker whose replacement has taken over its traffic still holds the
- * connections it accepted and those in its accept queue, which a plain
- * server loses if it dies on SIGTERM: it gets SIGTERM once they have
- * ended (counted every DRAIN_POLL_MS, the first count one period after
- * the swap, when the handshakes begun before it are done), or when
- * drain_ms runs out.
- */
-static void proc_retire_drained(struct worker_pool *p, struct proc *pr)
-{
-	struct timeval tv = ms_to_tv(p->spec->s.drain_ms), poll = ms_to_tv(DRAIN_POLL_MS);
-
-	if (!p->spec->s.drain_ms || !pr->kill_ev || !pr->drain_ev || pr->kill_at_ms ||
-	    pr->kill_sent) {
-		proc_retire(pr, false);
-		return;
-	}
-	proc_unslot(pr, false);
-	pr->draining = true;
-	pr->drain_start_ms = now_ms();
-	pr->conns = -1;
-	evtimer_add(pr->kill_ev, &tv);
-	evtimer_add(pr->drain_ev, &poll);
-}
-
-/* Ends pr's drain now, if it drains: why is for the log. */
-static void proc_drain_cut(struct proc *pr, const char *why)
-{
-	if (!pr->draining)
-		return;
-	log_info("%s/%u: pid %d: drain cut short after %lld ms (%s), SIGTERM", pr->spec->name,
-		 pr->id, (int)pr->pid, (long long)(now_ms() - pr->drain_start_ms), why);
-	proc_retire(pr, pr->report_stop);
-}
-
 /* A process of worker id that has left its slot and still holds port
  * (draining, or stopping), or NULL.
  */
@@ -782,562 +125,7 @@ static struct proc *port_holder(const struct worker_pool *p, unsigned int id, __
 	return NULL;
 }
 
-static void proc_kill(struct proc *pr)
-{
-	if (pr->kill_sent)
-		return;
-	pr->kill_sent = true;
-	proc_signal(pr, SIGKILL);
-}
-
-/* ---- spawning ---- */
-
-/* What the child needs, prepared before fork(): after it only
- * async-signal-safe calls are made.
- */
-struct launch {
-	char path[PATH_MAX];
-	char **envp; /* entries borrowed from environ and the spec */
-	char env_port[16];
-	char env_id[24];
-	gid_t *groups;
-	size_t ngroups;
-};
-
-static bool env_same_name(const char *a, const char *b)
-{
-	size_t n = strcspn(a, "=");
-
-	return strncmp(a, b, n) == 0 && (b[n] == '=' || b[n] == '\0');
-}
-
-/* The agent's environment less what the spec or we set, then the spec's
- * entries, then PORT and WORKER_ID.
- */
-static int launch_env(struct launch *l, const struct spec *sp, unsigned int id, __u16 port)
-{
-	char **env = sp->s.env;
-	size_t n = 0, m = 0, j = 0;
-
-	while (environ && environ[n])
-		n++;
-	while (env && env[m])
-		m++;
-	l->envp = calloc(n + m + 3, sizeof(*l->envp));
-	if (!l->envp)
-		return -ENOMEM;
-	snprintf(l->env_port, sizeof(l->env_port), "PORT=%u", port);
-	snprintf(l->env_id, sizeof(l->env_id), "WORKER_ID=%u", id);
-	for (size_t i = 0; i < n; i++) {
-		bool shadowed =
-			env_same_name(environ[i], "PORT") || env_same_name(environ[i], "WORKER_ID");
-
-		for (size_t k = 0; k < m && !shadowed; k++)
-			shadowed = env_same_name(environ[i], env[k]);
-		if (!shadowed)
-			l->envp[j++] = environ[i];
-	}
-	for (size_t k = 0; k < m; k++) {
-		if (!env_same_name(env[k], "PORT") && !env_same_name(env[k], "WORKER_ID"))
-			l->envp[j++] = env[k];
-	}
-	l->envp[j++] = l->env_port;
-	l->envp[j++] = l->env_id;
-	l->envp[j] = NULL;
-	return 0;
-}
-
-/* PATH as the worker will see it. */
-static const char *spec_path_env(const struct spec *sp)
-{
-	const char *path = getenv("PATH");
-
-	for (size_t i = 0; sp->s.env && sp->s.env[i]; i++)
-		if (strncmp(sp->s.env[i], "PATH=", 5) == 0)
-			path = sp->s.env[i] + 5;
-	return path ? path : PATH_DEFAULT;
-}
-
-/* argv[0] found in PATH, as execvp would (which is not async-signal-safe:
- * it runs before the fork). A name with a slash is used as it is, relative
- * to the worker's cwd.
- */
-static int resolve_path(const char *file, const char *path, char *out, size_t len)
-{
-	if (strchr(file, '/')) {
-		if ((size_t)snprintf(out, len, "%s", file) >= len)
-			return -ENAMETOOLONG;
-		return 0;
-	}
-	while (*path) {
-		size_t dl = strcspn(path, ":");
-		int n = snprintf(out, len, "%.*s/%s", (int)(dl ? dl : 1), dl ? path : ".", file);
-
-		if (n > 0 && (size_t)n < len && access(out, X_OK) == 0)
-			return 0;
-		path += dl;
-		if (*path == ':')
-			path++;
-	}
-	return -ENOENT;
-}
-
-/* The supplementary groups of uid's user (initgroups reads NSS: not after
- * fork()); just gid when the uid has no passwd entry.
- */
-static int launch_groups(struct launch *l, uid_t uid, gid_t gid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	int n = 32;
-
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res) {
-		l->groups = malloc(sizeof(*l->groups));
-		if (!l->groups)
-			return -ENOMEM;
-		l->groups[0] = gid;
-		l->ngroups = 1;
-		return 0;
-	}
-	for (int tries = 0; tries < 4; tries++) {
-		int want = n;
-
-		free(l->groups);
-		l->groups = calloc((size_t)n, sizeof(*l->groups));
-		if (!l->groups)
-			return -ENOMEM;
-		if (getgrouplist(res->pw_name, gid, l->groups, &n) >= 0) {
-			l->ngroups = (size_t)n;
-			return 0;
-		}
-		if (n <= want)
-			n = want * 2;
-	}
-	return -E2BIG;
-}
-
-static void launch_free(struct launch *l)
-{
-	free(l->envp);
-	free(l->groups);
-}
-
-/* In the child: async-signal-safe calls only. Reports errno on err_w (close
- * on exec: nothing arrives when the exec works).
- */
-static void __attribute__((noreturn))
-child_exec(const struct launch *l, const struct worker_spec *s, int devnull, int out_r, int out_w,
-	   int err_w)
-{
-	struct sigaction sa;
-	sigset_t none;
-	int err;
-
-	if (setsid() < 0)
-		goto fail;
-	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
-	    dup2(out_w, STDERR_FILENO) < 0)
-		goto fail;
-	/* The worker holds a read end of its own output pipe (without
-	 * CLOEXEC, on a descriptor above stderr): if the agent is killed,
-	 * its writes still have a reader and fill the pipe, which the next
-	 * agent drains when it adopts the worker, rather than failing with
-	 * EPIPE (which kills a node worker).
-	 */
-	if (fcntl(out_r, F_DUPFD, STDERR_FILENO + 1) < 0)
-		goto fail;
-	if (s->has_user &&
-	    (setgroups(l->ngroups, l->groups) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0))
-		goto fail;
-	if (s->cwd && chdir(s->cwd) < 0)
-		goto fail;
-	/* Ignored signals stay ignored across exec, and the mask stays: the
-	 * agent may ignore SIGPIPE or block signals for signalfd.
-	 */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	execve(l->path, s->argv, l->envp);
-fail:
-	err = errno;
-	if (write(err_w, &err, sizeof(err)) < 0)
-		err = 0;
-	_exit(127);
-}
-
-/* fork() and exec() of the worker. Returns once the exec has happened (or
- * failed: -errno from the child).
- */
-static int proc_spawn(struct proc *pr)
-{
-	const struct worker_spec *s = &pr->spec->s;
-	struct launch l = { 0 };
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1;
-	sigset_t all, old;
-	int err, childerr = 0;
-	ssize_t n;
-	pid_t pid;
-
-	err = resolve_path(s->argv[0], spec_path_env(pr->spec), l.path, sizeof(l.path));
-	if (!err)
-		err = launch_env(&l, pr->spec, pr->id, pr->port);
-	if (!err && s->has_user)
-		err = launch_groups(&l, s->uid, s->gid);
-	if (err)
-		goto cleanup;
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	/* Room for a while of output with no agent to read it; the default
-	 * 64 KiB where this fails.
-	 */
-	fcntl(out[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	/* No agent signal handler may run in the child before it resets
-	 * them.
-	 */
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0)
-		child_exec(&l, s, devnull, out[0], out[1], errp[1]);
-	err = pid < 0 ? -errno : 0;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		goto cleanup;
-	close(errp[1]);
-	errp[1] = -1;
-	do {
-		n = read(errp[0], &childerr, sizeof(childerr));
-	} while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof(childerr)) {
-		/* It exits at once; our own pid only. */
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		err = -childerr;
-		goto cleanup;
-	}
-	pr->pid = pid;
-	pr->child = true;
-	/* Not reaped before we wait for it: the pid cannot be reused. */
-	pr->pidfd = sys_pidfd_open(pid);
-	if (pr->pidfd < 0) {
-		err = -errno;
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		pr->child = false;
-		goto cleanup;
-	}
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	pr->out_fd = out[0];
-	out[0] = -1;
-cleanup:
-	for (int i = 0; i < 2; i++) {
-		if (out[i] >= 0)
-			close(out[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-	}
-	if (devnull >= 0)
-		close(devnull);
-	launch_free(&l);
-	return err;
-}
-
-static void proc_set_start_time(struct proc *pr)
-{
-	struct pstat st;
-
-	if (pstat_read(pr->pid, &st) == 0)
-		pr->start_time = st.start_time;
-}
-
-static int proc_start(struct worker_pool *p, struct spec *sp, unsigned int id, __u16 port,
-		      struct proc **out)
-{
-	struct proc *pr = proc_alloc(p, sp, id, port);
-	int err;
-
-	*out = NULL;
-	if (!pr)
-		return -ENOMEM;
-	err = proc_spawn(pr);
-	if (err) {
-		proc_free(pr);
-		return err;
-	}
-	pr->started = time(NULL);
-	pr->started_ms = now_ms();
-	proc_set_start_time(pr);
-	err = proc_arm(pr);
-	if (err) {
-		proc_kill(pr);
-		while (waitid(P_PIDFD, (id_t)pr->pidfd, &(siginfo_t){ 0 }, WEXITED) < 0 &&
-		       errno == EINTR)
-			;
-		pr->child = false;
-		proc_free(pr);
-		return err;
-	}
-	log_info("%s/%u: started, pid %d, port %u", sp->name, id, (int)pr->pid, port);
-	*out = pr;
-	return 0;
-}
-
-/* ---- readiness ---- */
-
-/* fd is a socket of the worker's protocol on port: listening (TCP) or
- * bound and not connected (UDP).
- */
-static bool socket_matches(int fd, __u8 proto, __u16 port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(int);
-	int domain = 0, protocol = 0, listening = 0;
-	__u16 bound;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
-	    (domain != AF_INET && domain != AF_INET6))
-		return false;
-	len = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) < 0 || protocol != proto)
-		return false;
-	if (proto == IPPROTO_TCP) {
-		len = sizeof(int);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
-			return false;
-	} else {
-		len = sizeof(ss);
-		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 || errno != ENOTCONN)
-			return false;
-	}
-	memset(&ss, 0, sizeof(ss));
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return false;
-	if (ss.ss_family == AF_INET)
-		bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	else
-		bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return bound == port;
-}
-
-/* A duplicate of pid's socket for pr, or -1. */
-static int socket_in_process(struct proc *pr, pid_t pid, int pidfd)
-{
-	char path[64];
-	struct dirent *de;
-	int found = -1;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while (found < 0 && (de = readdir(d))) {
-		long tfd;
-		char *end;
-		int fd;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		if (!fd_inode(dirfd(d), de->d_name, "socket"))
-			continue;
-		tfd = strtol(de->d_name, &end, 10);
-		if (*end || tfd < 0 || tfd > INT_MAX)
-			continue;
-		fd = sys_pidfd_getfd(pidfd, (int)tfd);
-		if (fd < 0) {
-			if ((errno == EPERM || errno == EACCES) && !pr->getfd_warned) {
-				log_warn("%s/%u: pidfd_getfd of pid %d", pr->spec->name, pr->id,
-					 (int)pid);
-				pr->getfd_warned = true;
-			}
-			continue;
-		}
-		if (socket_matches(fd, pr->spec->s.proto, pr->port))
-			found = fd;
-		else
-			close(fd);
-	}
-	closedir(d);
-	return found;
-}
-
-/* pid has children (or the kernel does not say: CONFIG_PROC_CHILDREN). */
-static bool has_children(pid_t pid)
-{
-	char path[64], c;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT;
-	n = read(fd, &c, 1);
-	close(fd);
-	return n != 0;
-}
-
-/* The next process of session sid, its leader left out, in d (an open
- * /proc); 0 at the end.
- */
-static pid_t session_next(DIR *d, pid_t sid)
-{
-	struct dirent *de;
-
-	while ((de = readdir(d))) {
-		pid_t pid = proc_dirent_pid(de);
-		struct pstat st = { 0 };
-
-		if (pid && pid != sid && pstat_read(pid, &st) == 0 && st.sid == sid)
-			return pid;
-	}
-	return 0;
-}
-
-/* The worker's socket: its own descriptors first, then those of the other
- * processes of its session (a wrapper shell's child, node's cluster
- * workers), children reparented to init included. Walking /proc costs:
- * only while the worker has children, or on every tenth poll for the
- * orphans of one that has none left.
- */
-static int proc_find_socket(struct proc *pr)
-{
-	pid_t pid;
-	int fd;
-	DIR *d;
-
-	fd = socket_in_process(pr, pr->pid, pr->pidfd);
-	if (fd >= 0)
-		return fd;
-	if (pr->polls++ % 10 && !has_children(pr->pid))
-		return -1;
-	d = opendir("/proc");
-	if (!d)
-		return -1;
-	while (fd < 0 && (pid = session_next(d, pr->pid))) {
-		int pidfd;
-
-		pidfd = sys_pidfd_open(pid);
-		if (pidfd < 0)
-			continue;
-		fd = socket_in_process(pr, pid, pidfd);
-		close(pidfd);
-	}
-	closedir(d);
-	return fd;
-}
-
 /* ---- drain ---- */
-
-/* Inodes of sockets, sorted once complete. */
-struct inodes {
-	unsigned long *v;
-	size_t n, cap;
-};
-
-static int inodes_add(struct inodes *s, unsigned long ino)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		unsigned long *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = ino;
-	return 0;
-}
-
-/* Adds the inodes of the sockets pid holds. */
-static int inodes_of(pid_t pid, struct inodes *s)
-{
-	char path[64];
-	struct dirent *de;
-	int err = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -errno;
-	while (!err && (de = readdir(d))) {
-		unsigned long long ino = fd_inode(dirfd(d), de->d_name, "socket");
-
-		if (ino)
-			err = inodes_add(s, (unsigned long)ino);
-	}
-	closedir(d);
-	return err;
-}
-
-static int inode_cmp(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The sockets of pr's worker: its own, and while it has children those of
- * the rest of its session (a wrapper shell's child, node's cluster
- * workers), as proc_find_socket() looks for its listener.
- */
-static int proc_inodes(const struct proc *pr, struct inodes *s)
-{
-	int err = inodes_of(pr->pid, s);
-	pid_t pid;
-	DIR *d;
-
-	if (!err && has_children(pr->pid)) {
-		d = opendir("/proc");
-		if (!d)
-			return -errno;
-		/* One that exits meanwhile holds nothing. */
-		while (!err && (pid = session_next(d, pr->pid)))
-			if (inodes_of(pid, s) == -ENOMEM)
-				err = -ENOMEM;
-		closedir(d);
-	}
-	if (!err && s->n)
-		qsort(s->v, s->n, sizeof(*s->v), inode_cmp);
-	return err;
-}
-
-/* The connections pr's worker still serves, on its own port or the one
- * its clients connect to (sockdiag.h says which count); -EAGAIN when its
- * sockets cannot be listed (it is exiting), another -errno when they
- * cannot be counted.
- */
-static int proc_conns(const struct proc *pr)
-{
-	const struct worker_spec *sp = &pr->spec->s;
-	struct sockdiag_filter f = { .proto = sp->proto, .ports = { pr->port, sp->conn_port } };
-	struct inodes s = { 0 };
-	int n;
-
-	if (proc_inodes(pr, &s) < 0) {
-		free(s.v);
-		return -EAGAIN;
-	}
-	f.inodes = s.v;
-	f.ninodes = s.n;
-	n = sockdiag_count(&f);
-	free(s.v);
-	return n;
-}
 
 /* Every DRAIN_POLL_MS while pr drains: SIGTERM once it serves nothing. A
  * count that cannot be made (no sock_diag in the kernel) leaves the drain
@@ -1355,13 +143,13 @@ static void proc_drain_cb(evutil_socket_t fd, short what, void *arg)
 	pool_enter(p);
 	if (!pr->draining)
 		goto out;
-	n = proc_conns(pr);
+	n = wk_proc_conns(pr);
 	if (n >= 0)
 		pr->conns = n;
 	if (n == 0) {
 		log_info("%s/%u: pid %d: connections ended after %lld ms, SIGTERM", name, pr->id,
 			 (int)pr->pid, (long long)(now_ms() - pr->drain_start_ms));
-		proc_retire(pr, pr->report_stop);
+		wk_proc_retire(pr, pr->report_stop);
 	} else if (n < 0 && n != -EAGAIN && n != -EINTR) {
 		log_warnx("%s/%u: pid %d: cannot count its connections (%s): it drains for all "
 			  "of its %u ms",
@@ -1379,7 +167,7 @@ static void reload_finish(struct worker_pool *p, int err)
 	p->reloading = false;
 	p->reload_proc = NULL;
 	p->reload_wait = NULL;
-	spec_put(p->reload_spec);
+	wk_spec_put(p->reload_spec);
 	p->reload_spec = NULL;
 	p->done_result = err;
 	if (p->done) {
@@ -1503,7 +291,7 @@ static bool slot_act(struct slot *s, const struct verdict *v, const char *how)
 		log_warnx("%s/%u: %s; %s: failed, not restarted", name, s->id, how, v->why);
 		break;
 	case WORKER_BACKOFF: {
-		struct timeval tv = ms_to_tv(v->delay_ms);
+		struct timeval tv = wk_ms_to_tv(v->delay_ms);
 
 		log_warnx("%s/%u: %s; restart in %u ms", name, s->id, how, v->delay_ms);
 		evtimer_add(s->backoff_ev, &tv);
@@ -1526,7 +314,7 @@ static int slot_launch(struct worker_pool *p, struct slot *s)
 	char how[160];
 	int err;
 
-	err = proc_start(p, s->spec, s->id, s->port, &pr);
+	err = wk_proc_start(p, s->spec, s->id, s->port, &pr);
 	if (!err) {
 		pr->slot = s;
 		pr->role = ROLE_CUR;
@@ -1600,10 +388,10 @@ static void cur_exited(struct worker_pool *p, struct proc *pr, const siginfo_t *
 		s->cur = nx;
 		nx->role = ROLE_CUR;
 		s->port = nx->port;
-		spec_set(&s->spec, nx->spec);
+		wk_spec_set(&s->spec, nx->spec);
 		slot_history_reset(s);
 		slot_set(p, s, WORKER_STARTING, -1);
-		proc_finish(pr);
+		wk_proc_finish(pr);
 		if (!pool_closing(p))
 			log_warnx("%s/%u: %s; its replacement takes over", s->spec->name, id, how);
 		return;
@@ -1611,11 +399,11 @@ static void cur_exited(struct worker_pool *p, struct proc *pr, const siginfo_t *
 	slot_decide(s, pr->ready ? now_ms() - pr->started_ms : 0, exited,
 		    exited ? si->si_status : 0, &v);
 	/* The other port, unless the worker it replaced still drains there. */
-	s->port = port_other(s->spec, id, pr->port);
+	s->port = wk_port_other(s->spec, id, pr->port);
 	if (port_holder(p, id, s->port))
 		s->port = pr->port;
 	slot_set(p, s, v.state, -1);
-	proc_finish(pr);
+	wk_proc_finish(pr);
 	if (pool_closing(p))
 		return;
 	if (slot_act(s, &v, how))
@@ -1637,15 +425,15 @@ static void proc_exited(struct proc *pr, const siginfo_t *si, bool known)
 		cur_exited(p, pr, si, known);
 		break;
 	case ROLE_NEXT: {
-		struct spec *sp = spec_get(pr->spec); /* for its name, after pr */
+		struct spec *sp = wk_spec_get(pr->spec); /* for its name, after pr */
 		int err = pr->timed_out ? -ETIMEDOUT : -ECHILD;
 
 		o = outcome_take(pr);
 		describe_exit(how, sizeof(how), pr, si, known);
 		log_warnx("%s/%u: replacement %s before it was ready", sp->name, id, how);
-		proc_finish(pr);
+		wk_proc_finish(pr);
 		outcome_apply(p, sp->name, id, o, err);
-		spec_put(sp);
+		wk_spec_put(sp);
 		break;
 	}
 	case ROLE_RETIRED: {
@@ -1653,7 +441,7 @@ static void proc_exited(struct proc *pr, const siginfo_t *si, bool known)
 
 		describe_exit(how, sizeof(how), pr, si, known);
 		log_info("%s/%u: pid %d stopped: %s", pr->spec->name, id, (int)pr->pid, how);
-		proc_finish(pr);
+		wk_proc_finish(pr);
 		if (report)
 			notify(p, id, WORKER_STOPPED, -1);
 		/* Its port is free for the replacement that waited. */
@@ -1726,7 +514,7 @@ static void proc_ready(struct worker_pool *p, struct proc *pr, int sock)
 		s->cur = pr;
 		pr->role = ROLE_CUR;
 		s->port = pr->port;
-		spec_set(&s->spec, pr->spec);
+		wk_spec_set(&s->spec, pr->spec);
 		slot_history_reset(s);
 	}
 	/* The new socket is in place before the old worker is told to go. */
@@ -1734,7 +522,7 @@ static void proc_ready(struct worker_pool *p, struct proc *pr, int sock)
 	if (pool_closing(p))
 		return;
 	if (old)
-		proc_retire_drained(p, old);
+		wk_proc_retire_drained(p, old);
 	outcome_apply(p, s->spec->name, id, o, 0);
 }
 
@@ -1748,14 +536,14 @@ static void proc_ready_timeout(struct worker_pool *p, struct proc *pr)
 	evtimer_del(pr->poll_ev);
 	if (pr->role != ROLE_NEXT) {
 		/* Its exit runs the restart policy. */
-		proc_kill(pr);
+		wk_proc_kill(pr);
 		return;
 	}
 	log_warnx("%s/%u: replacement not listening on port %u within %u ms, killed", name, id,
 		  pr->port, pr->spec->s.ready_timeout_ms);
 	o = outcome_take(pr);
-	proc_retire(pr, false);
-	proc_kill(pr);
+	wk_proc_retire(pr, false);
+	wk_proc_kill(pr);
 	outcome_apply(p, name, id, o, -ETIMEDOUT);
 }
 
@@ -1770,7 +558,7 @@ static void proc_poll_cb(evutil_socket_t fd, short what, void *arg)
 	pool_enter(p);
 	if (pool_closing(p) || pr->ready || pr->timed_out)
 		goto out;
-	sock = proc_find_socket(pr);
+	sock = wk_proc_find_socket(pr);
 	if (sock >= 0)
 		proc_ready(p, pr, sock);
 	else if (now_ms() >= pr->ready_deadline_ms)
@@ -1798,11 +586,11 @@ static void proc_kill_cb(evutil_socket_t fd, short what, void *arg)
 			log_info("%s/%u: pid %d: drain time is up after %lld ms, SIGTERM",
 				 pr->spec->name, pr->id, (int)pr->pid,
 				 (long long)(now_ms() - pr->drain_start_ms));
-		proc_retire(pr, pr->report_stop);
+		wk_proc_retire(pr, pr->report_stop);
 	} else if (!pr->kill_sent) {
 		log_warnx("%s/%u: still running %u ms after SIGTERM, SIGKILL", pr->spec->name,
 			  pr->id, pr->spec->s.kill_timeout_ms);
-		proc_kill(pr);
+		wk_proc_kill(pr);
 	}
 	pool_leave(p);
 }
@@ -1815,7 +603,7 @@ static void proc_out_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pool_enter(p);
-	proc_read_output(pr, false);
+	wk_proc_read_output(pr, false);
 	pool_leave(p);
 }
 
@@ -1830,8 +618,8 @@ static struct slot *slot_new(struct worker_pool *p, unsigned int id)
 	s->pool = p;
 	s->id = id;
 	s->state = WORKER_STARTING;
-	s->spec = spec_get(p->spec);
-	s->port = port_main(p->spec, id);
+	s->spec = wk_spec_get(p->spec);
+	s->port = wk_port_main(p->spec, id);
 	s->crashes = calloc(p->spec->s.crash_limit, sizeof(*s->crashes));
 	s->crash_cap = p->spec->s.crash_limit;
 	s->backoff_ev = evtimer_new(p->base, backoff_cb, s);
@@ -1839,7 +627,7 @@ static struct slot *slot_new(struct worker_pool *p, unsigned int id)
 		free(s->crashes);
 		if (s->backoff_ev)
 			event_free(s->backoff_ev);
-		spec_put(s->spec);
+		wk_spec_put(s->spec);
 		free(s);
 		return NULL;
 	}
@@ -1851,7 +639,7 @@ static void slot_free(struct slot *s)
 	if (!s)
 		return;
 	event_free(s->backoff_ev);
-	spec_put(s->spec);
+	wk_spec_put(s->spec);
 	free(s->crashes);
 	free(s);
 }
@@ -1864,7 +652,7 @@ static struct proc *replace_blocker(const struct worker_pool *p, const struct sl
 {
 	if (!s->cur)
 		return NULL;
-	return port_holder(p, s->id, port_other(sp, s->id, s->cur->port));
+	return port_holder(p, s->id, wk_port_other(sp, s->id, s->cur->port));
 }
 
 /* Starts a replacement of s with sp next to its process, or, with no
@@ -1878,7 +666,7 @@ static int slot_replace(struct worker_pool *p, struct slot *s, struct spec *sp, 
 
 	*out = NULL;
 	if (s->cur) {
-		err = proc_start(p, sp, s->id, port_other(sp, s->id, s->cur->port), &pr);
+		err = wk_proc_start(p, sp, s->id, wk_port_other(sp, s->id, s->cur->port), &pr);
 		if (err) {
 			log_warnx("%s/%u: cannot start a replacement: %s", sp->name, s->id,
 				  strerror(-err));
@@ -1892,11 +680,11 @@ static int slot_replace(struct worker_pool *p, struct slot *s, struct spec *sp, 
 	}
 	/* Nothing running: no old worker to keep serving. */
 	evtimer_del(s->backoff_ev);
-	spec_set(&s->spec, sp);
+	wk_spec_set(&s->spec, sp);
 	slot_history_reset(s);
-	s->port = port_keep(sp, s->id, s->port);
+	s->port = wk_port_keep(sp, s->id, s->port);
 	if (port_holder(p, s->id, s->port))
-		s->port = port_other(sp, s->id, s->port);
+		s->port = wk_port_other(sp, s->id, s->port);
 	err = slot_launch(p, s);
 	if (!err && s->cur)
 		*out = s->cur;
@@ -1913,9 +701,9 @@ static void slot_remove(struct worker_pool *p, struct slot *s)
 	if (pool_closing(p))
 		return;
 	if (next)
-		proc_retire(next, false);
+		wk_proc_retire(next, false);
 	if (cur)
-		proc_retire(cur, true);
+		wk_proc_retire(cur, true);
 	else
 		notify(p, s->id, WORKER_STOPPED, -1);
 	slot_free(s);
@@ -1940,7 +728,7 @@ static int pool_scale(struct worker_pool *p, unsigned int count)
 	}
 	if (count == p->count)
 		return 0;
-	if (!ports_fit(&p->spec->s, count))
+	if (!wk_ports_fit(&p->spec->s, count))
 		return -ERANGE;
 	slots = realloc(p->slots, count * sizeof(struct slot *));
 	if (!slots)
@@ -1959,7 +747,7 @@ static int pool_scale(struct worker_pool *p, unsigned int count)
 				continue;
 			pr->report_stop = false;
 			if (pr->port == s->port)
-				s->port = port_other(p->spec, s->id, s->port);
+				s->port = wk_port_other(p->spec, s->id, s->port);
 		}
 		p->slots[p->count++] = s;
 		slot_launch(p, s);
@@ -1997,7 +785,7 @@ static void reload_step(struct worker_pool *p)
 			/* Replaced again while its last old worker drains:
 			 * that one goes now, and this step waits for its exit.
 			 */
-			proc_drain_cut(pr, "its port is needed by a new replacement");
+			wk_proc_drain_cut(pr, "its port is needed by a new replacement");
 			p->reload_wait = pr;
 			return;
 		}
@@ -2018,7 +806,7 @@ static void reload_step(struct worker_pool *p)
 	}
 	if (!p->reloading)
 		return;
-	spec_set(&p->spec, p->reload_spec);
+	wk_spec_set(&p->spec, p->reload_spec);
 	err = pool_scale(p, p->reload_count);
 	if (pool_closing(p))
 		return;
@@ -2042,357 +830,6 @@ static void reload_cancel(struct worker_pool *p)
 	}
 }
 
-/* ---- adoption ---- */
-
-/* The read end of pid's output pipe, reopened through /proc when its
- * stdout and stderr are still one pipe; -1 otherwise. *ino: the pipe's.
- */
-static int adopt_output(pid_t pid, unsigned long long *ino)
-{
-	char path[64];
-	unsigned long long out, err;
-	int dfd, fd;
-
-	*ino = 0;
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	out = fd_inode(dfd, "1", "pipe");
-	err = fd_inode(dfd, "2", "pipe");
-	close(dfd);
-	if (!out || out != err)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/fd/1", (int)pid);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0)
-		*ino = out;
-	return fd;
-}
-
-static int proc_adopt(struct worker_pool *p, const struct worker_info *a, unsigned long long *ino,
-		      struct proc **out)
-{
-	struct pstat st = { 0 };
-	struct proc *pr;
-	siginfo_t si;
-	int64_t uptime;
-	long hz = sysconf(_SC_CLK_TCK);
-	int err;
-
-	*out = NULL;
-	*ino = 0;
-	pr = proc_alloc(p, p->spec, a->id, a->port);
-	if (!pr)
-		return -ENOMEM;
-	pr->pidfd = sys_pidfd_open(a->pid);
-	if (pr->pidfd < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	/* Read after the pidfd is open: if the pid was reused before, this
-	 * is the new process, and its start time differs.
-	 */
-	err = pstat_read(a->pid, &st);
-	if (err)
-		goto cleanup;
-	if (st.start_time != a->start_time) {
-		err = -ESRCH;
-		goto cleanup;
-	}
-	pr->pid = a->pid;
-	pr->start_time = st.start_time;
-	memset(&si, 0, sizeof(si));
-	pr->child = waitid(P_PIDFD, (id_t)pr->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
-	uptime = clock_ms(CLOCK_BOOTTIME) - (int64_t)(st.start_time * 1000 / (uint64_t)hz);
-	if (uptime < 0)
-		uptime = 0;
-	pr->started_ms = now_ms() - uptime;
-	pr->started = time(NULL) - (time_t)(uptime / 1000);
-	pr->out_fd = adopt_output(a->pid, ino);
-	if (pr->out_fd < 0)
-		log_info("%s/%u: output of pid %d not captured: not the pipe it was started with",
-			 p->spec->name, a->id, (int)a->pid);
-	err = proc_arm(pr);
-	if (err)
-		goto cleanup;
-	log_info("%s/%u: adopted pid %d, port %u", p->spec->name, a->id, (int)a->pid, a->port);
-	*out = pr;
-	pr = NULL;
-cleanup:
-	if (pr) {
-		pr->child = false; /* not ours to reap or kill: left alone */
-		proc_free(pr);
-	}
-	return err;
-}
-
-/* pid holds one of the pipes ino[] on a descriptor above stderr. */
-static bool holds_any(pid_t pid, const unsigned long long *ino, size_t n)
-{
-	char path[64];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		unsigned long long pi;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' ||
-		    strtol(de->d_name, NULL, 10) <= STDERR_FILENO)
-			continue;
-		pi = fd_inode(dirfd(d), de->d_name, "pipe");
-		for (size_t i = 0; pi && i < n && !found; i++)
-			found = pi == ino[i];
-	}
-	closedir(d);
-	return found;
-}
-
-static bool comm_is(pid_t pid, const char *want)
-{
-	char path[64], comm[32];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, comm, sizeof(comm) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, want) == 0;
-}
-
-/* SIGTERMs the output drainer an abandoning agent left for this pool
- * (one per pool: the one holding a pipe we have reopened): from now on the
- * lines are ours to log. Its other pipes, of workers not adopted, lose
- * their reader; a dead worker's is at its end anyway.
- */
-static void drainers_stop(const char *name, const unsigned long long *ino, size_t n)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if (!n)
-		return;
-	d = opendir("/proc");
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		pid_t pid = proc_dirent_pid(de);
-		int pidfd;
-
-		if (!pid || !comm_is(pid, DRAIN_COMM))
-			continue;
-		/* Checked again through the pidfd's process: no pid reuse. */
-		pidfd = sys_pidfd_open(pid);
-		if (pidfd < 0)
-			continue;
-		if (comm_is(pid, DRAIN_COMM) && holds_any(pid, ino, n) &&
-		    sys_pidfd_send_signal(pidfd, SIGTERM) == 0)
-			log_debug("%s: output drainer pid %d stopped", name, (int)pid);
-		close(pidfd);
-	}
-	closedir(d);
-}
-
-static void pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
-{
-	unsigned long long *ino = calloc(spec->nadopt ? spec->nadopt : 1, sizeof(*ino));
-	size_t nino = 0;
-
-	for (size_t i = 0; i < spec->nadopt; i++) {
-		const struct worker_info *a = &spec->adopt[i];
-		struct proc *pr;
-		struct slot *s;
-		int err;
-
-		s = a->id < p->count ? p->slots[a->id] : NULL;
-		if (s)
-			s->port = port_keep(p->spec, a->id, a->port);
-		if (a->pid <= 0)
-			continue;
-		err = proc_adopt(p, a, ino ? &ino[nino] : &(unsigned long long){ 0 }, &pr);
-		if (err || !pr) {
-			log_warnx("%s/%u: pid %d not adopted: %s", p->spec->name, a->id,
-				  (int)a->pid,
-				  err == -ESRCH ? "no longer that worker" : strerror(-err));
-			/* Whatever may still hold its port. */
-			if (s)
-				s->port = port_other(p->spec, a->id, a->port);
-			continue;
-		}
-		if (ino && ino[nino])
-			nino++;
-		if (!s || s->cur) {
-			log_info("%s/%u: adopted pid %d is not wanted, stopping it", p->spec->name,
-				 a->id, (int)a->pid);
-			proc_retire(pr, false);
-			continue;
-		}
-		pr->slot = s;
-		pr->role = ROLE_CUR;
-		s->cur = pr;
-		s->port = a->port;
-		s->restarts = a->restarts;
-	}
-	if (ino)
-		drainers_stop(p->spec->name, ino, nino);
-	free(ino);
-}
-
-/* ---- abandon: the output drainer ---- */
-
-struct drain_src {
-	int fd;
-	unsigned int id;
-	struct linebuf lb;
-};
-
-/* The drainer's life: log lines until every pipe is closed or SIGTERM.
- * Memory was all allocated before the fork.
- */
-static void __attribute__((noreturn))
-drainer_run(struct drain_src *src, struct pollfd *pfd, size_t n, const char *name)
-{
-	struct sigaction sa;
-	unsigned int lo = 3;
-	sigset_t none;
-	size_t live = n;
-
-	static char line_buf[OUT_LINE_MAX + 256];
-
-	setsid();
-	prctl(PR_SET_NAME, DRAIN_COMM, 0, 0, 0);
-	/* One write per line: the agent that adopts the workers logs to the
-	 * same stderr, and the log module writes a line in pieces.
-	 */
-	if (setvbuf(stderr, line_buf, _IOLBF, sizeof(line_buf)) != 0)
-		log_warnx("%s: output drainer: lines may be torn", name);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Nothing of the agent's but stdio and the pipes (sorted by fd):
-	 * no listening socket, map or other pool's pipe stays open here.
-	 */
-	for (size_t i = 0; i < n; i++) {
-		unsigned int fd = (unsigned int)src[i].fd;
-
-		if (fd > lo)
-			close_range(lo, fd - 1, 0);
-		if (fd + 1 > lo)
-			lo = fd + 1;
-	}
-	close_range(lo, ~0U, 0);
-	while (live) {
-		size_t k = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			if (src[i].fd < 0)
-				continue;
-			pfd[k].fd = src[i].fd;
-			pfd[k].events = POLLIN;
-			pfd[k].revents = 0;
-			k++;
-		}
-		if (poll(pfd, k, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (size_t i = 0, j = 0; i < n; i++) {
-			struct drain_src *d = &src[i];
-			ssize_t r;
-
-			if (d->fd < 0)
-				continue;
-			if (!pfd[j++].revents)
-				continue;
-			r = read(d->fd, d->lb.buf + d->lb.len, sizeof(d->lb.buf) - d->lb.len);
-			if (r > 0) {
-				d->lb.len += (size_t)r;
-				linebuf_emit(&d->lb, name, d->id, false);
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				linebuf_emit(&d->lb, name, d->id, true);
-				close(d->fd);
-				d->fd = -1;
-				live--;
-			}
-		}
-	}
-	_exit(0);
-}
-
-/* Forks the drainer, detached (double fork: no zombie of ours to reap). */
-static void drainer_start(struct worker_pool *p)
-{
-	struct drain_src *src = NULL;
-	struct pollfd *pfd = NULL;
-	sigset_t all, old;
-	size_t n = 0, k = 0;
-	pid_t pid;
-
-	for (struct proc *pr = p->procs; pr; pr = pr->link)
-		if (pr->role == ROLE_CUR && pr->out_fd >= 0)
-			n++;
-	if (!n)
-		return;
-	src = calloc(n, sizeof(*src));
-	pfd = calloc(n, sizeof(*pfd));
-	if (!src || !pfd) {
-		log_warnx("%s: no output drainer: out of memory", p->spec->name);
-		goto cleanup;
-	}
-	for (struct proc *pr = p->procs; pr; pr = pr->link) {
-		size_t i;
-
-		if (pr->role != ROLE_CUR || pr->out_fd < 0)
-			continue;
-		/* Keep the partial line; insert sorted by fd. */
-		for (i = k; i > 0 && src[i - 1].fd > pr->out_fd; i--)
-			src[i] = src[i - 1];
-		src[i].fd = pr->out_fd;
-		src[i].id = pr->id;
-		src[i].lb = pr->out;
-		k++;
-	}
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		pid_t grandchild = fork();
-
-		if (grandchild == 0)
-			drainer_run(src, pfd, n, p->spec->name);
-		_exit(grandchild < 0 ? 1 : 0);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0) {
-		log_warn("%s: fork of the output drainer", p->spec->name);
-		goto cleanup;
-	}
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	/* What it logs from now on, it logs itself. */
-	for (struct proc *pr = p->procs; pr; pr = pr->link)
-		pr->out.len = 0;
-cleanup:
-	free(src);
-	free(pfd);
-}
-
 /* ---- the pool ---- */
 
 static void pool_free(struct worker_pool *p)
@@ -2401,13 +838,13 @@ static void pool_free(struct worker_pool *p)
 
 	while ((pr = p->procs)) {
 		p->procs = pr->link;
-		proc_free(pr);
+		wk_proc_free(pr);
 	}
 	for (unsigned int i = 0; i < p->count; i++)
 		slot_free(p->slots[i]);
 	free(p->slots);
-	spec_put(p->spec);
-	spec_put(p->reload_spec);
+	wk_spec_put(p->spec);
+	wk_spec_put(p->reload_spec);
 	if (p->done_ev)
 		event_free(p->done_ev);
 	free(p);
@@ -2417,7 +854,6 @@ struct worker_pool *worker_pool_start(struct event_base *base, const struct work
 				      worker_event_fn fn, void *arg)
 {
 	struct worker_pool *p = NULL;
-	char path[PATH_MAX];
 	int err;
 
 	if (!base) {
@@ -2433,19 +869,13 @@ struct worker_pool *worker_pool_start(struct event_base *base, const struct work
 	p->fn = fn;
 	p->arg = arg;
 	p->quiet = true;
-	err = spec_new(spec, &p->spec);
+	err = wk_spec_new(spec, &p->spec);
 	if (err)
 		goto cleanup;
-	/* A mistyped program fails here rather than as a crash loop; a
-	 * relative path waits for the worker's cwd.
-	 */
-	if (!strchr(spec->argv[0], '/') || spec->argv[0][0] == '/' || !spec->cwd) {
-		err = resolve_path(spec->argv[0], spec_path_env(p->spec), path, sizeof(path));
-		if (!err && access(path, X_OK) < 0)
-			err = -errno;
-		if (err)
-			goto cleanup;
-	}
+	/* A mistyped program fails here rather than as a crash loop. */
+	err = wk_program_check(p->spec);
+	if (err)
+		goto cleanup;
 	p->done_ev = event_new(base, -1, 0, done_cb, p);
 	p->slots = calloc(p->spec->s.count ? p->spec->s.count : 1, sizeof(struct slot *));
 	if (!p->done_ev || !p->slots) {
@@ -2459,7 +889,7 @@ struct worker_pool *worker_pool_start(struct event_base *base, const struct work
 			goto cleanup;
 		}
 	}
-	pool_adopt(p, spec);
+	wk_pool_adopt(p, spec);
 	for (unsigned int i = 0; i < p->count; i++)
 		if (p->slots[i] && !p->slots[i]->cur)
 			slot_launch(p, p->slots[i]);
@@ -2493,7 +923,7 @@ static void pool_wait(struct worker_pool *p)
 						"%s/%u: still running %u ms after SIGTERM, SIGKILL",
 						pr->spec->name, pr->id,
 						pr->spec->s.kill_timeout_ms);
-					proc_kill(pr);
+					wk_proc_kill(pr);
 				} else if (pr->kill_at_ms - now < timeout) {
 					timeout = pr->kill_at_ms - now;
 				}
@@ -2525,7 +955,7 @@ static void pool_wait(struct worker_pool *p)
 			if (pfd[i].fd == owner[i]->pidfd)
 				proc_exit_handle(owner[i]);
 			else
-				proc_read_output(owner[i], false);
+				wk_proc_read_output(owner[i], false);
 			break;
 		}
 		free(pfd);
@@ -2557,7 +987,7 @@ void worker_pool_stop(struct worker_pool *p, bool wait)
 		}
 		for (struct proc *pr = p->procs; pr && !p->abandoned; pr = pr->link)
 			if (pr->role != ROLE_RETIRED || pr->draining)
-				proc_retire(pr, pr->role == ROLE_CUR);
+				wk_proc_retire(pr, pr->role == ROLE_CUR);
 		log_info("%s: stopping %u worker%s", p->spec->name, p->count,
 			 p->count == 1 ? "" : "s");
 	}
@@ -2573,12 +1003,12 @@ void worker_pool_abandon(struct worker_pool *p)
 	pool_enter(p);
 	if (!p->abandoned) {
 		reload_cancel(p);
-		drainer_start(p);
+		wk_drainer_start(p);
 		p->abandoned = true;
 		for (struct proc *pr = p->procs; pr; pr = pr->link) {
 			/* Nobody would ever stop these. */
 			if (pr->role != ROLE_CUR)
-				proc_kill(pr);
+				wk_proc_kill(pr);
 			pr->child = false;
 		}
 		for (unsigned int i = 0; i < p->count; i++)
@@ -2617,7 +1047,7 @@ int worker_pool_restart(struct worker_pool *p, unsigned int id)
 	pr = replace_blocker(p, s, s->spec);
 	if (pr) {
 		/* Its last old worker still drains on the port needed. */
-		proc_drain_cut(pr, "its port is needed by a restart");
+		wk_proc_drain_cut(pr, "its port is needed by a restart");
 		return -EBUSY;
 	}
 	pool_enter(p);
@@ -2662,11 +1092,11 @@ int worker_pool_reload(struct worker_pool *p, const struct worker_spec *new_spec
 		if (p->slots[i]->next)
 			return -EBUSY;
 	if (new_spec) {
-		err = spec_new(new_spec, &sp);
+		err = wk_spec_new(new_spec, &sp);
 		if (err)
 			return err;
 	} else {
-		sp = spec_get(p->spec);
+		sp = wk_spec_get(p->spec);
 	}
 	pool_enter(p);
 	p->reloading = true;
