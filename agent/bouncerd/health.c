@@ -27,6 +27,7 @@
 #include "common/addr.h"
 #include "health.h"
 #include "common/log.h"
+#include "common/util.h"
 
 /* Bytes of an http response read at most: status line, headers and as much
  * of the body as the expect substring is searched in.
@@ -170,29 +171,6 @@ static const char *mem_find(const char *hay, size_t hay_len, const char *needle,
 		if (hay[i] == needle[0] && memcmp(hay + i, needle, len) == 0)
 			return hay + i;
 	return NULL;
-}
-
-/* asprintf, which needs _GNU_SOURCE: a new string, or NULL. */
-static char *str_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *str_format(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	s = malloc((size_t)n + 1);
-	if (!s)
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return s;
 }
 
 static struct timeval ms_to_tv(unsigned int ms)
@@ -939,9 +917,9 @@ static int http_build_request(struct health_check *hc, const char *addr)
 		c->http_status_min = HTTP_STATUS_MIN_DEFAULT;
 		c->http_status_max = HTTP_STATUS_MAX_DEFAULT;
 	}
-	hc->http_request = str_format("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: bouncer\r\n"
-				      "Connection: close\r\n\r\n",
-				      path, host);
+	hc->http_request = format("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: bouncer\r\n"
+				  "Connection: close\r\n\r\n",
+				  path, host);
 	if (!hc->http_request)
 		return -ENOMEM;
 	hc->http_request_len = strlen(hc->http_request);
@@ -950,8 +928,8 @@ static int http_build_request(struct health_check *hc, const char *addr)
 
 static int exec_build_env(struct health_check *hc, const char *addr)
 {
-	hc->env_addr = str_format("BOUNCER_BACKEND_ADDR=%s", addr);
-	hc->env_port = str_format("BOUNCER_BACKEND_PORT=%u", hc->port);
+	hc->env_addr = format("BOUNCER_BACKEND_ADDR=%s", addr);
+	hc->env_port = format("BOUNCER_BACKEND_PORT=%u", hc->port);
 	return hc->env_addr && hc->env_port ? 0 : -ENOMEM;
 }
 
