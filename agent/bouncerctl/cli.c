@@ -484,11 +484,11 @@ static bool parse_seconds(const char *s, double *out)
 	return true;
 }
 
-static const struct cli_option *find_option(const char *word, const char **value)
+static const struct opt_spec *find_option(const char *word, const char **value)
 {
 	*value = NULL;
 	for (size_t i = 0; i < ARRAY_SIZE(cli_options); i++) {
-		const struct cli_option *o = &cli_options[i];
+		const struct opt_spec *o = &cli_options[i];
 		size_t len = strlen(o->long_name);
 
 		if (word[1] == '-') {
@@ -524,7 +524,7 @@ static int parse_options(struct parse_ctx *p, int argc, char **argv, struct cli_
 	unsigned long count;
 
 	for (int i = 1; i < argc; i++) {
-		const struct cli_option *o;
+		const struct opt_spec *o;
 		const char *value, *word;
 
 		/* "-1" is a (bad) number for an argument to refuse, not an
@@ -836,7 +836,7 @@ static void object_help(FILE *f, const struct cli_object *o)
 
 static void usage(FILE *f)
 {
-	char synopsis[256], left[64];
+	char synopsis[256];
 
 	fprintf(f, "Usage: %s [OPTIONS] OBJECT COMMAND [ARGS]\n\nCommands:\n", CLI_PROG);
 	for (size_t i = 0; i < ARRAY_SIZE(cli_objects); i++) {
@@ -853,18 +853,8 @@ static void usage(FILE *f)
 				fprintf(f, HELP_INDENT "%s\n", c->help);
 		}
 	}
-	fprintf(f, "  help\n" HELP_INDENT "Print this help.\n\nOptions:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(cli_options); i++) {
-		const struct cli_option *o = &cli_options[i];
-
-		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->long_name,
-			 o->arg ? " " : "", o->arg ? o->arg : "");
-		/* Too long to share a line with its help: one of its own. */
-		if (strlen(left) + 2 >= ARG_COLUMN)
-			fprintf(f, "  %s\n%*s%s\n", left, ARG_COLUMN, "", o->help);
-		else
-			fprintf(f, "  %-*s%s\n", ARG_COLUMN - 2, left, o->help);
-	}
+	fprintf(f, "  help\n" HELP_INDENT "Print this help.\n\n");
+	opts_print_help(f, cli_options, ARRAY_SIZE(cli_options));
 	fprintf(f,
 		"\n"
 		"More about an object or a command: %s OBJECT help,\n"

@@ -366,7 +366,7 @@ const struct cli_object cli_objects[CLI_NOBJECTS] = {
 	{ .name = "detach", .help = "Remove the datapath and stop the agent.", CMDS(detach_cmds) },
 };
 
-const struct cli_option cli_options[CLI_NOPTIONS] = {
+const struct opt_spec cli_options[CLI_NOPTIONS] = {
 	{ .short_name = 'j',
 	  .long_name = "json",
 	  .id = OPT_JSON,

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "common/options.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -75,6 +76,7 @@ struct cli_object {
 	const char *default_cmd; /* run when no command is given; NULL: none */
 };
 
+/* The ids of bouncerctl's own options (struct opt_spec's id). */
 enum opt_id {
 	OPT_JSON,
 	OPT_PRETTY,
@@ -84,19 +86,11 @@ enum opt_id {
 	OPT_HELP,
 };
 
-struct cli_option {
-	const char *long_name;
-	const char *arg; /* NULL: a flag */
-	const char *help;
-	enum opt_id id;
-	char short_name;
-};
-
 /* The objects, in the order help lists them, and bouncerctl's own options. */
 #define CLI_NOBJECTS 10
 #define CLI_NOPTIONS 6
 extern const struct cli_object cli_objects[CLI_NOBJECTS];
-extern const struct cli_option cli_options[CLI_NOPTIONS];
+extern const struct opt_spec cli_options[CLI_NOPTIONS];
 
 /* "tcp", "udp": the protocols a service names, NULL-terminated. */
 extern const char *const cli_protocols[];

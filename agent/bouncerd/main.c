@@ -3,7 +3,6 @@
  * maps in step with the config and the backends' health, and serves the
  * control socket.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "common/log.h"
+#include "common/options.h"
 
 #define PROG "bouncerd"
 
@@ -21,23 +21,34 @@
 #define EXIT_USAGE 2
 
 /* The options, with their help: usage is generated from this table. */
-static const struct option_doc {
-	struct option opt;
-	const char *arg;
-	const char *help;
-} options[] = {
-	{ { "config", required_argument, NULL, 'c' }, "FILE", "the config file (required)" },
-	{ { "test", no_argument, NULL, 't' }, NULL, "check the config file and exit: 0 if valid" },
-	{ { "mode", required_argument, NULL, 'm' },
-	  "MODE",
-	  "XDP attach mode: native, skb or auto (native, else skb); overrides the config" },
-	{ { "detach-on-exit", no_argument, NULL, 'D' },
-	  NULL,
-	  "on SIGTERM/SIGINT remove the datapath too (default: it stays attached)" },
-	{ { "state-dir", required_argument, NULL, 'S' },
-	  "DIR",
-	  "where the state for a restart is kept (default /run/bouncer)" },
-	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
+static const struct opt_spec options[] = {
+	{ .short_name = 'c',
+	  .long_name = "config",
+	  .arg = "FILE",
+	  .id = 'c',
+	  .help = "the config file (required)" },
+	{ .short_name = 't',
+	  .long_name = "test",
+	  .id = 't',
+	  .help = "check the config file and exit: 0 if valid" },
+	{ .short_name = 'm',
+	  .long_name = "mode",
+	  .arg = "MODE",
+	  .id = 'm',
+	  .help = "XDP attach mode: native, skb or auto (native,\n"
+		  "else skb); overrides the config" },
+	{ .short_name = 'D',
+	  .long_name = "detach-on-exit",
+	  .id = 'D',
+	  .help = "on SIGTERM/SIGINT remove the datapath too\n"
+		  "(default: it stays attached)" },
+	{ .short_name = 'S',
+	  .long_name = "state-dir",
+	  .arg = "DIR",
+	  .id = 'S',
+	  .help = "where the state for a restart is kept\n"
+		  "(default /run/bouncer)" },
+	{ .short_name = 'h', .long_name = "help", .id = 'h', .help = "show this help" },
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -45,14 +56,7 @@ static const struct option_doc {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: %s -c FILE [options]\n\n", PROG);
-	for (size_t i = 0; i < NOPTIONS; i++) {
-		char left[40];
-
-		snprintf(left, sizeof(left), "-%c, --%s%s%s", options[i].opt.val,
-			 options[i].opt.name, options[i].arg ? " " : "",
-			 options[i].arg ? options[i].arg : "");
-		fprintf(f, "  %-28s %s\n", left, options[i].help);
-	}
+	opts_print_help(f, options, NOPTIONS);
 	fprintf(f, "\nSignals: SIGHUP reloads the config (the running one stays if the new one\n"
 		   "is invalid); SIGTERM and SIGINT stop the agent, the datapath staying\n"
 		   "attached unless --detach-on-exit. Control: bouncerctl (see --help there).\n");
@@ -73,19 +77,18 @@ static int parse_mode(const char *s, enum cfg_attach_mode *mode)
 
 int main(int argc, char **argv)
 {
-	struct option longopts[NOPTIONS + 1];
 	struct daemon_opts opts = { 0 };
+	struct opts_parser parser;
 	struct daemon d;
 	bool test = false;
 	char err[512];
 	int c, ret;
 
-	memset(longopts, 0, sizeof(longopts));
-	for (size_t i = 0; i < NOPTIONS; i++)
-		longopts[i] = options[i].opt;
 	log_init(PROG, LOG_LEVEL_INFO);
 	log_route_libbpf();
-	while ((c = getopt_long(argc, argv, "c:tm:DS:h", longopts, NULL)) != -1) {
+	if (opts_init(&parser, options, NOPTIONS))
+		return 1;
+	while ((c = opts_next(&parser, argc, argv, false)) != -1) {
 		switch (c) {
 		case 'c':
 			opts.config_path = optarg;

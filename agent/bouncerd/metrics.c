@@ -3,6 +3,8 @@
  * _total, sizes are bytes.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,19 +17,170 @@
 #include "daemon.h"
 #include "common/log.h"
 #include "metrics.h"
+#include "common/util.h"
 
 #ifndef BOUNCER_VERSION
 #define BOUNCER_VERSION "0.1"
 #endif
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct metrics {
 	struct evhttp *http;
 	struct daemon *d;
 };
 
-static void help_type(FILE *f, const char *name, const char *type, const char *help)
+enum metric_type {
+	METRIC_COUNTER,
+	METRIC_GAUGE,
+};
+
+static const char *const metric_type_names[] = {
+	[METRIC_COUNTER] = "counter",
+	[METRIC_GAUGE] = "gauge",
+};
+
+/* The values of one VIP, backend or local worker, read before anything
+ * is printed; each metric family below prints one of them.
+ */
+struct sample {
+	struct bnc_traffic traffic; /* VIPs and backends: from the stats maps */
+	__u64 failing_open; /* VIPs */
+	__u64 up, admin, checks, failures, transitions; /* backends */
+	__u64 restarts, state; /* local workers */
+	char *labels; /* vip="web",backend="10.0.0.2",port="80"; malloc'ed */
+	bool has_traffic; /* traffic was read */
+};
+
+/* A metric family: its HELP and TYPE, and the field of struct sample that
+ * each object's sample shows.
+ */
+struct metric {
+	const char *name;
+	const char *help;
+	size_t offset;
+	/* A state set: a sample per state 0..nstates-1, labelled
+	 * state="NAME", 1 for the state in the field and 0 for the others.
+	 */
+	const char *(*state_name)(int state);
+	int nstates;
+	enum metric_type type;
+	bool traffic; /* no sample for an object whose traffic was not read */
+};
+
+#define METRIC(name_, type_, help_) .name = (name_), .type = METRIC_##type_, .help = (help_)
+#define FIELD(field) .offset = offsetof(struct sample, field)
+#define TRAFFIC(field) FIELD(traffic.field), .traffic = true
+/* States 0..last, named by name_fn. */
+#define STATES(name_fn, last) .state_name = (name_fn), .nstates = (last) + 1
+
+static const char *admin_name(int admin)
 {
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	return cfg_admin_name((enum cfg_admin)admin);
+}
+
+static const char *worker_state_label(int state)
+{
+	return worker_state_name((enum worker_state)state);
+}
+
+static const struct metric vip_metrics[] = {
+	{ METRIC("bouncer_vip_packets_total", COUNTER, "Packets to each VIP."), TRAFFIC(packets) },
+	{ METRIC("bouncer_vip_bytes_total", COUNTER, "Bytes to each VIP."), TRAFFIC(bytes) },
+	{ METRIC("bouncer_vip_failing_open", GAUGE,
+		 "1 while a VIP has no healthy backend and sends to all not in maintenance."),
+	  FIELD(failing_open) },
+};
+
+static const struct metric backend_traffic_metrics[] = {
+	{ METRIC("bouncer_backend_packets_total", COUNTER, "Packets sent to each backend."),
+	  TRAFFIC(packets) },
+	{ METRIC("bouncer_backend_bytes_total", COUNTER, "Bytes sent to each backend."),
+	  TRAFFIC(bytes) },
+	{ METRIC("bouncer_backend_flows_total", COUNTER,
+		 "Flows the ring placed on each backend (new, or moved off a down one)."),
+	  TRAFFIC(flows) },
+};
+
+static const struct metric backend_health_metrics[] = {
+	{ METRIC("bouncer_backend_up", GAUGE,
+		 "1 when the backend's health check passes (or it has none)."),
+	  FIELD(up) },
+	{ METRIC("bouncer_backend_admin_state", GAUGE, "1 for the backend's administrative state."),
+	  FIELD(admin), STATES(admin_name, CFG_ADMIN_MAINT) },
+	{ METRIC("bouncer_backend_checks_total", COUNTER, "Health checks completed."),
+	  FIELD(checks) },
+	{ METRIC("bouncer_backend_check_failures_total", COUNTER, "Health checks failed."),
+	  FIELD(failures) },
+	{ METRIC("bouncer_backend_transitions_total", COUNTER, "Changes between up and down."),
+	  FIELD(transitions) },
+};
+
+static const struct metric worker_metrics[] = {
+	{ METRIC("bouncer_worker_restarts_total", COUNTER,
+		 "Times each local worker was started again after it exited."),
+	  FIELD(restarts) },
+	{ METRIC("bouncer_worker_state", GAUGE, "1 for the local worker's state."), FIELD(state),
+	  STATES(worker_state_label, WORKER_STOPPED) },
+};
+
+/* bouncer_flow_lookups_total: three of the global counters, by result. */
+static const struct {
+	const char *result;
+	enum bnc_stat stat;
+} flow_lookups[] = {
+	{ "cache_hit", BNC_STAT_FLOW_CACHE_HIT },
+	{ "hit", BNC_STAT_FLOW_HIT },
+	{ "miss", BNC_STAT_FLOW_MISS },
+};
+
+static void help_type(FILE *f, const char *name, enum metric_type type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, metric_type_names[type]);
+}
+
+/* m's samples for one object: one, or one per state. */
+static void print_samples(FILE *f, const struct metric *m, const struct sample *s)
+{
+	__u64 v;
+
+	if (m->traffic && !s->has_traffic)
+		return;
+	memcpy(&v, (const char *)s + m->offset, sizeof(v));
+	if (!m->state_name) {
+		fprintf(f, "%s{%s} %llu\n", m->name, s->labels, (unsigned long long)v);
+		return;
+	}
+	for (int st = 0; st < m->nstates; st++)
+		fprintf(f, "%s{%s,state=\"%s\"} %d\n", m->name, s->labels, m->state_name(st),
+			v == (__u64)st);
+}
+
+/* Family by family: HELP and TYPE, then the family's sample for each
+ * object, as Prometheus' text format wants them.
+ */
+static void render_by_family(FILE *f, const struct metric *ms, size_t nms, const struct sample *ss,
+			     size_t nss)
+{
+	for (size_t i = 0; i < nms; i++) {
+		help_type(f, ms[i].name, ms[i].type, ms[i].help);
+		for (size_t j = 0; j < nss; j++)
+			print_samples(f, &ms[i], &ss[j]);
+	}
+}
+
+/* The order the backends' health and the workers have always been
+ * exposed in: every family's HELP and TYPE first, then object by object,
+ * each object's samples of every family.
+ */
+static void render_by_object(FILE *f, const struct metric *ms, size_t nms, const struct sample *ss,
+			     size_t nss)
+{
+	for (size_t i = 0; i < nms; i++)
+		help_type(f, ms[i].name, ms[i].type, ms[i].help);
+	for (size_t j = 0; j < nss; j++)
+		for (size_t i = 0; i < nms; i++)
+			print_samples(f, &ms[i], &ss[j]);
 }
 
 static void backend_labels(const struct backend_rt *b, char *buf, size_t len)
@@ -44,139 +197,123 @@ static void backend_labels(const struct backend_rt *b, char *buf, size_t len)
 	snprintf(buf, len, "vip=\"%s\",backend=\"%s\",port=\"%u\"", b->vip->name, addr, b->port);
 }
 
-static void render_workers(struct daemon *d, FILE *f)
-{
-	struct worker_info w;
+/* The samples of every VIP, every backend and every local worker that
+ * has one, each in the daemon's order.
+ */
+struct samples {
+	struct sample *vips, *backends, *workers;
+	size_t nvips, nbackends, nworkers;
+};
 
-	help_type(f, "bouncer_worker_restarts_total", "counter",
-		  "Times each local worker was started again after it exited.");
-	help_type(f, "bouncer_worker_state", "gauge", "1 for the local worker's state.");
-	for (size_t i = 0; i < d->nvips; i++)
-		for (size_t j = 0; j < d->vips[i]->nbackends; j++) {
+static void samples_free(struct samples *ss)
+{
+	for (size_t i = 0; i < ss->nvips; i++)
+		free(ss->vips[i].labels);
+	for (size_t i = 0; i < ss->nbackends; i++)
+		free(ss->backends[i].labels);
+	for (size_t i = 0; i < ss->nworkers; i++)
+		free(ss->workers[i].labels);
+	free(ss->vips);
+}
+
+static int samples_read(struct daemon *d, struct samples *out)
+{
+	struct health_check_stats hs;
+	size_t nbackends = 0, i, j;
+	struct worker_info w;
+	char labels[256];
+	struct sample *s;
+
+	for (i = 0; i < d->nvips; i++)
+		nbackends += d->vips[i]->nbackends;
+	/* The workers' samples: at most one per backend. */
+	s = calloc(d->nvips + 2 * nbackends + 1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	*out = (struct samples){ .vips = s };
+	out->backends = out->vips + d->nvips;
+	out->workers = out->backends + nbackends;
+	for (i = 0; i < d->nvips; i++) {
+		const struct vip_rt *v = d->vips[i];
+
+		s = &out->vips[out->nvips++];
+		s->labels = format("vip=\"%s\"", v->name);
+		if (!s->labels)
+			goto fail;
+		s->has_traffic = bnc_maps_vip_stats(d->maps, v->vip_id, &s->traffic) == 0;
+		s->failing_open = v->failing_open;
+	}
+	for (i = 0; i < d->nvips; i++)
+		for (j = 0; j < d->vips[i]->nbackends; j++) {
 			const struct backend_rt *b = d->vips[i]->backends[j];
 
+			s = &out->backends[out->nbackends++];
+			backend_labels(b, labels, sizeof(labels));
+			s->labels = strdup(labels);
+			if (!s->labels)
+				goto fail;
+			s->has_traffic = bnc_maps_backend_stats(d->maps, b->id, &s->traffic) == 0;
+			s->up = b->healthy;
+			s->admin = b->admin;
+			memset(&hs, 0, sizeof(hs));
+			if (b->hc)
+				health_check_get_stats(b->hc, &hs);
+			s->checks = hs.checks;
+			s->failures = hs.failures;
+			s->transitions = hs.transitions;
 			if (!b->local || !daemon_worker_info(b, &w))
 				continue;
-			fprintf(f, "bouncer_worker_restarts_total{vip=\"%s\",worker=\"%u\"} %u\n",
-				b->vip->name, w.id, w.restarts);
-			for (int st = WORKER_STARTING; st <= WORKER_STOPPED; st++)
-				fprintf(f,
-					"bouncer_worker_state{vip=\"%s\",worker=\"%u\",state=\"%"
-					"s\"} "
-					"%d\n",
-					b->vip->name, w.id,
-					worker_state_name((enum worker_state)st),
-					(int)w.state == st);
+			s = &out->workers[out->nworkers++];
+			s->labels = format("vip=\"%s\",worker=\"%u\"", b->vip->name, w.id);
+			if (!s->labels)
+				goto fail;
+			s->restarts = w.restarts;
+			s->state = w.state;
 		}
+	return 0;
+
+fail:
+	samples_free(out);
+	return -ENOMEM;
 }
 
 int metrics_render(struct daemon *d, FILE *f)
 {
 	struct bnc_global_stats g;
-	struct health_check_stats hs;
-	struct bnc_traffic t;
-	char labels[256];
+	struct samples s;
 
-	help_type(f, "bouncer_build_info", "gauge", "Version of the running agent.");
+	if (samples_read(d, &s))
+		return -ENOMEM;
+	help_type(f, "bouncer_build_info", METRIC_GAUGE, "Version of the running agent.");
 	fprintf(f, "bouncer_build_info{version=\"%s\"} 1\n", BOUNCER_VERSION);
-	help_type(f, "bouncer_start_time_seconds", "gauge", "When the agent started (Unix time).");
+	help_type(f, "bouncer_start_time_seconds", METRIC_GAUGE,
+		  "When the agent started (Unix time).");
 	fprintf(f, "bouncer_start_time_seconds %lld\n", (long long)d->started);
 
 	if (bnc_maps_global_stats(d->maps, &g) == 0) {
-		help_type(f, "bouncer_datapath_packets_total", "counter",
+		help_type(f, "bouncer_datapath_packets_total", METRIC_COUNTER,
 			  "Packets by what the XDP program did with them.");
 		for (int i = 0; i < BNC_STAT_MAX; i++)
 			fprintf(f, "bouncer_datapath_packets_total{reason=\"%s\"} %llu\n",
 				bnc_stat_name((enum bnc_stat)i), (unsigned long long)g.counters[i]);
-		help_type(f, "bouncer_flow_lookups_total", "counter",
+		help_type(f, "bouncer_flow_lookups_total", METRIC_COUNTER,
 			  "Flow look-ups of new and established packets, by result.");
-		fprintf(f, "bouncer_flow_lookups_total{result=\"cache_hit\"} %llu\n",
-			(unsigned long long)g.counters[BNC_STAT_FLOW_CACHE_HIT]);
-		fprintf(f, "bouncer_flow_lookups_total{result=\"hit\"} %llu\n",
-			(unsigned long long)g.counters[BNC_STAT_FLOW_HIT]);
-		fprintf(f, "bouncer_flow_lookups_total{result=\"miss\"} %llu\n",
-			(unsigned long long)g.counters[BNC_STAT_FLOW_MISS]);
+		for (size_t i = 0; i < ARRAY_SIZE(flow_lookups); i++)
+			fprintf(f, "bouncer_flow_lookups_total{result=\"%s\"} %llu\n",
+				flow_lookups[i].result,
+				(unsigned long long)g.counters[flow_lookups[i].stat]);
 	}
-	help_type(f, "bouncer_vip_packets_total", "counter", "Packets to each VIP.");
-	for (size_t i = 0; i < d->nvips; i++)
-		if (bnc_maps_vip_stats(d->maps, d->vips[i]->vip_id, &t) == 0)
-			fprintf(f, "bouncer_vip_packets_total{vip=\"%s\"} %llu\n", d->vips[i]->name,
-				(unsigned long long)t.packets);
-	help_type(f, "bouncer_vip_bytes_total", "counter", "Bytes to each VIP.");
-	for (size_t i = 0; i < d->nvips; i++)
-		if (bnc_maps_vip_stats(d->maps, d->vips[i]->vip_id, &t) == 0)
-			fprintf(f, "bouncer_vip_bytes_total{vip=\"%s\"} %llu\n", d->vips[i]->name,
-				(unsigned long long)t.bytes);
-	help_type(f, "bouncer_vip_failing_open", "gauge",
-		  "1 while a VIP has no healthy backend and sends to all not in maintenance.");
-	for (size_t i = 0; i < d->nvips; i++)
-		fprintf(f, "bouncer_vip_failing_open{vip=\"%s\"} %d\n", d->vips[i]->name,
-			d->vips[i]->failing_open);
-	help_type(f, "bouncer_fail_open_events_total", "counter",
+	render_by_family(f, vip_metrics, ARRAY_SIZE(vip_metrics), s.vips, s.nvips);
+	help_type(f, "bouncer_fail_open_events_total", METRIC_COUNTER,
 		  "Times a VIP started failing open.");
 	fprintf(f, "bouncer_fail_open_events_total %llu\n",
 		(unsigned long long)d->fail_open_events);
-
-	help_type(f, "bouncer_backend_packets_total", "counter", "Packets sent to each backend.");
-	for (size_t i = 0; i < d->nvips; i++)
-		for (size_t j = 0; j < d->vips[i]->nbackends; j++) {
-			const struct backend_rt *b = d->vips[i]->backends[j];
-
-			backend_labels(b, labels, sizeof(labels));
-			if (bnc_maps_backend_stats(d->maps, b->id, &t) == 0)
-				fprintf(f, "bouncer_backend_packets_total{%s} %llu\n", labels,
-					(unsigned long long)t.packets);
-		}
-	help_type(f, "bouncer_backend_bytes_total", "counter", "Bytes sent to each backend.");
-	for (size_t i = 0; i < d->nvips; i++)
-		for (size_t j = 0; j < d->vips[i]->nbackends; j++) {
-			const struct backend_rt *b = d->vips[i]->backends[j];
-
-			backend_labels(b, labels, sizeof(labels));
-			if (bnc_maps_backend_stats(d->maps, b->id, &t) == 0)
-				fprintf(f, "bouncer_backend_bytes_total{%s} %llu\n", labels,
-					(unsigned long long)t.bytes);
-		}
-	help_type(f, "bouncer_backend_flows_total", "counter",
-		  "Flows the ring placed on each backend (new, or moved off a down one).");
-	for (size_t i = 0; i < d->nvips; i++)
-		for (size_t j = 0; j < d->vips[i]->nbackends; j++) {
-			const struct backend_rt *b = d->vips[i]->backends[j];
-
-			backend_labels(b, labels, sizeof(labels));
-			if (bnc_maps_backend_stats(d->maps, b->id, &t) == 0)
-				fprintf(f, "bouncer_backend_flows_total{%s} %llu\n", labels,
-					(unsigned long long)t.flows);
-		}
-	help_type(f, "bouncer_backend_up", "gauge",
-		  "1 when the backend's health check passes (or it has none).");
-	help_type(f, "bouncer_backend_admin_state", "gauge",
-		  "1 for the backend's administrative state.");
-	help_type(f, "bouncer_backend_checks_total", "counter", "Health checks completed.");
-	help_type(f, "bouncer_backend_check_failures_total", "counter", "Health checks failed.");
-	help_type(f, "bouncer_backend_transitions_total", "counter",
-		  "Changes between up and down.");
-	for (size_t i = 0; i < d->nvips; i++)
-		for (size_t j = 0; j < d->vips[i]->nbackends; j++) {
-			const struct backend_rt *b = d->vips[i]->backends[j];
-
-			backend_labels(b, labels, sizeof(labels));
-			fprintf(f, "bouncer_backend_up{%s} %d\n", labels, b->healthy);
-			for (int a = CFG_ADMIN_READY; a <= CFG_ADMIN_MAINT; a++)
-				fprintf(f, "bouncer_backend_admin_state{%s,state=\"%s\"} %d\n",
-					labels, cfg_admin_name((enum cfg_admin)a),
-					(int)b->admin == a);
-			memset(&hs, 0, sizeof(hs));
-			if (b->hc)
-				health_check_get_stats(b->hc, &hs);
-			fprintf(f, "bouncer_backend_checks_total{%s} %llu\n", labels,
-				(unsigned long long)hs.checks);
-			fprintf(f, "bouncer_backend_check_failures_total{%s} %llu\n", labels,
-				(unsigned long long)hs.failures);
-			fprintf(f, "bouncer_backend_transitions_total{%s} %llu\n", labels,
-				(unsigned long long)hs.transitions);
-		}
-	render_workers(d, f);
+	render_by_family(f, backend_traffic_metrics, ARRAY_SIZE(backend_traffic_metrics),
+			 s.backends, s.nbackends);
+	render_by_object(f, backend_health_metrics, ARRAY_SIZE(backend_health_metrics), s.backends,
+			 s.nbackends);
+	render_by_object(f, worker_metrics, ARRAY_SIZE(worker_metrics), s.workers, s.nworkers);
+	samples_free(&s);
 	return ferror(f) ? -EIO : 0;
 }
 

@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <linux/if_link.h>
 #include <linux/magic.h>
@@ -29,6 +28,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/bpfsys.h"
+#include "common/options.h"
 #include "common/util.h"
 
 #define PROG_NAME "bouncer-decap"
@@ -63,22 +63,26 @@ struct cmd {
 	int (*run)(const struct ctx *ctx);
 };
 
-struct opt {
-	struct option lopt;
-	const char *arg; /* name of the argument in the help, or NULL */
-	const char *help;
-};
-
-static const struct opt opts[] = {
-	{ { "mode", required_argument, NULL, 'm' },
-	  "native|skb",
-	  "attach: XDP mode (default native: in the driver; skb: generic,\n"
-	  "after the skb is built, for devices without native XDP)" },
-	{ { "pin", required_argument, NULL, 'p' },
-	  "DIR",
-	  "pin directory on a bpf filesystem (default " PIN_ROOT "/DEV)" },
-	{ { "verbose", no_argument, NULL, 'v' }, NULL, "also print libbpf's debug messages" },
-	{ { "help", no_argument, NULL, 'h' }, NULL, "print this help and exit" },
+/* Options may come before the command or among its arguments. --mode and
+ * --pin have no short name.
+ */
+static const struct opt_spec opts[] = {
+	{ .long_name = "mode",
+	  .arg = "native|skb",
+	  .id = 'm',
+	  .help = "attach: XDP mode (default native: in the driver;\n"
+		  "skb: generic, after the skb is built, for devices\n"
+		  "without native XDP)" },
+	{ .long_name = "pin",
+	  .arg = "DIR",
+	  .id = 'p',
+	  .help = "pin directory on a bpf filesystem\n"
+		  "(default " PIN_ROOT "/DEV)" },
+	{ .short_name = 'v',
+	  .long_name = "verbose",
+	  .id = 'v',
+	  .help = "also print libbpf's debug messages" },
+	{ .short_name = 'h', .long_name = "help", .id = 'h', .help = "print this help and exit" },
 };
 
 #define NR_OPTS (sizeof(opts) / sizeof(opts[0]))
@@ -114,7 +118,6 @@ static const struct cmd cmds[] = {
 
 static void usage(FILE *f)
 {
-	char left[64];
 	size_t i;
 
 	fprintf(f, "Usage: %s [OPTIONS] COMMAND [ARGS]\n\nCommands:\n", PROG_NAME);
@@ -122,16 +125,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %s %s\n", cmds[i].name, cmds[i].args);
 		print_indented(f, "        ", cmds[i].help);
 	}
-	fprintf(f, "\nOptions:\n");
-	for (i = 0; i < NR_OPTS; i++) {
-		if (opts[i].arg)
-			snprintf(left, sizeof(left), "--%s %s", opts[i].lopt.name, opts[i].arg);
-		else
-			snprintf(left, sizeof(left), "-%c, --%s", opts[i].lopt.val,
-				 opts[i].lopt.name);
-		fprintf(f, "  %s\n", left);
-		print_indented(f, "        ", opts[i].help);
-	}
+	fputc('\n', f);
+	opts_print_help(f, opts, NR_OPTS);
 	fprintf(f, "\nCounters (stats):\n"
 		   "  decapsulated  IPIP to one of the ADDRs: outer header removed, passed on\n"
 		   "  passed        not IPIP: passed unchanged\n"
@@ -629,20 +624,19 @@ static int handle_opt(int c, struct ctx *ctx, bool *verbose)
 
 int main(int argc, char **argv)
 {
-	struct option lopts[NR_OPTS + 1];
 	struct ctx ctx = { .mode = MODE_NATIVE };
+	struct opts_parser parser;
 	const struct cmd *cmd = NULL;
 	bool verbose = false;
 	int c, ret;
 	size_t i;
 
 	log_init(PROG_NAME, LOG_LEVEL_INFO);
-	memset(lopts, 0, sizeof(lopts));
-	for (i = 0; i < NR_OPTS; i++)
-		lopts[i] = opts[i].lopt;
+	if (opts_init(&parser, opts, NR_OPTS))
+		return EXIT_FAILURE;
 
-	/* Options before the command ('+': stop at the first non-option). */
-	while ((c = getopt_long(argc, argv, "+vh", lopts, NULL)) != -1) {
+	/* Options before the command: stop at the first non-option. */
+	while ((c = opts_next(&parser, argc, argv, true)) != -1) {
 		ret = handle_opt(c, &ctx, &verbose);
 		if (ret != OPT_CONTINUE)
 			return ret;
@@ -662,7 +656,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "vh", lopts, NULL)) != -1) {
+	while ((c = opts_next(&parser, argc, argv, false)) != -1) {
 		ret = handle_opt(c, &ctx, &verbose);
 		if (ret != OPT_CONTINUE)
 			return ret;
