@@ -27,6 +27,8 @@ pkgs=(
 	# (ethtool), reachability (ping), process handling (pkill, sysctl),
 	# helper servers and clients (python3, curl).
 	iproute2 ethtool iputils-ping procps python3 curl
+	# Live tests: /metrics read by Prometheus' own text parser.
+	python3-prometheus-client
 	# Live tests: script(1) gives bouncerctl top the pseudo-terminal its
 	# screen needs (essential in Debian, listed for minimal images).
 	bsdutils

@@ -169,32 +169,43 @@ static void render_by_family(FILE *f, const struct metric *ms, size_t nms, const
 	}
 }
 
-/* The order the backends' health and the workers have always been
- * exposed in: every family's HELP and TYPE first, then object by object,
- * each object's samples of every family.
+/* A VIP name as a label value: the text format escapes backslash, double
+ * quote and newline. A name the config accepted has none of them; one
+ * that came another way must still not break the exposition.
  */
-static void render_by_object(FILE *f, const struct metric *ms, size_t nms, const struct sample *ss,
-			     size_t nss)
+static const char *label_value(const char *in, char *buf, size_t len)
 {
-	for (size_t i = 0; i < nms; i++)
-		help_type(f, ms[i].name, ms[i].type, ms[i].help);
-	for (size_t j = 0; j < nss; j++)
-		for (size_t i = 0; i < nms; i++)
-			print_samples(f, &ms[i], &ss[j]);
+	size_t n = 0;
+
+	for (; *in && n + 3 < len; in++) {
+		if (*in == '\n') {
+			buf[n++] = '\\';
+			buf[n++] = 'n';
+		} else if (*in == '\\' || *in == '"') {
+			buf[n++] = '\\';
+			buf[n++] = *in;
+		} else {
+			buf[n++] = *in;
+		}
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
-static void backend_labels(const struct backend_rt *b, char *buf, size_t len)
-{
-	char addr[ADDR_STRLEN];
+/* The longest VIP name a label takes, escaped, with room to spare. */
+#define LABEL_MAX 512
 
+/* A new string, or NULL. */
+static char *backend_labels(const struct backend_rt *b)
+{
+	char addr[ADDR_STRLEN], vip[LABEL_MAX];
+
+	label_value(b->vip->name, vip, sizeof(vip));
 	/* A local worker by its id: its port changes with every reload. */
-	if (b->local) {
-		snprintf(buf, len, "vip=\"%s\",backend=\"worker/%u\",port=\"\"", b->vip->name,
-			 b->worker_id);
-		return;
-	}
+	if (b->local)
+		return format("vip=\"%s\",backend=\"worker/%u\",port=\"\"", vip, b->worker_id);
 	addr_format(b->addr, b->family, addr, sizeof(addr));
-	snprintf(buf, len, "vip=\"%s\",backend=\"%s\",port=\"%u\"", b->vip->name, addr, b->port);
+	return format("vip=\"%s\",backend=\"%s\",port=\"%u\"", vip, addr, b->port);
 }
 
 /* The samples of every VIP, every backend and every local worker that
@@ -221,7 +232,7 @@ static int samples_read(struct daemon *d, struct samples *out)
 	struct health_check_stats hs;
 	size_t nbackends = 0, i, j;
 	struct worker_info w;
-	char labels[256];
+	char vip[LABEL_MAX];
 	struct sample *s;
 
 	for (i = 0; i < d->nvips; i++)
@@ -237,7 +248,7 @@ static int samples_read(struct daemon *d, struct samples *out)
 		const struct vip_rt *v = d->vips[i];
 
 		s = &out->vips[out->nvips++];
-		s->labels = format("vip=\"%s\"", v->name);
+		s->labels = format("vip=\"%s\"", label_value(v->name, vip, sizeof(vip)));
 		if (!s->labels)
 			goto fail;
 		s->has_traffic = bnc_maps_vip_stats(d->maps, v->vip_id, &s->traffic) == 0;
@@ -248,8 +259,7 @@ static int samples_read(struct daemon *d, struct samples *out)
 			const struct backend_rt *b = d->vips[i]->backends[j];
 
 			s = &out->backends[out->nbackends++];
-			backend_labels(b, labels, sizeof(labels));
-			s->labels = strdup(labels);
+			s->labels = backend_labels(b);
 			if (!s->labels)
 				goto fail;
 			s->has_traffic = bnc_maps_backend_stats(d->maps, b->id, &s->traffic) == 0;
@@ -264,7 +274,8 @@ static int samples_read(struct daemon *d, struct samples *out)
 			if (!b->local || !daemon_worker_info(b, &w))
 				continue;
 			s = &out->workers[out->nworkers++];
-			s->labels = format("vip=\"%s\",worker=\"%u\"", b->vip->name, w.id);
+			s->labels = format("vip=\"%s\",worker=\"%u\"",
+					   label_value(b->vip->name, vip, sizeof(vip)), w.id);
 			if (!s->labels)
 				goto fail;
 			s->restarts = w.restarts;
@@ -310,9 +321,9 @@ int metrics_render(struct daemon *d, FILE *f)
 		(unsigned long long)d->fail_open_events);
 	render_by_family(f, backend_traffic_metrics, ARRAY_SIZE(backend_traffic_metrics),
 			 s.backends, s.nbackends);
-	render_by_object(f, backend_health_metrics, ARRAY_SIZE(backend_health_metrics), s.backends,
+	render_by_family(f, backend_health_metrics, ARRAY_SIZE(backend_health_metrics), s.backends,
 			 s.nbackends);
-	render_by_object(f, worker_metrics, ARRAY_SIZE(worker_metrics), s.workers, s.nworkers);
+	render_by_family(f, worker_metrics, ARRAY_SIZE(worker_metrics), s.workers, s.nworkers);
 	samples_free(&s);
 	return ferror(f) ? -EIO : 0;
 }

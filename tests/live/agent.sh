@@ -15,7 +15,8 @@
 #             to the other
 #   restart   kill -9 bouncerd under a loop of 500 requests: none fails,
 #             and the new agent reports the same backends and states
-#   metrics   /metrics in Prometheus text, with names and values right
+#   metrics   /metrics in Prometheus text, with names and values right,
+#             each family once for Prometheus' own parser
 #   weight    weight 0 at run time takes a backend out of the ring
 #   badinput  a malformed control request gets an error and the agent
 #             keeps serving; a broken config on reload keeps the old one
@@ -369,6 +370,20 @@ scenario_metrics() {
 	lacks '^[a-z][^{ ]* ' <(grep -v '^#' "$m" | grep -v '^bouncer_')
 	[[ -z $(awk '$2 == "TYPE" && $4 == "counter" && $3 !~ /_total$/' "$m") ]]
 	[[ $(in_ns "$NS_L" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:9368/other") == 404 ]]
+	# A real parser (Prometheus' own Python client) finds each family
+	# once: the text format wants a family's samples together under its
+	# HELP and TYPE, or a scraper splits it.
+	"$PY" - "$m" <<'EOF'
+import collections
+import sys
+
+from prometheus_client.parser import text_string_to_metric_families
+
+names = [f.name for f in text_string_to_metric_families(open(sys.argv[1]).read())]
+split = sorted(n for n, c in collections.Counter(names).items() if c > 1)
+print("# %d families, %d split: %s" % (len(names), len(split), " ".join(split)), file=sys.stderr)
+sys.exit(1 if split or not names else 0)
+EOF
 }
 
 # Last: the agent leaves, and the datapath with it.
