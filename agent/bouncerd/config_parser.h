@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Inside the config parser: the state and helpers that its files share
- * (config.c: the helpers, VIPs, backends and the top level). Each helper
+ * (config.c: the helpers, VIPs, backends and the top level;
+ * config_check.c: health check blocks). Each helper
  * that reads a setting checks its type and range and, on error, writes
  * "FILE:LINE: CONTEXT what is wrong" and returns -EINVAL. Not for the rest
  * of bouncerd: config.h is.
@@ -61,5 +62,47 @@ int cfgp_build_argv(const config_setting_t *cmd, char ***out);
 
 char *cfgp_dup_or_null(const char *s);
 bool cfgp_str_equal(const char *a, const char *b);
+
+/* Health checks. A check block is read into a check_spec, which knows
+ * which fields the block set: a backend's block overrides single fields
+ * of its VIP's, and defaults that depend on other fields (jitter is half
+ * the interval) are applied only once the two are merged.
+ */
+enum ck_field {
+	CK_TYPE,
+	CK_INTERVAL,
+	CK_TIMEOUT,
+	CK_RISE,
+	CK_FALL,
+	CK_JITTER,
+	CK_PORT,
+	CK_PATH,
+	CK_HOST,
+	CK_STATUS,
+	CK_EXPECT,
+	CK_SEND,
+	CK_COMMAND,
+	CK_MAX,
+};
+
+struct cfgp_check_spec {
+	/* Where each field was set; NULL: not set. */
+	const config_setting_t *at[CK_MAX];
+	const config_setting_t *block; /* NULL: no check block */
+	enum cfg_check_type type;
+	unsigned int interval_ms, timeout_ms, rise, fall, jitter_ms, port;
+	unsigned int status_min, status_max;
+	/* libconfig's strings: valid while the config_t lives. */
+	const char *path, *host, *expect, *send;
+	const config_setting_t *command;
+};
+
+/* Health check blocks (config_check.c). */
+int cfgp_check_parse(struct cfg_parser *p, const config_setting_t *g, bool has_inherited,
+		     enum cfg_check_type inherited, struct cfgp_check_spec *sp);
+void cfgp_check_merge(const struct cfgp_check_spec *vip, const struct cfgp_check_spec *b,
+		      struct cfgp_check_spec *out);
+int cfgp_check_resolve(struct cfg_parser *p, const struct cfgp_check_spec *sp,
+		       struct cfg_check *out);
 
 #endif /* BOUNCER_CONFIG_PARSER_H */
