@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Inside the config parser: the state and helpers that its files share
  * (config.c: the helpers, VIPs, backends and the top level;
- * config_check.c: health check blocks). Each helper
- * that reads a setting checks its type and range and, on error, writes
- * "FILE:LINE: CONTEXT what is wrong" and returns -EINVAL. Not for the rest
- * of bouncerd: config.h is.
+ * config_check.c: health check blocks; config_workers.c: workers blocks).
+ * Each helper that reads a setting checks its type and range and, on
+ * error, writes "FILE:LINE: CONTEXT what is wrong" and returns -EINVAL.
+ * Not for the rest of bouncerd: config.h is.
  */
 #ifndef BOUNCER_CONFIG_PARSER_H
 #define BOUNCER_CONFIG_PARSER_H
@@ -104,5 +104,11 @@ void cfgp_check_merge(const struct cfgp_check_spec *vip, const struct cfgp_check
 		      struct cfgp_check_spec *out);
 int cfgp_check_resolve(struct cfg_parser *p, const struct cfgp_check_spec *sp,
 		       struct cfg_check *out);
+
+/* Workers blocks (config_workers.c). */
+int cfgp_workers_parse(struct cfg_parser *p, struct cfg_vip *v, const config_setting_t *g);
+/* Worker ports against other ports: VIP idx against those before it. */
+int cfgp_vip_ports_check(struct cfg_parser *p, const struct cfg *c, size_t idx,
+			 const config_setting_t *s);
 
 #endif /* BOUNCER_CONFIG_PARSER_H */
