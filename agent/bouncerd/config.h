@@ -10,31 +10,11 @@
 
 #include "bouncer_abi.h"
 #include "common/log.h"
+#include "common/vocab.h" /* the enums, CFG_WORKERS_MAX */
 
 #define CFG_DEFAULT_PIN_DIR "/sys/fs/bpf/bouncer"
 #define CFG_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"
 #define CFG_DEFAULT_METRICS_PORT 9368
-
-/* Administrative state, independent of health. */
-enum cfg_admin {
-	CFG_ADMIN_READY = 0, /* takes traffic while healthy */
-	CFG_ADMIN_DRAIN, /* existing flows only; still checked */
-	CFG_ADMIN_MAINT, /* no traffic, no checks */
-};
-
-enum cfg_check_type {
-	CFG_CHECK_NONE = 0, /* always healthy */
-	CFG_CHECK_TCP,
-	CFG_CHECK_HTTP,
-	CFG_CHECK_UDP,
-	CFG_CHECK_EXEC,
-};
-
-enum cfg_attach_mode {
-	CFG_ATTACH_NATIVE = 0,
-	CFG_ATTACH_SKB,
-	CFG_ATTACH_AUTO, /* native, else skb with a warning */
-};
 
 /* A health check. Times in milliseconds. A backend's own check block
  * overrides single fields of its VIP's.
@@ -75,8 +55,6 @@ struct cfg_backend {
  * $PORT, supervised by the agent and reached through sk_lookup. Times in
  * milliseconds.
  */
-#define CFG_WORKERS_MAX 256 /* workers per VIP, also the default port spread */
-
 struct cfg_workers {
 	char **argv; /* command, NULL-terminated, required */
 	char **env; /* "NAME=value" from the env group, NULL-terminated; may be NULL */
