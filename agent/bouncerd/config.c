@@ -247,29 +247,20 @@ int cfgp_get_u32(struct cfg_parser *p, const config_setting_t *group, const char
 	return err;
 }
 
-/* names is NULL-terminated; *out becomes the index of the match. */
+/* One of the words of v; *out becomes its value. */
 int cfgp_get_enum(struct cfg_parser *p, const config_setting_t *group, const char *name,
-		  const char *const *names, int *out)
+		  const struct vocab *v, int *out)
 {
 	const config_setting_t *s = config_setting_get_member(group, name);
-	char list[128] = "";
-	const char *v = NULL;
-	size_t len = 0;
+	const char *text = NULL;
+	char list[128];
 	int err;
 
-	err = cfgp_get_string(p, group, name, &v);
-	if (err || !v)
+	err = cfgp_get_string(p, group, name, &text);
+	if (err || !text || vocab_value(v, text, out) == 0)
 		return err;
-	for (int i = 0; names[i]; i++) {
-		if (strcmp(v, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-		if (len < sizeof(list))
-			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-						i ? ", " : "", names[i]);
-	}
-	return cfgp_fail(p, s, "%s '%s' is not one of %s", name, v, list);
+	vocab_join(v, ", ", NULL, list, sizeof(list));
+	return cfgp_fail(p, s, "%s '%s' is not one of %s", name, text, list);
 }
 
 static bool addr_is_unicast(const __be32 addr[4], __u8 family)
@@ -400,40 +391,6 @@ int cfgp_build_argv(const config_setting_t *cmd, char ***out)
 	return 0;
 }
 
-/* Names, indexed by the enums they name. */
-static const char *const admin_names[] = {
-	[CFG_ADMIN_READY] = "ready",
-	[CFG_ADMIN_DRAIN] = "drain",
-	[CFG_ADMIN_MAINT] = "maint",
-	NULL,
-};
-
-static const char *const mode_names[] = {
-	[CFG_ATTACH_NATIVE] = "native",
-	[CFG_ATTACH_SKB] = "skb",
-	[CFG_ATTACH_AUTO] = "auto",
-	NULL,
-};
-
-static const char *const log_level_names[] = {
-	[LOG_LEVEL_ERROR] = "error",
-	[LOG_LEVEL_WARN] = "warn",
-	[LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_DEBUG] = "debug",
-	NULL,
-};
-
-static const char *const forwarding_names[] = {
-	[BNC_FWD_DSR] = "dsr",
-	[BNC_FWD_IPIP] = "ipip",
-	NULL,
-};
-
-static const char *const proto_names[] = { "tcp", "udp", NULL };
-static const __u8 proto_numbers[] = { IPPROTO_TCP, IPPROTO_UDP };
-static const char *const hash_names[] = { "5tuple", "source", NULL };
-static const char *const fail_names[] = { "open", "closed", NULL };
-
 /* "10.0.0.1:80" or "[fd00::1]:80". */
 static void fmt_addr_port(const __be32 addr[4], __u8 family, __u16 port, char *buf, size_t len)
 {
@@ -520,7 +477,7 @@ static int parse_backend(struct cfg_parser *p, struct cfg *c, struct cfg_vip *v,
 	}
 	err = cfgp_get_u32(p, s, "weight", 0, WEIGHT_MAX, &b->weight);
 	if (!err)
-		err = cfgp_get_enum(p, s, "state", admin_names, &admin);
+		err = cfgp_get_enum(p, s, "state", &vocab_admin, &admin);
 	if (err)
 		goto cleanup;
 	b->admin = (enum cfg_admin)admin;
@@ -595,7 +552,8 @@ static int parse_vip(struct cfg_parser *p, struct cfg *c, const config_setting_t
 	struct cfg_vip *v = &c->vips[idx];
 	const config_setting_t *chk, *at_name, *at_addr, *at_ring, *list, *wk;
 	struct cfgp_check_spec spec = { 0 };
-	int proto = 0, fwd = BNC_FWD_DSR, hash = 0, failmode = 0;
+	int proto = IPPROTO_TCP, fwd = BNC_FWD_DSR, hash = CFG_HASH_5TUPLE;
+	int failmode = CFG_FAIL_OPEN;
 	const char *name = NULL;
 	long long port = 0;
 	char buf[ADDR_STRLEN + 16];
@@ -628,15 +586,16 @@ static int parse_vip(struct cfg_parser *p, struct cfg *c, const config_setting_t
 	if (!err)
 		err = cfgp_get_int(p, s, "port", 1, 65535, &port);
 	if (!err)
-		err = cfgp_get_enum(p, s, "protocol", proto_names, &proto);
+		err = cfgp_get_enum(p, s, "protocol", &vocab_protocol, &proto);
 	if (err)
 		goto cleanup;
 	at_addr = config_setting_get_member(s, "address");
 	v->port = (__u16)port;
-	v->proto = proto_numbers[proto];
+	v->proto = (__u8)proto;
 
 	fmt_addr_port(v->addr, v->family, v->port, buf, sizeof(buf));
-	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%s", proto_names[proto]);
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%s",
+		 vocab_name(&vocab_protocol, v->proto));
 	v->name = strdup(name ? name : buf);
 	if (!v->name) {
 		err = cfgp_fail_nomem(p);
@@ -667,18 +626,18 @@ static int parse_vip(struct cfg_parser *p, struct cfg *c, const config_setting_t
 		}
 	}
 
-	err = cfgp_get_enum(p, s, "forwarding", forwarding_names, &fwd);
+	err = cfgp_get_enum(p, s, "forwarding", &vocab_forwarding, &fwd);
 	if (!err)
 		err = cfgp_get_u32(p, s, "ring_size", 2, BNC_RING_SIZE_MAX, &v->ring_size);
 	if (!err)
-		err = cfgp_get_enum(p, s, "hash", hash_names, &hash);
+		err = cfgp_get_enum(p, s, "hash", &vocab_hash, &hash);
 	if (!err)
-		err = cfgp_get_enum(p, s, "fail", fail_names, &failmode);
+		err = cfgp_get_enum(p, s, "fail", &vocab_fail, &failmode);
 	if (err)
 		goto cleanup;
 	v->forwarding = (__u8)fwd;
-	v->sticky = hash == 1;
-	v->fail_open = failmode == 0;
+	v->sticky = hash == CFG_HASH_SOURCE;
+	v->fail_open = failmode == CFG_FAIL_OPEN;
 	at_ring = config_setting_get_member(s, "ring_size");
 	if (!maglev_is_prime(v->ring_size)) {
 		__u32 next = next_prime(v->ring_size, BNC_RING_SIZE_MAX);
@@ -913,9 +872,9 @@ static int parse_root(struct cfg_parser *p, const config_setting_t *root, struct
 	if (!err)
 		err = parse_interfaces(p, c, root);
 	if (!err)
-		err = cfgp_get_enum(p, root, "mode", mode_names, &mode);
+		err = cfgp_get_enum(p, root, "mode", &vocab_attach_mode, &mode);
 	if (!err)
-		err = cfgp_get_enum(p, root, "log_level", log_level_names, &level);
+		err = cfgp_get_enum(p, root, "log_level", &vocab_log_level, &level);
 	if (!err)
 		err = parse_path(p, root, "pin_dir", 255, &c->pin_dir);
 	if (!err)
@@ -1094,18 +1053,15 @@ struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name)
 
 const char *cfg_admin_name(enum cfg_admin admin)
 {
-	if ((unsigned int)admin >= ARRAY_SIZE(admin_names) - 1)
-		return "?";
-	return admin_names[admin];
+	return vocab_name(&vocab_admin, (int)admin);
 }
 
 int cfg_admin_parse(const char *s, enum cfg_admin *out)
 {
-	for (size_t i = 0; admin_names[i]; i++) {
-		if (strcmp(s, admin_names[i]) == 0) {
-			*out = (enum cfg_admin)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int v;
+
+	if (vocab_value(&vocab_admin, s, &v))
+		return -EINVAL;
+	*out = (enum cfg_admin)v;
+	return 0;
 }

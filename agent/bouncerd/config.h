@@ -143,8 +143,10 @@ void cfg_workers_free(struct cfg_workers *w);
 /* Equal but for count: what a rolling reload would change. */
 bool cfg_workers_same_program(const struct cfg_workers *a, const struct cfg_workers *b);
 
-/* Lookups and names used by the agent and bouncerctl. */
 struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name);
+/* The vocabularies of common/vocab.h, typed: "?" for a value without a
+ * name, -EINVAL for a name without a value.
+ */
 const char *cfg_admin_name(enum cfg_admin admin);
 int cfg_admin_parse(const char *s, enum cfg_admin *out);
 const char *cfg_check_type_name(enum cfg_check_type type);

@@ -12,8 +12,6 @@
 #include "config.h"
 #include "config_parser.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 #define CHECK_TIME_MAX_MS 3600000u /* one hour */
 #define CHECK_COUNT_MAX 100u /* rise, fall */
 
@@ -24,11 +22,6 @@
 #define CHECK_FALL 3u
 #define HTTP_STATUS_MIN 200u
 #define HTTP_STATUS_MAX 399u
-
-static const char *const check_type_names[] = {
-	[CFG_CHECK_NONE] = "none", [CFG_CHECK_TCP] = "tcp",   [CFG_CHECK_HTTP] = "http",
-	[CFG_CHECK_UDP] = "udp",   [CFG_CHECK_EXEC] = "exec", NULL,
-};
 
 static const char *const check_keys_list[] = {
 	[CK_TYPE] = "type",	  [CK_INTERVAL] = "interval",
@@ -105,7 +98,7 @@ int cfgp_check_parse(struct cfg_parser *p, const config_setting_t *g, bool has_i
 	for (int f = 0; f < CK_MAX; f++)
 		sp->at[f] = config_setting_get_member(g, check_keys_list[f]);
 
-	err = cfgp_get_enum(p, g, "type", check_type_names, &v);
+	err = cfgp_get_enum(p, g, "type", &vocab_check_type, &v);
 	if (err)
 		return err;
 	if (v >= 0)
@@ -120,7 +113,7 @@ int cfgp_check_parse(struct cfg_parser *p, const config_setting_t *g, bool has_i
 		if (sp->at[f] && (CK_BIT(f) & CK_TYPE_SPECIFIC) &&
 		    !(CK_BIT(f) & check_type_fields(type)))
 			return cfgp_fail(p, sp->at[f], "%s does not apply to a %s check",
-					 check_keys_list[f], check_type_names[type]);
+					 check_keys_list[f], cfg_check_type_name(type));
 	}
 
 	err = cfgp_get_secs(p, g, "interval", 1, CHECK_TIME_MAX_MS, &sp->interval_ms);
@@ -331,7 +324,5 @@ int cfgp_check_resolve(struct cfg_parser *p, const struct cfgp_check_spec *sp,
 
 const char *cfg_check_type_name(enum cfg_check_type type)
 {
-	if ((unsigned int)type >= ARRAY_SIZE(check_type_names) - 1)
-		return "?";
-	return check_type_names[type];
+	return vocab_name(&vocab_check_type, (int)type);
 }

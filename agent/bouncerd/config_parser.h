@@ -51,7 +51,7 @@ int cfgp_get_int(struct cfg_parser *p, const config_setting_t *group, const char
 int cfgp_get_u32(struct cfg_parser *p, const config_setting_t *group, const char *name, __u32 min,
 		 __u32 max, __u32 *out);
 int cfgp_get_enum(struct cfg_parser *p, const config_setting_t *group, const char *name,
-		  const char *const *names, int *out);
+		  const struct vocab *v, int *out);
 int cfgp_get_secs(struct cfg_parser *p, const config_setting_t *group, const char *name,
 		  unsigned int min_ms, unsigned int max_ms, unsigned int *out);
 const char *cfgp_fmt_secs(unsigned int ms, char *buf, size_t len);
