@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -45,7 +46,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Writes "FILE:LINE: CONTEXT MESSAGE" for the setting s (without LINE
- * for the root, which has none) and returns -EINVAL.
+ * for the root, which has none) and returns -EINVAL. Without a setting or
+ * a file name (a VIP from a control request): "CONTEXT MESSAGE".
  */
 int cfgp_fail(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
 {
@@ -64,7 +66,9 @@ int cfgp_fail(struct cfg_parser *p, const config_setting_t *s, const char *fmt, 
 		dir = p->dir;
 		sep = "/";
 	}
-	if (line)
+	if (!file)
+		n = snprintf(p->err, p->errlen, "%s", p->ctx);
+	else if (line)
 		n = snprintf(p->err, p->errlen, "%s%s%s:%u: %s", dir, sep, file, line, p->ctx);
 	else
 		n = snprintf(p->err, p->errlen, "%s%s%s: %s", dir, sep, file, p->ctx);
@@ -79,7 +83,8 @@ int cfgp_fail(struct cfg_parser *p, const config_setting_t *s, const char *fmt, 
 int cfgp_fail_nomem(struct cfg_parser *p)
 {
 	if (p->err && p->errlen)
-		snprintf(p->err, p->errlen, "%s: out of memory", p->name);
+		snprintf(p->err, p->errlen, "%s%sout of memory", p->name ? p->name : "",
+			 p->name ? ": " : "");
 	return -ENOMEM;
 }
 
@@ -219,46 +224,26 @@ int cfgp_get_string(struct cfg_parser *p, const config_setting_t *group, const c
 	return 0;
 }
 
-int cfgp_get_int(struct cfg_parser *p, const config_setting_t *group, const char *name,
-		 long long min, long long max, long long *out)
+/* The checks on a value, apart from reading it: the setting s (NULL for
+ * a control request) named name holds v or text.
+ */
+static int range_check(struct cfg_parser *p, const config_setting_t *s, const char *name,
+		       long long min, long long max, long long v)
 {
-	const config_setting_t *s = config_setting_get_member(group, name);
-	long long v;
-
-	if (!s)
-		return 0;
-	if (!cfgp_is_int(s))
-		return cfgp_fail(p, s, "%s must be an integer", name);
-	v = config_setting_get_int64(s);
 	if (v < min || v > max)
 		return cfgp_fail(p, s, "%s must be between %lld and %lld, not %lld", name, min, max,
 				 v);
-	*out = v;
 	return 0;
 }
 
-int cfgp_get_u32(struct cfg_parser *p, const config_setting_t *group, const char *name, __u32 min,
-		 __u32 max, __u32 *out)
-{
-	long long v = *out;
-	int err = cfgp_get_int(p, group, name, min, max, &v);
-
-	*out = (__u32)v;
-	return err;
-}
-
 /* One of the words of v; *out becomes its value. */
-int cfgp_get_enum(struct cfg_parser *p, const config_setting_t *group, const char *name,
-		  const struct vocab *v, int *out)
+static int word_value(struct cfg_parser *p, const config_setting_t *s, const char *name,
+		      const struct vocab *v, const char *text, int *out)
 {
-	const config_setting_t *s = config_setting_get_member(group, name);
-	const char *text = NULL;
 	char list[128];
-	int err;
 
-	err = cfgp_get_string(p, group, name, &text);
-	if (err || !text || vocab_value(v, text, out) == 0)
-		return err;
+	if (vocab_value(v, text, out) == 0)
+		return 0;
 	vocab_join(v, ", ", NULL, list, sizeof(list));
 	return cfgp_fail(p, s, "%s '%s' is not one of %s", name, text, list);
 }
@@ -272,21 +257,66 @@ static bool addr_is_unicast(const __be32 addr[4], __u8 family)
 	return (addr[0] | addr[1] | addr[2] | addr[3]) != 0 && b[0] != 0xff;
 }
 
+static int addr_value(struct cfg_parser *p, const config_setting_t *s, const char *name,
+		      const char *text, __be32 addr[4], __u8 *family)
+{
+	if (addr_parse(text, addr, family))
+		return cfgp_fail(p, s, "%s '%s' is not an IPv4 or IPv6 address", name, text);
+	if (!addr_is_unicast(addr, *family))
+		return cfgp_fail(p, s, "%s '%s' is not a unicast address", name, text);
+	return 0;
+}
+
+int cfgp_get_int(struct cfg_parser *p, const config_setting_t *group, const char *name,
+		 long long min, long long max, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	long long v;
+	int err;
+
+	if (!s)
+		return 0;
+	if (!cfgp_is_int(s))
+		return cfgp_fail(p, s, "%s must be an integer", name);
+	v = config_setting_get_int64(s);
+	err = range_check(p, s, name, min, max, v);
+	if (!err)
+		*out = v;
+	return err;
+}
+
+int cfgp_get_u32(struct cfg_parser *p, const config_setting_t *group, const char *name, __u32 min,
+		 __u32 max, __u32 *out)
+{
+	long long v = *out;
+	int err = cfgp_get_int(p, group, name, min, max, &v);
+
+	*out = (__u32)v;
+	return err;
+}
+
+int cfgp_get_enum(struct cfg_parser *p, const config_setting_t *group, const char *name,
+		  const struct vocab *v, int *out)
+{
+	const char *text = NULL;
+	int err;
+
+	err = cfgp_get_string(p, group, name, &text);
+	if (err || !text)
+		return err;
+	return word_value(p, config_setting_get_member(group, name), name, v, text, out);
+}
+
 static int get_addr(struct cfg_parser *p, const config_setting_t *group, const char *name,
 		    __be32 addr[4], __u8 *family)
 {
-	const config_setting_t *s = config_setting_get_member(group, name);
-	const char *v = NULL;
+	const char *text = NULL;
 	int err;
 
-	err = cfgp_get_string(p, group, name, &v);
-	if (err || !v)
+	err = cfgp_get_string(p, group, name, &text);
+	if (err || !text)
 		return err;
-	if (addr_parse(v, addr, family))
-		return cfgp_fail(p, s, "%s '%s' is not an IPv4 or IPv6 address", name, v);
-	if (!addr_is_unicast(addr, *family))
-		return cfgp_fail(p, s, "%s '%s' is not a unicast address", name, v);
-	return 0;
+	return addr_value(p, config_setting_get_member(group, name), name, text, addr, family);
 }
 
 /* Milliseconds as seconds, at least one decimal: "2.0", "0.25". */
@@ -547,17 +577,181 @@ static int parse_vip_backends(struct cfg_parser *p, struct cfg *c, struct cfg_vi
 	return 0;
 }
 
+/* "10.0.0.1:80/tcp": a VIP's service, and its name when it has none. */
+static void vip_service(const struct cfg_vip *v, char *buf, size_t len)
+{
+	size_t n;
+
+	fmt_addr_port(v->addr, v->family, v->port, buf, len);
+	n = strlen(buf);
+	snprintf(buf + n, len - n, "/%s", vocab_name(&vocab_protocol, v->proto));
+}
+
+/* The member key of a VIP's group, whose line a message names; NULL for a
+ * VIP from a control request, which has no group.
+ */
+static const config_setting_t *vip_at(const config_setting_t *s, const char *key)
+{
+	return s ? config_setting_get_member(s, key) : NULL;
+}
+
+/* Defaults and checks of a VIP's own settings, the config file's and a
+ * vip.add request's alike: what a says (as written, before any default)
+ * into v, in two steps so that the file can check for a duplicate between
+ * them. s is the VIP's group in the file, NULL for a request.
+ *
+ * The first: the address, port and protocol, and the name (by default
+ * "ADDR:PORT/PROTO"). Until the name is known, messages carry the context
+ * the caller pushed at ctx ("vip 1: "); then "vip 'NAME': ".
+ */
+static int vip_identity(struct cfg_parser *p, const config_setting_t *s, size_t ctx,
+			const struct cfg_vip_args *a, struct cfg_vip *v)
+{
+	char buf[ADDR_STRLEN + 16];
+	int proto = IPPROTO_TCP;
+	int err;
+
+	if (a->name) {
+		cfgp_ctx_pop(p, ctx);
+		cfgp_ctx_push(p, "vip '%s': ", a->name);
+	}
+	if (!a->address)
+		return cfgp_fail(p, s, "address is required");
+	err = addr_value(p, vip_at(s, "address"), "address", a->address, v->addr, &v->family);
+	if (!err && !a->has_port)
+		err = cfgp_fail(p, s, "port is required");
+	if (!err)
+		err = range_check(p, vip_at(s, "port"), "port", 1, 65535, a->port);
+	if (!err && a->protocol)
+		err = word_value(p, vip_at(s, "protocol"), "protocol", &vocab_protocol, a->protocol,
+				 &proto);
+	if (err)
+		return err;
+	v->port = (__u16)a->port;
+	v->proto = (__u8)proto;
+
+	vip_service(v, buf, sizeof(buf));
+	v->name = strdup(a->name ? a->name : buf);
+	if (!v->name)
+		return cfgp_fail_nomem(p);
+	cfgp_ctx_pop(p, ctx);
+	cfgp_ctx_push(p, "vip '%s': ", v->name);
+	if (a->name && !vip_name_ok(a->name))
+		return cfgp_fail(p, vip_at(s, "name"),
+				 "name must be at most %d printable characters, no blanks "
+				 "or quotes",
+				 NAME_MAX_LEN);
+	return 0;
+}
+
+/* The second: forwarding, ring size, hash, fail mode and the check. spec
+ * becomes the VIP's check as its backends' blocks inherit it.
+ */
+static int vip_options(struct cfg_parser *p, const config_setting_t *s,
+		       const struct cfg_vip_args *a, struct cfgp_check_spec *spec,
+		       struct cfg_vip *v)
+{
+	const config_setting_t *at_ring = vip_at(s, "ring_size"), *chk = vip_at(s, "check");
+	int fwd = BNC_FWD_DSR, hash = CFG_HASH_5TUPLE, failmode = CFG_FAIL_OPEN;
+	size_t ctx_chk;
+	int err = 0;
+
+	if (a->forwarding)
+		err = word_value(p, vip_at(s, "forwarding"), "forwarding", &vocab_forwarding,
+				 a->forwarding, &fwd);
+	if (!err && a->has_ring_size)
+		err = range_check(p, at_ring, "ring_size", 2, BNC_RING_SIZE_MAX, a->ring_size);
+	if (!err && a->hash)
+		err = word_value(p, vip_at(s, "hash"), "hash", &vocab_hash, a->hash, &hash);
+	if (!err && a->fail)
+		err = word_value(p, vip_at(s, "fail"), "fail", &vocab_fail, a->fail, &failmode);
+	if (err)
+		return err;
+	v->forwarding = (__u8)fwd;
+	v->ring_size = a->has_ring_size ? (__u32)a->ring_size : BNC_RING_SIZE_DEFAULT;
+	v->sticky = hash == CFG_HASH_SOURCE;
+	v->fail_open = failmode == CFG_FAIL_OPEN;
+	if (!maglev_is_prime(v->ring_size)) {
+		__u32 next = next_prime(v->ring_size, BNC_RING_SIZE_MAX);
+
+		if (next)
+			return cfgp_fail(p, at_ring, "ring_size %u is not a prime (%u is)",
+					 v->ring_size, next);
+		return cfgp_fail(p, at_ring, "ring_size %u is not a prime", v->ring_size);
+	}
+
+	/* Without a check block: the type a asks for (none from the file),
+	 * with the default timing.
+	 */
+	ctx_chk = cfgp_ctx_push(p, "check: ");
+	if (chk)
+		err = cfgp_check_parse(p, chk, false, CFG_CHECK_NONE, spec);
+	else
+		spec->type = a->check;
+	if (!err)
+		err = cfgp_check_resolve(p, spec, &v->check);
+	cfgp_ctx_pop(p, ctx_chk);
+	return err;
+}
+
+int cfg_vip_init(struct cfg_vip *v, const struct cfg_vip_args *a, char *err, size_t errlen)
+{
+	struct cfg_parser p = { .err = err, .errlen = errlen };
+	struct cfgp_check_spec spec = { 0 };
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	if (err && errlen)
+		err[0] = '\0';
+	ret = vip_identity(&p, NULL, 0, a, v);
+	if (!ret)
+		ret = vip_options(&p, NULL, a, &spec, v);
+	return ret;
+}
+
+/* The settings of a VIP's group, type-checked only: what they mean is
+ * for vip_identity() and vip_options(). Each getter leaves an absent one
+ * NULL (or has_* false).
+ */
+static int vip_read_identity(struct cfg_parser *p, const config_setting_t *s,
+			     struct cfg_vip_args *a)
+{
+	int err = cfgp_get_string(p, s, "address", &a->address);
+
+	/* A missing address or port is reported before what comes after. */
+	if (err || !a->address)
+		return err;
+	a->has_port = config_setting_get_member(s, "port") != NULL;
+	err = cfgp_get_int(p, s, "port", LLONG_MIN, LLONG_MAX, &a->port);
+	if (err || !a->has_port)
+		return err;
+	return cfgp_get_string(p, s, "protocol", &a->protocol);
+}
+
+static int vip_read_options(struct cfg_parser *p, const config_setting_t *s, struct cfg_vip_args *a)
+{
+	int err;
+
+	err = cfgp_get_string(p, s, "forwarding", &a->forwarding);
+	if (!err) {
+		a->has_ring_size = config_setting_get_member(s, "ring_size") != NULL;
+		err = cfgp_get_int(p, s, "ring_size", LLONG_MIN, LLONG_MAX, &a->ring_size);
+	}
+	if (!err)
+		err = cfgp_get_string(p, s, "hash", &a->hash);
+	if (!err)
+		err = cfgp_get_string(p, s, "fail", &a->fail);
+	return err;
+}
+
 static int parse_vip(struct cfg_parser *p, struct cfg *c, const config_setting_t *s, size_t idx)
 {
 	struct cfg_vip *v = &c->vips[idx];
-	const config_setting_t *chk, *at_name, *at_addr, *at_ring, *list, *wk;
+	const config_setting_t *at_name, *at_ring, *list, *wk;
 	struct cfgp_check_spec spec = { 0 };
-	int proto = IPPROTO_TCP, fwd = BNC_FWD_DSR, hash = CFG_HASH_5TUPLE;
-	int failmode = CFG_FAIL_OPEN;
-	const char *name = NULL;
-	long long port = 0;
+	struct cfg_vip_args a = { 0 };
 	char buf[ADDR_STRLEN + 16];
-	size_t ctx, ctx_chk;
+	size_t ctx;
 	int err;
 
 	ctx = cfgp_ctx_push(p, "vip %zu: ", idx + 1);
@@ -566,57 +760,29 @@ static int parse_vip(struct cfg_parser *p, struct cfg *c, const config_setting_t
 		goto cleanup;
 	}
 	v->line = (int)cfgp_setting_line(s);
-	v->ring_size = BNC_RING_SIZE_DEFAULT;
-	v->fail_open = true;
 	err = cfgp_check_keys(p, s, vip_keys);
 	if (!err)
-		err = cfgp_get_string(p, s, "name", &name);
+		err = cfgp_get_string(p, s, "name", &a.name);
+	if (err)
+		goto cleanup;
+	if (a.name) {
+		cfgp_ctx_pop(p, ctx);
+		cfgp_ctx_push(p, "vip '%s': ", a.name);
+	}
+	err = vip_read_identity(p, s, &a);
+	if (!err)
+		err = vip_identity(p, s, ctx, &a, v);
 	if (err)
 		goto cleanup;
 	at_name = config_setting_get_member(s, "name");
-	if (name) {
-		cfgp_ctx_pop(p, ctx);
-		cfgp_ctx_push(p, "vip '%s': ", name);
-	}
-	err = cfgp_need(p, s, "address");
-	if (!err)
-		err = get_addr(p, s, "address", v->addr, &v->family);
-	if (!err)
-		err = cfgp_need(p, s, "port");
-	if (!err)
-		err = cfgp_get_int(p, s, "port", 1, 65535, &port);
-	if (!err)
-		err = cfgp_get_enum(p, s, "protocol", &vocab_protocol, &proto);
-	if (err)
-		goto cleanup;
-	at_addr = config_setting_get_member(s, "address");
-	v->port = (__u16)port;
-	v->proto = (__u8)proto;
-
-	fmt_addr_port(v->addr, v->family, v->port, buf, sizeof(buf));
-	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%s",
-		 vocab_name(&vocab_protocol, v->proto));
-	v->name = strdup(name ? name : buf);
-	if (!v->name) {
-		err = cfgp_fail_nomem(p);
-		goto cleanup;
-	}
-	cfgp_ctx_pop(p, ctx);
-	cfgp_ctx_push(p, "vip '%s': ", v->name);
-	if (name && !vip_name_ok(name)) {
-		err = cfgp_fail(p, at_name,
-				"name must be at most %d printable characters, no blanks "
-				"or quotes",
-				NAME_MAX_LEN);
-		goto cleanup;
-	}
+	vip_service(v, buf, sizeof(buf));
 	for (size_t j = 0; j < idx; j++) {
 		const struct cfg_vip *o = &c->vips[j];
 
 		if (o->family == v->family && o->port == v->port && o->proto == v->proto &&
 		    memcmp(o->addr, v->addr, sizeof(o->addr)) == 0) {
-			err = cfgp_fail(p, at_addr, "%s is already vip '%s' (line %d)", buf,
-					o->name, o->line);
+			err = cfgp_fail(p, config_setting_get_member(s, "address"),
+					"%s is already vip '%s' (line %d)", buf, o->name, o->line);
 			goto cleanup;
 		}
 		if (strcmp(o->name, v->name) == 0) {
@@ -625,39 +791,9 @@ static int parse_vip(struct cfg_parser *p, struct cfg *c, const config_setting_t
 			goto cleanup;
 		}
 	}
-
-	err = cfgp_get_enum(p, s, "forwarding", &vocab_forwarding, &fwd);
+	err = vip_read_options(p, s, &a);
 	if (!err)
-		err = cfgp_get_u32(p, s, "ring_size", 2, BNC_RING_SIZE_MAX, &v->ring_size);
-	if (!err)
-		err = cfgp_get_enum(p, s, "hash", &vocab_hash, &hash);
-	if (!err)
-		err = cfgp_get_enum(p, s, "fail", &vocab_fail, &failmode);
-	if (err)
-		goto cleanup;
-	v->forwarding = (__u8)fwd;
-	v->sticky = hash == CFG_HASH_SOURCE;
-	v->fail_open = failmode == CFG_FAIL_OPEN;
-	at_ring = config_setting_get_member(s, "ring_size");
-	if (!maglev_is_prime(v->ring_size)) {
-		__u32 next = next_prime(v->ring_size, BNC_RING_SIZE_MAX);
-
-		if (next)
-			err = cfgp_fail(p, at_ring, "ring_size %u is not a prime (%u is)",
-					v->ring_size, next);
-		else
-			err = cfgp_fail(p, at_ring, "ring_size %u is not a prime", v->ring_size);
-		goto cleanup;
-	}
-
-	/* Without a check block: type none, with the default timing. */
-	chk = config_setting_get_member(s, "check");
-	ctx_chk = cfgp_ctx_push(p, "check: ");
-	if (chk)
-		err = cfgp_check_parse(p, chk, false, CFG_CHECK_NONE, &spec);
-	if (!err)
-		err = cfgp_check_resolve(p, &spec, &v->check);
-	cfgp_ctx_pop(p, ctx_chk);
+		err = vip_options(p, s, &a, &spec, v);
 	if (err)
 		goto cleanup;
 
@@ -678,6 +814,7 @@ static int parse_vip(struct cfg_parser *p, struct cfg *c, const config_setting_t
 	if (err)
 		goto cleanup;
 	/* Maglev gives every backend, local workers too, at least one slot. */
+	at_ring = config_setting_get_member(s, "ring_size");
 	if (v->nbackends + (v->workers ? v->workers->count : 0) > v->ring_size)
 		err = cfgp_fail(p, at_ring ? at_ring : s,
 				"ring_size %u is smaller than the number of backends (%zu)",
@@ -1021,16 +1158,8 @@ void cfg_free(struct cfg *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nvips; i++) {
-		struct cfg_vip *v = &c->vips[i];
-
-		for (size_t j = 0; j < v->nbackends; j++)
-			cfg_check_free(&v->backends[j].check);
-		free(v->backends);
-		cfg_workers_free(v->workers);
-		cfg_check_free(&v->check);
-		free(v->name);
-	}
+	for (size_t i = 0; i < c->nvips; i++)
+		cfg_vip_release(&c->vips[i]);
 	free(c->vips);
 	for (size_t i = 0; i < c->ninterfaces; i++)
 		free(c->interfaces[i]);
@@ -1040,6 +1169,17 @@ void cfg_free(struct cfg *c)
 	free(c->control_socket);
 	free(c->metrics_addr);
 	free(c);
+}
+
+void cfg_vip_release(struct cfg_vip *v)
+{
+	for (size_t j = 0; j < v->nbackends; j++)
+		cfg_check_free(&v->backends[j].check);
+	free(v->backends);
+	cfg_workers_free(v->workers);
+	cfg_check_free(&v->check);
+	free(v->name);
+	memset(v, 0, sizeof(*v));
 }
 
 struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name)

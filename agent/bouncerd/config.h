@@ -128,6 +128,37 @@ int cfg_parse_string(const char *text, const char *name, struct cfg **out, char 
 		     size_t errlen);
 void cfg_free(struct cfg *c);
 
+/* A VIP's own settings as given, before any default: strings as written,
+ * NULL (or has_* false) when not given. vip.add fills it from its request;
+ * the config file's VIPs go through the same defaults and checks.
+ */
+struct cfg_vip_args {
+	const char *name; /* default "ADDR:PORT/PROTO" */
+	const char *address; /* required */
+	bool has_port; /* required */
+	long long port;
+	const char *protocol; /* default tcp */
+	const char *forwarding; /* default dsr */
+	bool has_ring_size;
+	long long ring_size; /* default BNC_RING_SIZE_DEFAULT */
+	const char *hash; /* default 5tuple */
+	const char *fail; /* default open */
+	/* The check, as a check block naming only this type would give it;
+	 * default none.
+	 */
+	enum cfg_check_type check;
+};
+
+/* Fills v from a with the defaults and checks it as cfg_load() checks a
+ * VIP of the file: 0, or -EINVAL with "vip 'NAME': what is wrong" in err
+ * in the words of cfg_load() less its "FILE:LINE: ", or -ENOMEM. Backends,
+ * workers and what only a whole config can tell (duplicates) are not
+ * its part. Either way v is the caller's to release.
+ */
+int cfg_vip_init(struct cfg_vip *v, const struct cfg_vip_args *a, char *err, size_t errlen);
+/* Frees what v holds, not v. */
+void cfg_vip_release(struct cfg_vip *v);
+
 /* A check's strings are owned by it: the agent keeps copies of checks
  * beyond the life of the config they came from.
  */

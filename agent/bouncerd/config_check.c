@@ -266,7 +266,7 @@ int cfgp_check_resolve(struct cfg_parser *p, const struct cfgp_check_spec *sp,
 	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->type = sp->at[CK_TYPE] ? sp->type : CFG_CHECK_NONE;
+	out->type = sp->type; /* none unless a block, or a vip.add request, set it */
 	out->interval_ms = sp->at[CK_INTERVAL] ? sp->interval_ms : CHECK_INTERVAL_MS;
 	out->timeout_ms = sp->at[CK_TIMEOUT] ? sp->timeout_ms : CHECK_TIMEOUT_MS;
 	out->rise = sp->at[CK_RISE] ? sp->rise : CHECK_RISE;

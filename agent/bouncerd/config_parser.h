@@ -17,7 +17,7 @@
 #include "config.h"
 
 struct cfg_parser {
-	const char *name; /* the file name in messages */
+	const char *name; /* the file name in messages; NULL: none (a vip.add request) */
 	/* libconfig names an @include'd file as the directive did, relative
 	 * to this directory; NULL: the working directory.
 	 */
