@@ -141,6 +141,44 @@ static int arg_int(const json_t *args, const char *key, long long min, long long
 	return 0;
 }
 
+/* A whole number of any size, for the config's checks to judge: -ENOENT
+ * when absent and not required.
+ */
+static int arg_number(const json_t *args, const char *key, bool required, long long *out, char *err,
+		      size_t errlen)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!v) {
+		if (required)
+			snprintf(err, errlen, "missing number argument '%s'", key);
+		return required ? -EINVAL : -ENOENT;
+	}
+	if (!json_is_integer(v)) {
+		snprintf(err, errlen, "'%s' must be a whole number", key);
+		return -EINVAL;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* An optional string: *out NULL when absent. */
+static int arg_opt_str(const json_t *args, const char *key, const char **out, char *err,
+		       size_t errlen)
+{
+	json_t *v = json_object_get(args, key);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "'%s' must be a string", key);
+		return -EINVAL;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
 /* The value of one of v's words: else "KEY must be a, b or c, not 'TEXT'". */
 static int arg_word(const struct vocab *v, const char *key, const char *text, int *out, char *err,
 		    size_t errlen)
@@ -239,49 +277,32 @@ static json_t *cmd_vip_show(struct daemon *d, const json_t *args, char *err, siz
 	return v ? vip_json(d, v, true) : NULL;
 }
 
+/* The request's settings as given: what they mean is cfg_vip_init()'s,
+ * whose defaults and checks are the config file's, and so are its
+ * messages. The request names no check: backends added to the VIP later
+ * are checked over TCP, as check = { type = "tcp"; } would have them.
+ */
 static json_t *cmd_vip_add(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
-	struct cfg_vip cv = { .ring_size = BNC_RING_SIZE_DEFAULT, .fail_open = true };
-	const char *name = arg_str(args, "name", err, errlen), *addr, *proto, *s;
-	long long port, ring = BNC_RING_SIZE_DEFAULT;
-	int ret, value;
+	struct cfg_vip_args a = { .check = CFG_CHECK_TCP, .has_port = true };
+	struct cfg_vip cv;
+	int ret;
 
-	if (!name || !(addr = arg_str(args, "address", err, errlen)) ||
-	    !(proto = arg_str(args, "protocol", err, errlen)) ||
-	    arg_int(args, "port", 1, 65535, &port, true, err, errlen))
+	if (!(a.name = arg_str(args, "name", err, errlen)) ||
+	    !(a.address = arg_str(args, "address", err, errlen)) ||
+	    !(a.protocol = arg_str(args, "protocol", err, errlen)) ||
+	    arg_number(args, "port", true, &a.port, err, errlen) ||
+	    arg_opt_str(args, "forwarding", &a.forwarding, err, errlen) ||
+	    arg_opt_str(args, "hash", &a.hash, err, errlen))
 		return NULL;
-	ret = arg_int(args, "ring_size", 2, BNC_RING_SIZE_MAX, &ring, false, err, errlen);
+	ret = arg_number(args, "ring_size", false, &a.ring_size, err, errlen);
 	if (ret == -EINVAL)
 		return NULL;
-	cv.name = (char *)name;
-	cv.port = (__u16)port;
-	cv.ring_size = (__u32)ring;
-	if (addr_parse(addr, cv.addr, &cv.family)) {
-		snprintf(err, errlen, "'%s' is not an IP address", addr);
-		return NULL;
-	}
-	if (arg_word(&vocab_protocol, "protocol", proto, &value, err, errlen))
-		return NULL;
-	cv.proto = (__u8)value;
-	s = json_string_value(json_object_get(args, "forwarding"));
-	value = BNC_FWD_DSR;
-	if (s && arg_word(&vocab_forwarding, "forwarding", s, &value, err, errlen))
-		return NULL;
-	cv.forwarding = (__u8)value;
-	s = json_string_value(json_object_get(args, "hash"));
-	value = CFG_HASH_5TUPLE;
-	if (s && arg_word(&vocab_hash, "hash", s, &value, err, errlen))
-		return NULL;
-	cv.sticky = value == CFG_HASH_SOURCE;
-	cv.check.type = CFG_CHECK_TCP;
-	cv.check.interval_ms = 2000;
-	cv.check.timeout_ms = 1000;
-	cv.check.rise = 2;
-	cv.check.fall = 3;
-	cv.check.jitter_ms = 1000;
-	cv.check.http_status_min = 200;
-	cv.check.http_status_max = 399;
-	ret = daemon_vip_add(d, &cv, err, errlen);
+	a.has_ring_size = ret == 0;
+	ret = cfg_vip_init(&cv, &a, err, errlen);
+	if (!ret)
+		ret = daemon_vip_add(d, &cv, err, errlen);
+	cfg_vip_release(&cv);
 	if (ret && !err[0])
 		snprintf(err, errlen, "%s", strerror(-ret));
 	return ret ? NULL : json_object();
