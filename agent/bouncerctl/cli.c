@@ -84,24 +84,6 @@ static const char *arg_name(const struct cli_arg *a)
 	return a->name ? a->name : a->keyword ? a->keyword : a->meta;
 }
 
-/* "ready, drain, maint" */
-static void join_choices(const char *const *choices, const char *sep, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; choices[i] && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? sep : "", choices[i]);
-}
-
-static int choice_index(const char *const *choices, const char *word)
-{
-	for (int i = 0; choices[i]; i++)
-		if (strcmp(choices[i], word) == 0)
-			return i;
-	return -1;
-}
-
 /* ADDR:PORT, IPv6 as [ADDR]:PORT. The address is sent as addr_format()
  * writes it, so that the agent compares one spelling of each address.
  */
@@ -160,8 +142,8 @@ static int parse_service(struct parse_ctx *p, const struct cli_arg *a, const cha
 	if (!slash)
 		return fail(p, "expected %s, got '%s'", a->meta, word);
 	*slash = '\0';
-	if (choice_index(cli_protocols, slash + 1) < 0) {
-		join_choices(cli_protocols, ", ", choices, sizeof(choices));
+	if (vocab_value(&vocab_protocol, slash + 1, NULL)) {
+		vocab_join(&vocab_protocol, ", ", NULL, choices, sizeof(choices));
 		return fail(p, "protocol needs one of %s, got '%s'", choices, slash + 1);
 	}
 	err = parse_endpoint(p, word, buf, a->meta, "address", "port");
@@ -182,10 +164,10 @@ static int parse_value(struct parse_ctx *p, const struct cli_arg *a, const char 
 			return fail(p, "missing %s", a->meta);
 		return set_string(p, a->key, word);
 	case ARG_CHOICE:
-		join_choices(a->choices, ", ", choices, sizeof(choices));
+		vocab_join(a->choices, ", ", NULL, choices, sizeof(choices));
 		if (!word)
 			return fail(p, "%s needs one of %s", arg_name(a), choices);
-		if (choice_index(a->choices, word) < 0)
+		if (vocab_value(a->choices, word, NULL))
 			return fail(p, "%s needs one of %s, got '%s'", arg_name(a), choices, word);
 		return set_string(p, a->key, word);
 	case ARG_NUMBER:
@@ -316,7 +298,7 @@ static int parse_args(struct parse_ctx *p, const struct cli_command *c, int argc
 			 * name.
 			 */
 			if ((b->keyword && !is_option(b) && strcmp(b->keyword, word) == 0) ||
-			    ((b->flags & ARG_BARE) && choice_index(b->choices, word) >= 0))
+			    ((b->flags & ARG_BARE) && vocab_value(b->choices, word, NULL) == 0))
 				a = b;
 		}
 		for (i = 0; i < c->nargs && !a; i++)
@@ -737,7 +719,7 @@ static void arg_synopsis(const struct cli_arg *a, char *buf, size_t len)
 		return;
 	}
 	if (!meta) {
-		join_choices(a->choices, "|", choices, sizeof(choices));
+		vocab_join(a->choices, "|", NULL, choices, sizeof(choices));
 		meta = choices;
 	}
 	if (a->keyword)

@@ -4,19 +4,14 @@
  * bouncerctl's own options. The parser, the help (cli.c) and the renderers
  * (cli_render.c) all read it.
  */
-#include "bouncerd/config.h"
+#include "bouncer_abi.h"
 #include "cli_grammar.h"
 #include "cli_top.h"
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
-/* Grammar */
-
-const char *const cli_protocols[] = { "tcp", "udp", NULL };
-static const char *const forwardings[] = { "dsr", "ipip", NULL };
-static const char *const hashes[] = { "5tuple", "source", NULL };
-static const char *const admin_states[] = { "ready", "drain", "maint", NULL };
+/* Grammar: the choices are the shared vocabularies (common/vocab.h). */
 
 #define HELP_VIP_NAME "the VIP's name"
 #define HELP_BACKEND "the backend's address and port; IPv6 as\n[ADDR]:PORT"
@@ -39,7 +34,7 @@ static const char *const admin_states[] = { "ready", "drain", "maint", NULL };
 #define ARG_STATE \
 	{ \
 		.keyword = "state", .type = ARG_CHOICE, .flags = ARG_OPTIONAL, .key = "state", \
-		.choices = admin_states, .help = HELP_STATE \
+		.choices = &vocab_admin, .help = HELP_STATE \
 	}
 #define ARG_WEIGHT \
 	{ \
@@ -62,7 +57,7 @@ static const struct cli_arg vip_add_args[] = {
 	  .type = ARG_CHOICE,
 	  .flags = ARG_OPTIONAL | ARG_BARE,
 	  .key = "forwarding",
-	  .choices = forwardings,
+	  .choices = &vocab_forwarding,
 	  .help = "to remote backends: dsr rewrites MAC\n"
 		  "addresses (default), ipip encapsulates" },
 	{ .keyword = "ring",
@@ -77,7 +72,7 @@ static const struct cli_arg vip_add_args[] = {
 	  .type = ARG_CHOICE,
 	  .flags = ARG_OPTIONAL,
 	  .key = "hash",
-	  .choices = hashes,
+	  .choices = &vocab_hash,
 	  .help = "what picks the backend: the 5-tuple\n"
 		  "(default), or the source address only, so\n"
 		  "that a client sticks to one backend" },
@@ -126,7 +121,7 @@ static const struct cli_arg flow_lookup_args[] = {
 	{ .name = "protocol",
 	  .type = ARG_CHOICE,
 	  .key = "protocol",
-	  .choices = cli_protocols,
+	  .choices = &vocab_protocol,
 	  .help = "the flow's protocol" },
 	{ .meta = "SRC:SPORT",
 	  .name = "source",

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "common/options.h"
+#include "common/vocab.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -28,7 +29,7 @@ enum arg_type {
 
 /* May be left out. */
 #define ARG_OPTIONAL (1u << 0)
-/* No keyword: the word itself is the value ("dsr" or "ipip"). */
+/* No keyword: the word itself is the value (a forwarding). */
 #define ARG_BARE (1u << 1)
 /* An optional positional argument that comes only with the next one. */
 #define ARG_PAIRED (1u << 2)
@@ -46,7 +47,7 @@ struct cli_arg {
 	unsigned int flags; /* ARG_* */
 	const char *key; /* the JSON member it fills */
 	const char *port_key; /* ARG_ENDPOINT: the member for the port */
-	const char *const *choices; /* ARG_CHOICE, NULL-terminated */
+	const struct vocab *choices; /* ARG_CHOICE */
 	unsigned long min, max; /* ARG_NUMBER, ARG_PRIME */
 	const char *help;
 };
@@ -91,9 +92,6 @@ enum opt_id {
 #define CLI_NOPTIONS 6
 extern const struct cli_object cli_objects[CLI_NOBJECTS];
 extern const struct opt_spec cli_options[CLI_NOPTIONS];
-
-/* "tcp", "udp": the protocols a service names, NULL-terminated. */
-extern const char *const cli_protocols[];
 
 /* Renderers of the commands' results (cli_render.c), named by the table. */
 void cli_render_status(FILE *f, const json_t *r);

@@ -3,26 +3,28 @@
  * cfg and validated on the way. Every message names the file and line of
  * the setting at fault; unknown settings are refused, so that a typo does
  * not silently leave a default in place. examples/bouncer.conf documents
- * the format.
+ * the format. Here: the parser's helpers (config_parser.h), VIPs, backends
+ * and the top level; health check blocks are read in config_check.c and
+ * workers blocks in config_workers.c.
  */
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <libconfig.h>
 
 #include "common/addr.h"
 #include "config.h"
+#include "config_parser.h"
 #include "maglev.h"
 #include "common/util.h"
 
@@ -40,54 +42,14 @@
  * BNC_MAX_BACKENDS weights within 32 bits.
  */
 #define WEIGHT_MAX 65535
-#define CHECK_TIME_MAX_MS 3600000u /* one hour */
-#define CHECK_COUNT_MAX 100u /* rise, fall */
-
-/* Health check defaults (config.h). */
-#define CHECK_INTERVAL_MS 2000u
-#define CHECK_TIMEOUT_MS 1000u
-#define CHECK_RISE 2u
-#define CHECK_FALL 3u
-#define HTTP_STATUS_MIN 200u
-#define HTTP_STATUS_MAX 399u
-
-/* Workers' defaults (config.h) and limits. Zero stands for "the default"
- * in workers.h, so every time is at least a millisecond.
- */
-#define WORKER_TIME_MAX_MS 86400000u /* one day */
-#define WORKER_READY_TIMEOUT_MS 10000u
-#define WORKER_KILL_TIMEOUT_MS 5000u
-#define WORKER_DRAIN_MS 30000u
-#define WORKER_MIN_UPTIME_MS 5000u
-#define WORKER_BACKOFF_MS 100u
-#define WORKER_BACKOFF_MAX_MS 30000u
-#define WORKER_BACKOFF_RESET_MS 60000u
-#define WORKER_CRASH_LIMIT 10u
-#define WORKER_CRASH_LIMIT_MAX 1000u
-#define WORKER_CRASH_WINDOW_MS 60000u
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
-struct parser {
-	const char *name; /* the file name in messages */
-	/* libconfig names an @include'd file as the directive did, relative
-	 * to this directory; NULL: the working directory.
-	 */
-	const char *dir;
-	char *err;
-	size_t errlen;
-	/* Where we are, prefixed to every message: "vip 'web': check: ". */
-	char ctx[192];
-	size_t nbackends; /* over all VIPs so far */
-};
 
 /* Writes "FILE:LINE: CONTEXT MESSAGE" for the setting s (without LINE
- * for the root, which has none) and returns -EINVAL.
+ * for the root, which has none) and returns -EINVAL. Without a setting or
+ * a file name (a VIP from a control request): "CONTEXT MESSAGE".
  */
-static int __attribute__((format(printf, 3, 4)))
-fail(struct parser *p, const config_setting_t *s, const char *fmt, ...)
+int cfgp_fail(struct cfg_parser *p, const config_setting_t *s, const char *fmt, ...)
 {
 	const char *file = s ? config_setting_source_file(s) : NULL;
 	unsigned int line = s ? config_setting_source_line(s) : 0;
@@ -104,7 +66,9 @@ fail(struct parser *p, const config_setting_t *s, const char *fmt, ...)
 		dir = p->dir;
 		sep = "/";
 	}
-	if (line)
+	if (!file)
+		n = snprintf(p->err, p->errlen, "%s", p->ctx);
+	else if (line)
 		n = snprintf(p->err, p->errlen, "%s%s%s:%u: %s", dir, sep, file, line, p->ctx);
 	else
 		n = snprintf(p->err, p->errlen, "%s%s%s: %s", dir, sep, file, p->ctx);
@@ -116,15 +80,16 @@ fail(struct parser *p, const config_setting_t *s, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int fail_nomem(struct parser *p)
+int cfgp_fail_nomem(struct cfg_parser *p)
 {
 	if (p->err && p->errlen)
-		snprintf(p->err, p->errlen, "%s: out of memory", p->name);
+		snprintf(p->err, p->errlen, "%s%sout of memory", p->name ? p->name : "",
+			 p->name ? ": " : "");
 	return -ENOMEM;
 }
 
 /* Appends to the context; returns the length to restore with ctx_pop. */
-static size_t __attribute__((format(printf, 2, 3))) ctx_push(struct parser *p, const char *fmt, ...)
+size_t cfgp_ctx_push(struct cfg_parser *p, const char *fmt, ...)
 {
 	size_t len = strlen(p->ctx);
 	va_list ap;
@@ -135,12 +100,12 @@ static size_t __attribute__((format(printf, 2, 3))) ctx_push(struct parser *p, c
 	return len;
 }
 
-static void ctx_pop(struct parser *p, size_t len)
+void cfgp_ctx_pop(struct cfg_parser *p, size_t len)
 {
 	p->ctx[len] = '\0';
 }
 
-static unsigned int setting_line(const config_setting_t *s)
+unsigned int cfgp_setting_line(const config_setting_t *s)
 {
 	return config_setting_source_line(s);
 }
@@ -177,7 +142,7 @@ static unsigned int edit_distance(const char *a, const char *b)
 }
 
 /* Refuses any member of group not in keys (NULL-terminated). */
-static int check_keys(struct parser *p, const config_setting_t *group, const char *const *keys)
+int cfgp_check_keys(struct cfg_parser *p, const config_setting_t *group, const char *const *keys)
 {
 	int n = config_setting_length(group);
 
@@ -202,16 +167,17 @@ static int check_keys(struct parser *p, const config_setting_t *group, const cha
 		if (*k)
 			continue;
 		if (hint)
-			return fail(p, s, "unknown setting '%s' (did you mean '%s'?)", name, hint);
-		return fail(p, s, "unknown setting '%s'", name);
+			return cfgp_fail(p, s, "unknown setting '%s' (did you mean '%s'?)", name,
+					 hint);
+		return cfgp_fail(p, s, "unknown setting '%s'", name);
 	}
 	return 0;
 }
 
-static int need(struct parser *p, const config_setting_t *group, const char *name)
+int cfgp_need(struct cfg_parser *p, const config_setting_t *group, const char *name)
 {
 	if (!config_setting_get_member(group, name))
-		return fail(p, group, "%s is required", name);
+		return cfgp_fail(p, group, "%s is required", name);
 	return 0;
 }
 
@@ -222,7 +188,7 @@ static bool is_list(const config_setting_t *s)
 	       (config_setting_type(s) == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0);
 }
 
-static bool is_int(const config_setting_t *s)
+bool cfgp_is_int(const config_setting_t *s)
 {
 	return config_setting_type(s) == CONFIG_TYPE_INT ||
 	       config_setting_type(s) == CONFIG_TYPE_INT64;
@@ -231,7 +197,7 @@ static bool is_int(const config_setting_t *s)
 /* Printable and without blanks: no header injection through an http
  * check, no surprises in a log line.
  */
-static bool is_token(const char *s)
+bool cfgp_is_token(const char *s)
 {
 	for (; *s; s++) {
 		if (*s <= ' ' || *s == 0x7f)
@@ -243,71 +209,43 @@ static bool is_token(const char *s)
 /* The typed getters leave *out alone when the setting is absent, so the
  * caller sets the default first.
  */
-static int get_string(struct parser *p, const config_setting_t *group, const char *name,
-		      const char **out)
+int cfgp_get_string(struct cfg_parser *p, const config_setting_t *group, const char *name,
+		    const char **out)
 {
 	const config_setting_t *s = config_setting_get_member(group, name);
 
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail(p, s, "%s must be a string", name);
+		return cfgp_fail(p, s, "%s must be a string", name);
 	if (!*config_setting_get_string(s))
-		return fail(p, s, "%s must not be empty", name);
+		return cfgp_fail(p, s, "%s must not be empty", name);
 	*out = config_setting_get_string(s);
 	return 0;
 }
 
-static int get_int(struct parser *p, const config_setting_t *group, const char *name, long long min,
-		   long long max, long long *out)
+/* The checks on a value, apart from reading it: the setting s (NULL for
+ * a control request) named name holds v or text.
+ */
+static int range_check(struct cfg_parser *p, const config_setting_t *s, const char *name,
+		       long long min, long long max, long long v)
 {
-	const config_setting_t *s = config_setting_get_member(group, name);
-	long long v;
-
-	if (!s)
-		return 0;
-	if (!is_int(s))
-		return fail(p, s, "%s must be an integer", name);
-	v = config_setting_get_int64(s);
 	if (v < min || v > max)
-		return fail(p, s, "%s must be between %lld and %lld, not %lld", name, min, max, v);
-	*out = v;
+		return cfgp_fail(p, s, "%s must be between %lld and %lld, not %lld", name, min, max,
+				 v);
 	return 0;
 }
 
-static int get_u32(struct parser *p, const config_setting_t *group, const char *name, __u32 min,
-		   __u32 max, __u32 *out)
+/* One of the words of v; *out becomes its value. */
+static int word_value(struct cfg_parser *p, const config_setting_t *s, const char *name,
+		      const struct vocab *v, const char *text, int *out)
 {
-	long long v = *out;
-	int err = get_int(p, group, name, min, max, &v);
+	char list[128];
 
-	*out = (__u32)v;
-	return err;
-}
-
-/* names is NULL-terminated; *out becomes the index of the match. */
-static int get_enum(struct parser *p, const config_setting_t *group, const char *name,
-		    const char *const *names, int *out)
-{
-	const config_setting_t *s = config_setting_get_member(group, name);
-	char list[128] = "";
-	const char *v = NULL;
-	size_t len = 0;
-	int err;
-
-	err = get_string(p, group, name, &v);
-	if (err || !v)
-		return err;
-	for (int i = 0; names[i]; i++) {
-		if (strcmp(v, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-		if (len < sizeof(list))
-			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-						i ? ", " : "", names[i]);
-	}
-	return fail(p, s, "%s '%s' is not one of %s", name, v, list);
+	if (vocab_value(v, text, out) == 0)
+		return 0;
+	vocab_join(v, ", ", NULL, list, sizeof(list));
+	return cfgp_fail(p, s, "%s '%s' is not one of %s", name, text, list);
 }
 
 static bool addr_is_unicast(const __be32 addr[4], __u8 family)
@@ -319,25 +257,70 @@ static bool addr_is_unicast(const __be32 addr[4], __u8 family)
 	return (addr[0] | addr[1] | addr[2] | addr[3]) != 0 && b[0] != 0xff;
 }
 
-static int get_addr(struct parser *p, const config_setting_t *group, const char *name,
-		    __be32 addr[4], __u8 *family)
+static int addr_value(struct cfg_parser *p, const config_setting_t *s, const char *name,
+		      const char *text, __be32 addr[4], __u8 *family)
 {
-	const config_setting_t *s = config_setting_get_member(group, name);
-	const char *v = NULL;
-	int err;
-
-	err = get_string(p, group, name, &v);
-	if (err || !v)
-		return err;
-	if (addr_parse(v, addr, family))
-		return fail(p, s, "%s '%s' is not an IPv4 or IPv6 address", name, v);
+	if (addr_parse(text, addr, family))
+		return cfgp_fail(p, s, "%s '%s' is not an IPv4 or IPv6 address", name, text);
 	if (!addr_is_unicast(addr, *family))
-		return fail(p, s, "%s '%s' is not a unicast address", name, v);
+		return cfgp_fail(p, s, "%s '%s' is not a unicast address", name, text);
 	return 0;
 }
 
+int cfgp_get_int(struct cfg_parser *p, const config_setting_t *group, const char *name,
+		 long long min, long long max, long long *out)
+{
+	const config_setting_t *s = config_setting_get_member(group, name);
+	long long v;
+	int err;
+
+	if (!s)
+		return 0;
+	if (!cfgp_is_int(s))
+		return cfgp_fail(p, s, "%s must be an integer", name);
+	v = config_setting_get_int64(s);
+	err = range_check(p, s, name, min, max, v);
+	if (!err)
+		*out = v;
+	return err;
+}
+
+int cfgp_get_u32(struct cfg_parser *p, const config_setting_t *group, const char *name, __u32 min,
+		 __u32 max, __u32 *out)
+{
+	long long v = *out;
+	int err = cfgp_get_int(p, group, name, min, max, &v);
+
+	*out = (__u32)v;
+	return err;
+}
+
+int cfgp_get_enum(struct cfg_parser *p, const config_setting_t *group, const char *name,
+		  const struct vocab *v, int *out)
+{
+	const char *text = NULL;
+	int err;
+
+	err = cfgp_get_string(p, group, name, &text);
+	if (err || !text)
+		return err;
+	return word_value(p, config_setting_get_member(group, name), name, v, text, out);
+}
+
+static int get_addr(struct cfg_parser *p, const config_setting_t *group, const char *name,
+		    __be32 addr[4], __u8 *family)
+{
+	const char *text = NULL;
+	int err;
+
+	err = cfgp_get_string(p, group, name, &text);
+	if (err || !text)
+		return err;
+	return addr_value(p, config_setting_get_member(group, name), name, text, addr, family);
+}
+
 /* Milliseconds as seconds, at least one decimal: "2.0", "0.25". */
-static const char *fmt_secs(unsigned int ms, char *buf, size_t len)
+const char *cfgp_fmt_secs(unsigned int ms, char *buf, size_t len)
 {
 	size_t n;
 
@@ -349,8 +332,8 @@ static const char *fmt_secs(unsigned int ms, char *buf, size_t len)
 }
 
 /* Seconds, integer or float, into milliseconds. */
-static int get_secs(struct parser *p, const config_setting_t *group, const char *name,
-		    unsigned int min_ms, unsigned int max_ms, unsigned int *out)
+int cfgp_get_secs(struct cfg_parser *p, const config_setting_t *group, const char *name,
+		  unsigned int min_ms, unsigned int max_ms, unsigned int *out)
 {
 	const config_setting_t *s = config_setting_get_member(group, name);
 	char lo[24], hi[24];
@@ -358,16 +341,17 @@ static int get_secs(struct parser *p, const config_setting_t *group, const char 
 
 	if (!s)
 		return 0;
-	if (is_int(s))
+	if (cfgp_is_int(s))
 		v = (double)config_setting_get_int64(s);
 	else if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
 		v = config_setting_get_float(s);
 	else
-		return fail(p, s, "%s must be a number of seconds", name);
+		return cfgp_fail(p, s, "%s must be a number of seconds", name);
 	ms = v * 1000.0 + 0.5;
 	if (!isfinite(v) || v < 0 || ms < (double)min_ms || ms >= (double)max_ms + 1.0)
-		return fail(p, s, "%s must be between %s and %s s, not %g s", name,
-			    fmt_secs(min_ms, lo, sizeof(lo)), fmt_secs(max_ms, hi, sizeof(hi)), v);
+		return cfgp_fail(p, s, "%s must be between %s and %s s, not %g s", name,
+				 cfgp_fmt_secs(min_ms, lo, sizeof(lo)),
+				 cfgp_fmt_secs(max_ms, hi, sizeof(hi)), v);
 	*out = (unsigned int)ms;
 	return 0;
 }
@@ -375,408 +359,50 @@ static int get_secs(struct parser *p, const config_setting_t *group, const char 
 /* The later of two settings (either may be NULL): the one a message about
  * a conflict between them should point at.
  */
-static const config_setting_t *later(const config_setting_t *a, const config_setting_t *b)
+const config_setting_t *cfgp_later(const config_setting_t *a, const config_setting_t *b)
 {
 	if (!a)
 		return b;
 	if (!b)
 		return a;
-	return setting_line(a) >= setting_line(b) ? a : b;
+	return cfgp_setting_line(a) >= cfgp_setting_line(b) ? a : b;
 }
 
-static char *dup_or_null(const char *s)
+char *cfgp_dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
 
-/* Names, indexed by the enums they name. */
-static const char *const admin_names[] = {
-	[CFG_ADMIN_READY] = "ready",
-	[CFG_ADMIN_DRAIN] = "drain",
-	[CFG_ADMIN_MAINT] = "maint",
-	NULL,
-};
-
-static const char *const check_type_names[] = {
-	[CFG_CHECK_NONE] = "none", [CFG_CHECK_TCP] = "tcp",   [CFG_CHECK_HTTP] = "http",
-	[CFG_CHECK_UDP] = "udp",   [CFG_CHECK_EXEC] = "exec", NULL,
-};
-
-static const char *const mode_names[] = {
-	[CFG_ATTACH_NATIVE] = "native",
-	[CFG_ATTACH_SKB] = "skb",
-	[CFG_ATTACH_AUTO] = "auto",
-	NULL,
-};
-
-static const char *const log_level_names[] = {
-	[LOG_LEVEL_ERROR] = "error",
-	[LOG_LEVEL_WARN] = "warn",
-	[LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_DEBUG] = "debug",
-	NULL,
-};
-
-static const char *const forwarding_names[] = {
-	[BNC_FWD_DSR] = "dsr",
-	[BNC_FWD_IPIP] = "ipip",
-	NULL,
-};
-
-static const char *const proto_names[] = { "tcp", "udp", NULL };
-static const __u8 proto_numbers[] = { IPPROTO_TCP, IPPROTO_UDP };
-static const char *const hash_names[] = { "5tuple", "source", NULL };
-static const char *const fail_names[] = { "open", "closed", NULL };
-
-/* Health checks. A check block is read into a check_spec, which knows
- * which fields the block set: a backend's block overrides single fields
- * of its VIP's, and defaults that depend on other fields (jitter is half
- * the interval) are applied only once the two are merged.
- */
-enum ck_field {
-	CK_TYPE,
-	CK_INTERVAL,
-	CK_TIMEOUT,
-	CK_RISE,
-	CK_FALL,
-	CK_JITTER,
-	CK_PORT,
-	CK_PATH,
-	CK_HOST,
-	CK_STATUS,
-	CK_EXPECT,
-	CK_SEND,
-	CK_COMMAND,
-	CK_MAX,
-};
-
-static const char *const check_keys_list[] = {
-	[CK_TYPE] = "type",	  [CK_INTERVAL] = "interval",
-	[CK_TIMEOUT] = "timeout", [CK_RISE] = "rise",
-	[CK_FALL] = "fall",	  [CK_JITTER] = "jitter",
-	[CK_PORT] = "port",	  [CK_PATH] = "path",
-	[CK_HOST] = "host",	  [CK_STATUS] = "status",
-	[CK_EXPECT] = "expect",	  [CK_SEND] = "send",
-	[CK_COMMAND] = "command", [CK_MAX] = NULL,
-};
-
-#define CK_BIT(f) (1u << (f))
-#define CK_TYPE_SPECIFIC \
-	(CK_BIT(CK_PATH) | CK_BIT(CK_HOST) | CK_BIT(CK_STATUS) | CK_BIT(CK_EXPECT) | \
-	 CK_BIT(CK_SEND) | CK_BIT(CK_COMMAND))
-
-struct check_spec {
-	/* Where each field was set; NULL: not set. */
-	const config_setting_t *at[CK_MAX];
-	const config_setting_t *block; /* NULL: no check block */
-	enum cfg_check_type type;
-	unsigned int interval_ms, timeout_ms, rise, fall, jitter_ms, port;
-	unsigned int status_min, status_max;
-	/* libconfig's strings: valid while the config_t lives. */
-	const char *path, *host, *expect, *send;
-	const config_setting_t *command;
-};
-
-/* The type-specific fields a check of this type takes. */
-static unsigned int check_type_fields(enum cfg_check_type type)
+bool cfgp_str_equal(const char *a, const char *b)
 {
-	switch (type) {
-	case CFG_CHECK_HTTP:
-		return CK_BIT(CK_PATH) | CK_BIT(CK_HOST) | CK_BIT(CK_STATUS) | CK_BIT(CK_EXPECT);
-	case CFG_CHECK_UDP:
-		return CK_BIT(CK_SEND) | CK_BIT(CK_EXPECT);
-	case CFG_CHECK_EXEC:
-		return CK_BIT(CK_COMMAND);
-	default:
-		return 0;
-	}
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-static int parse_status(struct parser *p, const config_setting_t *s, struct check_spec *sp)
-{
-	long long v[2];
-
-	/* One status, or a range [min, max]. */
-	if (is_int(s)) {
-		v[0] = v[1] = config_setting_get_int64(s);
-	} else if ((config_setting_type(s) == CONFIG_TYPE_ARRAY ||
-		    config_setting_type(s) == CONFIG_TYPE_LIST) &&
-		   config_setting_length(s) == 2 && is_int(config_setting_get_elem(s, 0)) &&
-		   is_int(config_setting_get_elem(s, 1))) {
-		v[0] = config_setting_get_int64(config_setting_get_elem(s, 0));
-		v[1] = config_setting_get_int64(config_setting_get_elem(s, 1));
-	} else {
-		return fail(p, s, "status must be a status or a range [min, max]");
-	}
-	for (int i = 0; i < 2; i++) {
-		if (v[i] < 100 || v[i] > 599)
-			return fail(p, s, "status %lld is not an HTTP status (100-599)", v[i]);
-	}
-	if (v[0] > v[1])
-		return fail(p, s, "status range [%lld, %lld] is empty", v[0], v[1]);
-	sp->status_min = (unsigned int)v[0];
-	sp->status_max = (unsigned int)v[1];
-	return 0;
-}
-
-static int parse_command(struct parser *p, const config_setting_t *s)
+/* A command: a list of strings naming a program and its arguments. */
+int cfgp_parse_command(struct cfg_parser *p, const config_setting_t *s)
 {
 	int n;
 
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(s) != CONFIG_TYPE_LIST)
-		return fail(p, s, "command must be a list of strings, [\"program\", \"arg\", ...]");
+		return cfgp_fail(p, s,
+				 "command must be a list of strings, [\"program\", \"arg\", ...]");
 	n = config_setting_length(s);
 	if (n == 0)
-		return fail(p, s, "command is empty");
+		return cfgp_fail(p, s, "command is empty");
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return fail(p, e, "command must be a list of strings");
+			return cfgp_fail(p, e, "command must be a list of strings");
 	}
 	if (!*config_setting_get_string_elem(s, 0))
-		return fail(p, s, "command names no program");
+		return cfgp_fail(p, s, "command names no program");
 	return 0;
 }
 
-/* Reads one check block. inherited is the type a block without its own
- * type has; a VIP's block has none to inherit and must name its type.
- */
-static int parse_check_block(struct parser *p, const config_setting_t *g, bool has_inherited,
-			     enum cfg_check_type inherited, struct check_spec *sp)
-{
-	enum cfg_check_type type;
-	int v = -1, err;
-
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail(p, g, "must be a group { type = ...; }");
-	sp->block = g;
-	err = check_keys(p, g, check_keys_list);
-	if (err)
-		return err;
-	for (int f = 0; f < CK_MAX; f++)
-		sp->at[f] = config_setting_get_member(g, check_keys_list[f]);
-
-	err = get_enum(p, g, "type", check_type_names, &v);
-	if (err)
-		return err;
-	if (v >= 0)
-		sp->type = (enum cfg_check_type)v;
-	else if (!has_inherited)
-		return fail(p, g, "type is required");
-	type = v >= 0 ? sp->type : inherited;
-	/* A field the type does not use is most likely a mistake about the
-	 * type: refuse it rather than ignore it.
-	 */
-	for (int f = 0; f < CK_MAX; f++) {
-		if (sp->at[f] && (CK_BIT(f) & CK_TYPE_SPECIFIC) &&
-		    !(CK_BIT(f) & check_type_fields(type)))
-			return fail(p, sp->at[f], "%s does not apply to a %s check",
-				    check_keys_list[f], check_type_names[type]);
-	}
-
-	err = get_secs(p, g, "interval", 1, CHECK_TIME_MAX_MS, &sp->interval_ms);
-	if (!err)
-		err = get_secs(p, g, "timeout", 1, CHECK_TIME_MAX_MS, &sp->timeout_ms);
-	if (!err)
-		err = get_secs(p, g, "jitter", 0, CHECK_TIME_MAX_MS, &sp->jitter_ms);
-	if (!err)
-		err = get_u32(p, g, "rise", 1, CHECK_COUNT_MAX, &sp->rise);
-	if (!err)
-		err = get_u32(p, g, "fall", 1, CHECK_COUNT_MAX, &sp->fall);
-	if (!err)
-		err = get_u32(p, g, "port", 1, 65535, &sp->port);
-	if (!err)
-		err = get_string(p, g, "path", &sp->path);
-	if (!err && sp->path && (sp->path[0] != '/' || !is_token(sp->path)))
-		err = fail(p, sp->at[CK_PATH], "path '%s' must start with / and hold no blanks",
-			   sp->path);
-	if (!err)
-		err = get_string(p, g, "host", &sp->host);
-	if (!err && sp->host && !is_token(sp->host))
-		err = fail(p, sp->at[CK_HOST], "host '%s' must hold no blanks", sp->host);
-	if (!err && sp->at[CK_STATUS])
-		err = parse_status(p, sp->at[CK_STATUS], sp);
-	if (!err)
-		err = get_string(p, g, "expect", &sp->expect);
-	if (!err)
-		err = get_string(p, g, "send", &sp->send);
-	if (!err && sp->at[CK_COMMAND]) {
-		err = parse_command(p, sp->at[CK_COMMAND]);
-		sp->command = sp->at[CK_COMMAND];
-	}
-	return err;
-}
-
-/* A VIP's check with a backend's block on top. */
-static void check_merge(const struct check_spec *vip, const struct check_spec *b,
-			struct check_spec *out)
-{
-	*out = *vip;
-	out->block = b->block;
-	/* Another type drops the VIP's fields for its own type. */
-	if (b->at[CK_TYPE] && b->type != vip->type) {
-		for (int f = 0; f < CK_MAX; f++) {
-			if (CK_BIT(f) & CK_TYPE_SPECIFIC)
-				out->at[f] = NULL;
-		}
-	}
-#define TAKE(f, field) \
-	do { \
-		if (b->at[f]) { \
-			out->at[f] = b->at[f]; \
-			out->field = b->field; \
-		} \
-	} while (0)
-	TAKE(CK_TYPE, type);
-	TAKE(CK_INTERVAL, interval_ms);
-	TAKE(CK_TIMEOUT, timeout_ms);
-	TAKE(CK_RISE, rise);
-	TAKE(CK_FALL, fall);
-	TAKE(CK_JITTER, jitter_ms);
-	TAKE(CK_PORT, port);
-	TAKE(CK_PATH, path);
-	TAKE(CK_HOST, host);
-	TAKE(CK_STATUS, status_min);
-	TAKE(CK_STATUS, status_max);
-	TAKE(CK_EXPECT, expect);
-	TAKE(CK_SEND, send);
-	TAKE(CK_COMMAND, command);
-#undef TAKE
-}
-
-void cfg_check_free(struct cfg_check *ck)
-{
-	free(ck->http_path);
-	free(ck->http_host);
-	free(ck->http_expect);
-	free(ck->udp_send);
-	free(ck->udp_expect);
-	if (ck->exec_argv) {
-		for (char **a = ck->exec_argv; *a; a++)
-			free(*a);
-		free(ck->exec_argv);
-	}
-	memset(ck, 0, sizeof(*ck));
-}
-
-int cfg_check_copy(struct cfg_check *dst, const struct cfg_check *src)
-{
-	size_t n = 0;
-
-	*dst = *src;
-	dst->http_path = dup_or_null(src->http_path);
-	dst->http_host = dup_or_null(src->http_host);
-	dst->http_expect = dup_or_null(src->http_expect);
-	dst->udp_send = dup_or_null(src->udp_send);
-	dst->udp_expect = dup_or_null(src->udp_expect);
-	dst->exec_argv = NULL;
-	if (src->exec_argv) {
-		while (src->exec_argv[n])
-			n++;
-		dst->exec_argv = calloc(n + 1, sizeof(char *));
-		for (size_t i = 0; dst->exec_argv && i < n; i++)
-			dst->exec_argv[i] = strdup(src->exec_argv[i]);
-	}
-	if ((src->http_path && !dst->http_path) || (src->http_host && !dst->http_host) ||
-	    (src->http_expect && !dst->http_expect) || (src->udp_send && !dst->udp_send) ||
-	    (src->udp_expect && !dst->udp_expect) || (src->exec_argv && !dst->exec_argv)) {
-		cfg_check_free(dst);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static bool str_equal(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-bool cfg_check_equal(const struct cfg_check *a, const struct cfg_check *b)
-{
-	size_t i = 0;
-
-	if (a->type != b->type || a->interval_ms != b->interval_ms ||
-	    a->timeout_ms != b->timeout_ms || a->rise != b->rise || a->fall != b->fall ||
-	    a->jitter_ms != b->jitter_ms || a->port != b->port ||
-	    a->http_status_min != b->http_status_min || a->http_status_max != b->http_status_max ||
-	    !str_equal(a->http_path, b->http_path) || !str_equal(a->http_host, b->http_host) ||
-	    !str_equal(a->http_expect, b->http_expect) || !str_equal(a->udp_send, b->udp_send) ||
-	    !str_equal(a->udp_expect, b->udp_expect))
-		return false;
-	if (!a->exec_argv || !b->exec_argv)
-		return a->exec_argv == b->exec_argv;
-	for (; a->exec_argv[i] && b->exec_argv[i]; i++)
-		if (strcmp(a->exec_argv[i], b->exec_argv[i]))
-			return false;
-	return !a->exec_argv[i] && !b->exec_argv[i];
-}
-
-void cfg_workers_free(struct cfg_workers *w)
-{
-	if (!w)
-		return;
-	strv_free(w->argv);
-	strv_free(w->env);
-	free(w->cwd);
-	free(w->user);
-	free(w->permanent_exit);
-	free(w);
-}
-
-struct cfg_workers *cfg_workers_dup(const struct cfg_workers *w)
-{
-	struct cfg_workers *d;
-
-	if (!w)
-		return NULL;
-	d = malloc(sizeof(*d));
-	if (!d)
-		return NULL;
-	*d = *w;
-	d->argv = NULL;
-	d->env = NULL;
-	d->cwd = dup_or_null(w->cwd);
-	d->user = dup_or_null(w->user);
-	d->permanent_exit = NULL;
-	if (w->npermanent) {
-		d->permanent_exit = calloc(w->npermanent, sizeof(*d->permanent_exit));
-		if (d->permanent_exit)
-			memcpy(d->permanent_exit, w->permanent_exit,
-			       w->npermanent * sizeof(*d->permanent_exit));
-	}
-	if (strv_dup(w->argv, &d->argv) || strv_dup(w->env, &d->env) || (w->cwd && !d->cwd) ||
-	    (w->user && !d->user) || (w->npermanent && !d->permanent_exit)) {
-		cfg_workers_free(d);
-		return NULL;
-	}
-	return d;
-}
-
-/* Everything but count (and where the block is in the file). */
-bool cfg_workers_same_program(const struct cfg_workers *a, const struct cfg_workers *b)
-{
-	if (!a || !b)
-		return a == b;
-	if (!strv_equal(a->argv, b->argv) || !strv_equal(a->env, b->env) ||
-	    !str_equal(a->cwd, b->cwd) || !str_equal(a->user, b->user) ||
-	    a->has_user != b->has_user || a->uid != b->uid || a->gid != b->gid ||
-	    a->port_base != b->port_base || a->alt_port_base != b->alt_port_base ||
-	    a->ready_timeout_ms != b->ready_timeout_ms ||
-	    a->kill_timeout_ms != b->kill_timeout_ms || a->drain_ms != b->drain_ms ||
-	    a->min_uptime_ms != b->min_uptime_ms ||
-	    a->backoff_initial_ms != b->backoff_initial_ms ||
-	    a->backoff_max_ms != b->backoff_max_ms || a->backoff_reset_ms != b->backoff_reset_ms ||
-	    a->crash_limit != b->crash_limit || a->crash_window_ms != b->crash_window_ms ||
-	    a->npermanent != b->npermanent)
-		return false;
-	return !a->npermanent || memcmp(a->permanent_exit, b->permanent_exit,
-					a->npermanent * sizeof(*a->permanent_exit)) == 0;
-}
-
-/* A command that parse_command() accepted, as an argv of its own. */
-static int build_argv(const config_setting_t *cmd, char ***out)
+/* A command that cfgp_parse_command() accepted, as an argv of its own. */
+int cfgp_build_argv(const config_setting_t *cmd, char ***out)
 {
 	int n = config_setting_length(cmd);
 	char **argv = calloc((size_t)n + 1, sizeof(*argv));
@@ -795,77 +421,6 @@ static int build_argv(const config_setting_t *cmd, char ***out)
 	return 0;
 }
 
-static int check_build_argv(const config_setting_t *cmd, struct cfg_check *out)
-{
-	return build_argv(cmd, &out->exec_argv);
-}
-
-/* Applies the defaults to a (merged) spec, checks what only the whole
- * check can tell, and fills out with strings of its own.
- */
-static int check_resolve(struct parser *p, const struct check_spec *sp, struct cfg_check *out)
-{
-	const config_setting_t *type_at = sp->at[CK_TYPE] ? sp->at[CK_TYPE] : sp->block;
-	char a[24], b[24];
-	int err = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->type = sp->at[CK_TYPE] ? sp->type : CFG_CHECK_NONE;
-	out->interval_ms = sp->at[CK_INTERVAL] ? sp->interval_ms : CHECK_INTERVAL_MS;
-	out->timeout_ms = sp->at[CK_TIMEOUT] ? sp->timeout_ms : CHECK_TIMEOUT_MS;
-	out->rise = sp->at[CK_RISE] ? sp->rise : CHECK_RISE;
-	out->fall = sp->at[CK_FALL] ? sp->fall : CHECK_FALL;
-	out->jitter_ms = sp->at[CK_JITTER] ? sp->jitter_ms : out->interval_ms / 2;
-	out->port = sp->at[CK_PORT] ? sp->port : 0;
-
-	/* A check still running when the next is due would overlap it. */
-	if (out->timeout_ms >= out->interval_ms)
-		return fail(p, later(sp->at[CK_TIMEOUT], sp->at[CK_INTERVAL]),
-			    "timeout (%s s%s) must be shorter than interval (%s s)",
-			    fmt_secs(out->timeout_ms, a, sizeof(a)),
-			    sp->at[CK_TIMEOUT] ? "" : ", the default",
-			    fmt_secs(out->interval_ms, b, sizeof(b)));
-	if (out->jitter_ms > out->interval_ms)
-		return fail(p, later(sp->at[CK_JITTER], sp->at[CK_INTERVAL]),
-			    "jitter (%s s) must not exceed interval (%s s)",
-			    fmt_secs(out->jitter_ms, a, sizeof(a)),
-			    fmt_secs(out->interval_ms, b, sizeof(b)));
-
-	switch (out->type) {
-	case CFG_CHECK_HTTP:
-		out->http_path = strdup(sp->at[CK_PATH] ? sp->path : "/");
-		out->http_host = dup_or_null(sp->at[CK_HOST] ? sp->host : NULL);
-		out->http_status_min = sp->at[CK_STATUS] ? sp->status_min : HTTP_STATUS_MIN;
-		out->http_status_max = sp->at[CK_STATUS] ? sp->status_max : HTTP_STATUS_MAX;
-		out->http_expect = dup_or_null(sp->at[CK_EXPECT] ? sp->expect : NULL);
-		if (!out->http_path || (sp->at[CK_HOST] && !out->http_host) ||
-		    (sp->at[CK_EXPECT] && !out->http_expect))
-			err = -ENOMEM;
-		break;
-	case CFG_CHECK_UDP:
-		/* UDP has no handshake: without a payload there is nothing
-		 * to tell a live service from a silent port.
-		 */
-		if (!sp->at[CK_SEND])
-			return fail(p, type_at, "a udp check needs send");
-		out->udp_send = strdup(sp->send);
-		out->udp_expect = dup_or_null(sp->at[CK_EXPECT] ? sp->expect : NULL);
-		if (!out->udp_send || (sp->at[CK_EXPECT] && !out->udp_expect))
-			err = -ENOMEM;
-		break;
-	case CFG_CHECK_EXEC:
-		if (!sp->at[CK_COMMAND])
-			return fail(p, type_at, "an exec check needs command");
-		err = check_build_argv(sp->command, out);
-		break;
-	default:
-		break;
-	}
-	if (err)
-		return fail_nomem(p);
-	return 0;
-}
-
 /* "10.0.0.1:80" or "[fd00::1]:80". */
 static void fmt_addr_port(const __be32 addr[4], __u8 family, __u16 port, char *buf, size_t len)
 {
@@ -880,56 +435,57 @@ static void fmt_addr_port(const __be32 addr[4], __u8 family, __u16 port, char *b
 
 static const char *const backend_keys[] = { "address", "port", "weight", "state", "check", NULL };
 
-static int parse_backend(struct parser *p, struct cfg *c, struct cfg_vip *v,
-			 const struct check_spec *vspec, const config_setting_t *s, size_t idx)
+static int parse_backend(struct cfg_parser *p, struct cfg *c, struct cfg_vip *v,
+			 const struct cfgp_check_spec *vspec, const config_setting_t *s, size_t idx)
 {
 	struct cfg_backend *b = &v->backends[idx];
 	const config_setting_t *chk, *at_addr;
-	struct check_spec bspec = { 0 }, merged;
+	struct cfgp_check_spec bspec = { 0 }, merged;
 	char name[ADDR_STRLEN + 8];
 	long long port = v->port;
 	int admin = CFG_ADMIN_READY;
 	size_t ctx;
 	int err;
 
-	ctx = ctx_push(p, "backend %zu: ", idx + 1);
+	ctx = cfgp_ctx_push(p, "backend %zu: ", idx + 1);
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-		err = fail(p, s, "must be a group { address = ...; }");
+		err = cfgp_fail(p, s, "must be a group { address = ...; }");
 		goto cleanup;
 	}
-	b->line = (int)setting_line(s);
+	b->line = (int)cfgp_setting_line(s);
 	b->weight = 1;
 	if (++p->nbackends > BNC_MAX_BACKENDS) {
-		err = fail(p, s, "more than %d backends in all", BNC_MAX_BACKENDS);
+		err = cfgp_fail(p, s, "more than %d backends in all", BNC_MAX_BACKENDS);
 		goto cleanup;
 	}
-	err = check_keys(p, s, backend_keys);
+	err = cfgp_check_keys(p, s, backend_keys);
 	if (!err)
-		err = need(p, s, "address");
+		err = cfgp_need(p, s, "address");
 	if (!err)
 		err = get_addr(p, s, "address", b->addr, &b->family);
 	if (!err)
-		err = get_int(p, s, "port", 1, 65535, &port);
+		err = cfgp_get_int(p, s, "port", 1, 65535, &port);
 	if (err)
 		goto cleanup;
 	b->port = (__u16)port;
 	at_addr = config_setting_get_member(s, "address");
 
-	ctx_pop(p, ctx);
+	cfgp_ctx_pop(p, ctx);
 	fmt_addr_port(b->addr, b->family, b->port, name, sizeof(name));
-	ctx_push(p, "backend %s: ", name);
+	cfgp_ctx_push(p, "backend %s: ", name);
 	/* dsr and ipip forward the client's packet as it came: a backend
 	 * that listens on another port never sees it.
 	 */
 	if (b->port != v->port) {
-		err = fail(p, config_setting_get_member(s, "port"),
-			   "port %u differs from the vip's port %u: dsr and ipip do not rewrite "
-			   "ports (check.port checks another port)",
-			   b->port, v->port);
+		err = cfgp_fail(
+			p, config_setting_get_member(s, "port"),
+			"port %u differs from the vip's port %u: dsr and ipip do not rewrite "
+			"ports (check.port checks another port)",
+			b->port, v->port);
 		goto cleanup;
 	}
 	if (b->family == v->family && memcmp(b->addr, v->addr, sizeof(b->addr)) == 0) {
-		err = fail(p, at_addr, "address is the vip's own address");
+		err = cfgp_fail(p, at_addr, "address is the vip's own address");
 		goto cleanup;
 	}
 	for (size_t j = 0; j < idx; j++) {
@@ -937,38 +493,39 @@ static int parse_backend(struct parser *p, struct cfg *c, struct cfg_vip *v,
 
 		if (o->family == b->family && o->port == b->port &&
 		    memcmp(o->addr, b->addr, sizeof(o->addr)) == 0) {
-			err = fail(p, at_addr, "duplicate of the backend at line %d", o->line);
+			err = cfgp_fail(p, at_addr, "duplicate of the backend at line %d", o->line);
 			goto cleanup;
 		}
 	}
 	if (v->forwarding == BNC_FWD_IPIP &&
 	    ((b->family == BNC_FAMILY_IPV4 && !c->has_ipip_src4) ||
 	     (b->family == BNC_FAMILY_IPV6 && !c->has_ipip_src6))) {
-		err = fail(p, at_addr, "forwarding ipip to an IPv%u backend needs ipip_source.v%u",
-			   b->family, b->family);
+		err = cfgp_fail(p, at_addr,
+				"forwarding ipip to an IPv%u backend needs ipip_source.v%u",
+				b->family, b->family);
 		goto cleanup;
 	}
-	err = get_u32(p, s, "weight", 0, WEIGHT_MAX, &b->weight);
+	err = cfgp_get_u32(p, s, "weight", 0, WEIGHT_MAX, &b->weight);
 	if (!err)
-		err = get_enum(p, s, "state", admin_names, &admin);
+		err = cfgp_get_enum(p, s, "state", &vocab_admin, &admin);
 	if (err)
 		goto cleanup;
 	b->admin = (enum cfg_admin)admin;
 
 	chk = config_setting_get_member(s, "check");
 	if (!chk) {
-		err = check_resolve(p, vspec, &b->check);
+		err = cfgp_check_resolve(p, vspec, &b->check);
 		goto cleanup;
 	}
-	ctx_push(p, "check: ");
-	err = parse_check_block(p, chk, true, vspec->at[CK_TYPE] ? vspec->type : CFG_CHECK_NONE,
-				&bspec);
+	cfgp_ctx_push(p, "check: ");
+	err = cfgp_check_parse(p, chk, true, vspec->at[CK_TYPE] ? vspec->type : CFG_CHECK_NONE,
+			       &bspec);
 	if (err)
 		goto cleanup;
-	check_merge(vspec, &bspec, &merged);
-	err = check_resolve(p, &merged, &b->check);
+	cfgp_check_merge(vspec, &bspec, &merged);
+	err = cfgp_check_resolve(p, &merged, &b->check);
 cleanup:
-	ctx_pop(p, ctx);
+	cfgp_ctx_pop(p, ctx);
 	return err;
 }
 
@@ -979,7 +536,7 @@ static const char *const vip_keys[] = { "name",	      "address",   "port",    "p
 /* Printable, no blanks or quotes: names go into requests and labels. */
 static bool vip_name_ok(const char *name)
 {
-	if (strlen(name) > NAME_MAX_LEN || !is_token(name))
+	if (strlen(name) > NAME_MAX_LEN || !cfgp_is_token(name))
 		return false;
 	return !strpbrk(name, "\"'\\");
 }
@@ -994,19 +551,19 @@ static __u32 next_prime(__u32 n, __u32 max)
 	return 0;
 }
 
-static int parse_vip_backends(struct parser *p, struct cfg *c, struct cfg_vip *v,
-			      const struct check_spec *vspec, const config_setting_t *list)
+static int parse_vip_backends(struct cfg_parser *p, struct cfg *c, struct cfg_vip *v,
+			      const struct cfgp_check_spec *vspec, const config_setting_t *list)
 {
 	int n;
 
 	if (!is_list(list))
-		return fail(p, list, "backends must be a list ( { address = ...; }, ... )");
+		return cfgp_fail(p, list, "backends must be a list ( { address = ...; }, ... )");
 	n = config_setting_length(list);
 	if (n == 0)
 		return 0;
 	v->backends = calloc((size_t)n, sizeof(*v->backends));
 	if (!v->backends)
-		return fail_nomem(p);
+		return cfgp_fail_nomem(p);
 	for (int i = 0; i < n; i++) {
 		int err;
 
@@ -1020,601 +577,223 @@ static int parse_vip_backends(struct parser *p, struct cfg *c, struct cfg_vip *v
 	return 0;
 }
 
-/* Local workers. */
-
-static const char *const workers_keys[] = {
-	"command", "count",	    "port_base",    "alt_port_base", "env",	"cwd",
-	"user",	   "ready_timeout", "kill_timeout", "drain",	     "restart", NULL,
-};
-
-static const char *const restart_keys[] = {
-	"min_uptime",  "backoff",      "backoff_max",	 "backoff_reset",
-	"crash_limit", "crash_window", "permanent_exit", NULL,
-};
-
-/* What POSIX calls a name in the shell: [A-Za-z_][A-Za-z0-9_]*. */
-static bool env_name_ok(const char *s)
+/* "10.0.0.1:80/tcp": a VIP's service, and its name when it has none. */
+static void vip_service(const struct cfg_vip *v, char *buf, size_t len)
 {
-	if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
-		return false;
-	for (s++; *s; s++) {
-		if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-		      (*s >= '0' && *s <= '9')))
-			return false;
-	}
-	return true;
+	size_t n;
+
+	fmt_addr_port(v->addr, v->family, v->port, buf, len);
+	n = strlen(buf);
+	snprintf(buf + n, len - n, "/%s", vocab_name(&vocab_protocol, v->proto));
 }
 
-static int parse_workers_env(struct parser *p, struct cfg_workers *w, const config_setting_t *g)
-{
-	size_t ctx = ctx_push(p, "env: ");
-	int n, err = 0;
-
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		err = fail(p, g, "must be a group { NAME = \"value\"; ... }");
-		goto cleanup;
-	}
-	n = config_setting_length(g);
-	if (n == 0)
-		goto cleanup;
-	w->env = calloc((size_t)n + 1, sizeof(*w->env));
-	if (!w->env) {
-		err = fail_nomem(p);
-		goto cleanup;
-	}
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(g, (unsigned int)i);
-		const char *name = config_setting_name(s);
-		const char *value;
-		size_t len;
-
-		if (!env_name_ok(name)) {
-			err = fail(p, s, "'%s' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)",
-				   name);
-			goto cleanup;
-		}
-		if (strcmp(name, "PORT") == 0 || strcmp(name, "WORKER_ID") == 0) {
-			err = fail(p, s, "%s is reserved: it is set for each worker", name);
-			goto cleanup;
-		}
-		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-			err = fail(p, s, "%s must be a string", name);
-			goto cleanup;
-		}
-		value = config_setting_get_string(s);
-		len = strlen(name) + 1 + strlen(value) + 1;
-		w->env[i] = malloc(len);
-		if (!w->env[i]) {
-			err = fail_nomem(p);
-			goto cleanup;
-		}
-		snprintf(w->env[i], len, "%s=%s", name, value);
-	}
-cleanup:
-	ctx_pop(p, ctx);
-	return err;
-}
-
-static int int_cmp(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Exit statuses, kept sorted and without repeats, so that two lists that
- * mean the same compare equal.
+/* The member key of a VIP's group, whose line a message names; NULL for a
+ * VIP from a control request, which has no group.
  */
-static int parse_permanent_exit(struct parser *p, struct cfg_workers *w, const config_setting_t *s)
+static const config_setting_t *vip_at(const config_setting_t *s, const char *key)
 {
-	int n;
-
-	if ((config_setting_type(s) != CONFIG_TYPE_ARRAY &&
-	     config_setting_type(s) != CONFIG_TYPE_LIST))
-		return fail(p, s, "permanent_exit must be a list of exit statuses, [ 78, ... ]");
-	n = config_setting_length(s);
-	if (n == 0)
-		return 0;
-	w->permanent_exit = calloc((size_t)n, sizeof(*w->permanent_exit));
-	if (!w->permanent_exit)
-		return fail_nomem(p);
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
-		long long v;
-
-		if (!is_int(e))
-			return fail(p, e, "permanent_exit must be a list of exit statuses");
-		v = config_setting_get_int64(e);
-		if (v < 0 || v > 255)
-			return fail(p, e, "permanent_exit: %lld is not an exit status (0-255)", v);
-		w->permanent_exit[i] = (int)v;
-	}
-	qsort(w->permanent_exit, (size_t)n, sizeof(*w->permanent_exit), int_cmp);
-	w->npermanent = 1;
-	for (int i = 1; i < n; i++) {
-		if (w->permanent_exit[i] != w->permanent_exit[w->npermanent - 1])
-			w->permanent_exit[w->npermanent++] = w->permanent_exit[i];
-	}
-	return 0;
+	return s ? config_setting_get_member(s, key) : NULL;
 }
 
-static int parse_workers_restart(struct parser *p, struct cfg_workers *w, const config_setting_t *g)
+/* Defaults and checks of a VIP's own settings, the config file's and a
+ * vip.add request's alike: what a says (as written, before any default)
+ * into v, in two steps so that the file can check for a duplicate between
+ * them. s is the VIP's group in the file, NULL for a request.
+ *
+ * The first: the address, port and protocol, and the name (by default
+ * "ADDR:PORT/PROTO"). Until the name is known, messages carry the context
+ * the caller pushed at ctx ("vip 1: "); then "vip 'NAME': ".
+ */
+static int vip_identity(struct cfg_parser *p, const config_setting_t *s, size_t ctx,
+			const struct cfg_vip_args *a, struct cfg_vip *v)
 {
-	size_t ctx = ctx_push(p, "restart: ");
-	const config_setting_t *s;
-	char a[24], b[24];
+	char buf[ADDR_STRLEN + 16];
+	int proto = IPPROTO_TCP;
 	int err;
 
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		err = fail(p, g, "must be a group { backoff = ...; }");
-		goto cleanup;
+	if (a->name) {
+		cfgp_ctx_pop(p, ctx);
+		cfgp_ctx_push(p, "vip '%s': ", a->name);
 	}
-	err = check_keys(p, g, restart_keys);
+	if (!a->address)
+		return cfgp_fail(p, s, "address is required");
+	err = addr_value(p, vip_at(s, "address"), "address", a->address, v->addr, &v->family);
+	if (!err && !a->has_port)
+		err = cfgp_fail(p, s, "port is required");
 	if (!err)
-		err = get_secs(p, g, "min_uptime", 1, WORKER_TIME_MAX_MS, &w->min_uptime_ms);
-	if (!err)
-		err = get_secs(p, g, "backoff", 1, WORKER_TIME_MAX_MS, &w->backoff_initial_ms);
-	if (!err)
-		err = get_secs(p, g, "backoff_max", 1, WORKER_TIME_MAX_MS, &w->backoff_max_ms);
-	if (!err)
-		err = get_secs(p, g, "backoff_reset", 1, WORKER_TIME_MAX_MS, &w->backoff_reset_ms);
-	if (!err)
-		err = get_u32(p, g, "crash_limit", 1, WORKER_CRASH_LIMIT_MAX, &w->crash_limit);
-	if (!err)
-		err = get_secs(p, g, "crash_window", 1, WORKER_TIME_MAX_MS, &w->crash_window_ms);
+		err = range_check(p, vip_at(s, "port"), "port", 1, 65535, a->port);
+	if (!err && a->protocol)
+		err = word_value(p, vip_at(s, "protocol"), "protocol", &vocab_protocol, a->protocol,
+				 &proto);
 	if (err)
-		goto cleanup;
-	s = config_setting_get_member(g, "permanent_exit");
-	if (s) {
-		err = parse_permanent_exit(p, w, s);
-		if (err)
-			goto cleanup;
-	}
-	if (w->backoff_max_ms < w->backoff_initial_ms) {
-		const config_setting_t *at_max = config_setting_get_member(g, "backoff_max");
-		const config_setting_t *at_ini = config_setting_get_member(g, "backoff");
-
-		err = fail(p, later(at_max, at_ini),
-			   "backoff_max (%s s%s) must not be less than backoff (%s s)",
-			   fmt_secs(w->backoff_max_ms, a, sizeof(a)), at_max ? "" : ", the default",
-			   fmt_secs(w->backoff_initial_ms, b, sizeof(b)));
-	}
-cleanup:
-	ctx_pop(p, ctx);
-	return err;
-}
-
-static int parse_workers_cwd(struct parser *p, struct cfg_workers *w, const config_setting_t *g)
-{
-	const config_setting_t *s = config_setting_get_member(g, "cwd");
-	const char *v = NULL;
-	struct stat st;
-	int err;
-
-	err = get_string(p, g, "cwd", &v);
-	if (err || !v)
 		return err;
-	if (v[0] != '/')
-		return fail(p, s, "cwd '%s' must be an absolute path", v);
-	if (stat(v, &st))
-		return fail(p, s, "cwd '%s': %s", v, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return fail(p, s, "cwd '%s' is not a directory", v);
-	w->cwd = strdup(v);
-	return w->cwd ? 0 : fail_nomem(p);
-}
+	v->port = (__u16)a->port;
+	v->proto = (__u8)proto;
 
-static int parse_workers_user(struct parser *p, struct cfg_workers *w, const config_setting_t *g)
-{
-	const config_setting_t *s = config_setting_get_member(g, "user");
-	struct passwd pwd, *pw = NULL;
-	long max = sysconf(_SC_GETPW_R_SIZE_MAX);
-	size_t len = max > 0 ? (size_t)max : 16384;
-	const char *v = NULL;
-	char *buf = NULL;
-	int err;
-
-	err = get_string(p, g, "user", &v);
-	if (err || !v)
-		return err;
-	/* getpwnam_r() says ERANGE until the buffer holds the entry. */
-	for (;;) {
-		char *nbuf = realloc(buf, len);
-
-		if (!nbuf) {
-			free(buf);
-			return fail_nomem(p);
-		}
-		buf = nbuf;
-		err = getpwnam_r(v, &pwd, buf, len, &pw);
-		if (err != ERANGE || len >= (1u << 20))
-			break;
-		len *= 2;
-	}
-	if (pw) {
-		w->has_user = true;
-		w->uid = pw->pw_uid;
-		w->gid = pw->pw_gid;
-	}
-	free(buf);
-	/* Not found is 0 or, for some NSS modules, one of these. */
-	if (!pw && err && err != ENOENT && err != ESRCH && err != EBADF && err != EPERM)
-		return fail(p, s, "user '%s': %s", v, strerror(err));
-	if (!pw)
-		return fail(p, s, "user '%s' does not exist", v);
-	w->user = strdup(v);
-	return w->user ? 0 : fail_nomem(p);
-}
-
-/* The ports a workers block holds: port_base + id and alt_port_base + id
- * for every id it may scale to, up to CFG_WORKERS_MAX or the distance
- * between the two bases, whichever is less.
- */
-static unsigned int workers_span(unsigned int base, unsigned int alt)
-{
-	unsigned int d = alt > base ? alt - base : base - alt;
-
-	return d < CFG_WORKERS_MAX ? d : CFG_WORKERS_MAX;
-}
-
-/* Default count: the online CPUs, within what the ports allow. */
-static unsigned int cpu_count(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (n < 1)
-		return 1;
-	return n < CFG_WORKERS_MAX ? (unsigned int)n : CFG_WORKERS_MAX;
-}
-
-/* The two port ranges: [port_base, +span) and [alt_port_base, +span). */
-static int check_workers_ports(struct parser *p, const struct cfg_workers *w,
-			       const config_setting_t *g, unsigned int alt)
-{
-	const config_setting_t *at_base = config_setting_get_member(g, "port_base");
-	const config_setting_t *at_alt = config_setting_get_member(g, "alt_port_base");
-	const config_setting_t *at_count = config_setting_get_member(g, "count");
-	unsigned int base = w->port_base;
-	unsigned int dist = alt > base ? alt - base : base - alt;
-	unsigned int span = workers_span(base, alt);
-
-	if (w->count > dist)
-		return fail(p, later(at_alt, at_count),
-			    "ports %u-%u overlap alternate ports %u-%u: alt_port_base must be at "
-			    "least count (%u) away from port_base",
-			    base, base + w->count - 1, alt, alt + w->count - 1, w->count);
-	if (base + span - 1 > 65535)
-		return fail(p, at_base, "ports %u-%u go past 65535 (room for %u workers)", base,
-			    base + span - 1, span);
-	if (alt + span - 1 > 65535)
-		return fail(
-			p, at_alt ? at_alt : at_base,
-			"alternate ports %u-%u go past 65535 (room for %u workers%s)", alt,
-			alt + span - 1, span,
-			at_alt ? ""
-			       : "; alt_port_base defaults to port_base + " STR(CFG_WORKERS_MAX));
+	vip_service(v, buf, sizeof(buf));
+	v->name = strdup(a->name ? a->name : buf);
+	if (!v->name)
+		return cfgp_fail_nomem(p);
+	cfgp_ctx_pop(p, ctx);
+	cfgp_ctx_push(p, "vip '%s': ", v->name);
+	if (a->name && !vip_name_ok(a->name))
+		return cfgp_fail(p, vip_at(s, "name"),
+				 "name must be at most %d printable characters, no blanks "
+				 "or quotes",
+				 NAME_MAX_LEN);
 	return 0;
 }
 
-static int parse_workers(struct parser *p, struct cfg_vip *v, const config_setting_t *g)
+/* The second: forwarding, ring size, hash, fail mode and the check. spec
+ * becomes the VIP's check as its backends' blocks inherit it.
+ */
+static int vip_options(struct cfg_parser *p, const config_setting_t *s,
+		       const struct cfg_vip_args *a, struct cfgp_check_spec *spec,
+		       struct cfg_vip *v)
 {
-	struct cfg_workers *w;
-	const config_setting_t *s;
-	long long base = 0, alt;
-	size_t ctx = ctx_push(p, "workers: ");
-	int err;
+	const config_setting_t *at_ring = vip_at(s, "ring_size"), *chk = vip_at(s, "check");
+	int fwd = BNC_FWD_DSR, hash = CFG_HASH_5TUPLE, failmode = CFG_FAIL_OPEN;
+	size_t ctx_chk;
+	int err = 0;
 
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		err = fail(p, g, "must be a group { command = ...; port_base = ...; }");
-		goto cleanup;
-	}
-	w = calloc(1, sizeof(*w));
-	if (!w) {
-		err = fail_nomem(p);
-		goto cleanup;
-	}
-	/* Held by the VIP at once: cfg_free frees what a failed one holds. */
-	v->workers = w;
-	w->line = (int)setting_line(g);
-	w->ready_timeout_ms = WORKER_READY_TIMEOUT_MS;
-	w->kill_timeout_ms = WORKER_KILL_TIMEOUT_MS;
-	w->drain_ms = WORKER_DRAIN_MS;
-	w->min_uptime_ms = WORKER_MIN_UPTIME_MS;
-	w->backoff_initial_ms = WORKER_BACKOFF_MS;
-	w->backoff_max_ms = WORKER_BACKOFF_MAX_MS;
-	w->backoff_reset_ms = WORKER_BACKOFF_RESET_MS;
-	w->crash_limit = WORKER_CRASH_LIMIT;
-	w->crash_window_ms = WORKER_CRASH_WINDOW_MS;
+	if (a->forwarding)
+		err = word_value(p, vip_at(s, "forwarding"), "forwarding", &vocab_forwarding,
+				 a->forwarding, &fwd);
+	if (!err && a->has_ring_size)
+		err = range_check(p, at_ring, "ring_size", 2, BNC_RING_SIZE_MAX, a->ring_size);
+	if (!err && a->hash)
+		err = word_value(p, vip_at(s, "hash"), "hash", &vocab_hash, a->hash, &hash);
+	if (!err && a->fail)
+		err = word_value(p, vip_at(s, "fail"), "fail", &vocab_fail, a->fail, &failmode);
+	if (err)
+		return err;
+	v->forwarding = (__u8)fwd;
+	v->ring_size = a->has_ring_size ? (__u32)a->ring_size : BNC_RING_SIZE_DEFAULT;
+	v->sticky = hash == CFG_HASH_SOURCE;
+	v->fail_open = failmode == CFG_FAIL_OPEN;
+	if (!maglev_is_prime(v->ring_size)) {
+		__u32 next = next_prime(v->ring_size, BNC_RING_SIZE_MAX);
 
-	err = check_keys(p, g, workers_keys);
-	if (!err)
-		err = need(p, g, "command");
-	if (!err)
-		err = parse_command(p, config_setting_get_member(g, "command"));
-	if (err)
-		goto cleanup;
-	if (build_argv(config_setting_get_member(g, "command"), &w->argv)) {
-		err = fail_nomem(p);
-		goto cleanup;
+		if (next)
+			return cfgp_fail(p, at_ring, "ring_size %u is not a prime (%u is)",
+					 v->ring_size, next);
+		return cfgp_fail(p, at_ring, "ring_size %u is not a prime", v->ring_size);
 	}
-	err = need(p, g, "port_base");
-	if (!err)
-		err = get_int(p, g, "port_base", 1, 65535, &base);
-	if (err)
-		goto cleanup;
-	alt = base + CFG_WORKERS_MAX;
-	err = get_int(p, g, "alt_port_base", 1, 65535, &alt);
-	if (!err)
-		err = get_u32(p, g, "count", 1, CFG_WORKERS_MAX, &w->count);
-	if (err)
-		goto cleanup;
-	w->port_base = (__u16)base;
-	if (!config_setting_get_member(g, "count")) {
-		unsigned int dist = workers_span((unsigned int)base, (unsigned int)alt);
 
-		w->count = cpu_count();
-		w->count_default = true;
-		if (w->count > dist)
-			w->count = dist ? dist : 1;
-	}
-	err = check_workers_ports(p, w, g, (unsigned int)alt);
-	if (err)
-		goto cleanup;
-	w->alt_port_base = (__u16)alt;
-
-	s = config_setting_get_member(g, "env");
-	if (s) {
-		err = parse_workers_env(p, w, s);
-		if (err)
-			goto cleanup;
-	}
-	err = parse_workers_cwd(p, w, g);
+	/* Without a check block: the type a asks for (none from the file),
+	 * with the default timing.
+	 */
+	ctx_chk = cfgp_ctx_push(p, "check: ");
+	if (chk)
+		err = cfgp_check_parse(p, chk, false, CFG_CHECK_NONE, spec);
+	else
+		spec->type = a->check;
 	if (!err)
-		err = parse_workers_user(p, w, g);
-	if (!err)
-		err = get_secs(p, g, "ready_timeout", 1, WORKER_TIME_MAX_MS, &w->ready_timeout_ms);
-	if (!err)
-		err = get_secs(p, g, "kill_timeout", 1, WORKER_TIME_MAX_MS, &w->kill_timeout_ms);
-	if (!err)
-		err = get_secs(p, g, "drain", 0, WORKER_TIME_MAX_MS, &w->drain_ms);
-	if (err)
-		goto cleanup;
-	s = config_setting_get_member(g, "restart");
-	if (s)
-		err = parse_workers_restart(p, w, s);
-cleanup:
-	ctx_pop(p, ctx);
+		err = cfgp_check_resolve(p, spec, &v->check);
+	cfgp_ctx_pop(p, ctx_chk);
 	return err;
 }
 
-/* A port range [lo, lo + n) with a name for messages. */
-struct port_range {
-	const char *what;
-	unsigned int lo, n;
-};
-
-static void workers_ranges(const struct cfg_workers *w, struct port_range r[2])
+int cfg_vip_init(struct cfg_vip *v, const struct cfg_vip_args *a, char *err, size_t errlen)
 {
-	unsigned int span = workers_span(w->port_base, w->alt_port_base);
+	struct cfg_parser p = { .err = err, .errlen = errlen };
+	struct cfgp_check_spec spec = { 0 };
+	int ret;
 
-	r[0] = (struct port_range){ "ports", w->port_base, span };
-	r[1] = (struct port_range){ "alternate ports", w->alt_port_base, span };
+	memset(v, 0, sizeof(*v));
+	if (err && errlen)
+		err[0] = '\0';
+	ret = vip_identity(&p, NULL, 0, a, v);
+	if (!ret)
+		ret = vip_options(&p, NULL, a, &spec, v);
+	return ret;
 }
 
-/* The setting a message about range a (0: ports, 1: alternate ports)
- * points at: alt_port_base, or port_base when that is the default.
+/* The settings of a VIP's group, type-checked only: what they mean is
+ * for vip_identity() and vip_options(). Each getter leaves an absent one
+ * NULL (or has_* false).
  */
-static const config_setting_t *range_at(const config_setting_t *g, int a)
+static int vip_read_identity(struct cfg_parser *p, const config_setting_t *s,
+			     struct cfg_vip_args *a)
 {
-	const config_setting_t *at = a ? config_setting_get_member(g, "alt_port_base") : NULL;
+	int err = cfgp_get_string(p, s, "address", &a->address);
 
-	return at ? at : config_setting_get_member(g, "port_base");
+	/* A missing address or port is reported before what comes after. */
+	if (err || !a->address)
+		return err;
+	a->has_port = config_setting_get_member(s, "port") != NULL;
+	err = cfgp_get_int(p, s, "port", LLONG_MIN, LLONG_MAX, &a->port);
+	if (err || !a->has_port)
+		return err;
+	return cfgp_get_string(p, s, "protocol", &a->protocol);
 }
 
-static bool in_range(unsigned int port, const struct port_range *r)
+static int vip_read_options(struct cfg_parser *p, const config_setting_t *s, struct cfg_vip_args *a)
 {
-	return port >= r->lo && port < r->lo + r->n;
-}
+	int err;
 
-static bool ranges_overlap(const struct port_range *a, const struct port_range *b)
-{
-	return a->lo < b->lo + b->n && b->lo < a->lo + a->n;
-}
-
-/* VIP idx's workers against the metrics port, VIP ports up to its own and
- * the workers of the VIPs before it.
- */
-static int check_workers_clash(struct parser *p, const struct cfg *c, size_t idx,
-			       const config_setting_t *g)
-{
-	const struct cfg_vip *v = &c->vips[idx];
-	struct port_range mine[2], theirs[2];
-
-	workers_ranges(v->workers, mine);
-	for (int a = 0; a < 2; a++) {
-		const struct port_range *r = &mine[a];
-
-		if (c->metrics && v->proto == IPPROTO_TCP && in_range(c->metrics_port, r))
-			return fail(p, range_at(g, a),
-				    "workers: %s %u-%u include the metrics port %u", r->what, r->lo,
-				    r->lo + r->n - 1, c->metrics_port);
-		for (size_t j = 0; j <= idx; j++) {
-			const struct cfg_vip *o = &c->vips[j];
-
-			if (o->proto != v->proto)
-				continue;
-			if (in_range(o->port, r))
-				return fail(
-					p, range_at(g, a),
-					"workers: %s %u-%u include port %u of vip '%s' (line %d)",
-					r->what, r->lo, r->lo + r->n - 1, o->port, o->name,
-					o->line);
-			if (j == idx || !o->workers)
-				continue;
-			workers_ranges(o->workers, theirs);
-			for (int b = 0; b < 2; b++) {
-				const struct port_range *t = &theirs[b];
-
-				if (ranges_overlap(r, t))
-					return fail(p, range_at(g, a),
-						    "workers: %s %u-%u overlap the %s %u-%u of vip "
-						    "'%s' "
-						    "(line %d)",
-						    r->what, r->lo, r->lo + r->n - 1, t->what,
-						    t->lo, t->lo + t->n - 1, o->name,
-						    o->workers->line);
-			}
-		}
+	err = cfgp_get_string(p, s, "forwarding", &a->forwarding);
+	if (!err) {
+		a->has_ring_size = config_setting_get_member(s, "ring_size") != NULL;
+		err = cfgp_get_int(p, s, "ring_size", LLONG_MIN, LLONG_MAX, &a->ring_size);
 	}
-	return 0;
+	if (!err)
+		err = cfgp_get_string(p, s, "hash", &a->hash);
+	if (!err)
+		err = cfgp_get_string(p, s, "fail", &a->fail);
+	return err;
 }
 
-/* Worker ports are bound on every address: they must not collide with
- * another VIP's workers, with a VIP's own port, of the same protocol, or
- * with the metrics listener. Called for each VIP in turn: VIP idx is
- * checked against those before it and its own port.
- */
-static int check_vip_ports(struct parser *p, const struct cfg *c, size_t idx,
-			   const config_setting_t *s)
-{
-	const struct cfg_vip *v = &c->vips[idx];
-	struct port_range theirs[2];
-
-	if (v->workers) {
-		int err = check_workers_clash(p, c, idx, config_setting_get_member(s, "workers"));
-
-		if (err)
-			return err;
-	}
-	for (size_t j = 0; j < idx; j++) {
-		const struct cfg_vip *o = &c->vips[j];
-
-		if (o->proto != v->proto || !o->workers)
-			continue;
-		workers_ranges(o->workers, theirs);
-		for (int b = 0; b < 2; b++) {
-			const struct port_range *t = &theirs[b];
-
-			if (in_range(v->port, t))
-				return fail(p, config_setting_get_member(s, "port"),
-					    "port %u is one of the worker %s %u-%u of vip '%s' "
-					    "(line %d)",
-					    v->port, t->what, t->lo, t->lo + t->n - 1, o->name,
-					    o->workers->line);
-		}
-	}
-	return 0;
-}
-
-static int parse_vip(struct parser *p, struct cfg *c, const config_setting_t *s, size_t idx)
+static int parse_vip(struct cfg_parser *p, struct cfg *c, const config_setting_t *s, size_t idx)
 {
 	struct cfg_vip *v = &c->vips[idx];
-	const config_setting_t *chk, *at_name, *at_addr, *at_ring, *list, *wk;
-	struct check_spec spec = { 0 };
-	int proto = 0, fwd = BNC_FWD_DSR, hash = 0, failmode = 0;
-	const char *name = NULL;
-	long long port = 0;
+	const config_setting_t *at_name, *at_ring, *list, *wk;
+	struct cfgp_check_spec spec = { 0 };
+	struct cfg_vip_args a = { 0 };
 	char buf[ADDR_STRLEN + 16];
-	size_t ctx, ctx_chk;
+	size_t ctx;
 	int err;
 
-	ctx = ctx_push(p, "vip %zu: ", idx + 1);
+	ctx = cfgp_ctx_push(p, "vip %zu: ", idx + 1);
 	if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
-		err = fail(p, s, "must be a group { address = ...; }");
+		err = cfgp_fail(p, s, "must be a group { address = ...; }");
 		goto cleanup;
 	}
-	v->line = (int)setting_line(s);
-	v->ring_size = BNC_RING_SIZE_DEFAULT;
-	v->fail_open = true;
-	err = check_keys(p, s, vip_keys);
+	v->line = (int)cfgp_setting_line(s);
+	err = cfgp_check_keys(p, s, vip_keys);
 	if (!err)
-		err = get_string(p, s, "name", &name);
+		err = cfgp_get_string(p, s, "name", &a.name);
+	if (err)
+		goto cleanup;
+	if (a.name) {
+		cfgp_ctx_pop(p, ctx);
+		cfgp_ctx_push(p, "vip '%s': ", a.name);
+	}
+	err = vip_read_identity(p, s, &a);
+	if (!err)
+		err = vip_identity(p, s, ctx, &a, v);
 	if (err)
 		goto cleanup;
 	at_name = config_setting_get_member(s, "name");
-	if (name) {
-		ctx_pop(p, ctx);
-		ctx_push(p, "vip '%s': ", name);
-	}
-	err = need(p, s, "address");
-	if (!err)
-		err = get_addr(p, s, "address", v->addr, &v->family);
-	if (!err)
-		err = need(p, s, "port");
-	if (!err)
-		err = get_int(p, s, "port", 1, 65535, &port);
-	if (!err)
-		err = get_enum(p, s, "protocol", proto_names, &proto);
-	if (err)
-		goto cleanup;
-	at_addr = config_setting_get_member(s, "address");
-	v->port = (__u16)port;
-	v->proto = proto_numbers[proto];
-
-	fmt_addr_port(v->addr, v->family, v->port, buf, sizeof(buf));
-	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%s", proto_names[proto]);
-	v->name = strdup(name ? name : buf);
-	if (!v->name) {
-		err = fail_nomem(p);
-		goto cleanup;
-	}
-	ctx_pop(p, ctx);
-	ctx_push(p, "vip '%s': ", v->name);
-	if (name && !vip_name_ok(name)) {
-		err = fail(p, at_name,
-			   "name must be at most %d printable characters, no blanks "
-			   "or quotes",
-			   NAME_MAX_LEN);
-		goto cleanup;
-	}
+	vip_service(v, buf, sizeof(buf));
 	for (size_t j = 0; j < idx; j++) {
 		const struct cfg_vip *o = &c->vips[j];
 
 		if (o->family == v->family && o->port == v->port && o->proto == v->proto &&
 		    memcmp(o->addr, v->addr, sizeof(o->addr)) == 0) {
-			err = fail(p, at_addr, "%s is already vip '%s' (line %d)", buf, o->name,
-				   o->line);
+			err = cfgp_fail(p, config_setting_get_member(s, "address"),
+					"%s is already vip '%s' (line %d)", buf, o->name, o->line);
 			goto cleanup;
 		}
 		if (strcmp(o->name, v->name) == 0) {
-			err = fail(p, at_name ? at_name : s,
-				   "name is already used by the vip at line %d", o->line);
+			err = cfgp_fail(p, at_name ? at_name : s,
+					"name is already used by the vip at line %d", o->line);
 			goto cleanup;
 		}
 	}
-
-	err = get_enum(p, s, "forwarding", forwarding_names, &fwd);
+	err = vip_read_options(p, s, &a);
 	if (!err)
-		err = get_u32(p, s, "ring_size", 2, BNC_RING_SIZE_MAX, &v->ring_size);
-	if (!err)
-		err = get_enum(p, s, "hash", hash_names, &hash);
-	if (!err)
-		err = get_enum(p, s, "fail", fail_names, &failmode);
-	if (err)
-		goto cleanup;
-	v->forwarding = (__u8)fwd;
-	v->sticky = hash == 1;
-	v->fail_open = failmode == 0;
-	at_ring = config_setting_get_member(s, "ring_size");
-	if (!maglev_is_prime(v->ring_size)) {
-		__u32 next = next_prime(v->ring_size, BNC_RING_SIZE_MAX);
-
-		if (next)
-			err = fail(p, at_ring, "ring_size %u is not a prime (%u is)", v->ring_size,
-				   next);
-		else
-			err = fail(p, at_ring, "ring_size %u is not a prime", v->ring_size);
-		goto cleanup;
-	}
-
-	/* Without a check block: type none, with the default timing. */
-	chk = config_setting_get_member(s, "check");
-	ctx_chk = ctx_push(p, "check: ");
-	if (chk)
-		err = parse_check_block(p, chk, false, CFG_CHECK_NONE, &spec);
-	if (!err)
-		err = check_resolve(p, &spec, &v->check);
-	ctx_pop(p, ctx_chk);
+		err = vip_options(p, s, &a, &spec, v);
 	if (err)
 		goto cleanup;
 
@@ -1627,38 +806,39 @@ static int parse_vip(struct parser *p, struct cfg *c, const config_setting_t *s,
 	/* A VIP may have backends, local workers, or both. */
 	wk = config_setting_get_member(s, "workers");
 	if (wk) {
-		err = parse_workers(p, v, wk);
+		err = cfgp_workers_parse(p, v, wk);
 		if (err)
 			goto cleanup;
 	}
-	err = check_vip_ports(p, c, idx, s);
+	err = cfgp_vip_ports_check(p, c, idx, s);
 	if (err)
 		goto cleanup;
 	/* Maglev gives every backend, local workers too, at least one slot. */
+	at_ring = config_setting_get_member(s, "ring_size");
 	if (v->nbackends + (v->workers ? v->workers->count : 0) > v->ring_size)
-		err = fail(p, at_ring ? at_ring : s,
-			   "ring_size %u is smaller than the number of backends (%zu)",
-			   v->ring_size, v->nbackends + (v->workers ? v->workers->count : 0));
+		err = cfgp_fail(p, at_ring ? at_ring : s,
+				"ring_size %u is smaller than the number of backends (%zu)",
+				v->ring_size, v->nbackends + (v->workers ? v->workers->count : 0));
 cleanup:
-	ctx_pop(p, ctx);
+	cfgp_ctx_pop(p, ctx);
 	return err;
 }
 
-static int parse_vips(struct parser *p, struct cfg *c, const config_setting_t *list)
+static int parse_vips(struct cfg_parser *p, struct cfg *c, const config_setting_t *list)
 {
 	int n;
 
 	if (!is_list(list))
-		return fail(p, list, "vips must be a list ( { address = ...; }, ... )");
+		return cfgp_fail(p, list, "vips must be a list ( { address = ...; }, ... )");
 	n = config_setting_length(list);
 	if (n > BNC_MAX_VIPS)
-		return fail(p, config_setting_get_elem(list, BNC_MAX_VIPS), "more than %d vips",
-			    BNC_MAX_VIPS);
+		return cfgp_fail(p, config_setting_get_elem(list, BNC_MAX_VIPS),
+				 "more than %d vips", BNC_MAX_VIPS);
 	if (n == 0)
 		return 0;
 	c->vips = calloc((size_t)n, sizeof(*c->vips));
 	if (!c->vips)
-		return fail_nomem(p);
+		return cfgp_fail_nomem(p);
 	for (int i = 0; i < n; i++) {
 		int err;
 
@@ -1675,79 +855,80 @@ static int parse_vips(struct parser *p, struct cfg *c, const config_setting_t *l
 static bool ifname_ok(const char *name)
 {
 	return strlen(name) < IFNAMSIZ && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-	       is_token(name) && !strpbrk(name, "/:");
+	       cfgp_is_token(name) && !strpbrk(name, "/:");
 }
 
-static int parse_interfaces(struct parser *p, struct cfg *c, const config_setting_t *root)
+static int parse_interfaces(struct cfg_parser *p, struct cfg *c, const config_setting_t *root)
 {
 	const config_setting_t *s = config_setting_get_member(root, "interfaces");
 	int n;
 
 	if (!s)
-		return fail(p, root, "interfaces is required");
+		return cfgp_fail(p, root, "interfaces is required");
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(s) != CONFIG_TYPE_LIST)
-		return fail(p, s, "interfaces must be a list of device names, [\"eth0\", ...]");
+		return cfgp_fail(p, s,
+				 "interfaces must be a list of device names, [\"eth0\", ...]");
 	n = config_setting_length(s);
 	if (n == 0)
-		return fail(p, s, "interfaces must name at least one device");
+		return cfgp_fail(p, s, "interfaces must name at least one device");
 	c->interfaces = calloc((size_t)n, sizeof(*c->interfaces));
 	if (!c->interfaces)
-		return fail_nomem(p);
+		return cfgp_fail_nomem(p);
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
 		const char *name;
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return fail(p, e, "interfaces must be a list of device names");
+			return cfgp_fail(p, e, "interfaces must be a list of device names");
 		name = config_setting_get_string(e);
 		if (!ifname_ok(name))
-			return fail(p, e, "'%s' is not a valid device name", name);
+			return cfgp_fail(p, e, "'%s' is not a valid device name", name);
 		for (size_t j = 0; j < c->ninterfaces; j++) {
 			if (strcmp(c->interfaces[j], name) == 0)
-				return fail(p, e, "interface '%s' is listed twice", name);
+				return cfgp_fail(p, e, "interface '%s' is listed twice", name);
 		}
 		c->interfaces[i] = strdup(name);
 		if (!c->interfaces[i])
-			return fail_nomem(p);
+			return cfgp_fail_nomem(p);
 		c->ninterfaces++;
 	}
 	return 0;
 }
 
-static int parse_path(struct parser *p, const config_setting_t *root, const char *name,
+static int parse_path(struct cfg_parser *p, const config_setting_t *root, const char *name,
 		      size_t max_len, char **out)
 {
 	const config_setting_t *s = config_setting_get_member(root, name);
 	const char *v = NULL;
 	int err;
 
-	err = get_string(p, root, name, &v);
+	err = cfgp_get_string(p, root, name, &v);
 	if (err || !v)
 		return err;
 	if (v[0] != '/')
-		return fail(p, s, "%s '%s' must be an absolute path", name, v);
+		return cfgp_fail(p, s, "%s '%s' must be an absolute path", name, v);
 	if (strlen(v) > max_len)
-		return fail(p, s, "%s is longer than %zu characters", name, max_len);
+		return cfgp_fail(p, s, "%s is longer than %zu characters", name, max_len);
 	free(*out);
 	*out = strdup(v);
-	return *out ? 0 : fail_nomem(p);
+	return *out ? 0 : cfgp_fail_nomem(p);
 }
 
-static int parse_ipip_source(struct parser *p, struct cfg *c, const config_setting_t *g)
+static int parse_ipip_source(struct cfg_parser *p, struct cfg *c, const config_setting_t *g)
 {
 	static const char *const keys[] = { "v4", "v6", NULL };
 	const config_setting_t *s;
-	size_t ctx = ctx_push(p, "ipip_source: ");
+	size_t ctx = cfgp_ctx_push(p, "ipip_source: ");
 	__be32 addr[4];
 	__u8 family = 0;
 	int err;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		err = fail(p, g, "must be a group { v4 = ...; v6 = ...; }");
+		err = cfgp_fail(p, g, "must be a group { v4 = ...; v6 = ...; }");
 		goto cleanup;
 	}
-	err = check_keys(p, g, keys);
+	err = cfgp_check_keys(p, g, keys);
 	if (err)
 		goto cleanup;
 	for (int i = 0; keys[i]; i++) {
@@ -1760,7 +941,7 @@ static int parse_ipip_source(struct parser *p, struct cfg *c, const config_setti
 		if (err)
 			goto cleanup;
 		if (family != want) {
-			err = fail(p, s, "%s must be an IPv%u address", keys[i], want);
+			err = cfgp_fail(p, s, "%s must be an IPv%u address", keys[i], want);
 			goto cleanup;
 		}
 		if (want == BNC_FAMILY_IPV4) {
@@ -1772,14 +953,14 @@ static int parse_ipip_source(struct parser *p, struct cfg *c, const config_setti
 		}
 	}
 cleanup:
-	ctx_pop(p, ctx);
+	cfgp_ctx_pop(p, ctx);
 	return err;
 }
 
-static int parse_metrics(struct parser *p, struct cfg *c, const config_setting_t *g)
+static int parse_metrics(struct cfg_parser *p, struct cfg *c, const config_setting_t *g)
 {
 	static const char *const keys[] = { "listen", "port", NULL };
-	size_t ctx = ctx_push(p, "metrics: ");
+	size_t ctx = cfgp_ctx_push(p, "metrics: ");
 	const char *listen = NULL;
 	long long port = c->metrics_port;
 	__be32 addr[4];
@@ -1787,17 +968,17 @@ static int parse_metrics(struct parser *p, struct cfg *c, const config_setting_t
 	int err;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		err = fail(p, g, "must be a group { listen = ...; port = ...; }");
+		err = cfgp_fail(p, g, "must be a group { listen = ...; port = ...; }");
 		goto cleanup;
 	}
-	err = check_keys(p, g, keys);
+	err = cfgp_check_keys(p, g, keys);
 	if (!err)
-		err = get_string(p, g, "listen", &listen);
+		err = cfgp_get_string(p, g, "listen", &listen);
 	if (!err && listen && addr_parse(listen, addr, &family))
-		err = fail(p, config_setting_get_member(g, "listen"),
-			   "listen '%s' is not an IPv4 or IPv6 address", listen);
+		err = cfgp_fail(p, config_setting_get_member(g, "listen"),
+				"listen '%s' is not an IPv4 or IPv6 address", listen);
 	if (!err)
-		err = get_int(p, g, "port", 1, 65535, &port);
+		err = cfgp_get_int(p, g, "port", 1, 65535, &port);
 	if (err)
 		goto cleanup;
 	c->metrics = true;
@@ -1806,10 +987,10 @@ static int parse_metrics(struct parser *p, struct cfg *c, const config_setting_t
 		free(c->metrics_addr);
 		c->metrics_addr = strdup(listen);
 		if (!c->metrics_addr)
-			err = fail_nomem(p);
+			err = cfgp_fail_nomem(p);
 	}
 cleanup:
-	ctx_pop(p, ctx);
+	cfgp_ctx_pop(p, ctx);
 	return err;
 }
 
@@ -1818,19 +999,19 @@ static const char *const top_keys[] = { "interfaces",  "mode",		 "log_level",
 					"ipip_source", "metrics",	 "vips",
 					NULL };
 
-static int parse_root(struct parser *p, const config_setting_t *root, struct cfg *c)
+static int parse_root(struct cfg_parser *p, const config_setting_t *root, struct cfg *c)
 {
 	const config_setting_t *s;
 	int mode = CFG_ATTACH_NATIVE, level = LOG_LEVEL_INFO;
 	int err;
 
-	err = check_keys(p, root, top_keys);
+	err = cfgp_check_keys(p, root, top_keys);
 	if (!err)
 		err = parse_interfaces(p, c, root);
 	if (!err)
-		err = get_enum(p, root, "mode", mode_names, &mode);
+		err = cfgp_get_enum(p, root, "mode", &vocab_attach_mode, &mode);
 	if (!err)
-		err = get_enum(p, root, "log_level", log_level_names, &level);
+		err = cfgp_get_enum(p, root, "log_level", &vocab_log_level, &level);
 	if (!err)
 		err = parse_path(p, root, "pin_dir", 255, &c->pin_dir);
 	if (!err)
@@ -1838,8 +1019,8 @@ static int parse_root(struct parser *p, const config_setting_t *root, struct cfg
 				 sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1,
 				 &c->control_socket);
 	if (!err)
-		err = get_u32(p, root, "flow_table_size", FLOW_TABLE_MIN, FLOW_TABLE_MAX,
-			      &c->flow_table_size);
+		err = cfgp_get_u32(p, root, "flow_table_size", FLOW_TABLE_MIN, FLOW_TABLE_MAX,
+				   &c->flow_table_size);
 	if (err)
 		return err;
 	c->mode = (enum cfg_attach_mode)mode;
@@ -1868,13 +1049,13 @@ static int parse_root(struct parser *p, const config_setting_t *root, struct cfg
 static int cfg_from_config(const config_t *lc, const char *name, const char *dir, struct cfg **out,
 			   char *err, size_t errlen)
 {
-	struct parser p = { .name = name, .dir = dir, .err = err, .errlen = errlen };
+	struct cfg_parser p = { .name = name, .dir = dir, .err = err, .errlen = errlen };
 	struct cfg *c;
 	int ret;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return fail_nomem(&p);
+		return cfgp_fail_nomem(&p);
 	c->mode = CFG_ATTACH_NATIVE;
 	c->log_level = LOG_LEVEL_INFO;
 	c->metrics_port = CFG_DEFAULT_METRICS_PORT;
@@ -1884,7 +1065,7 @@ static int cfg_from_config(const config_t *lc, const char *name, const char *dir
 	c->control_socket = strdup(CFG_DEFAULT_SOCKET);
 	c->metrics_addr = strdup("127.0.0.1");
 	if (!c->path || !c->pin_dir || !c->control_socket || !c->metrics_addr) {
-		ret = fail_nomem(&p);
+		ret = cfgp_fail_nomem(&p);
 		goto cleanup;
 	}
 	ret = parse_root(&p, config_root_setting(lc), c);
@@ -1977,16 +1158,8 @@ void cfg_free(struct cfg *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nvips; i++) {
-		struct cfg_vip *v = &c->vips[i];
-
-		for (size_t j = 0; j < v->nbackends; j++)
-			cfg_check_free(&v->backends[j].check);
-		free(v->backends);
-		cfg_workers_free(v->workers);
-		cfg_check_free(&v->check);
-		free(v->name);
-	}
+	for (size_t i = 0; i < c->nvips; i++)
+		cfg_vip_release(&c->vips[i]);
 	free(c->vips);
 	for (size_t i = 0; i < c->ninterfaces; i++)
 		free(c->interfaces[i]);
@@ -1996,6 +1169,17 @@ void cfg_free(struct cfg *c)
 	free(c->control_socket);
 	free(c->metrics_addr);
 	free(c);
+}
+
+void cfg_vip_release(struct cfg_vip *v)
+{
+	for (size_t j = 0; j < v->nbackends; j++)
+		cfg_check_free(&v->backends[j].check);
+	free(v->backends);
+	cfg_workers_free(v->workers);
+	cfg_check_free(&v->check);
+	free(v->name);
+	memset(v, 0, sizeof(*v));
 }
 
 struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name)
@@ -2009,25 +1193,15 @@ struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name)
 
 const char *cfg_admin_name(enum cfg_admin admin)
 {
-	if ((unsigned int)admin >= ARRAY_SIZE(admin_names) - 1)
-		return "?";
-	return admin_names[admin];
+	return vocab_name(&vocab_admin, (int)admin);
 }
 
 int cfg_admin_parse(const char *s, enum cfg_admin *out)
 {
-	for (size_t i = 0; admin_names[i]; i++) {
-		if (strcmp(s, admin_names[i]) == 0) {
-			*out = (enum cfg_admin)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
+	int v;
 
-const char *cfg_check_type_name(enum cfg_check_type type)
-{
-	if ((unsigned int)type >= ARRAY_SIZE(check_type_names) - 1)
-		return "?";
-	return check_type_names[type];
+	if (vocab_value(&vocab_admin, s, &v))
+		return -EINVAL;
+	*out = (enum cfg_admin)v;
+	return 0;
 }

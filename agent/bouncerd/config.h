@@ -10,31 +10,11 @@
 
 #include "bouncer_abi.h"
 #include "common/log.h"
+#include "common/vocab.h" /* the enums, CFG_WORKERS_MAX */
 
 #define CFG_DEFAULT_PIN_DIR "/sys/fs/bpf/bouncer"
 #define CFG_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"
 #define CFG_DEFAULT_METRICS_PORT 9368
-
-/* Administrative state, independent of health. */
-enum cfg_admin {
-	CFG_ADMIN_READY = 0, /* takes traffic while healthy */
-	CFG_ADMIN_DRAIN, /* existing flows only; still checked */
-	CFG_ADMIN_MAINT, /* no traffic, no checks */
-};
-
-enum cfg_check_type {
-	CFG_CHECK_NONE = 0, /* always healthy */
-	CFG_CHECK_TCP,
-	CFG_CHECK_HTTP,
-	CFG_CHECK_UDP,
-	CFG_CHECK_EXEC,
-};
-
-enum cfg_attach_mode {
-	CFG_ATTACH_NATIVE = 0,
-	CFG_ATTACH_SKB,
-	CFG_ATTACH_AUTO, /* native, else skb with a warning */
-};
 
 /* A health check. Times in milliseconds. A backend's own check block
  * overrides single fields of its VIP's.
@@ -75,8 +55,6 @@ struct cfg_backend {
  * $PORT, supervised by the agent and reached through sk_lookup. Times in
  * milliseconds.
  */
-#define CFG_WORKERS_MAX 256 /* workers per VIP, also the default port spread */
-
 struct cfg_workers {
 	char **argv; /* command, NULL-terminated, required */
 	char **env; /* "NAME=value" from the env group, NULL-terminated; may be NULL */
@@ -150,6 +128,37 @@ int cfg_parse_string(const char *text, const char *name, struct cfg **out, char 
 		     size_t errlen);
 void cfg_free(struct cfg *c);
 
+/* A VIP's own settings as given, before any default: strings as written,
+ * NULL (or has_* false) when not given. vip.add fills it from its request;
+ * the config file's VIPs go through the same defaults and checks.
+ */
+struct cfg_vip_args {
+	const char *name; /* default "ADDR:PORT/PROTO" */
+	const char *address; /* required */
+	bool has_port; /* required */
+	long long port;
+	const char *protocol; /* default tcp */
+	const char *forwarding; /* default dsr */
+	bool has_ring_size;
+	long long ring_size; /* default BNC_RING_SIZE_DEFAULT */
+	const char *hash; /* default 5tuple */
+	const char *fail; /* default open */
+	/* The check, as a check block naming only this type would give it;
+	 * default none.
+	 */
+	enum cfg_check_type check;
+};
+
+/* Fills v from a with the defaults and checks it as cfg_load() checks a
+ * VIP of the file: 0, or -EINVAL with "vip 'NAME': what is wrong" in err
+ * in the words of cfg_load() less its "FILE:LINE: ", or -ENOMEM. Backends,
+ * workers and what only a whole config can tell (duplicates) are not
+ * its part. Either way v is the caller's to release.
+ */
+int cfg_vip_init(struct cfg_vip *v, const struct cfg_vip_args *a, char *err, size_t errlen);
+/* Frees what v holds, not v. */
+void cfg_vip_release(struct cfg_vip *v);
+
 /* A check's strings are owned by it: the agent keeps copies of checks
  * beyond the life of the config they came from.
  */
@@ -165,8 +174,10 @@ void cfg_workers_free(struct cfg_workers *w);
 /* Equal but for count: what a rolling reload would change. */
 bool cfg_workers_same_program(const struct cfg_workers *a, const struct cfg_workers *b);
 
-/* Lookups and names used by the agent and bouncerctl. */
 struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name);
+/* The vocabularies of common/vocab.h, typed: "?" for a value without a
+ * name, -EINVAL for a name without a value.
+ */
 const char *cfg_admin_name(enum cfg_admin admin);
 int cfg_admin_parse(const char *s, enum cfg_admin *out);
 const char *cfg_check_type_name(enum cfg_check_type type);

@@ -605,29 +605,15 @@ fail:
 	return ret;
 }
 
-int daemon_vip_add(struct daemon *d, const struct cfg_vip *cv, char *err, size_t errlen)
-{
-	struct bnc_vip_key key;
-
-	vip_key_of(cv, &key);
-	if (daemon_vip_find(d, cv->name) || vip_find_key(d, &key)) {
-		snprintf(err, errlen,
-			 "a VIP named %s or with this address, port and protocol exists", cv->name);
-		return -EEXIST;
-	}
-	return vip_attach(d, cv, err, errlen);
-}
-
-int daemon_vip_del(struct daemon *d, struct vip_rt *v)
+/* Takes d->vips[i] out of the model and the maps, and frees it: its
+ * workers first, then its entry and ring, then its backends' entries.
+ */
+static void vip_remove(struct daemon *d, size_t i)
 {
 	struct bnc_backend gone = { .state = BNC_BACKEND_DOWN };
-	size_t i;
+	struct vip_rt *v = d->vips[i];
 	int err;
 
-	for (i = 0; i < d->nvips && d->vips[i] != v; i++)
-		;
-	if (i == d->nvips)
-		return -ENOENT;
 	daemon_workers_stop(d, v, false);
 	err = bnc_maps_vip_del(d->maps, &v->key);
 	if (err && err != -ENOENT)
@@ -643,7 +629,44 @@ int daemon_vip_del(struct daemon *d, struct vip_rt *v)
 	log_info("vip %s removed", v->name);
 	vip_free(v);
 	daemon_state_save(d);
-	return 0;
+}
+
+int daemon_vip_add(struct daemon *d, const struct cfg_vip *cv, char *err, size_t errlen)
+{
+	struct bnc_vip_key key;
+	int ret;
+
+	vip_key_of(cv, &key);
+	if (daemon_vip_find(d, cv->name) || vip_find_key(d, &key)) {
+		snprintf(err, errlen,
+			 "a VIP named %s or with this address, port and protocol exists", cv->name);
+		return -EEXIST;
+	}
+	ret = vip_attach(d, cv, err, errlen);
+	if (!ret)
+		return 0;
+	/* Nothing of a failed add stays: vip_attach() leaves the VIP in
+	 * the model, and what it wrote in the maps, once it got that far.
+	 */
+	for (size_t i = 0; i < d->nvips; i++) {
+		if (strcmp(d->vips[i]->name, cv->name) == 0) {
+			log_warnx("vip %s: not added: %s", cv->name, err[0] ? err : strerror(-ret));
+			vip_remove(d, i);
+			break;
+		}
+	}
+	return ret;
+}
+
+int daemon_vip_del(struct daemon *d, struct vip_rt *v)
+{
+	for (size_t i = 0; i < d->nvips; i++) {
+		if (d->vips[i] == v) {
+			vip_remove(d, i);
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 int daemon_vips_attach(struct daemon *d, const struct cfg *c, char *err, size_t errlen)

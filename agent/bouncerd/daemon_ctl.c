@@ -16,28 +16,13 @@
 #include "common/ctl.h"
 #include "daemon.h"
 #include "common/log.h"
+#include "common/vocab.h"
 
 #ifndef BOUNCER_VERSION
 #define BOUNCER_VERSION "0.1"
 #endif
 
 #define FLOW_LIST_DEFAULT 100
-
-static const char *proto_name(__u8 proto)
-{
-	return proto == IPPROTO_UDP ? "udp" : "tcp";
-}
-
-static int proto_parse(const char *s, __u8 *proto)
-{
-	if (strcmp(s, "tcp") == 0)
-		*proto = IPPROTO_TCP;
-	else if (strcmp(s, "udp") == 0)
-		*proto = IPPROTO_UDP;
-	else
-		return -EINVAL;
-	return 0;
-}
 
 /* A local worker is named by its worker: "address" "local", "port" where
  * it listens now, and a "worker" object. j is returned.
@@ -110,12 +95,13 @@ static json_t *vip_json(struct daemon *d, const struct vip_rt *v, bool with_back
 	j = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:b, s:i, s:i, s:b, s:I, s:I, s:f, "
 		      "s:f}",
 		      "name", v->name, "address", addr, "port", (int)ntohs(v->key.port), "protocol",
-		      proto_name(v->key.proto), "forwarding",
-		      v->forwarding == BNC_FWD_IPIP ? "ipip" : "dsr", "ring_size",
-		      (int)v->ring_size, "hash", v->sticky ? "source" : "5tuple", "fail_open",
-		      v->fail_open, "backends_total", (int)v->nbackends, "backends_up", (int)up,
-		      "failing_open", v->failing_open, "packets", (json_int_t)t.packets, "bytes",
-		      (json_int_t)t.bytes, "pps", v->pps, "bps", v->bps);
+		      vocab_name(&vocab_protocol, v->key.proto), "forwarding",
+		      vocab_name(&vocab_forwarding, v->forwarding), "ring_size", (int)v->ring_size,
+		      "hash",
+		      vocab_name(&vocab_hash, v->sticky ? CFG_HASH_SOURCE : CFG_HASH_5TUPLE),
+		      "fail_open", v->fail_open, "backends_total", (int)v->nbackends, "backends_up",
+		      (int)up, "failing_open", v->failing_open, "packets", (json_int_t)t.packets,
+		      "bytes", (json_int_t)t.bytes, "pps", v->pps, "bps", v->bps);
 	placed_fields(j, &t, v->fps);
 	if (!j || !with_backends)
 		return j;
@@ -153,6 +139,57 @@ static int arg_int(const json_t *args, const char *key, long long min, long long
 	}
 	*out = json_integer_value(v);
 	return 0;
+}
+
+/* A whole number of any size, for the config's checks to judge: -ENOENT
+ * when absent and not required.
+ */
+static int arg_number(const json_t *args, const char *key, bool required, long long *out, char *err,
+		      size_t errlen)
+{
+	json_t *v = json_object_get(args, key);
+
+	if (!v) {
+		if (required)
+			snprintf(err, errlen, "missing number argument '%s'", key);
+		return required ? -EINVAL : -ENOENT;
+	}
+	if (!json_is_integer(v)) {
+		snprintf(err, errlen, "'%s' must be a whole number", key);
+		return -EINVAL;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* An optional string: *out NULL when absent. */
+static int arg_opt_str(const json_t *args, const char *key, const char **out, char *err,
+		       size_t errlen)
+{
+	json_t *v = json_object_get(args, key);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (!json_is_string(v)) {
+		snprintf(err, errlen, "'%s' must be a string", key);
+		return -EINVAL;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* The value of one of v's words: else "KEY must be a, b or c, not 'TEXT'". */
+static int arg_word(const struct vocab *v, const char *key, const char *text, int *out, char *err,
+		    size_t errlen)
+{
+	char list[64];
+
+	if (vocab_value(v, text, out) == 0)
+		return 0;
+	vocab_join(v, ", ", " or ", list, sizeof(list));
+	snprintf(err, errlen, "%s must be %s, not '%s'", key, list, text);
+	return -EINVAL;
 }
 
 static struct vip_rt *arg_vip(struct daemon *d, const json_t *args, const char *key, char *err,
@@ -212,7 +249,7 @@ static json_t *cmd_status(struct daemon *d, const json_t *args, char *err, size_
 		json_array_append_new(
 			ifaces,
 			json_pack("{s:s, s:s}", "name", d->cfg->interfaces[i], "mode",
-				  d->attached_mode[i] == CFG_ATTACH_SKB ? "skb" : "native"));
+				  vocab_name(&vocab_attach_mode, (int)d->attached_mode[i])));
 	for (size_t i = 0; i < d->nvips; i++)
 		nbackends += d->vips[i]->nbackends;
 	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:i, s:i, s:b}", "version", BOUNCER_VERSION,
@@ -240,52 +277,32 @@ static json_t *cmd_vip_show(struct daemon *d, const json_t *args, char *err, siz
 	return v ? vip_json(d, v, true) : NULL;
 }
 
+/* The request's settings as given: what they mean is cfg_vip_init()'s,
+ * whose defaults and checks are the config file's, and so are its
+ * messages. The request names no check: backends added to the VIP later
+ * are checked over TCP, as check = { type = "tcp"; } would have them.
+ */
 static json_t *cmd_vip_add(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
-	struct cfg_vip cv = { .ring_size = BNC_RING_SIZE_DEFAULT, .fail_open = true };
-	const char *name = arg_str(args, "name", err, errlen), *addr, *proto, *s;
-	long long port, ring = BNC_RING_SIZE_DEFAULT;
+	struct cfg_vip_args a = { .check = CFG_CHECK_TCP, .has_port = true };
+	struct cfg_vip cv;
 	int ret;
 
-	if (!name || !(addr = arg_str(args, "address", err, errlen)) ||
-	    !(proto = arg_str(args, "protocol", err, errlen)) ||
-	    arg_int(args, "port", 1, 65535, &port, true, err, errlen))
+	if (!(a.name = arg_str(args, "name", err, errlen)) ||
+	    !(a.address = arg_str(args, "address", err, errlen)) ||
+	    !(a.protocol = arg_str(args, "protocol", err, errlen)) ||
+	    arg_number(args, "port", true, &a.port, err, errlen) ||
+	    arg_opt_str(args, "forwarding", &a.forwarding, err, errlen) ||
+	    arg_opt_str(args, "hash", &a.hash, err, errlen))
 		return NULL;
-	ret = arg_int(args, "ring_size", 2, BNC_RING_SIZE_MAX, &ring, false, err, errlen);
+	ret = arg_number(args, "ring_size", false, &a.ring_size, err, errlen);
 	if (ret == -EINVAL)
 		return NULL;
-	cv.name = (char *)name;
-	cv.port = (__u16)port;
-	cv.ring_size = (__u32)ring;
-	if (addr_parse(addr, cv.addr, &cv.family)) {
-		snprintf(err, errlen, "'%s' is not an IP address", addr);
-		return NULL;
-	}
-	if (proto_parse(proto, &cv.proto)) {
-		snprintf(err, errlen, "protocol must be tcp or udp, not '%s'", proto);
-		return NULL;
-	}
-	s = json_string_value(json_object_get(args, "forwarding"));
-	if (s && strcmp(s, "dsr") && strcmp(s, "ipip")) {
-		snprintf(err, errlen, "forwarding must be dsr or ipip, not '%s'", s);
-		return NULL;
-	}
-	cv.forwarding = s && strcmp(s, "ipip") == 0 ? BNC_FWD_IPIP : BNC_FWD_DSR;
-	s = json_string_value(json_object_get(args, "hash"));
-	if (s && strcmp(s, "5tuple") && strcmp(s, "source")) {
-		snprintf(err, errlen, "hash must be 5tuple or source, not '%s'", s);
-		return NULL;
-	}
-	cv.sticky = s && strcmp(s, "source") == 0;
-	cv.check.type = CFG_CHECK_TCP;
-	cv.check.interval_ms = 2000;
-	cv.check.timeout_ms = 1000;
-	cv.check.rise = 2;
-	cv.check.fall = 3;
-	cv.check.jitter_ms = 1000;
-	cv.check.http_status_min = 200;
-	cv.check.http_status_max = 399;
-	ret = daemon_vip_add(d, &cv, err, errlen);
+	a.has_ring_size = ret == 0;
+	ret = cfg_vip_init(&cv, &a, err, errlen);
+	if (!ret)
+		ret = daemon_vip_add(d, &cv, err, errlen);
+	cfg_vip_release(&cv);
 	if (ret && !err[0])
 		snprintf(err, errlen, "%s", strerror(-ret));
 	return ret ? NULL : json_object();
@@ -328,7 +345,7 @@ static json_t *cmd_backend_add(struct daemon *d, const json_t *args, char *err, 
 	struct cfg_backend cb = { .weight = 1 };
 	long long port, weight = 1;
 	const char *addr, *state;
-	int ret;
+	int ret, admin = CFG_ADMIN_READY;
 
 	if (!v || !(addr = arg_str(args, "address", err, errlen)) ||
 	    arg_int(args, "port", 1, 65535, &port, true, err, errlen))
@@ -340,10 +357,9 @@ static json_t *cmd_backend_add(struct daemon *d, const json_t *args, char *err, 
 		return NULL;
 	}
 	state = json_string_value(json_object_get(args, "state"));
-	if (state && cfg_admin_parse(state, &cb.admin)) {
-		snprintf(err, errlen, "state must be ready, drain or maint, not '%s'", state);
+	if (state && arg_word(&vocab_admin, "state", state, &admin, err, errlen))
 		return NULL;
-	}
+	cb.admin = (enum cfg_admin)admin;
 	cb.port = (__u16)port;
 	cb.weight = (__u32)weight;
 	cb.check = v->check;
@@ -367,9 +383,8 @@ static json_t *cmd_backend_set(struct daemon *d, const json_t *args, char *err, 
 {
 	struct backend_rt *b = arg_backend(d, args, err, errlen);
 	const char *state;
-	enum cfg_admin admin;
 	long long weight;
-	int ret;
+	int ret, admin = CFG_ADMIN_READY;
 
 	if (!b)
 		return NULL;
@@ -381,12 +396,10 @@ static json_t *cmd_backend_set(struct daemon *d, const json_t *args, char *err, 
 		snprintf(err, errlen, "nothing to set: give state and/or weight");
 		return NULL;
 	}
-	if (state && cfg_admin_parse(state, &admin)) {
-		snprintf(err, errlen, "state must be ready, drain or maint, not '%s'", state);
+	if (state && arg_word(&vocab_admin, "state", state, &admin, err, errlen))
 		return NULL;
-	}
 	/* Both checked before either is applied. */
-	if (state && daemon_backend_set_admin(d, b, admin))
+	if (state && daemon_backend_set_admin(d, b, (enum cfg_admin)admin))
 		snprintf(err, errlen, "cannot apply the state");
 	if (ret == 0 && daemon_backend_set_weight(d, b, (__u32)weight))
 		snprintf(err, errlen, "cannot apply the weight");
@@ -547,9 +560,9 @@ static json_t *flow_json(struct daemon *d, const struct bnc_flow_key *k,
 	if (b)
 		addr_format(b->addr, b->family, baddr, sizeof(baddr));
 	j = json_pack("{s:s, s:s, s:i, s:s, s:i, s:{s:s, s:i}, s:f}", "protocol",
-		      proto_name(k->proto), "src", src, "sport", (int)ntohs(k->sport), "dst", dst,
-		      "dport", (int)ntohs(k->dport), "backend", "address", baddr, "port",
-		      b ? (int)b->port : 0, "idle_s",
+		      vocab_name(&vocab_protocol, k->proto), "src", src, "sport",
+		      (int)ntohs(k->sport), "dst", dst, "dport", (int)ntohs(k->dport), "backend",
+		      "address", baddr, "port", b ? (int)b->port : 0, "idle_s",
 		      now_ns > v->last_seen_ns ? (double)(now_ns - v->last_seen_ns) / 1e9 : 0.0);
 	if (j && b)
 		local_fields(json_object_get(j, "backend"), b);
@@ -603,6 +616,8 @@ static json_t *cmd_flow_lookup(struct daemon *d, const json_t *args, char *err, 
 	struct bnc_flow_key k = { 0 };
 	struct bnc_flow_value v;
 	long long sport, dport;
+	char list[32];
+	int pn = 0;
 	__u8 dfam;
 
 	if (!proto || !(src = arg_str(args, "src", err, errlen)) ||
@@ -610,11 +625,13 @@ static json_t *cmd_flow_lookup(struct daemon *d, const json_t *args, char *err, 
 	    arg_int(args, "sport", 1, 65535, &sport, true, err, errlen) ||
 	    arg_int(args, "dport", 1, 65535, &dport, true, err, errlen))
 		return NULL;
-	if (proto_parse(proto, &k.proto) || addr_parse(src, k.saddr, &k.family) ||
+	if (vocab_value(&vocab_protocol, proto, &pn) || addr_parse(src, k.saddr, &k.family) ||
 	    addr_parse(dst, k.daddr, &dfam) || dfam != k.family) {
-		snprintf(err, errlen, "need tcp|udp and two addresses of one family");
+		vocab_join(&vocab_protocol, "|", NULL, list, sizeof(list));
+		snprintf(err, errlen, "need %s and two addresses of one family", list);
 		return NULL;
 	}
+	k.proto = (__u8)pn;
 	k.sport = htons((__u16)sport);
 	k.dport = htons((__u16)dport);
 	if (bnc_maps_flow_lookup(d->maps, &k, &v)) {

@@ -22,15 +22,11 @@
 #include "metrics.h"
 #include "common/bpfsys.h"
 #include "common/util.h"
+#include "common/vocab.h"
 
 static void link_pin_path(const struct daemon *d, const char *ifname, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/link_%s", d->cfg->pin_dir, ifname);
-}
-
-static const char *mode_name(enum cfg_attach_mode mode)
-{
-	return mode == CFG_ATTACH_SKB ? "skb" : "native";
 }
 
 /* Attaches to one interface, or takes over the program a previous agent
@@ -273,7 +269,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		 d->cfg->ninterfaces, d->cfg->control_socket);
 	for (size_t i = 0; i < d->cfg->ninterfaces; i++)
 		log_debug("interface %s: %s", d->cfg->interfaces[i],
-			  mode_name(d->attached_mode[i]));
+			  vocab_name(&vocab_attach_mode, (int)d->attached_mode[i]));
 	return 0;
 }
 

@@ -28,6 +28,7 @@
 #include "health.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/vocab.h"
 
 /* Bytes of an http response read at most: status line, headers and as much
  * of the body as the expect substring is searched in.
@@ -80,26 +81,6 @@ struct health_check {
 	size_t len, cap;
 	size_t sent;
 };
-
-/* Our own names rather than cfg_check_type_name(): the log lines need no
- * more of the config module than its header.
- */
-static const char *check_type_name(enum cfg_check_type type)
-{
-	switch (type) {
-	case CFG_CHECK_NONE:
-		return "none";
-	case CFG_CHECK_TCP:
-		return "tcp";
-	case CFG_CHECK_HTTP:
-		return "http";
-	case CFG_CHECK_UDP:
-		return "udp";
-	case CFG_CHECK_EXEC:
-		return "exec";
-	}
-	return "?";
-}
 
 void health_sm_init(struct health_sm *sm, unsigned int rise, unsigned int fall)
 {
@@ -220,7 +201,8 @@ static void probe_finish(struct health_check *hc, bool ok, const char *why)
 	} else {
 		hc->stats.failures++;
 		snprintf(hc->stats.last_error, sizeof(hc->stats.last_error), "%s", why);
-		log_debug("%s check of %s: %s", check_type_name(hc->check.type), hc->label, why);
+		log_debug("%s check of %s: %s", vocab_name(&vocab_check_type, (int)hc->check.type),
+			  hc->label, why);
 	}
 	changed = health_sm_feed(&hc->sm, ok);
 	hc->stats.up = hc->sm.up;
@@ -794,7 +776,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(hc->tick, &tv);
 	if (hc->phase != PROBE_IDLE) {
 		log_debug("%s check of %s: previous probe still running, tick skipped",
-			  check_type_name(hc->check.type), hc->label);
+			  vocab_name(&vocab_check_type, (int)hc->check.type), hc->label);
 		return;
 	}
 	tv = ms_to_tv(hc->check.timeout_ms);

@@ -9,16 +9,10 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "vocab.h"
 
 static const char *log_name = "bouncer";
 static enum log_level log_level = LOG_LEVEL_INFO;
-
-static const char *const level_names[] = {
-	[LOG_LEVEL_ERROR] = "error",
-	[LOG_LEVEL_WARN] = "warn",
-	[LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_DEBUG] = "debug",
-};
 
 void log_init(const char *name, enum log_level level)
 {
@@ -38,13 +32,12 @@ enum log_level log_get_level(void)
 
 int log_level_parse(const char *s, enum log_level *out)
 {
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (strcmp(s, level_names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int level;
+
+	if (vocab_value(&vocab_log_level, s, &level))
+		return -EINVAL;
+	*out = (enum log_level)level;
+	return 0;
 }
 
 static void log_vemit(enum log_level level, int errnum, const char *fmt, va_list ap)
@@ -53,7 +46,7 @@ static void log_vemit(enum log_level level, int errnum, const char *fmt, va_list
 		return;
 	fprintf(stderr, "%s: ", log_name);
 	if (level != LOG_LEVEL_INFO)
-		fprintf(stderr, "%s: ", level_names[level]);
+		fprintf(stderr, "%s: ", vocab_name(&vocab_log_level, (int)level));
 	vfprintf(stderr, fmt, ap);
 	if (errnum)
 		fprintf(stderr, ": %s", strerror(errnum));

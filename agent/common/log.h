@@ -18,7 +18,7 @@ enum log_level {
 void log_init(const char *name, enum log_level level);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
-/* Parses "error", "warn", "info" or "debug"; -EINVAL for anything else. */
+/* A name of vocab_log_level (common/vocab.h); -EINVAL for anything else. */
 int log_level_parse(const char *s, enum log_level *out);
 
 /* log_warn and fatal append ": strerror(errno)"; the x variants do not. */

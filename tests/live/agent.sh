@@ -20,6 +20,11 @@
 #   weight    weight 0 at run time takes a backend out of the ring
 #   badinput  a malformed control request gets an error and the agent
 #             keeps serving; a broken config on reload keeps the old one
+#   vipadd    raw vip.add requests with a ring size that is not a prime, a
+#             bad address or an unknown forwarding are refused with the
+#             message bouncerd -t gives for the same mistake in a config,
+#             and leave the VIPs as they were; a good one comes and goes;
+#             one whose set-up fails half way (on reload) is undone
 #   detach    bouncerctl detach: the agent exits, the program leaves the
 #             interface and the pins go
 #
@@ -52,6 +57,7 @@ B2_IP6=fd01::12
 VIP_DSR=10.1.0.100
 VIP_IPIP=10.1.0.101
 VIP_6=fd01::100
+VIP_ADD=10.1.0.102
 # Health checks every 200 ms: fall and rise take well under a second.
 INTERVAL=0.2
 FALL=2
@@ -403,15 +409,21 @@ agent_gone() {
 	[[ ! -e /proc/$pid ]] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"
 }
 
-scenario_badinput() {
-	local reply
-	reply=$(in_ns "$NS_L" "$PY" -c '
+# raw_request LINE: LINE as it is on the control socket, and the reply
+# line: what bouncerctl would never send.
+raw_request() {
+	in_ns "$NS_L" "$PY" -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
-s.sendall(b"this is not json\n")
+s.sendall(sys.argv[2].encode() + b"\n")
 print(s.makefile().readline().strip())
-' "$WORK/ctl.sock")
+' "$WORK/ctl.sock" "$1"
+}
+
+scenario_badinput() {
+	local reply
+	reply=$(raw_request "this is not json")
 	diag "malformed request: $reply"
 	[[ $(echo "$reply" | json "d['ok']") == False ]]
 	ctl status >/dev/null
@@ -430,6 +442,74 @@ print(s.makefile().readline().strip())
 	lacks '^FAIL$' "$WORK/after.out"
 }
 
+# config_says ADDRESS SETTINGS: what bouncerd -t says of a config whose
+# one VIP "bad" has ADDRESS, port 80/tcp and SETTINGS, less its
+# "FILE:LINE: ".
+config_says() {
+	cat >"$WORK/bad.conf" <<EOF
+interfaces = [ "vl" ];
+vips = ( { name = "bad"; address = "$1"; port = 80; protocol = "tcp"; $2 } );
+EOF
+	if "$BOUNCERD" -t -c "$WORK/bad.conf" 2>"$WORK/bad.err" >/dev/null; then
+		diag "bouncerd -t took: $2"
+		return 1
+	fi
+	sed 's/^[^:]*:[0-9]*: //' "$WORK/bad.err"
+}
+
+# vips_now: the VIPs and their settings, without the traffic.
+vips_now() {
+	ctl -j vip list | json "sorted((v['name'], v['address'], v['port'], v['protocol'], v['forwarding'], v['ring_size'], v['hash']) for v in d['vips'])"
+}
+
+# refused ADDRESS JSON_ARGS CONFIG_SETTINGS: vip.add of "bad" with ADDRESS
+# and JSON_ARGS is refused with what the config check says of the same.
+refused() {
+	local reply want got
+	want=$(config_says "$1" "$3")
+	reply=$(raw_request "{\"cmd\": \"vip.add\", \"args\": {\"name\": \"bad\", \"address\": \"$1\", \"port\": 80, \"protocol\": \"tcp\"$2}}")
+	got=$(echo "$reply" | json "d['error'] if not d['ok'] else 'ACCEPTED'")
+	diag "vip.add: $got"
+	[[ -n $want && $got == "$want" ]] || {
+		diag "bouncerd -t: $want"
+		return 1
+	}
+}
+
+scenario_vipadd() {
+	local before
+	before=$(vips_now)
+	refused "$VIP_ADD" ', "ring_size": 100' 'ring_size = 100;'
+	refused 10.1.0.300 '' ''
+	refused "$VIP_ADD" ', "forwarding": "gre"' 'forwarding = "gre";'
+	[[ $(vips_now) == "$before" ]]
+	# The same path takes a good VIP, and vip del takes it away.
+	ctl vip add extra "$VIP_ADD:80/tcp" ipip ring 101 hash source
+	[[ $(ctl -j vip show extra | json "(d['forwarding'], d['ring_size'], d['hash'], d['fail_open'])") == "('ipip', 101, 'source', True)" ]]
+	ctl vip del extra
+	[[ $(vips_now) == "$before" ]]
+	# A VIP that fails half way through its set-up (its workers' program
+	# is missing, found after its map entry is written) is undone.
+	cp "$WORK/bouncer.conf" "$WORK/bouncer.conf.good"
+	{
+		head -n -1 "$WORK/bouncer.conf.good"
+		echo ", { name = \"halfway\"; address = \"$VIP_ADD\"; port = 80; protocol = \"tcp\";"
+		echo "    workers = { command = [ \"/nonexistent/bouncer-worker\" ]; port_base = 20000; count = 1; }; }"
+		echo ");"
+	} >"$WORK/bouncer.conf"
+	"$BOUNCERD" -t -c "$WORK/bouncer.conf" >/dev/null
+	if ctl reload 2>"$WORK/reload.err"; then
+		diag "reload with a missing worker program succeeded"
+		return 1
+	fi
+	diag "reload: $(cat "$WORK/reload.err")"
+	grep -q 'vip halfway: not added' "$WORK/agent.log"
+	[[ $(vips_now) == "$before" ]]
+	cp "$WORK/bouncer.conf.good" "$WORK/bouncer.conf"
+	ctl reload >/dev/null
+	[[ $(vips_now) == "$before" ]]
+}
+
 setup
 run dsr scenario_dsr
 run ipip scenario_ipip
@@ -440,6 +520,7 @@ run weight scenario_weight
 run restart scenario_restart
 run metrics scenario_metrics
 run badinput scenario_badinput
+run vipadd scenario_vipadd
 run detach scenario_detach
 if ((FAILURES)); then
 	sed 's/^/# agent: /' "$WORK/agent.log" | tail -40 >&2

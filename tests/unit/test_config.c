@@ -1068,6 +1068,132 @@ static void test_err_buffer(void **state)
 	cfg_free(NULL);
 }
 
+/* The config file's text for one VIP named "web" with extra settings. */
+#define WEB(extra) \
+	IF "vips = ( { name = \"web\"; address = \"10.0.0.1\"; port = 80; " extra " } );\n"
+
+struct vip_case {
+	struct cfg_vip_args args; /* name "web", address and port unless given */
+	const char *text; /* the same VIP in a config file */
+};
+
+/* A VIP from a control request gets the config file's messages, less the
+ * file and line.
+ */
+static const struct vip_case vip_cases[] = {
+	{ { .ring_size = 100, .has_ring_size = true }, WEB("ring_size = 100;") },
+	{ { .ring_size = 1, .has_ring_size = true }, WEB("ring_size = 1;") },
+	{ { .ring_size = 1000003, .has_ring_size = true }, WEB("ring_size = 1000003;") },
+	{ { .address = "10.0.0.256" },
+	  IF "vips = ( { name = \"web\"; address = \"10.0.0.256\"; port = 80; } );\n" },
+	{ { .address = "224.0.0.1" },
+	  IF "vips = ( { name = \"web\"; address = \"224.0.0.1\"; port = 80; } );\n" },
+	{ { .port = 70000, .has_port = true },
+	  IF "vips = ( { name = \"web\"; address = \"10.0.0.1\"; port = 70000; } );\n" },
+	{ { .protocol = "sctp" }, WEB("protocol = \"sctp\";") },
+	{ { .forwarding = "gre" }, WEB("forwarding = \"gre\";") },
+	{ { .hash = "src" }, WEB("hash = \"src\";") },
+	{ { .fail = "half" }, WEB("fail = \"half\";") },
+	{ { .name = "my web" },
+	  IF "vips = ( { name = \"my web\"; address = \"10.0.0.1\"; port = 80; } );\n" },
+	{ { .check = CFG_CHECK_UDP }, WEB("check = { type = \"udp\"; };") },
+};
+
+static void test_vip_init(void **state)
+{
+	size_t failed = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(vip_cases) / sizeof(vip_cases[0]); i++) {
+		struct cfg_vip_args a = vip_cases[i].args;
+		char err[512] = "", want[512] = "";
+		struct cfg *c = NULL;
+		struct cfg_vip v;
+		const char *rest;
+
+		if (!a.name)
+			a.name = "web";
+		if (!a.address)
+			a.address = "10.0.0.1";
+		if (!a.has_port) {
+			a.port = 80;
+			a.has_port = true;
+		}
+		assert_int_equal(
+			cfg_parse_string(vip_cases[i].text, "bad.conf", &c, want, sizeof(want)),
+			-EINVAL);
+		/* "bad.conf:2: vip 'web': ..." less "bad.conf:2: " */
+		rest = strchr(want + strlen("bad.conf:"), ' ');
+		assert_non_null(rest);
+		rest++;
+		if (cfg_vip_init(&v, &a, err, sizeof(err)) != -EINVAL || strcmp(err, rest) != 0) {
+			print_error("case %zu:\n  want: %s\n  got:  %s\n", i, rest, err);
+			failed++;
+		}
+		cfg_vip_release(&v);
+	}
+	assert_int_equal(failed, 0);
+}
+
+/* The defaults of a VIP from a request are the file's. */
+static void test_vip_init_defaults(void **state)
+{
+	struct cfg_vip_args a = { .address = "fd00::80", .port = 443, .has_port = true };
+	struct cfg *c = parse_ok(IF "vips = ( { address = \"fd00::80\"; port = 443;\n"
+				    "  check = { type = \"tcp\"; }; } );\n");
+	const struct cfg_vip *f = &c->vips[0];
+	char err[256] = "x";
+	struct cfg_vip v;
+
+	(void)state;
+	assert_int_equal(cfg_vip_init(&v, &a, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(v.name, "[fd00::80]:443/tcp");
+	assert_memory_equal(v.addr, f->addr, sizeof(v.addr));
+	assert_int_equal(v.family, BNC_FAMILY_IPV6);
+	assert_int_equal(v.port, 443);
+	assert_int_equal(v.proto, IPPROTO_TCP);
+	assert_int_equal(v.forwarding, BNC_FWD_DSR);
+	assert_int_equal(v.ring_size, BNC_RING_SIZE_DEFAULT);
+	assert_false(v.sticky);
+	assert_true(v.fail_open);
+	assert_int_equal(v.check.type, CFG_CHECK_NONE);
+	assert_int_equal(v.nbackends, 0);
+	assert_null(v.workers);
+	cfg_vip_release(&v);
+
+	/* A check type alone: as a block naming only that type. */
+	a.check = CFG_CHECK_TCP;
+	a.name = "web";
+	a.protocol = "udp";
+	a.forwarding = "ipip";
+	a.hash = "source";
+	a.fail = "closed";
+	a.ring_size = 7;
+	a.has_ring_size = true;
+	assert_int_equal(cfg_vip_init(&v, &a, err, sizeof(err)), 0);
+	assert_true(cfg_check_equal(&v.check, &f->check));
+	assert_string_equal(v.name, "web");
+	assert_int_equal(v.proto, IPPROTO_UDP);
+	assert_int_equal(v.forwarding, BNC_FWD_IPIP);
+	assert_int_equal(v.ring_size, 7);
+	assert_true(v.sticky);
+	assert_false(v.fail_open);
+	cfg_vip_release(&v);
+	cfg_free(c);
+
+	/* What the file requires, a request must give too. */
+	a.address = NULL;
+	assert_int_equal(cfg_vip_init(&v, &a, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "vip 'web': address is required");
+	cfg_vip_release(&v);
+	a.address = "10.0.0.1";
+	a.has_port = false;
+	assert_int_equal(cfg_vip_init(&v, &a, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "vip 'web': port is required");
+	cfg_vip_release(&v);
+}
+
 static void test_names(void **state)
 {
 	enum cfg_admin admin = CFG_ADMIN_MAINT;
@@ -1386,6 +1512,8 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_err_buffer),
+		cmocka_unit_test(test_vip_init),
+		cmocka_unit_test(test_vip_init_defaults),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_check_copy),
 		cmocka_unit_test(test_workers),
