@@ -14,8 +14,7 @@
 #include "cli.h"
 #include "common/options.h"
 #include "common/vocab.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "common/util.h"
 
 enum arg_type {
 	ARG_WORD, /* any word: a string */

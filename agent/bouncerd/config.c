@@ -43,8 +43,6 @@
  */
 #define WEIGHT_MAX 65535
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Writes "FILE:LINE: CONTEXT MESSAGE" for the setting s (without LINE
  * for the root, which has none) and returns -EINVAL. Without a setting or
  * a file name (a VIP from a control request): "CONTEXT MESSAGE".

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -626,7 +626,7 @@ static void exec_start(struct health_check *hc)
 	/* The child is not reaped before we wait for it, so its pid cannot
 	 * be reused in between.
 	 */
-	fd = (int)syscall(SYS_pidfd_open, hc->pid, 0);
+	fd = pidfd_open(hc->pid, 0);
 	if (fd < 0) {
 		err = errno;
 		exec_kill_and_reap(hc);

@@ -23,8 +23,6 @@
 #define BOUNCER_VERSION "0.1"
 #endif
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
 struct metrics {
 	struct evhttp *http;
 	struct daemon *d;

@@ -53,6 +53,11 @@ static int inode_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+void sockdiag_sort(unsigned long *inodes, size_t n)
+{
+	qsort(inodes, n, sizeof(*inodes), inode_cmp);
+}
+
 static bool has_inode(const struct sockdiag_filter *f, unsigned long ino)
 {
 	return ino && f->ninodes &&

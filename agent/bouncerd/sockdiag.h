@@ -19,7 +19,7 @@
 struct sockdiag_filter {
 	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	__u16 ports[2]; /* local ports, host order; 0: none */
-	const unsigned long *inodes; /* the process's sockets, sorted */
+	const unsigned long *inodes; /* the process's sockets, sockdiag_sort()ed */
 	size_t ninodes;
 };
 
@@ -33,6 +33,8 @@ struct sockdiag_filter {
  * Never waits: the kernel writes a dump's replies as they are read.
  */
 int sockdiag_count(const struct sockdiag_filter *f);
+/* Puts n socket inodes in the order struct sockdiag_filter wants. */
+void sockdiag_sort(unsigned long *inodes, size_t n);
 
 /* The parsing part of sockdiag_count(): adds what the replies in buf
  * (len bytes, answering request seq on port portid) count to *count.

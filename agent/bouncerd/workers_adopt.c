@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,7 +77,7 @@ static int proc_adopt(struct worker_pool *p, const struct worker_info *a, unsign
 	pr = wk_proc_alloc(p, p->spec, a->id, a->port);
 	if (!pr)
 		return -ENOMEM;
-	pr->pidfd = wk_pidfd_open(a->pid);
+	pr->pidfd = pidfd_open(a->pid, 0);
 	if (pr->pidfd < 0) {
 		err = -errno;
 		goto cleanup;
@@ -185,11 +186,11 @@ static void drainers_stop(const char *name, const unsigned long long *ino, size_
 		if (!pid || !comm_is(pid, DRAIN_COMM))
 			continue;
 		/* Checked again through the pidfd's process: no pid reuse. */
-		pidfd = wk_pidfd_open(pid);
+		pidfd = pidfd_open(pid, 0);
 		if (pidfd < 0)
 			continue;
 		if (comm_is(pid, DRAIN_COMM) && holds_any(pid, ino, n) &&
-		    wk_pidfd_send_signal(pidfd, SIGTERM) == 0)
+		    pidfd_send_signal(pidfd, SIGTERM, NULL, 0) == 0)
 			log_debug("%s: output drainer pid %d stopped", name, (int)pid);
 		close(pidfd);
 	}

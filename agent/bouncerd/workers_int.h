@@ -158,9 +158,6 @@ __u16 wk_port_keep(const struct spec *sp, unsigned int id, __u16 cur);
 
 struct dirent;
 
-int wk_pidfd_open(pid_t pid);
-int wk_pidfd_send_signal(int pidfd, int sig);
-
 /* What wk_pstat_read() takes from /proc/PID/stat. */
 struct pstat {
 	pid_t sid;

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,21 +40,6 @@
 extern char **environ;
 
 /* ---- small helpers ---- */
-
-int wk_pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-int wk_pidfd_send_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
-static int sys_pidfd_getfd(int pidfd, int fd)
-{
-	return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-}
 
 /* ---- /proc ---- */
 
@@ -259,7 +244,7 @@ void wk_proc_free(struct proc *pr)
  */
 static void proc_signal(struct proc *pr, int sig)
 {
-	if (wk_pidfd_send_signal(pr->pidfd, sig) < 0)
+	if (pidfd_send_signal(pr->pidfd, sig, NULL, 0) < 0)
 		return;
 	kill(-pr->pid, sig);
 }
@@ -635,7 +620,7 @@ static int proc_spawn(struct proc *pr)
 	pr->pid = pid;
 	pr->child = true;
 	/* Not reaped before we wait for it: the pid cannot be reused. */
-	pr->pidfd = wk_pidfd_open(pid);
+	pr->pidfd = pidfd_open(pid, 0);
 	if (pr->pidfd < 0) {
 		err = -errno;
 		kill(pid, SIGKILL);
@@ -762,7 +747,7 @@ static int socket_in_process(struct proc *pr, pid_t pid, int pidfd)
 		tfd = strtol(de->d_name, &end, 10);
 		if (*end || tfd < 0 || tfd > INT_MAX)
 			continue;
-		fd = sys_pidfd_getfd(pidfd, (int)tfd);
+		fd = pidfd_getfd(pidfd, (int)tfd, 0);
 		if (fd < 0) {
 			if ((errno == EPERM || errno == EACCES) && !pr->getfd_warned) {
 				log_warn("%s/%u: pidfd_getfd of pid %d", pr->spec->name, pr->id,
@@ -836,7 +821,7 @@ int wk_proc_find_socket(struct proc *pr)
 	while (fd < 0 && (pid = session_next(d, pr->pid))) {
 		int pidfd;
 
-		pidfd = wk_pidfd_open(pid);
+		pidfd = pidfd_open(pid, 0);
 		if (pidfd < 0)
 			continue;
 		fd = socket_in_process(pr, pid, pidfd);
@@ -891,13 +876,6 @@ static int inodes_of(pid_t pid, struct inodes *s)
 	return err;
 }
 
-static int inode_cmp(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The sockets of pr's worker: its own, and while it has children those of
  * the rest of its session (a wrapper shell's child, node's cluster
  * workers), as wk_proc_find_socket() looks for its listener.
@@ -919,7 +897,7 @@ static int proc_inodes(const struct proc *pr, struct inodes *s)
 		closedir(d);
 	}
 	if (!err && s->n)
-		qsort(s->v, s->n, sizeof(*s->v), inode_cmp);
+		sockdiag_sort(s->v, s->n);
 	return err;
 }
 

@@ -11,8 +11,8 @@
 #include "bouncer_abi.h"
 #include "log.h"
 #include "vocab.h"
+#include "util.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define VOCAB(words) \
 	{ \
 		(words), ARRAY_SIZE(words) \
