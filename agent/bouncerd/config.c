@@ -420,6 +420,18 @@ int cfgp_build_argv(const config_setting_t *cmd, char ***out)
 }
 
 /* "10.0.0.1:80" or "[fd00::1]:80". */
+int cfg_backend_family_check(__u8 forwarding, __u8 vip_family, __u8 backend_family, char *err,
+			     size_t errlen)
+{
+	if (forwarding != BNC_FWD_DSR || backend_family == vip_family)
+		return 0;
+	snprintf(err, errlen,
+		 "an IPv%u backend of an IPv%u vip needs forwarding \"ipip\": dsr keeps the "
+		 "packet's addresses",
+		 backend_family, vip_family);
+	return -EINVAL;
+}
+
 static void fmt_addr_port(const __be32 addr[4], __u8 family, __u16 port, char *buf, size_t len)
 {
 	char a[ADDR_STRLEN];
@@ -439,7 +451,7 @@ static int parse_backend(struct cfg_parser *p, struct cfg *c, struct cfg_vip *v,
 	struct cfg_backend *b = &v->backends[idx];
 	const config_setting_t *chk, *at_addr;
 	struct cfgp_check_spec bspec = { 0 }, merged;
-	char name[ADDR_STRLEN + 8];
+	char name[ADDR_STRLEN + 8], why[128];
 	long long port = v->port;
 	int admin = CFG_ADMIN_READY;
 	size_t ctx;
@@ -494,6 +506,10 @@ static int parse_backend(struct cfg_parser *p, struct cfg *c, struct cfg_vip *v,
 			err = cfgp_fail(p, at_addr, "duplicate of the backend at line %d", o->line);
 			goto cleanup;
 		}
+	}
+	if (cfg_backend_family_check(v->forwarding, v->family, b->family, why, sizeof(why))) {
+		err = cfgp_fail(p, at_addr, "%s", why);
+		goto cleanup;
 	}
 	if (v->forwarding == BNC_FWD_IPIP &&
 	    ((b->family == BNC_FAMILY_IPV4 && !c->has_ipip_src4) ||

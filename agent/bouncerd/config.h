@@ -156,6 +156,13 @@ struct cfg_vip_args {
  * its part. Either way v is the caller's to release.
  */
 int cfg_vip_init(struct cfg_vip *v, const struct cfg_vip_args *a, char *err, size_t errlen);
+/* Whether a VIP of vip_family forwarding so can reach a backend of
+ * backend_family: dsr keeps the packet's addresses, so only ipip crosses
+ * families. 0, or -EINVAL with the reason in err. The config file and
+ * backend.add both ask.
+ */
+int cfg_backend_family_check(__u8 forwarding, __u8 vip_family, __u8 backend_family, char *err,
+			     size_t errlen);
 /* Frees what v holds, not v. */
 void cfg_vip_release(struct cfg_vip *v);
 

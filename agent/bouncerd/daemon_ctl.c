@@ -356,6 +356,8 @@ static json_t *cmd_backend_add(struct daemon *d, const json_t *args, char *err, 
 		snprintf(err, errlen, "'%s' is not an IP address", addr);
 		return NULL;
 	}
+	if (cfg_backend_family_check(v->forwarding, v->key.family, cb.family, err, errlen))
+		return NULL;
 	state = json_string_value(json_object_get(args, "state"));
 	if (state && arg_word(&vocab_admin, "state", state, &admin, err, errlen))
 		return NULL;

@@ -412,20 +412,23 @@ static void test_accepted(void **state)
 {
 	struct cfg *c = parse_ok(
 		"interfaces = [\"eth0\"];\n"
-		"ipip_source = { v6 = \"fd00::1\"; };\n"
+		"ipip_source = { v4 = \"10.0.0.9\"; v6 = \"fd00::1\"; };\n"
 		"metrics = { listen = \"::\"; port = 9100; };\n"
 		"vips = (\n"
 		/* One address and port, two protocols: two VIPs. */
 		"  { address = \"10.0.0.1\"; port = 53; protocol = \"udp\"; },\n"
 		"  { address = \"10.0.0.1\"; port = 53; protocol = \"tcp\"; },\n"
-		/* dsr only rewrites MACs: any family mix. */
-		"  { address = \"10.0.0.2\"; port = 80; backends = (\n"
+		/* ipip crosses families: IPv4 in IPv6 next to IPv4 in IPv4
+		 * (dsr cannot: see bad_cases).
+		 */
+		"  { address = \"10.0.0.2\"; port = 80; forwarding = \"ipip\"; backends = (\n"
 		"    { address = \"fd00::2\"; }, { address = \"10.0.0.3\"; } ); },\n"
 		/* ipip with only IPv6 backends needs only v6. */
 		"  { address = \"10.0.0.4\"; port = 80; forwarding = \"ipip\"; backends = (\n"
 		"    { address = \"fd00::4\"; } ); },\n"
 		/* The same backend in two VIPs; seconds as floats and ints. */
-		"  { address = \"10.0.0.5\"; port = 80; ring_size = 2; backends = (\n"
+		"  { address = \"10.0.0.5\"; port = 80; ring_size = 2; forwarding = \"ipip\";\n"
+		"    backends = (\n"
 		"    { address = \"fd00::4\"; weight = 65535; }, { address = \"fd00::5\"; } );\n"
 		"    check = { type = \"tcp\"; interval = 1; timeout = 0.999; jitter = 0; }; }\n"
 		");\n");
@@ -681,6 +684,14 @@ static const struct bad_case bad_cases[] = {
 	{ IF "vips = ( { name = \"web\"; address = \"10.0.0.1\"; port = 80; backends = (\n"
 	     "  { address = \"10.0.0.2\"; wieght = 2; } ); } );\n",
 	  "bad.conf:3: vip 'web': backend 1: unknown setting 'wieght' (did you mean 'weight'?)" },
+	{ IF "vips = ( { name = \"web\"; address = \"10.0.0.1\"; port = 80;\n"
+	     "  backends = ( { address = \"fd00::2\"; } ); } );\n",
+	  "bad.conf:3: vip 'web': backend [fd00::2]:80: an IPv6 backend of an IPv4 vip needs "
+	  "forwarding \"ipip\": dsr keeps the packet's addresses" },
+	{ IF "vips = ( { name = \"web6\"; address = \"fd00::1\"; port = 80; forwarding = \"dsr\";\n"
+	     "  backends = ( { address = \"10.0.0.2\"; } ); } );\n",
+	  "bad.conf:3: vip 'web6': backend 10.0.0.2:80: an IPv4 backend of an IPv6 vip needs "
+	  "forwarding \"ipip\": dsr keeps the packet's addresses" },
 	{ IF
 	  "vips = ( { name = \"web\"; address = \"10.0.0.1\"; port = 80; forwarding = \"ipip\";\n"
 	  "  backends = ( { address = \"10.0.0.2\"; } ); } );\n",
