@@ -92,6 +92,11 @@ scenario_run() {
 	((demo_rc == 0 && took < 120))
 }
 
+# Each of the four has 255 of the ring's 1021 slots at the least, and the
+# demo's first phase, with all four in the ring, has 60 requests at least:
+# P(false failure) < 1.3e-7, 4 x (766/1021)^60 (the demo waited a fixed
+# 5 s before: 250 requests at its client's 50 a second, fewer on a busy
+# machine).
 scenario_served() {
 	local k n
 	for k in worker0 worker1 b1 b2; do
@@ -108,6 +113,8 @@ scenario_worker() {
 	grep -q "pid [0-9]* -> [0-9]*, restarts=1$" "$WORK/out"
 }
 
+# b2 served at least one of the 60 requests or more after its return:
+# P(false failure) < 3.3e-8, (766/1021)^60.
 scenario_backend() {
 	[[ $(value backend_returned) == yes ]]
 }
@@ -119,6 +126,10 @@ scenario_failures() {
 	down=$(value failed_backend_down)
 	other=$(value failed_other)
 	[[ -n $kill && -n $refused && -n $down && -n $other ]]
+	# down <= 25 is a bound on time as much as on chance: b2's share of
+	# the requests from its stop to the check taking it out, 50 a second.
+	# By chance alone, P(false failure) is 1.2e-7 if that takes 0.8 s (40
+	# requests, binomial(40, 256/1021)), 4.0e-5 at 1 s and 1.5e-3 at 1.2 s.
 	((kill <= 1 && refused == 0 && down <= 25 && other == 0))
 }
 
