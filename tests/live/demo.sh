@@ -44,19 +44,31 @@ trap "exit 1" INT TERM HUP PIPE
 
 # What any demo leaves on this machine: its namespaces, pin directories,
 # temporary directories, and the processes that carry its mark in their
-# environment (every process a demo starts does).
+# environment (every process a demo starts does). snapshot RUN: only what
+# demo RUN left (bnc-demo-PID; its temporary directory names its pins),
+# so that demos run meanwhile by other tests are not taken for ours.
 snapshot() {
-	ip netns list | awk '$1 ~ /^bnc-demo-/ { print "netns " $1 }'
-	local d
+	local run=${1:-} d
+	ip netns list | awk -v run="$run" '$1 ~ /^bnc-demo-/ && (run == "" || index($1, run "-") == 1) { print "netns " $1 }'
 	for d in /sys/fs/bpf/bnc-demo-* /tmp/bnc-demo.*; do
-		[[ -e $d ]] && echo "path $d"
+		[[ -e $d ]] || continue
+		if [[ -n $run ]]; then
+			case $d in
+			/sys/fs/bpf/*) [[ $d == "/sys/fs/bpf/$run" ]] || continue ;;
+			*) grep -rqsF "/sys/fs/bpf/$run/" "$d" || continue ;;
+			esac
+		fi
+		echo "path $d"
 	done
-	"$PY" - <<'EOF'
-import glob
+	"$PY" - "$run" <<'EOF'
+import glob, sys
+mark = b"\0BNC_DEMO_RUN=" + sys.argv[1].encode()
+if sys.argv[1]:
+    mark += b"\0"
 for f in glob.glob("/proc/[0-9]*/environ"):
     try:
         with open(f, "rb") as e:
-            if b"\0BNC_DEMO_RUN=" in b"\0" + e.read():
+            if mark in b"\0" + e.read() + b"\0":
                 with open(f[:-len("environ")] + "cmdline", "rb") as c:
                     cmd = c.read().replace(b"\0", b" ").decode(errors="replace")
                 print("process", f.split("/")[2], cmd.strip())
@@ -77,9 +89,11 @@ demo_rc=0
 timeout -k 10 120 make -C "$ROOT" --no-print-directory BUILD="$BUILD" demo </dev/null \
 	>"$WORK/out" 2>&1 || demo_rc=$?
 took=$((SECONDS - start))
+# This demo's name, from its "set up" line; none if it got no further.
+run=$(grep -o 'namespaces bnc-demo-[0-9]*' "$WORK/out" | head -n 1 | cut -d' ' -f2 || true)
 # The processes a demo killed may take a moment to be gone from /proc.
 left_behind() {
-	snapshot | sort >"$WORK/after"
+	snapshot "$run" | sort >"$WORK/after"
 	comm -13 "$WORK/before" "$WORK/after" >"$WORK/new"
 	[[ ! -s $WORK/new ]]
 }
