@@ -4,6 +4,7 @@
 
     http_load.py URL --count N
     http_load.py URL --until FILE   (runs until FILE exists, at most 120 s)
+        [--min-count N]             (and until it has sent N requests)
 
 Prints one JSON object: "ok", "failed", "by" (answers counted by their
 first two words, e.g. "worker 3"), "errors" (the first few failures, with
@@ -36,6 +37,7 @@ def main():
     ap.add_argument("url")
     ap.add_argument("--count", type=int)
     ap.add_argument("--until")
+    ap.add_argument("--min-count", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=2.0)
     args = ap.parse_args()
     if (args.count is None) == (args.until is None):
@@ -48,7 +50,8 @@ def main():
     while True:
         if args.count is not None and i >= args.count:
             break
-        if args.until is not None and (os.path.exists(args.until) or
+        if args.until is not None and ((os.path.exists(args.until) and
+                                        i >= args.min_count) or
                                        time.monotonic() - start > 120):
             break
         i += 1

@@ -6,7 +6,8 @@
 # and B2: one-arm direct server return. The backends hold the VIPs on lo
 # and answer the client directly.
 #
-#   dsr       200 requests to an IPv4 dsr VIP, answered by both backends
+#   dsr       200 requests to an IPv4 dsr VIP, each backend answering a
+#             fair share (see spread)
 #   ipip      the same through an ipip VIP (bouncer-decap on the backends)
 #   ipv6      an IPv6 dsr VIP
 #   failure   a backend's server stops under load: after fall x interval
@@ -129,6 +130,9 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     address_family = socket.AF_INET6
     daemon_threads = True
     allow_reuse_address = True
+    # The drain scenario's 24 downloads connect at once: with the default
+    # backlog of 5, some SYNs could be dropped and sent again 1 s later.
+    request_queue_size = 64
 
 
 Server(("::", int(sys.argv[1])), Handler).serve_forever()
@@ -262,14 +266,22 @@ setup() {
 # sees the negation).
 lacks() { ! grep -q "$1" "$2"; }
 
-# spread FILE: both backends answered, and nothing failed.
+# spread FILE: nothing failed, and each backend answered at least T of
+# the requests, T from tests/lib/share_bound.py: the count that a backend
+# with 510 of the ring's 1021 slots misses with probability under 1e-6,
+# union over the two (binomial). For the requests made here, 200, 100,
+# 50 and 40: T = 66, 26, 8 and 5, P(false failure) < 8.9e-7, 5.9e-7,
+# 2.2e-7 and 1.9e-7 (was "both answered": 1.5e-60, 1.7e-30, 1.9e-15 and
+# 1.9e-12, but blind to any skew short of a backend left out).
 spread() {
-	local b1 b2 failed
+	local b1 b2 failed n t
 	b1=$(grep -c '^b1$' "$1" || true)
 	b2=$(grep -c '^b2$' "$1" || true)
 	failed=$(grep -c '^FAIL$' "$1" || true)
-	diag "b1 $b1, b2 $b2, failed $failed of $(wc -l <"$1")"
-	((b1 > 0 && b2 > 0 && failed == 0))
+	n=$(wc -l <"$1")
+	t=$("$PY" "$ROOT/tests/lib/share_bound.py" "$n" 2 --explain)
+	diag "b1 $b1, b2 $b2, failed $failed of $n"
+	((b1 >= t && b2 >= t && failed == 0))
 }
 
 scenario_dsr() {
@@ -298,6 +310,8 @@ scenario_failure() {
 	lacks '^b1$' "$WORK/fail.out"
 	start_server "$NS_B1" b1
 	wait_for 5 backend_is web "$B1_IP" health up
+	# Back in the ring too, before the requests that share it.
+	wait_for 5 all_up web
 	requests "http://$VIP_DSR/" 50 "$WORK/back.out"
 	spread "$WORK/back.out"
 }
@@ -305,14 +319,20 @@ scenario_failure() {
 scenario_drain() {
 	local i pids=() b1_slow=0
 	# Slow downloads on both backends (each a new connection).
-	for i in $(seq 1 8); do
+	# 24 of them: P(none on b1) < 6.2e-8, (511/1021)^24 (was 8:
+	# (511/1021)^8 = 3.9e-3).
+	for i in $(seq 1 24); do
 		in_ns "$NS_C" curl -s --max-time 10 "http://$VIP_DSR/slow" \
 			>"$WORK/slow.$i" 2>/dev/null &
 		pids+=($!)
 	done
-	# Every download has its first bytes: all are connected.
-	for i in $(seq 1 8); do
-		wait_for 5 test -s "$WORK/slow.$i"
+	# Every download has its first bytes: all are connected. curl
+	# writes a download to the file at its end, about 2 s in, so they
+	# have ended before b1 is drained; with -N (bytes written as they
+	# come) the drain meets them open, and on a busy machine some were
+	# cut short without an error: not yet explained, so not done here.
+	for i in $(seq 1 24); do
+		wait_for 10 test -s "$WORK/slow.$i"
 	done
 	ctl backend set web "$B1_IP:80" state drain
 	[[ $(backend_field web "$B1_IP" datapath) == drain ]]
@@ -320,12 +340,12 @@ scenario_drain() {
 	for pid in "${pids[@]}"; do
 		wait "$pid"
 	done
-	for i in $(seq 1 8); do
+	for i in $(seq 1 24); do
 		# Every slow download completed, wherever it went.
 		grep -q 'b[12]$' "$WORK/slow.$i"
 		grep -q 'b1$' "$WORK/slow.$i" && b1_slow=$((b1_slow + 1))
 	done
-	diag "slow downloads on b1: $b1_slow of 8; new: $(sort "$WORK/drain.out" | uniq -c | tr '\n' ' ')"
+	diag "slow downloads on b1: $b1_slow of 24; new: $(sort "$WORK/drain.out" | uniq -c | tr '\n' ' ')"
 	((b1_slow > 0))
 	lacks '^b1$' "$WORK/drain.out"
 	lacks '^FAIL$' "$WORK/drain.out"
@@ -350,7 +370,8 @@ scenario_restart() {
 	before=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
 	requests "http://$VIP_DSR/" 500 "$WORK/restart.out" &
 	loop=$!
-	wait_for 10 lines_at_least "$WORK/restart.out" 50
+	# A deadline, not a speed: 50 curls take seconds on a busy machine.
+	wait_for 60 lines_at_least "$WORK/restart.out" 50
 	kill -KILL "$(cat "$WORK/agent.pid")"
 	wait_for 5 agent_gone
 	start_agent

@@ -44,19 +44,31 @@ trap "exit 1" INT TERM HUP PIPE
 
 # What any demo leaves on this machine: its namespaces, pin directories,
 # temporary directories, and the processes that carry its mark in their
-# environment (every process a demo starts does).
+# environment (every process a demo starts does). snapshot RUN: only what
+# demo RUN left (bnc-demo-PID; its temporary directory names its pins),
+# so that demos run meanwhile by other tests are not taken for ours.
 snapshot() {
-	ip netns list | awk '$1 ~ /^bnc-demo-/ { print "netns " $1 }'
-	local d
+	local run=${1:-} d
+	ip netns list | awk -v run="$run" '$1 ~ /^bnc-demo-/ && (run == "" || index($1, run "-") == 1) { print "netns " $1 }'
 	for d in /sys/fs/bpf/bnc-demo-* /tmp/bnc-demo.*; do
-		[[ -e $d ]] && echo "path $d"
+		[[ -e $d ]] || continue
+		if [[ -n $run ]]; then
+			case $d in
+			/sys/fs/bpf/*) [[ $d == "/sys/fs/bpf/$run" ]] || continue ;;
+			*) grep -rqsF "/sys/fs/bpf/$run/" "$d" || continue ;;
+			esac
+		fi
+		echo "path $d"
 	done
-	"$PY" - <<'EOF'
-import glob
+	"$PY" - "$run" <<'EOF'
+import glob, sys
+mark = b"\0BNC_DEMO_RUN=" + sys.argv[1].encode()
+if sys.argv[1]:
+    mark += b"\0"
 for f in glob.glob("/proc/[0-9]*/environ"):
     try:
         with open(f, "rb") as e:
-            if b"\0BNC_DEMO_RUN=" in b"\0" + e.read():
+            if mark in b"\0" + e.read() + b"\0":
                 with open(f[:-len("environ")] + "cmdline", "rb") as c:
                     cmd = c.read().replace(b"\0", b" ").decode(errors="replace")
                 print("process", f.split("/")[2], cmd.strip())
@@ -77,9 +89,11 @@ demo_rc=0
 timeout -k 10 120 make -C "$ROOT" --no-print-directory BUILD="$BUILD" demo </dev/null \
 	>"$WORK/out" 2>&1 || demo_rc=$?
 took=$((SECONDS - start))
+# This demo's name, from its "set up" line; none if it got no further.
+run=$(grep -o 'namespaces bnc-demo-[0-9]*' "$WORK/out" | head -n 1 | cut -d' ' -f2 || true)
 # The processes a demo killed may take a moment to be gone from /proc.
 left_behind() {
-	snapshot | sort >"$WORK/after"
+	snapshot "$run" | sort >"$WORK/after"
 	comm -13 "$WORK/before" "$WORK/after" >"$WORK/new"
 	[[ ! -s $WORK/new ]]
 }
@@ -92,6 +106,11 @@ scenario_run() {
 	((demo_rc == 0 && took < 120))
 }
 
+# Each of the four has 255 of the ring's 1021 slots at the least, and the
+# demo's first phase, with all four in the ring, has 60 requests at least:
+# P(false failure) < 1.3e-7, 4 x (766/1021)^60 (the demo waited a fixed
+# 5 s before: 250 requests at its client's 50 a second, fewer on a busy
+# machine).
 scenario_served() {
 	local k n
 	for k in worker0 worker1 b1 b2; do
@@ -108,6 +127,8 @@ scenario_worker() {
 	grep -q "pid [0-9]* -> [0-9]*, restarts=1$" "$WORK/out"
 }
 
+# b2 served at least one of the 60 requests or more after its return:
+# P(false failure) < 3.3e-8, (766/1021)^60.
 scenario_backend() {
 	[[ $(value backend_returned) == yes ]]
 }
@@ -119,6 +140,10 @@ scenario_failures() {
 	down=$(value failed_backend_down)
 	other=$(value failed_other)
 	[[ -n $kill && -n $refused && -n $down && -n $other ]]
+	# down <= 25 is a bound on time as much as on chance: b2's share of
+	# the requests from its stop to the check taking it out, 50 a second.
+	# By chance alone, P(false failure) is 1.2e-7 if that takes 0.8 s (40
+	# requests, binomial(40, 256/1021)), 4.0e-5 at 1 s and 1.5e-3 at 1.2 s.
 	((kill <= 1 && refused == 0 && down <= 25 && other == 0))
 }
 

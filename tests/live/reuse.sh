@@ -178,7 +178,10 @@ print(ok + reset + failed, ok, reset, failed)' "$WORK/c1.json" "$WORK/c2.json")
 	# The flow table placed every SYN, on reused 5-tuples too.
 	((misses_after - misses_before >= total))
 	((total == 2 * each && reset == 0 && failed == 0))
-	# Every backend served (each is in the ring two seconds of three).
+	# Every backend served c1 (each is in the ring two seconds of three,
+	# with 340 of the 1021 slots at the least): P(false failure) < 1e-6
+	# once c1 makes 38 connections in each backend's seconds, 3 x
+	# (681/1021)^38 = 6.2e-7; it makes some 4000 there, 6000 in 10-20 s.
 	for b in "${BACKENDS[@]}"; do
 		grep -q "py $b pid" "$WORK/c1.json"
 	done

@@ -48,16 +48,14 @@ SETUP_DONE=
 
 require_root top
 require_built "$BOUNCERD" "$BOUNCERCTL" "$DECAP"
-require_tools curl nsenter script "$PY"
+require_tools nsenter script "$PY"
 
 cleanup() {
 	set +e
 	trap '' PIPE
-	# The request loop ends at its next round, and reaps its last curl
-	# (--max-time 1): killed, it would leave that curl to whoever reaps
-	# orphans.
+	# The client ends after its request of the moment (at most 1 s).
 	if [[ -n $LOOP_PID ]]; then
-		rm -f "$WORK/traffic"
+		touch "$WORK/traffic.stop"
 		wait "$LOOP_PID"
 	fi
 	# Ours to end below, without a "Killed" line for each.
@@ -104,11 +102,17 @@ lacks() { ! grep -q "$1" "$2"; }
 
 # busy SCREEN ADDR: the backend's row shows packets and bytes per second
 # above zero, and a share of the ring. Columns: name, admin, health,
-# pkt/s, B/s, flows, share.
+# pkt/s, B/s, flows, share. The rates are over the last half second, in
+# which a backend with 510 of the 1021 slots gets none of m new
+# connections with probability (511/1021)^m: both rows busy, P(false
+# failure) < 1e-6 once m >= 21, 42 connections a second. The client makes
+# up to 200 a second, and the test reports how many it made; the curl loop
+# it replaced made a few dozen, fewer on a busy machine (2 x 2^-10 = 2e-3
+# at 20 a second).
 busy() {
 	local row
 	row=$(grep -E "^  $2:80 " "$1" | head -n1)
-	diag "row: $row"
+	diag "row: $row; the client made $(rate) connections a second"
 	[[ -n $row ]]
 	awk '{ exit !($4 != "0" && $4 != "-" && $5 != "0" && $5 != "-" && $7 ~ /%$/) }' \
 		<<<"$row"
@@ -157,15 +161,22 @@ EOF
 		-S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
 	wait_for 10 agent_answers
 	wait_for 10 all_up
-	# Requests all along, from C, until cleanup removes the file.
-	# nsenter becomes the loop: its pid.
-	touch "$WORK/traffic"
-	nsenter --net="/run/netns/$NS_C" -- bash -c "while [[ -e $WORK/traffic ]]; do
-		curl -s -o /dev/null --max-time 1 http://$VIP/; done" >/dev/null 2>&1 </dev/null &
+	# Requests all along, from C, each on a new connection, 200 a second
+	# at most, until cleanup makes the stop file (see busy for why so
+	# many). nsenter becomes the client: its pid.
+	nsenter --net="/run/netns/$NS_C" -- "$PY" "$ROOT/scripts/demo_load.py" \
+		"http://$VIP/" "$WORK/traffic.log" "$WORK/traffic.stop" --rate 200 --timeout 1 \
+		>/dev/null 2>&1 </dev/null &
 	LOOP_PID=$!
 	wait_for 10 traffic_on_both
 	TOP="$(printf '%q' "$BOUNCERCTL") -s $(printf '%q' "$WORK/ctl.sock") top"
 	SETUP_DONE=1
+}
+
+# rate: the client's connections a second over the last 2 s.
+rate() {
+	awk -v now="$(date +%s.%N)" '$1 > now - 2 { n++ } END { printf "%d", n / 2 }' \
+		"$WORK/traffic.log"
 }
 
 # jq-free JSON field access: json EXPR reads the reply on stdin.

@@ -8,7 +8,9 @@
 # ones it gives to B1.
 #
 #   spread     400 new connections from C and 400 from L itself to a VIP
-#              with 4 node workers: each gets at least half its share
+#              with 4 node workers: each gets a fair share, as each share
+#              check here: at least the count that a fair ring misses with
+#              probability under 1e-6 (tests/lib/share_bound.py)
 #   listing    worker list: 4 ready workers, pids, ports; the ring holds
 #              them as backends
 #   kill       kill -9 a worker every 2 s through 10 s of new connections:
@@ -18,7 +20,7 @@
 #   mixed      a VIP with 2 Python workers and B1: all three serve C; L's
 #              own connections are all served by the workers
 #   udp        200 datagrams, each a new flow, from C and from L to a UDP
-#              VIP with 2 Python workers: each gets its share and answers
+#              VIP with 2 Python workers: each gets a fair share and answers
 #              from the VIP's address
 #   reload     rolling reload under new connections: no failure, every pid
 #              replaced; a replacement that never listens aborts the next
@@ -158,18 +160,23 @@ load() {
 	in_ns "$ns" "$PY" "$ROOT/tests/lib/http_load.py" "$@"
 }
 
-# at_least_half_share REPORT N NAME...: no failure, and every NAME answered
-# at least half of its fair share of N.
-at_least_half_share() {
-	local report=$1 n=$2
-	shift 2
+# fair_share REPORT N M NAME...: no failure, and each NAME answered at
+# least T of the N requests, T from tests/lib/share_bound.py: the largest
+# count that each of the NAMEs, holding floor(1021/M) of the ring's 1021
+# slots (M backends in the ring), misses with probability below 1e-6 in
+# all (binomial, union over the NAMEs). N must be large enough for T to be
+# a quarter of a fair share at least, or share_bound.py fails the check.
+fair_share() {
+	local report=$1 n=$2 m=$3 t
+	shift 3
 	diag "$(echo "$report" | json "d['by'], d['failed'], d['errors'][:3]")"
 	[[ $(echo "$report" | json "d['failed']") -eq 0 ]]
+	t=$("$PY" "$ROOT/tests/lib/share_bound.py" "$n" $# --over "$m" --explain)
 	local name got
 	for name in "$@"; do
 		got=$(echo "$report" | json "d['by'].get('$name', 0)")
-		((got * 2 * $# >= n)) || {
-			diag "$name answered $got of $n"
+		((got >= t)) || {
+			diag "$name answered $got of $n, under $t"
 			return 1
 		}
 	done
@@ -212,9 +219,12 @@ setup() {
 scenario_spread() {
 	local r
 	r=$(load "$NS_C" "http://$VIP_NODE/" --count 400)
-	at_least_half_share "$r" 400 "worker 0" "worker 1" "worker 2" "worker 3"
+	# At least 59 each: P(false failure) < 8.7e-7, binomial(400, 255/1021),
+	# union over 4 workers (was half a share, 50: 7.8e-10).
+	fair_share "$r" 400 4 "worker 0" "worker 1" "worker 2" "worker 3"
 	r=$(load "$NS_L" "http://$VIP_NODE/" --count 400)
-	at_least_half_share "$r" 400 "worker 0" "worker 1" "worker 2" "worker 3"
+	# As above: P(false failure) < 8.7e-7.
+	fair_share "$r" 400 4 "worker 0" "worker 1" "worker 2" "worker 3"
 	# Both paths were taken: XDP passed C's flows, sk_lookup steered all.
 	ctl -j stats | json "d['global']['pass_local'], d['global']['sk_assign']" >"$WORK/st"
 	diag "pass_local, sk_assign: $(cat "$WORK/st")"
@@ -243,7 +253,10 @@ scenario_listing() {
 scenario_kill() {
 	local before after i pid killed=()
 	before=$(pids node)
-	load "$NS_C" "http://$VIP_NODE/" --until "$WORK/kill.stop" >"$WORK/kill.json" &
+	# 100 requests at least, however slow the machine: the count below
+	# checked its speed, not bouncer's.
+	load "$NS_C" "http://$VIP_NODE/" --until "$WORK/kill.stop" --min-count 101 \
+		>"$WORK/kill.json" &
 	local loader=$!
 	for i in 0 1 2 3 0; do
 		pid=$(workers node "[x['pid'] for x in w if x['id'] == $i][0]")
@@ -290,11 +303,18 @@ scenario_crash() {
 scenario_mixed() {
 	local r
 	r=$(load "$NS_C" "http://$VIP_MIX/" --count 300)
-	at_least_half_share "$r" 300 "py 0" "py 1" "py -"
+	# At least 61 each: P(false failure) < 7.3e-7, binomial(300, 340/1021),
+	# union over 3 backends (was half a share, 50: 8.6e-11).
+	fair_share "$r" 300 3 "py 0" "py 1" "py -"
 	# From L itself, XDP never sees the flows: the workers serve them all,
 	# the ring's choices of B1 included.
 	r=$(load "$NS_L" "http://$VIP_MIX/" --count 200)
-	at_least_half_share "$r" 200 "py 0" "py 1"
+	# Each worker has its own 340 of the 1021 slots, and the re-picks of
+	# some of B1's: at least 36 each, P(false failure) < 8.8e-7,
+	# binomial(200, 340/1021), union over 2 workers (was 50, half of a
+	# two-way share: 8.7e-3 from their own slots alone, less by as much as
+	# the re-picks add).
+	fair_share "$r" 200 3 "py 0" "py 1"
 	[[ $(echo "$r" | json "d['by'].get('py -', 0)") -eq 0 ]]
 	[[ $(ctl -j ring show mix | json "len([b for b in d['backends'] if b['slots'] > 0])") -eq 3 ]]
 }
@@ -328,9 +348,12 @@ EOF
 scenario_udp() {
 	local r
 	r=$(udp_load "$NS_C" 200)
-	at_least_half_share "$r" 200 "py 0" "py 1"
+	# At least 66 each: P(false failure) < 8.9e-7, binomial(200, 510/1021),
+	# union over 2 workers (was half a share, 50: 3.0e-13).
+	fair_share "$r" 200 2 "py 0" "py 1"
 	r=$(udp_load "$NS_L" 200)
-	at_least_half_share "$r" 200 "py 0" "py 1"
+	# As above: P(false failure) < 8.9e-7.
+	fair_share "$r" 200 2 "py 0" "py 1"
 	# sk_lookup ran once per datagram: 400 in all, each assigned.
 	[[ $(ctl -j stats | json "d['global']['sk_assign'] >= 400") == True ]]
 }
@@ -340,7 +363,11 @@ reload_done() { [[ $(ctl -j worker list "$1" | json "d['vips'][0]['reloading']")
 scenario_reload() {
 	local before after pid
 	before=$(pids node)
-	load "$NS_C" "http://$VIP_NODE/" --until "$WORK/reload.stop" >"$WORK/reload.json" &
+	# Started before the reload and stopped after it: the requests span it
+	# whatever their rate. 51 at least, for the count checked below (a
+	# busy machine made 49 in the reload's time).
+	load "$NS_C" "http://$VIP_NODE/" --until "$WORK/reload.stop" --min-count 51 \
+		>"$WORK/reload.json" &
 	local loader=$!
 	# --wait: bouncerctl returns when the reload has ended, 0 if it worked.
 	ctl worker reload node --wait >/dev/null
@@ -359,7 +386,9 @@ scenario_reload() {
 	# A program that never listens: the reload gives up, the old serve.
 	before=$(pids mix)
 	write_config '"sleep", "600"'
-	load "$NS_C" "http://$VIP_MIX/" --until "$WORK/abort.stop" >"$WORK/abort.json" &
+	# 60 requests at least, for the check on py 0's below.
+	load "$NS_C" "http://$VIP_MIX/" --until "$WORK/abort.stop" --min-count 60 \
+		>"$WORK/abort.json" &
 	loader=$!
 	ctl reload >/dev/null
 	wait_for 30 reload_done mix
@@ -369,6 +398,9 @@ scenario_reload() {
 	[[ $(ctl -j worker list mix | json "d['vips'][0]['last_reload']") != ok ]]
 	[[ $(pids mix) == "$before" ]]
 	all_ready mix 2
+	# py 0 served: P(false failure) < 3e-11, none of 60 or more requests
+	# for 340 of 1021 slots, (681/1021)^60 (was any number of requests, as
+	# many as came in the reload's time: (681/1021)^n, above 1e-6 for n < 35).
 	[[ $(json "d['failed'] == 0 and d['by'].get('py 0', 0) > 0" <"$WORK/abort.json") == True ]]
 	[[ $(in_l "^sleep 600") -eq 0 ]]
 	# The workers run the old program, and say so; the file put back
@@ -385,11 +417,15 @@ scenario_scale() {
 	ctl worker scale node 2 >/dev/null
 	wait_for 10 test "$(workers node "len(w)")" -eq 2
 	r=$(load "$NS_C" "http://$VIP_NODE/" --count 100)
-	at_least_half_share "$r" 100 "worker 0" "worker 1"
+	# At least 26 each: P(false failure) < 5.9e-7, binomial(100, 510/1021),
+	# union over 2 workers (was half a share, 25: 1.9e-7).
+	fair_share "$r" 100 2 "worker 0" "worker 1"
 	ctl worker scale node 3 >/dev/null
 	wait_for 20 all_ready node 3
-	r=$(load "$NS_C" "http://$VIP_NODE/" --count 150)
-	at_least_half_share "$r" 150 "worker 0" "worker 1" "worker 2"
+	r=$(load "$NS_C" "http://$VIP_NODE/" --count 300)
+	# At least 61 each: P(false failure) < 7.3e-7, binomial(300, 340/1021),
+	# union over 3 workers (was half a share of 150, 25: 4.4e-6).
+	fair_share "$r" 300 3 "worker 0" "worker 1" "worker 2"
 	ctl worker scale node 4 >/dev/null
 	wait_for 20 all_ready node 4
 }
@@ -403,8 +439,10 @@ scenario_adopt() {
 	stop_agent KILL
 	# No agent: the workers serve on, and log each request (to a pipe
 	# nobody reads now: node dies of EPIPE if it has no reader).
-	r=$(load "$NS_C" "http://$VIP_NODE/" --count 100)
-	at_least_half_share "$r" 100 "worker 0" "worker 1" "worker 2" "worker 3"
+	r=$(load "$NS_C" "http://$VIP_NODE/" --count 400)
+	# At least 59 each: P(false failure) < 8.7e-7, binomial(400, 255/1021),
+	# union over 4 workers (was half a share of 100, 13: 4.2e-3).
+	fair_share "$r" 400 4 "worker 0" "worker 1" "worker 2" "worker 3"
 	local mark
 	mark=$(wc -l <"$WORK/agent.log")
 	start_agent
@@ -416,8 +454,10 @@ scenario_adopt() {
 	grep -q "node/0: adopted pid" "$WORK/agent.log"
 	# What they logged meanwhile, read by the new agent.
 	wait_for 5 logged_since "$mark" "node/[0-3]: GET / from"
-	r=$(load "$NS_C" "http://$VIP_NODE/" --count 200)
-	at_least_half_share "$r" 200 "worker 0" "worker 1" "worker 2" "worker 3"
+	r=$(load "$NS_C" "http://$VIP_NODE/" --count 400)
+	# As before the agent left: P(false failure) < 8.7e-7 (was half a
+	# share of 200, 25: 1.6e-5).
+	fair_share "$r" 400 4 "worker 0" "worker 1" "worker 2" "worker 3"
 }
 
 scenario_stop() {
