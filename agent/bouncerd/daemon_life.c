@@ -183,6 +183,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	int ret;
 
 	memset(d, 0, sizeof(*d));
+	agent_lock_init(&d->lock);
 	d->started = time(NULL);
 	d->next_backend_id = 1;
 	d->detach_on_exit = opts->detach_on_exit;
@@ -191,6 +192,12 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		log_warnx("%s", err);
 		return ret;
 	}
+	/* Before anything is touched: a second agent must not take over the
+	 * running one's program, maps, state file or workers.
+	 */
+	ret = agent_lock_take(&d->lock, state_dir, d->cfg->pin_dir, d->cfg->control_socket);
+	if (ret)
+		return ret;
 	if (opts->mode_set)
 		d->cfg->mode = opts->mode;
 	if (d->cfg->ninterfaces > sizeof(d->attached_mode) / sizeof(d->attached_mode[0])) {
@@ -322,7 +329,7 @@ void daemon_stop(struct daemon *d)
 	 */
 	for (size_t i = 0; i < d->nvips; i++)
 		daemon_workers_stop(d, d->vips[i], true);
-	if (d->cfg && !d->detach_on_exit)
+	if (d->cfg && d->lock.held && !d->detach_on_exit)
 		daemon_state_save(d);
 	daemon_vips_free(d);
 	if (d->tick)
@@ -334,7 +341,7 @@ void daemon_stop(struct daemon *d)
 	if (d->sig_int)
 		event_free(d->sig_int);
 	bnc_maps_close(d->maps);
-	if (d->cfg && d->detach_on_exit) {
+	if (d->cfg && d->lock.held && d->detach_on_exit) {
 		unpin_all(d);
 		if (d->state_path[0])
 			unlink(d->state_path);
@@ -345,6 +352,8 @@ void daemon_stop(struct daemon *d)
 	cfg_free(d->cfg);
 	if (d->base)
 		event_base_free(d->base);
+	/* Last: the next agent may start once everything above is done. */
+	agent_lock_release(&d->lock);
 	memset(d, 0, sizeof(*d));
 }
 

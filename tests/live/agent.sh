@@ -13,6 +13,10 @@
 #             it is out and no request fails; it rejoins after it returns
 #   drain     connections open on a drained backend complete; new ones go
 #             to the other
+#   second    a second bouncerd with the same config (or only the same
+#             pin directory and control socket) exits 1 at once naming the
+#             running agent's pid; the running agent's backends, ring and
+#             state file are unchanged, and bouncerd -t still checks
 #   restart   kill -9 bouncerd under a loop of 500 requests: none fails,
 #             and the new agent reports the same backends and states
 #   metrics   /metrics in Prometheus text, with names and values right
@@ -338,6 +342,51 @@ scenario_weight() {
 	spread "$WORK/w1.out"
 }
 
+# The ring's slots per backend (rebuilt_s, which ticks, left out).
+ring_now() { ctl -j ring show web | json "(d['backends'], d['moved'])"; }
+
+backends_now() {
+	ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health'], b['datapath']) for b in d['backends'])"
+}
+
+# second_agent LOG ARGS...: a second bouncerd in L; its exit status.
+second_agent() {
+	local rc=0
+	in_ns "$NS_L" timeout 10 "$BOUNCERD" -c "$WORK/bouncer.conf" "${@:2}" >"$1" 2>&1 </dev/null ||
+		rc=$?
+	echo "$rc"
+}
+
+scenario_second() {
+	local pid before after ring_before ring_after state_before rc
+	pid=$(cat "$WORK/agent.pid")
+	before=$(backends_now)
+	ring_before=$(ring_now)
+	state_before=$(md5sum <"$WORK/state/state.json")
+	# The same config and state directory; then another state
+	# directory, the pin directory and control socket shared.
+	rc=$(second_agent "$WORK/second.log" -S "$WORK/state")
+	diag "second agent: exit $rc: $(tr '\n' ' ' <"$WORK/second.log")"
+	[[ $rc == 1 ]]
+	grep -q "pid $pid" "$WORK/second.log"
+	rc=$(second_agent "$WORK/second2.log" -S "$WORK/state2")
+	diag "second agent, own state directory: exit $rc: $(tr '\n' ' ' <"$WORK/second2.log")"
+	[[ $rc == 1 ]]
+	grep -q "pid $pid" "$WORK/second2.log"
+	# A config check needs no lock.
+	in_ns "$NS_L" "$BOUNCERD" -t -c "$WORK/bouncer.conf" >/dev/null
+	kill -0 "$pid"
+	after=$(backends_now)
+	ring_after=$(ring_now)
+	[[ $before == "$after" ]] || diag "backends before: $before; after: $after"
+	[[ $ring_before == "$ring_after" ]] || diag "the ring changed"
+	[[ $state_before == "$(md5sum <"$WORK/state/state.json")" ]] || diag "the state file changed"
+	[[ $before == "$after" && $ring_before == "$ring_after" ]]
+	[[ $state_before == "$(md5sum <"$WORK/state/state.json")" ]]
+	requests "http://$VIP_DSR/" 40 "$WORK/second.out"
+	spread "$WORK/second.out"
+}
+
 scenario_restart() {
 	local before after loop
 	before=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
@@ -422,6 +471,7 @@ run ipv6 scenario_ipv6
 run failure scenario_failure
 run drain scenario_drain
 run weight scenario_weight
+run second scenario_second
 run restart scenario_restart
 run metrics scenario_metrics
 run badinput scenario_badinput
