@@ -24,17 +24,47 @@ void agent_lock_init(struct agent_lock *l)
 	l->held = false;
 }
 
+/* One line of /proc/locks, "1: FLOCK  ADVISORY  WRITE 1234 00:1d:5678 0
+ * EOF": the holder's pid if it is a flock on the file dev:ino, else 0.
+ */
+static pid_t locks_line_pid(char *line, dev_t dev, ino_t ino)
+{
+	char *tok[6], *save = NULL, *end;
+	unsigned long maj, min, i_no;
+	long pid;
+	size_t n;
+
+	for (n = 0; n < 6; n++) {
+		tok[n] = strtok_r(n ? NULL : line, " \t\n", &save);
+		if (!tok[n])
+			return 0;
+	}
+	if (strcmp(tok[1], "FLOCK") != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(tok[4], &end, 10);
+	if (errno || *end || pid <= 0 || pid > INT_MAX)
+		return 0;
+	maj = strtoul(tok[5], &end, 16);
+	if (*end != ':')
+		return 0;
+	min = strtoul(end + 1, &end, 16);
+	if (*end != ':')
+		return 0;
+	i_no = strtoul(end + 1, &end, 10);
+	if (errno || *end || maj != major(dev) || min != minor(dev) || i_no != ino)
+		return 0;
+	return (pid_t)pid;
+}
+
 /* The pid holding a flock on fd's file, from /proc/locks (it names the
  * file by device and inode); 0 when not found.
  */
 static pid_t lock_holder(int fd)
 {
-	char line[256], kind[16];
-	unsigned int maj, min;
-	unsigned long ino;
+	char line[256];
 	struct stat st;
 	pid_t pid = 0;
-	int p;
 	FILE *f;
 
 	if (fstat(fd, &st))
@@ -42,15 +72,9 @@ static pid_t lock_holder(int fd)
 	f = fopen("/proc/locks", "re");
 	if (!f)
 		return 0;
-	while (!pid && fgets(line, sizeof(line), f)) {
-		/* "1: FLOCK  ADVISORY  WRITE 1234 00:1d:5678 0 EOF" */
-		if (sscanf(line, "%*s %15s %*s %*s %d %x:%x:%lu", kind, &p, &maj, &min, &ino) != 5)
-			continue;
-		if (strcmp(kind, "FLOCK") == 0 && maj == major(st.st_dev) &&
-		    min == minor(st.st_dev) && ino == st.st_ino && p > 0)
-			pid = p;
-	}
-	fclose(f);
+	while (!pid && fgets(line, sizeof(line), f))
+		pid = locks_line_pid(line, st.st_dev, st.st_ino);
+	(void)fclose(f);
 	return pid;
 }
 
