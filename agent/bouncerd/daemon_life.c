@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,6 +167,49 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+/* The soft limit on open files up to the hard one: a ring swap, a health
+ * check or a flow dump must not fail for want of a descriptor (systemd
+ * and most shells give 1024 soft, far more hard). Control connections
+ * are capped apart (CTL_MAX_CONNS), so clients cannot take these.
+ */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	if (rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the open files limit to %llu",
+			 (unsigned long long)rl.rlim_max);
+	else
+		log_debug("open files limit raised to %llu", (unsigned long long)rl.rlim_max);
+}
+
+/* BOUNCERD_CTL_IDLE_TIMEOUT (seconds) shortens the control connections'
+ * idle time-out, for the tests; unset, CTL_IDLE_TIMEOUT_MS.
+ */
+static unsigned int ctl_idle_ms(void)
+{
+	const char *s = getenv("BOUNCERD_CTL_IDLE_TIMEOUT");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 86400) {
+		log_warnx("BOUNCERD_CTL_IDLE_TIMEOUT=%s: not seconds in 1..86400, ignored", s);
+		return 0;
+	}
+	return (unsigned int)v * 1000;
+}
+
 static bool pinned_maps_exist(const char *pin_dir)
 {
 	char path[PATH_MAX];
@@ -198,6 +242,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	ret = agent_lock_take(&d->lock, state_dir, d->cfg->pin_dir, d->cfg->control_socket);
 	if (ret)
 		return ret;
+	raise_nofile_limit();
 	if (opts->mode_set)
 		d->cfg->mode = opts->mode;
 	if (d->cfg->ninterfaces > sizeof(d->attached_mode) / sizeof(d->attached_mode[0])) {
@@ -260,6 +305,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		log_warnx("cannot listen on %s: %s", d->cfg->control_socket, strerror(-ret));
 		return ret;
 	}
+	ctl_server_set_limits(d->ctl, 0, ctl_idle_ms());
 	if (d->cfg->metrics) {
 		ret = metrics_start(d, &d->metrics);
 		if (ret)

@@ -17,6 +17,11 @@
 #             pin directory and control socket) exits 1 at once naming the
 #             running agent's pid; the running agent's backends, ring and
 #             state file are unchanged, and bouncerd -t still checks
+#   flood     70 idle control connections, past the cap of 64: the extra
+#             ones get an error line; while the cap is full bouncerctl is
+#             refused the same way, but a backend going down still
+#             rebuilds the ring; after the idle time-out (shortened to
+#             CTL_IDLE seconds here) the agent closes them and answers
 #   restart   kill -9 bouncerd under a loop of 500 requests: none fails,
 #             and the new agent reports the same backends and states
 #   metrics   /metrics in Prometheus text, with names and values right
@@ -59,6 +64,8 @@ VIP_6=fd01::100
 INTERVAL=0.2
 FALL=2
 RISE=2
+# The control connections' idle time-out, shortened (60 s by default).
+CTL_IDLE=8
 
 WORK=
 AGENT_PID=
@@ -178,8 +185,8 @@ EOF
 agent_answers() { ctl status >/dev/null 2>&1; }
 
 start_agent() {
-	nsenter --net="/run/netns/$NS_L" -- "$BOUNCERD" -c "$WORK/bouncer.conf" \
-		-S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
+	BOUNCERD_CTL_IDLE_TIMEOUT=$CTL_IDLE nsenter --net="/run/netns/$NS_L" -- \
+		"$BOUNCERD" -c "$WORK/bouncer.conf" -S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
 	AGENT_PID=$!
 	# Scenarios run in subshells: the pid must outlive them.
 	echo "$AGENT_PID" >"$WORK/agent.pid"
@@ -387,6 +394,82 @@ scenario_second() {
 	spread "$WORK/second.out"
 }
 
+# flood.py SOCKET N WAIT: opens N idle control connections, prints how
+# many were refused at once, then how many the agent closed within WAIT s.
+write_flood() {
+	cat >"$WORK/flood.py" <<'EOF'
+import select
+import socket
+import sys
+import time
+
+path, n, wait = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    socks.append(s)
+time.sleep(1)
+held, refused = [], 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        data = s.recv(4096)
+    except BlockingIOError:
+        held.append(s)
+        continue
+    if b"too many control connections" in data:
+        refused += 1
+print(f"refused {refused} held {len(held)}", flush=True)
+deadline = time.time() + wait
+closed = 0
+while held and time.time() < deadline:
+    ready, _, _ = select.select(held, [], [], 0.5)
+    for s in ready:
+        if s.recv(4096) == b"":
+            closed += 1
+            held.remove(s)
+print(f"closed {closed} left {len(held)}", flush=True)
+EOF
+}
+
+# logged_since N PATTERN: a line of the agent's log past the Nth matches.
+logged_since() { tail -n +"$(($1 + 1))" "$WORK/agent.log" | grep -q "$2"; }
+
+scenario_flood() {
+	local flood start logged
+	write_flood
+	start=$SECONDS
+	"$PY" "$WORK/flood.py" "$WORK/ctl.sock" 70 $((CTL_IDLE + 10)) >"$WORK/flood.out" &
+	flood=$!
+	wait_for 10 lines_at_least "$WORK/flood.out" 1
+	diag "flood: $(head -1 "$WORK/flood.out")"
+	grep -q '^refused 6 held 64$' "$WORK/flood.out"
+	# The cap is full: bouncerctl is refused too, until the idle ones go.
+	if ctl status >/dev/null 2>"$WORK/flood.err"; then
+		diag "status answered with the cap full"
+		return 1
+	fi
+	diag "status with the cap full: $(cat "$WORK/flood.err")"
+	grep -q 'too many control connections' "$WORK/flood.err"
+	# The agent still has descriptors for checks and ring swaps.
+	logged=$(wc -l <"$WORK/agent.log")
+	stop_server b1
+	wait_for 5 logged_since "$logged" 'vip web: ring rebuilt for 1 backends'
+	lacks 'Too many open files' "$WORK/agent.log"
+	requests "http://$VIP_DSR/" 30 "$WORK/flood-req.out"
+	diag "with b1 down under the flood: $(sort "$WORK/flood-req.out" | uniq -c | tr '\n' ' ')"
+	lacks '^FAIL$' "$WORK/flood-req.out"
+	lacks '^b1$' "$WORK/flood-req.out"
+	((SECONDS - start < CTL_IDLE)) || diag "slow: the idle time-out may have passed"
+	wait "$flood"
+	diag "flood: $(tail -1 "$WORK/flood.out")"
+	grep -q '^closed 64 left 0$' "$WORK/flood.out"
+	ctl status >/dev/null
+	start_server "$NS_B1" b1
+	wait_for 5 all_up web
+}
+
 scenario_restart() {
 	local before after loop
 	before=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
@@ -472,6 +555,7 @@ run failure scenario_failure
 run drain scenario_drain
 run weight scenario_weight
 run second scenario_second
+run flood scenario_flood
 run restart scenario_restart
 run metrics scenario_metrics
 run badinput scenario_badinput
