@@ -84,6 +84,7 @@ struct ctl_server {
 	 */
 	size_t max_conns;
 	struct timeval idle;
+	bool refusing; /* at the cap, and said so */
 };
 
 json_t *ctl_reply_ok(json_t *result)
@@ -134,6 +135,7 @@ static void conn_free(struct ctl_conn *c)
 		c->next->pprev = c->pprev;
 	*c->pprev = c->next;
 	c->srv->nconns--;
+	c->srv->refusing = false;
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -378,7 +380,12 @@ static void refuse(struct ctl_server *s, evutil_socket_t fd)
 	if (send(fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_debug("ctl: cannot send the refusal: %s", strerror(errno));
 	close(fd);
-	log_warnx("ctl: refused a connection: already %zu open", s->nconns);
+	/* Once per flood, not once per connection: the log is no cheaper
+	 * to fill than the descriptor table.
+	 */
+	if (!s->refusing)
+		log_warnx("ctl: %zu connections open: refusing more until one closes", s->nconns);
+	s->refusing = true;
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -821,7 +828,10 @@ int ctl_request(const char *path, const char *cmd, const json_t *args, int timeo
 		goto cleanup;
 	}
 	err = send_all(fd, line, strlen(line), deadline);
-	if (err)
+	/* A server at its connection cap answers with an error line and
+	 * closes before reading: the line is still there to read.
+	 */
+	if (err && err != -EPIPE && err != -ECONNRESET)
 		goto cleanup;
 	err = recv_line(fd, deadline, &answer, &answer_len);
 	if (err)
