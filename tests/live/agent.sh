@@ -439,9 +439,14 @@ logged_since() { tail -n +"$(($1 + 1))" "$WORK/agent.log" | grep -q "$2"; }
 scenario_flood() {
 	local flood start logged
 	write_flood
+	wait_for 5 all_up web
 	start=$SECONDS
 	"$PY" "$WORK/flood.py" "$WORK/ctl.sock" 70 $((CTL_IDLE + 10)) >"$WORK/flood.out" &
 	flood=$!
+	# A failure here must not leave the connections to the next scenarios
+	# (the scenario runs in a subshell: this trap is its own).
+	# shellcheck disable=SC2064 # the pid now: the local is gone at exit
+	trap "kill $flood 2>/dev/null" EXIT
 	wait_for 10 lines_at_least "$WORK/flood.out" 1
 	diag "flood: $(head -1 "$WORK/flood.out")"
 	grep -q '^refused 6 held 64$' "$WORK/flood.out"
@@ -463,6 +468,7 @@ scenario_flood() {
 	lacks '^b1$' "$WORK/flood-req.out"
 	((SECONDS - start < CTL_IDLE)) || diag "slow: the idle time-out may have passed"
 	wait "$flood"
+	trap - EXIT
 	diag "flood: $(tail -1 "$WORK/flood.out")"
 	grep -q '^closed 64 left 0$' "$WORK/flood.out"
 	ctl status >/dev/null
@@ -555,10 +561,10 @@ run failure scenario_failure
 run drain scenario_drain
 run weight scenario_weight
 run second scenario_second
-run flood scenario_flood
 run restart scenario_restart
 run metrics scenario_metrics
 run badinput scenario_badinput
+run flood scenario_flood
 run detach scenario_detach
 if ((FAILURES)); then
 	sed 's/^/# agent: /' "$WORK/agent.log" | tail -40 >&2
