@@ -16,6 +16,7 @@
 #include "config.h"
 #include "daemon_state.h"
 #include "health.h"
+#include "lock.h"
 #include "maps.h"
 #include "nexthop.h"
 #include "workers.h"
@@ -94,6 +95,10 @@ struct daemon {
 	struct saved_state *saved; /* what the previous agent left, until start ends */
 	__u32 next_backend_id; /* ids are handed out round-robin */
 	uint64_t fail_open_events;
+	/* Taken first at start: without it, the agent touches nothing on
+	 * its way out either (another agent owns the pins and the state).
+	 */
+	struct agent_lock lock;
 };
 
 struct reload_summary {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -162,6 +163,49 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+/* The soft limit on open files up to the hard one: a ring swap, a health
+ * check or a flow dump must not fail for want of a descriptor (systemd
+ * and most shells give 1024 soft, far more hard). Control connections
+ * are capped apart (CTL_MAX_CONNS), so clients cannot take these.
+ */
+static void raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl)) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	if (rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the open files limit to %llu",
+			 (unsigned long long)rl.rlim_max);
+	else
+		log_debug("open files limit raised to %llu", (unsigned long long)rl.rlim_max);
+}
+
+/* BOUNCERD_CTL_IDLE_TIMEOUT (seconds) shortens the control connections'
+ * idle time-out, for the tests; unset, CTL_IDLE_TIMEOUT_MS.
+ */
+static unsigned int ctl_idle_ms(void)
+{
+	const char *s = getenv("BOUNCERD_CTL_IDLE_TIMEOUT");
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 86400) {
+		log_warnx("BOUNCERD_CTL_IDLE_TIMEOUT=%s: not seconds in 1..86400, ignored", s);
+		return 0;
+	}
+	return (unsigned int)v * 1000;
+}
+
 static bool pinned_maps_exist(const char *pin_dir)
 {
 	char path[PATH_MAX];
@@ -179,6 +223,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	int ret;
 
 	memset(d, 0, sizeof(*d));
+	agent_lock_init(&d->lock);
 	d->started = time(NULL);
 	d->next_backend_id = 1;
 	d->detach_on_exit = opts->detach_on_exit;
@@ -187,6 +232,13 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		log_warnx("%s", err);
 		return ret;
 	}
+	/* Before anything is touched: a second agent must not take over the
+	 * running one's program, maps, state file or workers.
+	 */
+	ret = agent_lock_take(&d->lock, state_dir, d->cfg->pin_dir, d->cfg->control_socket);
+	if (ret)
+		return ret;
+	raise_nofile_limit();
 	if (opts->mode_set)
 		d->cfg->mode = opts->mode;
 	if (d->cfg->ninterfaces > sizeof(d->attached_mode) / sizeof(d->attached_mode[0])) {
@@ -249,6 +301,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		log_warnx("cannot listen on %s: %s", d->cfg->control_socket, strerror(-ret));
 		return ret;
 	}
+	ctl_server_set_limits(d->ctl, 0, ctl_idle_ms());
 	if (d->cfg->metrics) {
 		ret = metrics_start(d, &d->metrics);
 		if (ret)
@@ -318,7 +371,7 @@ void daemon_stop(struct daemon *d)
 	 */
 	for (size_t i = 0; i < d->nvips; i++)
 		daemon_workers_stop(d, d->vips[i], true);
-	if (d->cfg && !d->detach_on_exit)
+	if (d->cfg && d->lock.held && !d->detach_on_exit)
 		daemon_state_save(d);
 	daemon_vips_free(d);
 	if (d->tick)
@@ -330,7 +383,7 @@ void daemon_stop(struct daemon *d)
 	if (d->sig_int)
 		event_free(d->sig_int);
 	bnc_maps_close(d->maps);
-	if (d->cfg && d->detach_on_exit) {
+	if (d->cfg && d->lock.held && d->detach_on_exit) {
 		unpin_all(d);
 		if (d->state_path[0])
 			unlink(d->state_path);
@@ -341,6 +394,8 @@ void daemon_stop(struct daemon *d)
 	cfg_free(d->cfg);
 	if (d->base)
 		event_base_free(d->base);
+	/* Last: the next agent may start once everything above is done. */
+	agent_lock_release(&d->lock);
 	memset(d, 0, sizeof(*d));
 }
 

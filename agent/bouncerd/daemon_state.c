@@ -150,8 +150,9 @@ static int saved_vip_read(json_t *j, struct saved_vip *v)
 		return -ENOMEM;
 	json_array_foreach(backends, i, b)
 	{
-		if (saved_backend_read(b, &v->backends[v->nbackends]) == 0)
-			v->nbackends++;
+		if (saved_backend_read(b, &v->backends[v->nbackends]))
+			return -EINVAL;
+		v->nbackends++;
 	}
 	/* A state file of an agent without workers has none. */
 	workers = json_object_get(j, "workers");
@@ -162,8 +163,46 @@ static int saved_vip_read(json_t *j, struct saved_vip *v)
 		return -ENOMEM;
 	json_array_foreach(workers, i, b)
 	{
-		if (saved_worker_read(b, &v->workers[v->nworkers]) == 0)
-			v->nworkers++;
+		if (saved_worker_read(b, &v->workers[v->nworkers]))
+			return -EINVAL;
+		v->nworkers++;
+	}
+	return 0;
+}
+
+/* Ids given twice would make two backends (or VIPs) share flows and
+ * counters: the file was not written by an agent, or not whole. Backend
+ * ids are unique across VIPs (one id space, handed out round-robin).
+ */
+static int saved_state_check(const struct saved_state *st, const char *path)
+{
+	static bool backend_seen[BNC_MAX_BACKENDS], vip_seen[BNC_MAX_VIPS];
+
+	memset(backend_seen, 0, sizeof(backend_seen));
+	memset(vip_seen, 0, sizeof(vip_seen));
+	for (size_t i = 0; i < st->nvips; i++) {
+		const struct saved_vip *v = &st->vips[i];
+
+		if (vip_seen[v->vip_id]) {
+			log_warnx("%s: VIP id %u is given twice", path, v->vip_id);
+			return -EINVAL;
+		}
+		vip_seen[v->vip_id] = true;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(st->vips[j].name, v->name) == 0) {
+				log_warnx("%s: VIP %s is listed twice", path, v->name);
+				return -EINVAL;
+			}
+		}
+		for (size_t j = 0; j < v->nbackends; j++) {
+			__u32 id = v->backends[j].id;
+
+			if (backend_seen[id]) {
+				log_warnx("%s: backend id %u is given twice", path, id);
+				return -EINVAL;
+			}
+			backend_seen[id] = true;
+		}
 	}
 	return 0;
 }
@@ -172,12 +211,16 @@ int daemon_state_read(const char *path, struct saved_state *st)
 {
 	json_t *root, *vips, *v;
 	json_error_t jerr;
-	int next = 0;
+	int next = 0, err = 0;
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
 	if (access(path, F_OK))
 		return -errno;
+	/* Anything not as an agent writes it is refused whole: a state half
+	 * taken would give flows to the wrong backends, or adopt processes
+	 * that are not workers.
+	 */
 	root = json_load_file(path, 0, &jerr);
 	if (!root) {
 		log_warnx("%s:%d: the state file is not valid JSON (%s): ignored", path, jerr.line,
@@ -190,21 +233,40 @@ int daemon_state_read(const char *path, struct saved_state *st)
 		json_decref(root);
 		return -EINVAL;
 	}
-	st->next_backend_id = next > 0 ? (__u32)next : 1;
+	/* The id the next backend gets: BNC_MAX_BACKENDS itself wraps to 0,
+	 * which is skipped.
+	 */
+	if (next <= 0 || next > BNC_MAX_BACKENDS) {
+		log_warnx("%s: next_backend_id %d is out of range: the state file is ignored", path,
+			  next);
+		json_decref(root);
+		return -EINVAL;
+	}
+	st->next_backend_id = (__u32)next;
 	st->vips = calloc(json_array_size(vips) + 1, sizeof(*st->vips));
 	if (!st->vips) {
-		json_decref(root);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto cleanup;
 	}
 	json_array_foreach(vips, i, v)
 	{
-		if (saved_vip_read(v, &st->vips[st->nvips]) == 0)
-			st->nvips++;
-		else
-			log_warnx("%s: a VIP entry is not valid: ignored", path);
+		err = saved_vip_read(v, &st->vips[st->nvips]);
+		if (err) {
+			log_warnx("%s: VIP entry %zu (or one of its backends or workers) is not "
+				  "valid: the state file is ignored",
+				  path, i + 1);
+			goto cleanup;
+		}
+		st->nvips++;
 	}
+	err = saved_state_check(st, path);
+	if (err)
+		log_warnx("%s: the state file is ignored", path);
+cleanup:
 	json_decref(root);
-	return 0;
+	if (err)
+		daemon_state_free(st);
+	return err;
 }
 
 void daemon_state_free(struct saved_state *st)

@@ -78,6 +78,13 @@ struct ctl_server {
 	dev_t dev;
 	ino_t ino;
 	struct ctl_conn *conns;
+	size_t nconns;
+	/* ctl_server_set_limits(); CTL_MAX_CONNS and CTL_IDLE_TIMEOUT_MS by
+	 * default.
+	 */
+	size_t max_conns;
+	struct timeval idle;
+	bool refusing; /* at the cap, and said so */
 };
 
 json_t *ctl_reply_ok(json_t *result)
@@ -127,6 +134,8 @@ static void conn_free(struct ctl_conn *c)
 	if (c->next)
 		c->next->pprev = c->pprev;
 	*c->pprev = c->next;
+	c->srv->nconns--;
+	c->srv->refusing = false;
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -325,6 +334,14 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *ctx)
 		conn_free(c);
 		return;
 	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		/* No request for the idle time, or a reply the client has not
+		 * read for as long: its descriptor is worth more to others.
+		 */
+		log_debug("ctl: closing a connection idle for %ld s", (long)c->srv->idle.tv_sec);
+		conn_free(c);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
 		/* EPIPE and ECONNRESET: the client went away. */
 		if (errno != EPIPE && errno != ECONNRESET)
@@ -346,6 +363,31 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *ctx)
 		conn_free(c);
 }
 
+/* One connection too many: a one-line error, then closed. The socket is
+ * new, so the line fits its buffer and the non-blocking send does not
+ * fail for want of room; AF_UNIX delivers it before the end of the
+ * stream even if the client's request stays unread.
+ */
+static void refuse(struct ctl_server *s, evutil_socket_t fd)
+{
+	char line[128];
+	int len;
+
+	len = snprintf(line, sizeof(line),
+		       "{\"ok\":false,\"error\":\"too many control connections (%zu): "
+		       "try again later\"}\n",
+		       s->max_conns);
+	if (send(fd, line, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("ctl: cannot send the refusal: %s", strerror(errno));
+	close(fd);
+	/* Once per flood, not once per connection: the log is no cheaper
+	 * to fill than the descriptor table.
+	 */
+	if (!s->refusing)
+		log_warnx("ctl: %zu connections open: refusing more until one closes", s->nconns);
+	s->refusing = true;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		      int socklen, void *arg)
 {
@@ -355,6 +397,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l;
 	(void)sa;
 	(void)socklen;
+	if (s->nconns >= s->max_conns) {
+		refuse(s, fd);
+		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		log_warnx("ctl: out of memory for a connection");
@@ -374,7 +420,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		c->next->pprev = &c->next;
 	c->pprev = &s->conns;
 	s->conns = c;
+	s->nconns++;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	/* The read timeout closes a connection with no request for that
+	 * long; the write timeout one whose replies are not read.
+	 */
+	bufferevent_set_timeouts(c->bev, &s->idle, &s->idle);
 	if (bufferevent_enable(c->bev, EV_READ))
 		conn_free(c);
 }
@@ -515,6 +566,9 @@ int ctl_server_open(struct event_base *base, const char *path, ctl_handler_fn fn
 	if (!s)
 		return -ENOMEM;
 	s->base = base;
+	s->max_conns = CTL_MAX_CONNS;
+	s->idle.tv_sec = CTL_IDLE_TIMEOUT_MS / 1000;
+	s->idle.tv_usec = (suseconds_t)(CTL_IDLE_TIMEOUT_MS % 1000) * 1000;
 	s->fn = fn;
 	s->arg = arg;
 	s->path = strdup(path);
@@ -554,6 +608,21 @@ cleanup:
 	free(s->path);
 	free(s);
 	return err;
+}
+
+void ctl_server_set_limits(struct ctl_server *s, size_t max_conns, unsigned int idle_ms)
+{
+	struct ctl_conn *c;
+
+	if (max_conns)
+		s->max_conns = max_conns;
+	if (idle_ms) {
+		s->idle.tv_sec = idle_ms / 1000;
+		s->idle.tv_usec = (suseconds_t)(idle_ms % 1000) * 1000;
+		for (c = s->conns; c; c = c->next)
+			if (!c->draining)
+				bufferevent_set_timeouts(c->bev, &s->idle, &s->idle);
+	}
 }
 
 void ctl_server_close(struct ctl_server *s)
@@ -759,7 +828,10 @@ int ctl_request(const char *path, const char *cmd, const json_t *args, int timeo
 		goto cleanup;
 	}
 	err = send_all(fd, line, strlen(line), deadline);
-	if (err)
+	/* A server at its connection cap answers with an error line and
+	 * closes before reading: the line is still there to read.
+	 */
+	if (err && err != -EPIPE && err != -ECONNRESET)
 		goto cleanup;
 	err = recv_line(fd, deadline, &answer, &answer_len);
 	if (err)

@@ -20,6 +20,16 @@
 /* Answers one well-formed request object ({"cmd": ..., "args": {...}}):
  * returns the reply, a new reference (see ctl_reply_ok/ctl_reply_error).
  */
+/* At most this many control connections at once: each holds a file
+ * descriptor, and the agent needs its descriptors for ring swaps and
+ * health checks. One more is answered with an error line and closed.
+ */
+#define CTL_MAX_CONNS 64
+/* A connection that sends no request for this long (or does not read a
+ * reply for this long) is closed: idle clients cannot hold the slots.
+ */
+#define CTL_IDLE_TIMEOUT_MS 60000
+
 typedef json_t *(*ctl_handler_fn)(const char *cmd, const json_t *args, void *arg);
 
 struct ctl_server;
@@ -29,6 +39,10 @@ struct ctl_server;
  */
 int ctl_server_open(struct event_base *base, const char *path, ctl_handler_fn fn, void *arg,
 		    struct ctl_server **out);
+/* Changes the connection cap and the idle time-out (0: leave as is);
+ * the time-out applies to the connections open too.
+ */
+void ctl_server_set_limits(struct ctl_server *s, size_t max_conns, unsigned int idle_ms);
 /* Closes every connection and removes the socket file. */
 void ctl_server_close(struct ctl_server *s);
 

@@ -14,6 +14,15 @@
 #             it is out and no request fails; it rejoins after it returns
 #   drain     connections open on a drained backend complete; new ones go
 #             to the other
+#   second    a second bouncerd with the same config (or only the same
+#             pin directory and control socket) exits 1 at once naming the
+#             running agent's pid; the running agent's backends, ring and
+#             state file are unchanged, and bouncerd -t still checks
+#   flood     70 idle control connections, past the cap of 64: the extra
+#             ones get an error line; while the cap is full bouncerctl is
+#             refused the same way, but a backend going down still
+#             rebuilds the ring; after the idle time-out (shortened to
+#             CTL_IDLE seconds here) the agent closes them and answers
 #   restart   kill -9 bouncerd under a loop of 500 requests: none fails,
 #             and the new agent reports the same backends and states
 #   metrics   /metrics in Prometheus text, with names and values right,
@@ -63,6 +72,8 @@ VIP_ADD=10.1.0.102
 INTERVAL=0.2
 FALL=2
 RISE=2
+# The control connections' idle time-out, shortened (60 s by default).
+CTL_IDLE=8
 
 WORK=
 AGENT_PID=
@@ -185,8 +196,8 @@ EOF
 agent_answers() { ctl status >/dev/null 2>&1; }
 
 start_agent() {
-	nsenter --net="/run/netns/$NS_L" -- "$BOUNCERD" -c "$WORK/bouncer.conf" \
-		-S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
+	BOUNCERD_CTL_IDLE_TIMEOUT=$CTL_IDLE nsenter --net="/run/netns/$NS_L" -- \
+		"$BOUNCERD" -c "$WORK/bouncer.conf" -S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
 	AGENT_PID=$!
 	# Scenarios run in subshells: the pid must outlive them.
 	echo "$AGENT_PID" >"$WORK/agent.pid"
@@ -365,6 +376,133 @@ scenario_weight() {
 	spread "$WORK/w1.out"
 }
 
+# The ring's slots per backend (rebuilt_s, which ticks, left out).
+ring_now() { ctl -j ring show web | json "(d['backends'], d['moved'])"; }
+
+backends_now() {
+	ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health'], b['datapath']) for b in d['backends'])"
+}
+
+# second_agent LOG ARGS...: a second bouncerd in L; its exit status.
+second_agent() {
+	local rc=0
+	in_ns "$NS_L" timeout 10 "$BOUNCERD" -c "$WORK/bouncer.conf" "${@:2}" >"$1" 2>&1 </dev/null ||
+		rc=$?
+	echo "$rc"
+}
+
+scenario_second() {
+	local pid before after ring_before ring_after state_before rc
+	pid=$(cat "$WORK/agent.pid")
+	before=$(backends_now)
+	ring_before=$(ring_now)
+	state_before=$(md5sum <"$WORK/state/state.json")
+	# The same config and state directory; then another state
+	# directory, the pin directory and control socket shared.
+	rc=$(second_agent "$WORK/second.log" -S "$WORK/state")
+	diag "second agent: exit $rc: $(tr '\n' ' ' <"$WORK/second.log")"
+	[[ $rc == 1 ]]
+	grep -q "pid $pid" "$WORK/second.log"
+	rc=$(second_agent "$WORK/second2.log" -S "$WORK/state2")
+	diag "second agent, own state directory: exit $rc: $(tr '\n' ' ' <"$WORK/second2.log")"
+	[[ $rc == 1 ]]
+	grep -q "pid $pid" "$WORK/second2.log"
+	# A config check needs no lock.
+	in_ns "$NS_L" "$BOUNCERD" -t -c "$WORK/bouncer.conf" >/dev/null
+	kill -0 "$pid"
+	after=$(backends_now)
+	ring_after=$(ring_now)
+	[[ $before == "$after" ]] || diag "backends before: $before; after: $after"
+	[[ $ring_before == "$ring_after" ]] || diag "the ring changed"
+	[[ $state_before == "$(md5sum <"$WORK/state/state.json")" ]] || diag "the state file changed"
+	[[ $before == "$after" && $ring_before == "$ring_after" ]]
+	[[ $state_before == "$(md5sum <"$WORK/state/state.json")" ]]
+	requests "http://$VIP_DSR/" 40 "$WORK/second.out"
+	spread "$WORK/second.out"
+}
+
+# flood.py SOCKET N WAIT: opens N idle control connections, prints how
+# many were refused at once, then how many the agent closed within WAIT s.
+write_flood() {
+	cat >"$WORK/flood.py" <<'EOF'
+import select
+import socket
+import sys
+import time
+
+path, n, wait = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    socks.append(s)
+time.sleep(1)
+held, refused = [], 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        data = s.recv(4096)
+    except BlockingIOError:
+        held.append(s)
+        continue
+    if b"too many control connections" in data:
+        refused += 1
+print(f"refused {refused} held {len(held)}", flush=True)
+deadline = time.time() + wait
+closed = 0
+while held and time.time() < deadline:
+    ready, _, _ = select.select(held, [], [], 0.5)
+    for s in ready:
+        if s.recv(4096) == b"":
+            closed += 1
+            held.remove(s)
+print(f"closed {closed} left {len(held)}", flush=True)
+EOF
+}
+
+# logged_since N PATTERN: a line of the agent's log past the Nth matches.
+logged_since() { tail -n +"$(($1 + 1))" "$WORK/agent.log" | grep -q "$2"; }
+
+scenario_flood() {
+	local flood start logged
+	write_flood
+	wait_for 5 all_up web
+	start=$SECONDS
+	"$PY" "$WORK/flood.py" "$WORK/ctl.sock" 70 $((CTL_IDLE + 10)) >"$WORK/flood.out" &
+	flood=$!
+	# A failure here must not leave the connections to the next scenarios
+	# (the scenario runs in a subshell: this trap is its own).
+	# shellcheck disable=SC2064 # the pid now: the local is gone at exit
+	trap "kill $flood 2>/dev/null" EXIT
+	wait_for 10 lines_at_least "$WORK/flood.out" 1
+	diag "flood: $(head -1 "$WORK/flood.out")"
+	grep -q '^refused 6 held 64$' "$WORK/flood.out"
+	# The cap is full: bouncerctl is refused too, until the idle ones go.
+	if ctl status >/dev/null 2>"$WORK/flood.err"; then
+		diag "status answered with the cap full"
+		return 1
+	fi
+	diag "status with the cap full: $(cat "$WORK/flood.err")"
+	grep -q 'too many control connections' "$WORK/flood.err"
+	# The agent still has descriptors for checks and ring swaps.
+	logged=$(wc -l <"$WORK/agent.log")
+	stop_server b1
+	wait_for 5 logged_since "$logged" 'vip web: ring rebuilt for 1 backends'
+	lacks 'Too many open files' "$WORK/agent.log"
+	requests "http://$VIP_DSR/" 30 "$WORK/flood-req.out"
+	diag "with b1 down under the flood: $(sort "$WORK/flood-req.out" | uniq -c | tr '\n' ' ')"
+	lacks '^FAIL$' "$WORK/flood-req.out"
+	lacks '^b1$' "$WORK/flood-req.out"
+	((SECONDS - start < CTL_IDLE)) || diag "slow: the idle time-out may have passed"
+	wait "$flood"
+	trap - EXIT
+	diag "flood: $(tail -1 "$WORK/flood.out")"
+	grep -q '^closed 64 left 0$' "$WORK/flood.out"
+	ctl status >/dev/null
+	start_server "$NS_B1" b1
+	wait_for 5 all_up web
+}
+
 scenario_restart() {
 	local before after loop
 	before=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
@@ -538,10 +676,12 @@ run ipv6 scenario_ipv6
 run failure scenario_failure
 run drain scenario_drain
 run weight scenario_weight
+run second scenario_second
 run restart scenario_restart
 run metrics scenario_metrics
 run badinput scenario_badinput
 run vipadd scenario_vipadd
+run flood scenario_flood
 run detach scenario_detach
 if ((FAILURES)); then
 	sed 's/^/# agent: /' "$WORK/agent.log" | tail -40 >&2

@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "common/ctl.h"
+#include "common/util.h"
 
 /* Only a guard against a hang: no test waits this long when it passes. */
 #define TIMEOUT_MS 5000
@@ -45,6 +46,9 @@ struct fixture {
 	pthread_t thread;
 	bool running;
 	atomic_int calls; /* handler calls */
+	/* ctl_server_set_limits() before the loop starts; 0: the defaults. */
+	size_t max_conns;
+	unsigned int idle_ms;
 };
 
 static json_t *test_handler(const char *cmd, const json_t *args, void *arg)
@@ -102,6 +106,7 @@ static int server_start(struct fixture *fx, const char *path)
 	err = ctl_server_open(fx->base, path, test_handler, fx, &fx->srv);
 	if (err)
 		return err;
+	ctl_server_set_limits(fx->srv, fx->max_conns, fx->idle_ms);
 	if (pthread_create(&fx->thread, NULL, server_thread, fx))
 		return -EAGAIN;
 	fx->running = true;
@@ -159,6 +164,23 @@ static int setup(void **state)
 	if (!fx)
 		return -1;
 	make_paths(fx);
+	*state = fx;
+	return server_start(fx, fx->path) ? -1 : 0;
+}
+
+/* A server with a small connection cap and a short idle time-out. */
+#define SMALL_CAP 4
+#define SHORT_IDLE_MS 300
+
+static int setup_limited(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	make_paths(fx);
+	fx->max_conns = SMALL_CAP;
+	fx->idle_ms = SHORT_IDLE_MS;
 	*state = fx;
 	return server_start(fx, fx->path) ? -1 : 0;
 }
@@ -577,6 +599,68 @@ static void test_disconnect(void **state)
 	assert_int_equal(wait_fds(before), before);
 }
 
+/* Past the cap, a connection gets one error line and is closed; the ones
+ * open keep working, and a slot freed is taken again.
+ */
+static void test_connection_cap(void **state)
+{
+	struct fixture *fx = *state;
+	struct raw r[SMALL_CAP], extra;
+
+	for (size_t i = 0; i < SMALL_CAP; i++) {
+		raw_connect(&r[i], fx->path);
+		/* Answered: accepted and counted before the next connects. */
+		raw_sends(&r[i], "{\"cmd\": \"echo\"}\n");
+		assert_echo(raw_reply(&r[i]), "{}");
+	}
+	raw_connect(&extra, fx->path);
+	assert_error(raw_reply(&extra), "too many control connections");
+	assert_null(raw_line(&extra));
+	raw_close(&extra);
+	/* The open ones still answer. */
+	raw_sends(&r[0], "{\"cmd\": \"echo\"}\n");
+	assert_echo(raw_reply(&r[0]), "{}");
+	raw_close(&r[0]);
+	/* Its slot is free once the server has seen it go. */
+	for (int i = 0; i < 100; i++) {
+		json_t *reply = NULL;
+
+		assert_int_equal(ctl_request(fx->path, "echo", NULL, TIMEOUT_MS, &reply), 0);
+		if (json_is_true(json_object_get(reply, "ok"))) {
+			json_decref(reply);
+			break;
+		}
+		json_decref(reply);
+		assert_true(i < 99);
+		usleep(10000);
+	}
+	for (size_t i = 1; i < SMALL_CAP; i++)
+		raw_close(&r[i]);
+}
+
+/* A connection with no request for the idle time is closed by the
+ * server; one that keeps sending is not.
+ */
+static void test_idle_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	struct raw idle, busy;
+	int64_t start = now_ms();
+
+	raw_connect(&idle, fx->path);
+	raw_connect(&busy, fx->path);
+	for (int i = 0; i < 6; i++) {
+		usleep(SHORT_IDLE_MS * 1000 / 3);
+		raw_sends(&busy, "{\"cmd\": \"echo\"}\n");
+		assert_echo(raw_reply(&busy), "{}");
+	}
+	/* Past twice the idle time by now: closed, without a reply. */
+	assert_null(raw_line(&idle));
+	assert_true(now_ms() - start >= SHORT_IDLE_MS);
+	raw_close(&idle);
+	raw_close(&busy);
+}
+
 /* A client that sends many requests before reading any reply gets them
  * all, in order: the server stops reading while replies pile up, and
  * resumes as they drain.
@@ -837,6 +921,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_longest_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_cap, setup_limited, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout, setup_limited, teardown),
 		cmocka_unit_test_setup_teardown(test_large_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_socket_replaced, setup_paths, teardown),

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The state file loader: what an agent writes is taken whole; anything it
+ * would not write (an invalid entry, an id given twice, an id out of
+ * range) refuses the whole file, so the agent starts as with none.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bouncerd/daemon_state.h"
+
+#define BACKEND(addr, id) \
+	"{\"address\":\"" addr "\",\"port\":80,\"id\":" #id ",\"admin\":\"ready\"," \
+	"\"healthy\":true,\"health_known\":true}"
+#define VIP(name, vip_id, backends) \
+	"{\"name\":\"" name "\",\"address\":\"10.0.0.1\",\"port\":80,\"protocol\":6," \
+	"\"vip_id\":" #vip_id ",\"backends\":[" backends "]}"
+#define STATE(next, vips) "{\"next_backend_id\":" #next ",\"vips\":[" vips "]}"
+
+/* Writes text to a temporary file and reads it back as a state file. */
+static int read_text(const char *text, struct saved_state *st)
+{
+	char path[] = "/tmp/test_state.XXXXXX";
+	int fd = mkstemp(path), err;
+	FILE *f;
+
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(path);
+		return -EIO;
+	}
+	fputs(text, f);
+	fclose(f);
+	err = daemon_state_read(path, st);
+	unlink(path);
+	return err;
+}
+
+static void test_valid(void **state)
+{
+	struct saved_state st;
+
+	(void)state;
+	assert_int_equal(
+		read_text(STATE(4, VIP("web", 0,
+				       BACKEND("10.1.0.1", 1) "," BACKEND(
+					       "10.1.0.2", 2)) "," VIP("dns", 1,
+								       BACKEND("10.1.0.3", 3))),
+			  &st),
+		0);
+	assert_int_equal(st.nvips, 2);
+	assert_int_equal(st.next_backend_id, 4);
+	assert_int_equal(st.vips[0].nbackends, 2);
+	assert_int_equal(st.vips[0].backends[1].id, 2);
+	assert_string_equal(st.vips[1].name, "dns");
+	daemon_state_free(&st);
+}
+
+/* Each must be refused whole, leaving st empty. */
+static const struct bad_case {
+	const char *desc;
+	const char *text;
+} bad_cases[] = {
+	{ "backend id twice in a VIP",
+	  STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1) "," BACKEND("10.1.0.2", 1))) },
+	{ "backend id twice across VIPs", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1)) "," VIP(
+							   "dns", 1, BACKEND("10.1.0.2", 1))) },
+	{ "VIP id twice", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1)) "," VIP(
+					   "dns", 0, BACKEND("10.1.0.2", 2))) },
+	{ "VIP name twice", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1)) "," VIP(
+					     "web", 1, BACKEND("10.1.0.2", 2))) },
+	{ "backend id 0", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 0))) },
+	{ "backend id past the table", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 4096))) },
+	{ "negative backend id", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", -3))) },
+	{ "VIP id past the table", STATE(4, VIP("web", 512, BACKEND("10.1.0.1", 1))) },
+	{ "next_backend_id past the table", STATE(5000, VIP("web", 0, BACKEND("10.1.0.1", 1))) },
+	{ "next_backend_id 0", STATE(0, VIP("web", 0, BACKEND("10.1.0.1", 1))) },
+	{ "a backend that is not valid",
+	  STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1) ",{\"address\":\"nowhere\"}")) },
+	{ "a VIP that is not valid", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1)) ",{}") },
+};
+
+static void test_refused(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		struct saved_state st;
+		int err = read_text(bad_cases[i].text, &st);
+
+		print_message("  %s\n", bad_cases[i].desc);
+		assert_int_equal(err, -EINVAL);
+		assert_int_equal(st.nvips, 0);
+		assert_null(st.vips);
+	}
+}
+
+static void test_missing(void **state)
+{
+	struct saved_state st;
+
+	(void)state;
+	assert_int_equal(daemon_state_read("/nonexistent/state.json", &st), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_missing),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
