@@ -500,7 +500,11 @@ scenario_flood() {
 	grep -q '^closed 64 left 0$' "$WORK/flood.out"
 	ctl status >/dev/null
 	start_server "$NS_B1" b1
+	# b1 serves every VIP: each must see it up again, or a scenario after
+	# this one starts with b1 still rising in the others.
 	wait_for 5 all_up web
+	wait_for 5 all_up tunnel
+	wait_for 5 all_up web6
 }
 
 scenario_restart() {
