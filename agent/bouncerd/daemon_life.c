@@ -3,6 +3,7 @@
  * loop with its signals and tick, reload, stop and detach.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
+#define _DEFAULT_SOURCE /* syscall */
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -12,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/if_link.h>
 
 #include "common/ctl.h"
@@ -40,7 +43,7 @@ static int attach_one(struct daemon *d, size_t i, enum cfg_attach_mode mode)
 	int ifindex = (int)if_nametoindex(ifname), err;
 
 	if (!ifindex) {
-		log_warnx("interface %s: no such device", ifname);
+		log_errx("interface %s: no such device", ifname);
 		return -ENODEV;
 	}
 	link_pin_path(d, ifname, pin, sizeof(pin));
@@ -168,6 +171,36 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
  * and most shells give 1024 soft, far more hard). Control connections
  * are capped apart (CTL_MAX_CONNS), so clients cannot take these.
  */
+/* CAP_BPF arrived in 5.8; before it, and as its superset, CAP_SYS_ADMIN. */
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+static bool cap_effective(const struct __user_cap_data_struct data[2], int cap)
+{
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Loading BPF programs and attaching them to interfaces needs CAP_BPF (or
+ * CAP_SYS_ADMIN) and CAP_NET_ADMIN: without them every step below would
+ * fail with a less helpful message, and leave its directories behind.
+ */
+static int need_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		log_warn("capget");
+		return -errno;
+	}
+	if ((cap_effective(data, CAP_BPF) || cap_effective(data, CAP_SYS_ADMIN)) &&
+	    cap_effective(data, CAP_NET_ADMIN))
+		return 0;
+	log_errx("bouncerd must run as root (CAP_BPF, CAP_NET_ADMIN)");
+	return -EPERM;
+}
+
 static void raise_nofile_limit(void)
 {
 	struct rlimit rl;
@@ -229,8 +262,19 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	d->detach_on_exit = opts->detach_on_exit;
 	ret = cfg_load(opts->config_path, &d->cfg, err, sizeof(err));
 	if (ret) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		return ret;
+	}
+	ret = need_privileges();
+	if (ret)
+		return ret;
+	/* The pins' filesystem, as bouncer-decap mounts it: the lock below
+	 * already lives in the pin directory.
+	 */
+	if (strncmp(d->cfg->pin_dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT "/")) == 0) {
+		ret = bpffs_mount_root();
+		if (ret)
+			return ret;
 	}
 	/* Before anything is touched: a second agent must not take over the
 	 * running one's program, maps, state file or workers.

@@ -64,6 +64,15 @@ void log_warn(const char *fmt, ...)
 	errno = errnum;
 }
 
+void log_errx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+}
+
 void log_warnx(const char *fmt, ...)
 {
 	va_list ap;

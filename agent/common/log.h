@@ -21,7 +21,11 @@ enum log_level log_get_level(void);
 /* A name of vocab_log_level (common/vocab.h); -EINVAL for anything else. */
 int log_level_parse(const char *s, enum log_level *out);
 
-/* log_warn and fatal append ": strerror(errno)"; the x variants do not. */
+/* log_warn and fatal append ": strerror(errno)"; the x variants do not.
+ * log_errx: an error that ends what was being done (a start-up that
+ * fails), without exiting, so the caller can clean up first.
+ */
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,6 +18,9 @@
 #             pin directory and control socket) exits 1 at once naming the
 #             running agent's pid; the running agent's backends, ring and
 #             state file are unchanged, and bouncerd -t still checks
+#   notroot   bouncerd without capabilities (root with an empty bounding
+#             set) exits 1, its first line saying it must run as root,
+#             and creates nothing: no pin or state directory, no socket
 #   flood     70 idle control connections, past the cap of 64: the extra
 #             ones get an error line; while the cap is full bouncerctl is
 #             refused the same way, but a backend going down still
@@ -84,7 +87,7 @@ SETUP_DONE=
 
 require_root agent
 require_built "$BOUNCERD" "$BOUNCERCTL" "$DECAP"
-require_tools curl ethtool nsenter "$PY"
+require_tools curl ethtool nsenter setpriv "$PY"
 
 cleanup() {
 	set +e
@@ -391,6 +394,20 @@ second_agent() {
 	echo "$rc"
 }
 
+scenario_notroot() {
+	local dir="$WORK/notroot" out rc=0
+	mkdir -p "$dir"
+	sed -e "s|$PIN/lb|$PIN/notroot|" -e "s|$WORK/ctl.sock|$dir/ctl.sock|" \
+		"$WORK/bouncer.conf" >"$dir/bouncer.conf"
+	# uid 0 without a single capability: what a user without them gets.
+	out=$(in_ns "$NS_L" setpriv --bounding-set=-all --inh-caps=-all \
+		"$BOUNCERD" -c "$dir/bouncer.conf" -S "$dir/state" 2>&1) || rc=$?
+	diag "without capabilities: exit $rc: $(head -n1 <<<"$out")"
+	((rc == 1))
+	[[ $(head -n1 <<<"$out") == "bouncerd: error: bouncerd must run as root (CAP_BPF, CAP_NET_ADMIN)" ]]
+	[[ ! -e $PIN/notroot && ! -e $dir/state && ! -e $dir/ctl.sock ]]
+}
+
 scenario_second() {
 	local pid before after ring_before ring_after state_before rc
 	pid=$(cat "$WORK/agent.pid")
@@ -681,6 +698,7 @@ run failure scenario_failure
 run drain scenario_drain
 run weight scenario_weight
 run second scenario_second
+run notroot scenario_notroot
 run restart scenario_restart
 run metrics scenario_metrics
 run badinput scenario_badinput
