@@ -406,7 +406,14 @@ static int backend_place(struct daemon *d, struct vip_rt *v, struct backend_rt *
 
 	if (saved && !backend_id_used(d, saved->id)) {
 		b->id = saved->id;
-		b->admin = saved->admin;
+		/* A run-time setting the previous agent had stays while the
+		 * config file's value is the one it was made against; a file
+		 * of an older agent gives the admin state only.
+		 */
+		if (!saved->has_config || saved->cfg_admin == b->cfg_admin)
+			b->admin = saved->admin;
+		if (saved->has_config && saved->cfg_weight == b->cfg_weight)
+			b->weight = saved->weight;
 		b->healthy = saved->healthy;
 		b->health_known = saved->health_known;
 	} else if ((ret = backend_id_alloc(d, &b->id))) {
@@ -433,8 +440,8 @@ static int backend_attach(struct daemon *d, struct vip_rt *v, const struct cfg_b
 	memcpy(b->addr, cb->addr, sizeof(b->addr));
 	b->family = cb->family;
 	b->port = cb->port;
-	b->weight = cb->weight;
-	b->admin = cb->admin;
+	b->weight = b->cfg_weight = cb->weight;
+	b->admin = b->cfg_admin = cb->admin;
 	cfg_check_copy(&b->check, &cb->check);
 	b->healthy = cb->check.type == CFG_CHECK_NONE;
 	b->health_known = b->healthy;
@@ -477,8 +484,8 @@ int daemon_local_backend_add(struct daemon *d, struct vip_rt *v, unsigned int wo
 	b->worker_id = worker_id;
 	b->family = v->key.family;
 	b->port = (__u16)(worker_id + 1);
-	b->weight = 1;
-	b->admin = CFG_ADMIN_READY;
+	b->weight = b->cfg_weight = 1;
+	b->admin = b->cfg_admin = CFG_ADMIN_READY;
 	b->worker_state = WORKER_STARTING;
 	ret = backend_place(d, v, b);
 	if (ret) {
@@ -528,12 +535,13 @@ int daemon_backend_del(struct daemon *d, struct backend_rt *b)
 	return 0;
 }
 
-int daemon_backend_set_admin(struct daemon *d, struct backend_rt *b, enum cfg_admin admin)
+/* Changes b's admin state, its check with it; the ring is not rebuilt. */
+static bool backend_admin_change(struct daemon *d, struct backend_rt *b, enum cfg_admin admin)
 {
 	char name[64];
 
 	if (b->admin == admin)
-		return 0;
+		return false;
 	backend_name(b, name, sizeof(name));
 	log_info("vip %s backend %s: %s -> %s", b->vip->name, name, cfg_admin_name(b->admin),
 		 cfg_admin_name(admin));
@@ -545,6 +553,13 @@ int daemon_backend_set_admin(struct daemon *d, struct backend_rt *b, enum cfg_ad
 	} else if (!b->hc) {
 		backend_check_start(d, b);
 	}
+	return true;
+}
+
+int daemon_backend_set_admin(struct daemon *d, struct backend_rt *b, enum cfg_admin admin)
+{
+	if (!backend_admin_change(d, b, admin))
+		return 0;
 	return daemon_vip_apply(d, b->vip);
 }
 
@@ -767,9 +782,16 @@ int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_
 			ret = backend_attach(d, v, cb, err, errlen);
 			continue;
 		}
-		if (b->weight != cb->weight) {
-			b->weight = cb->weight;
-			changed = true;
+		/* A run-time weight or admin state stays until the config
+		 * file's value for it changes (see bouncerd(8), RELOAD).
+		 */
+		if (b->cfg_weight != cb->weight) {
+			changed = b->weight != cb->weight;
+			b->weight = b->cfg_weight = cb->weight;
+		}
+		if (b->cfg_admin != cb->admin) {
+			b->cfg_admin = cb->admin;
+			changed |= backend_admin_change(d, b, cb->admin);
 		}
 		if (!cfg_check_equal(&b->check, &cb->check)) {
 			cfg_check_free(&b->check);

@@ -39,6 +39,12 @@ struct backend_rt {
 	__u16 port;
 	__u32 weight;
 	enum cfg_admin admin;
+	/* The config file's weight and admin state: a run-time setting
+	 * (weight or admin that differs from these) stays across reloads and
+	 * restarts until the config file's value changes.
+	 */
+	__u32 cfg_weight;
+	enum cfg_admin cfg_admin;
 	struct cfg_check check; /* a private copy: strings owned here */
 	struct health_check *hc; /* NULL when in maint */
 	bool healthy; /* a check of type none is always healthy */

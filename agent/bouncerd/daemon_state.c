@@ -19,9 +19,15 @@ static json_t *backend_json(const struct backend_rt *b)
 	char addr[ADDR_STRLEN];
 
 	addr_format(b->addr, b->family, addr, sizeof(addr));
-	return json_pack("{s:s, s:i, s:i, s:s, s:b, s:b}", "address", addr, "port", (int)b->port,
-			 "id", (int)b->id, "admin", cfg_admin_name(b->admin), "healthy", b->healthy,
-			 "health_known", b->health_known);
+	/* The config file's values next to the running ones: a restarted
+	 * agent keeps a run-time setting only while the config file's value
+	 * is the same as when it was made.
+	 */
+	return json_pack("{s:s, s:i, s:i, s:s, s:b, s:b, s:I, s:I, s:s}", "address", addr, "port",
+			 (int)b->port, "id", (int)b->id, "admin", cfg_admin_name(b->admin),
+			 "healthy", b->healthy, "health_known", b->health_known, "weight",
+			 (json_int_t)b->weight, "config_weight", (json_int_t)b->cfg_weight,
+			 "config_admin", cfg_admin_name(b->cfg_admin));
 }
 
 /* The workers running now, for an agent started after a crash to adopt
@@ -90,8 +96,9 @@ int daemon_state_save(struct daemon *d)
 
 static int saved_backend_read(json_t *j, struct saved_backend *b)
 {
-	const char *addr, *admin;
+	const char *addr, *admin, *cfg_admin;
 	int port, id, healthy, known;
+	json_int_t weight, cfg_weight;
 
 	if (json_unpack(j, "{s:s, s:i, s:i, s:s, s:b, s:b}", "address", &addr, "port", &port, "id",
 			&id, "admin", &admin, "healthy", &healthy, "health_known", &known))
@@ -103,6 +110,20 @@ static int saved_backend_read(json_t *j, struct saved_backend *b)
 	b->id = (__u32)id;
 	b->healthy = healthy;
 	b->health_known = known;
+	/* All three or none (a file of an older agent). */
+	weight = cfg_weight = -1;
+	cfg_admin = NULL;
+	if (json_unpack(j, "{s?I, s?I, s?s}", "weight", &weight, "config_weight", &cfg_weight,
+			"config_admin", &cfg_admin))
+		return -EINVAL;
+	if (weight < 0 && cfg_weight < 0 && !cfg_admin)
+		return 0;
+	if (weight < 0 || weight > 65535 || cfg_weight < 0 || cfg_weight > 65535 || !cfg_admin ||
+	    cfg_admin_parse(cfg_admin, &b->cfg_admin))
+		return -EINVAL;
+	b->weight = (__u32)weight;
+	b->cfg_weight = (__u32)cfg_weight;
+	b->has_config = true;
 	return 0;
 }
 

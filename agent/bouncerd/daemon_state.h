@@ -23,6 +23,13 @@ struct saved_backend {
 	enum cfg_admin admin;
 	bool healthy;
 	bool health_known;
+	/* Written by agents that keep run-time settings; an older file has
+	 * none, and only its admin state is taken.
+	 */
+	bool has_config;
+	__u32 weight;
+	__u32 cfg_weight;
+	enum cfg_admin cfg_admin;
 };
 
 struct saved_vip {

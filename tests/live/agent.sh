@@ -28,6 +28,10 @@
 #             CTL_IDLE seconds here) the agent closes them and answers
 #   restart   kill -9 bouncerd under a loop of 500 requests: none fails,
 #             and the new agent reports the same backends and states
+#   runtime   a run-time weight (6 on b1) and admin state (drain on b2)
+#             survive kill -9 and a normal stop of the agent, and a
+#             config reload that leaves their config values as they were;
+#             then the two are set back to weight 1 and ready
 #   metrics   /metrics in Prometheus text, with names and values right,
 #             each family once for Prometheus' own parser
 #   weight    weight 0 at run time takes a backend out of the ring
@@ -543,6 +547,43 @@ scenario_restart() {
 	[[ $(wc -l <"$WORK/restart.out") -eq 500 ]]
 }
 
+# The run-time settings of web's backends: (address, weight, admin).
+runtime_now() {
+	ctl -j backend list web | json "sorted((b['address'], b['weight'], b['admin']) for b in d['backends'])"
+}
+
+scenario_runtime() {
+	local want got
+	ctl backend set web "$B1_IP:80" weight 6
+	ctl backend set web "$B2_IP:80" state drain
+	want="[('$B1_IP', 6, 'ready'), ('$B2_IP', 1, 'drain')]"
+	[[ $(runtime_now) == "$want" ]]
+	kill -KILL "$(cat "$WORK/agent.pid")"
+	wait_for 5 agent_gone
+	start_agent
+	got=$(runtime_now)
+	diag "after kill -9: $got"
+	[[ $got == "$want" ]]
+	# The config file's weight and admin state did not change: a reload
+	# keeps both run-time settings.
+	ctl reload
+	got=$(runtime_now)
+	diag "after a reload: $got"
+	[[ $got == "$want" ]]
+	kill -TERM "$(cat "$WORK/agent.pid")"
+	wait_for 10 agent_gone
+	start_agent
+	got=$(runtime_now)
+	diag "after a normal stop: $got"
+	[[ $got == "$want" ]]
+	# Only web's: web6 has the same backends, at their config values.
+	[[ $(ctl -j backend list web6 | json "sorted((b['weight'], b['admin']) for b in d['backends'])") == "[(1, 'ready'), (1, 'ready')]" ]]
+	ctl backend set web "$B1_IP:80" weight 1
+	ctl backend set web "$B2_IP:80" state ready
+	[[ $(runtime_now) == "[('$B1_IP', 1, 'ready'), ('$B2_IP', 1, 'ready')]" ]]
+	wait_for 10 all_up web
+}
+
 scenario_metrics() {
 	local m="$WORK/metrics.txt" web
 	in_ns "$NS_L" curl -sf --max-time 2 "http://127.0.0.1:9368/metrics" >"$m"
@@ -700,6 +741,7 @@ run weight scenario_weight
 run second scenario_second
 run notroot scenario_notroot
 run restart scenario_restart
+run runtime scenario_runtime
 run metrics scenario_metrics
 run badinput scenario_badinput
 run vipadd scenario_vipadd

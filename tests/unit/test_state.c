@@ -20,6 +20,11 @@
 #define BACKEND(addr, id) \
 	"{\"address\":\"" addr "\",\"port\":80,\"id\":" #id ",\"admin\":\"ready\"," \
 	"\"healthy\":true,\"health_known\":true}"
+/* As an agent that keeps run-time settings writes it. */
+#define BACKEND_RT(addr, id, weight, cfg_weight, admin, cfg_admin) \
+	"{\"address\":\"" addr "\",\"port\":80,\"id\":" #id ",\"admin\":\"" admin "\"," \
+	"\"healthy\":true,\"health_known\":true,\"weight\":" #weight "," \
+	"\"config_weight\":" #cfg_weight ",\"config_admin\":\"" cfg_admin "\"}"
 #define VIP(name, vip_id, backends) \
 	"{\"name\":\"" name "\",\"address\":\"10.0.0.1\",\"port\":80,\"protocol\":6," \
 	"\"vip_id\":" #vip_id ",\"backends\":[" backends "]}"
@@ -67,6 +72,40 @@ static void test_valid(void **state)
 	daemon_state_free(&st);
 }
 
+/* Run-time settings come back with the config values they were made
+ * against; a file of an older agent has none (has_config false).
+ */
+static void test_runtime_settings(void **state)
+{
+	struct saved_state st;
+	const struct saved_backend *b;
+
+	(void)state;
+	assert_int_equal(
+		read_text(
+			STATE(4,
+			      VIP("web", 0,
+				  BACKEND_RT("10.1.0.1", 1, 6, 1, "ready", "ready") "," BACKEND_RT(
+					  "10.1.0.2", 2, 1, 1, "drain",
+					  "ready") "," BACKEND("10.1.0.3", 3))),
+			&st),
+		0);
+	assert_int_equal(st.vips[0].nbackends, 3);
+	b = &st.vips[0].backends[0];
+	assert_true(b->has_config);
+	assert_int_equal(b->weight, 6);
+	assert_int_equal(b->cfg_weight, 1);
+	assert_int_equal(b->admin, CFG_ADMIN_READY);
+	assert_int_equal(b->cfg_admin, CFG_ADMIN_READY);
+	b = &st.vips[0].backends[1];
+	assert_true(b->has_config);
+	assert_int_equal(b->weight, 1);
+	assert_int_equal(b->admin, CFG_ADMIN_DRAIN);
+	assert_int_equal(b->cfg_admin, CFG_ADMIN_READY);
+	assert_false(st.vips[0].backends[2].has_config);
+	daemon_state_free(&st);
+}
+
 /* Each must be refused whole, leaving st empty. */
 static const struct bad_case {
 	const char *desc;
@@ -88,6 +127,14 @@ static const struct bad_case {
 	{ "next_backend_id 0", STATE(0, VIP("web", 0, BACKEND("10.1.0.1", 1))) },
 	{ "a backend that is not valid",
 	  STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1) ",{\"address\":\"nowhere\"}")) },
+	{ "a weight past 65535",
+	  STATE(4, VIP("web", 0, BACKEND_RT("10.1.0.1", 1, 70000, 1, "ready", "ready"))) },
+	{ "an unknown config admin state",
+	  STATE(4, VIP("web", 0, BACKEND_RT("10.1.0.1", 1, 6, 1, "ready", "sleepy"))) },
+	{ "a weight without its config value",
+	  STATE(4, VIP("web", 0,
+		       "{\"address\":\"10.1.0.1\",\"port\":80,\"id\":1,\"admin\":\"ready\","
+		       "\"healthy\":true,\"health_known\":true,\"weight\":6}")) },
 	{ "a VIP that is not valid", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1)) ",{}") },
 };
 
@@ -117,6 +164,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_runtime_settings),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_missing),
 	};
