@@ -3,7 +3,7 @@
  * loop with its signals and tick, reload, stop and detach.
  */
 #define _XOPEN_SOURCE 700 /* nftw */
-#define _DEFAULT_SOURCE /* syscall */
+#define _GNU_SOURCE /* syscall */
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
