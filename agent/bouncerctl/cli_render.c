@@ -229,6 +229,25 @@ static const char *duration_text(const json_t *v, char *buf, size_t len)
 	return cli_format_duration(json_is_number(v) ? json_number_value(v) : NAN, false, buf, len);
 }
 
+/* An array of strings as "a,b"; "-" when empty or absent. */
+static const char *list_text(const json_t *list, char *buf, size_t len)
+{
+	const json_t *w;
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	json_array_foreach(list, i, w)
+	{
+		int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+				 json_is_string(w) ? json_string_value(w) : "?");
+
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	return used ? buf : "-";
+}
+
 enum col_kind {
 	COL_TEXT, /* key as text */
 	COL_NUMBER, /* key, right-aligned */
@@ -238,6 +257,7 @@ enum col_kind {
 	COL_UP, /* backends_up/backends_total, and whether failing open */
 	COL_DURATION, /* key in seconds */
 	COL_BACKEND, /* key (NULL: the row) is a backend: backend_text() */
+	COL_LIST, /* key, an array of words: "a,b", "-" when empty */
 };
 
 struct col {
@@ -284,6 +304,9 @@ static void col_cell(struct table *t, const struct col *c, const json_t *row)
 		table_cell(t, "%s",
 			   backend_text(c->key ? json_object_get(row, c->key) : row, buf,
 					sizeof(buf)));
+		return;
+	case COL_LIST:
+		table_cell(t, "%s", list_text(json_object_get(row, c->key), buf, sizeof(buf)));
 		return;
 	}
 }
@@ -336,6 +359,29 @@ static void render_kv(FILE *f, const json_t *obj, const struct kv *kv, size_t n)
 
 /* Renderers, one per command */
 
+/* The config file's VIPs and backends removed at run time, if any. */
+static void render_removed(FILE *f, const json_t *removed)
+{
+	struct table t = { .ncols = 2 };
+	const json_t *it;
+	char buf[160];
+	size_t i;
+
+	if (!json_array_size(removed))
+		return;
+	fputc('\n', f);
+	t.heads = (const char *const[]){ "REMOVED AT RUN TIME", "BACKEND" };
+	json_array_foreach(removed, i, it)
+	{
+		table_cell(&t, "%s", field_text(it, "vip", buf, sizeof(buf)));
+		table_cell(&t, "%s",
+			   json_object_get(it, "address") ? backend_text(it, buf, sizeof(buf))
+							  : "(the whole VIP)");
+	}
+	table_print(f, &t);
+	table_free(&t);
+}
+
 void cli_render_status(FILE *f, const json_t *r)
 {
 	static const struct kv kv[] = {
@@ -359,13 +405,15 @@ void cli_render_status(FILE *f, const json_t *r)
 	}
 	table_print(f, &t);
 	table_free(&t);
+	render_removed(f, json_object_get(r, "removed"));
 }
 
 static const struct col vip_cols[] = {
-	{ "NAME", COL_TEXT, "name", NULL },	   { "ADDRESS", COL_SERVICE, NULL, NULL },
-	{ "FWD", COL_TEXT, "forwarding", NULL },   { "HASH", COL_TEXT, "hash", NULL },
-	{ "RING", COL_NUMBER, "ring_size", NULL }, { "PACKETS", COL_NUMBER, "packets", NULL },
-	{ "BYTES", COL_NUMBER, "bytes", NULL },	   { "UP", COL_UP, NULL, NULL },
+	{ "NAME", COL_TEXT, "name", NULL },	    { "ADDRESS", COL_SERVICE, NULL, NULL },
+	{ "FWD", COL_TEXT, "forwarding", NULL },    { "HASH", COL_TEXT, "hash", NULL },
+	{ "RING", COL_NUMBER, "ring_size", NULL },  { "PACKETS", COL_NUMBER, "packets", NULL },
+	{ "BYTES", COL_NUMBER, "bytes", NULL },	    { "UP", COL_UP, NULL, NULL },
+	{ "RUN-TIME", COL_LIST, "run_time", NULL },
 };
 
 void cli_render_vip_list(FILE *f, const json_t *r)
@@ -375,17 +423,12 @@ void cli_render_vip_list(FILE *f, const json_t *r)
 
 /* The backend columns after VIP: vip.show leaves VIP out. */
 static const struct col backend_cols[] = {
-	{ "VIP", COL_TEXT, "vip", NULL },
-	{ "BACKEND", COL_BACKEND, NULL, NULL },
-	{ "WEIGHT", COL_NUMBER, "weight", NULL },
-	{ "ADMIN", COL_TEXT, "admin", NULL },
-	{ "HEALTH", COL_TEXT, "health", NULL },
-	{ "DATAPATH", COL_TEXT, "datapath", NULL },
-	{ "CHECK", COL_TEXT, "check", NULL },
-	{ "FAILS", COL_NUMBER, "failures", NULL },
-	{ "PACKETS", COL_NUMBER, "packets", NULL },
-	{ "BYTES", COL_NUMBER, "bytes", NULL },
-	{ "LAST ERROR", COL_TEXT, "last_error", NULL },
+	{ "VIP", COL_TEXT, "vip", NULL },	    { "BACKEND", COL_BACKEND, NULL, NULL },
+	{ "WEIGHT", COL_NUMBER, "weight", NULL },   { "ADMIN", COL_TEXT, "admin", NULL },
+	{ "HEALTH", COL_TEXT, "health", NULL },	    { "DATAPATH", COL_TEXT, "datapath", NULL },
+	{ "CHECK", COL_TEXT, "check", NULL },	    { "FAILS", COL_NUMBER, "failures", NULL },
+	{ "PACKETS", COL_NUMBER, "packets", NULL }, { "BYTES", COL_NUMBER, "bytes", NULL },
+	{ "RUN-TIME", COL_LIST, "run_time", NULL }, { "LAST ERROR", COL_TEXT, "last_error", NULL },
 };
 
 void cli_render_vip_show(FILE *f, const json_t *r)

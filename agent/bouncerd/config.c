@@ -420,16 +420,41 @@ int cfgp_build_argv(const config_setting_t *cmd, char ***out)
 }
 
 /* "10.0.0.1:80" or "[fd00::1]:80". */
-int cfg_backend_family_check(__u8 forwarding, __u8 vip_family, __u8 backend_family, char *err,
-			     size_t errlen)
+int cfg_backend_fits(const struct cfg *c, __u8 forwarding, const __be32 vip_addr[4],
+		     __u8 vip_family, __u16 vip_port, const struct cfg_backend *b,
+		     const char **setting, char *err, size_t errlen)
 {
-	if (forwarding != BNC_FWD_DSR || backend_family == vip_family)
-		return 0;
-	snprintf(err, errlen,
-		 "an IPv%u backend of an IPv%u vip needs forwarding \"ipip\": dsr keeps the "
-		 "packet's addresses",
-		 backend_family, vip_family);
-	return -EINVAL;
+	*setting = "address";
+	/* dsr and ipip forward the client's packet as it came: a backend
+	 * that listens on another port never sees it.
+	 */
+	if (b->port != vip_port) {
+		*setting = "port";
+		snprintf(err, errlen,
+			 "port %u differs from the vip's port %u: dsr and ipip do not rewrite "
+			 "ports (check.port checks another port)",
+			 b->port, vip_port);
+		return -EINVAL;
+	}
+	if (b->family == vip_family && memcmp(b->addr, vip_addr, sizeof(b->addr)) == 0) {
+		snprintf(err, errlen, "address is the vip's own address");
+		return -EINVAL;
+	}
+	if (forwarding == BNC_FWD_DSR && b->family != vip_family) {
+		snprintf(
+			err, errlen,
+			"an IPv%u backend of an IPv%u vip needs forwarding \"ipip\": dsr keeps the "
+			"packet's addresses",
+			b->family, vip_family);
+		return -EINVAL;
+	}
+	if (forwarding == BNC_FWD_IPIP && ((b->family == BNC_FAMILY_IPV4 && !c->has_ipip_src4) ||
+					   (b->family == BNC_FAMILY_IPV6 && !c->has_ipip_src6))) {
+		snprintf(err, errlen, "forwarding ipip to an IPv%u backend needs ipip_source.v%u",
+			 b->family, b->family);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void fmt_addr_port(const __be32 addr[4], __u8 family, __u16 port, char *buf, size_t len)
@@ -451,7 +476,8 @@ static int parse_backend(struct cfg_parser *p, struct cfg *c, struct cfg_vip *v,
 	struct cfg_backend *b = &v->backends[idx];
 	const config_setting_t *chk, *at_addr;
 	struct cfgp_check_spec bspec = { 0 }, merged;
-	char name[ADDR_STRLEN + 8], why[128];
+	char name[ADDR_STRLEN + 8], why[160];
+	const char *setting;
 	long long port = v->port;
 	int admin = CFG_ADMIN_READY;
 	size_t ctx;
@@ -483,19 +509,9 @@ static int parse_backend(struct cfg_parser *p, struct cfg *c, struct cfg_vip *v,
 	cfgp_ctx_pop(p, ctx);
 	fmt_addr_port(b->addr, b->family, b->port, name, sizeof(name));
 	cfgp_ctx_push(p, "backend %s: ", name);
-	/* dsr and ipip forward the client's packet as it came: a backend
-	 * that listens on another port never sees it.
-	 */
-	if (b->port != v->port) {
-		err = cfgp_fail(
-			p, config_setting_get_member(s, "port"),
-			"port %u differs from the vip's port %u: dsr and ipip do not rewrite "
-			"ports (check.port checks another port)",
-			b->port, v->port);
-		goto cleanup;
-	}
-	if (b->family == v->family && memcmp(b->addr, v->addr, sizeof(b->addr)) == 0) {
-		err = cfgp_fail(p, at_addr, "address is the vip's own address");
+	if (cfg_backend_fits(c, v->forwarding, v->addr, v->family, v->port, b, &setting, why,
+			     sizeof(why))) {
+		err = cfgp_fail(p, config_setting_get_member(s, setting), "%s", why);
 		goto cleanup;
 	}
 	for (size_t j = 0; j < idx; j++) {
@@ -506,18 +522,6 @@ static int parse_backend(struct cfg_parser *p, struct cfg *c, struct cfg_vip *v,
 			err = cfgp_fail(p, at_addr, "duplicate of the backend at line %d", o->line);
 			goto cleanup;
 		}
-	}
-	if (cfg_backend_family_check(v->forwarding, v->family, b->family, why, sizeof(why))) {
-		err = cfgp_fail(p, at_addr, "%s", why);
-		goto cleanup;
-	}
-	if (v->forwarding == BNC_FWD_IPIP &&
-	    ((b->family == BNC_FAMILY_IPV4 && !c->has_ipip_src4) ||
-	     (b->family == BNC_FAMILY_IPV6 && !c->has_ipip_src6))) {
-		err = cfgp_fail(p, at_addr,
-				"forwarding ipip to an IPv%u backend needs ipip_source.v%u",
-				b->family, b->family);
-		goto cleanup;
 	}
 	err = cfgp_get_u32(p, s, "weight", 0, WEIGHT_MAX, &b->weight);
 	if (!err)
@@ -1203,6 +1207,15 @@ struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name)
 			return &c->vips[i];
 	}
 	return NULL;
+}
+
+void cfg_vip_key(const struct cfg_vip *cv, struct bnc_vip_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	memcpy(key->addr, cv->addr, sizeof(key->addr));
+	key->port = htons(cv->port);
+	key->proto = cv->proto;
+	key->family = cv->family;
 }
 
 const char *cfg_admin_name(enum cfg_admin admin)

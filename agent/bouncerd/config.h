@@ -156,13 +156,16 @@ struct cfg_vip_args {
  * its part. Either way v is the caller's to release.
  */
 int cfg_vip_init(struct cfg_vip *v, const struct cfg_vip_args *a, char *err, size_t errlen);
-/* Whether a VIP of vip_family forwarding so can reach a backend of
- * backend_family: dsr keeps the packet's addresses, so only ipip crosses
- * families. 0, or -EINVAL with the reason in err. The config file and
- * backend.add both ask.
+/* Whether backend b can serve a VIP forwarding so at vip_addr, vip_family,
+ * vip_port (host order) under c's globals: the VIP's port (dsr and ipip do
+ * not rewrite ports), not the VIP's own address, a family dsr reaches (only
+ * ipip crosses families), an ipip source for its family. 0, or -EINVAL
+ * with the reason in err and the backend's setting it is about ("address"
+ * or "port") in *setting. The config file and backend.add both ask.
  */
-int cfg_backend_family_check(__u8 forwarding, __u8 vip_family, __u8 backend_family, char *err,
-			     size_t errlen);
+int cfg_backend_fits(const struct cfg *c, __u8 forwarding, const __be32 vip_addr[4],
+		     __u8 vip_family, __u16 vip_port, const struct cfg_backend *b,
+		     const char **setting, char *err, size_t errlen);
 /* Frees what v holds, not v. */
 void cfg_vip_release(struct cfg_vip *v);
 
@@ -182,6 +185,8 @@ void cfg_workers_free(struct cfg_workers *w);
 bool cfg_workers_same_program(const struct cfg_workers *a, const struct cfg_workers *b);
 
 struct cfg_vip *cfg_vip_find(const struct cfg *c, const char *name);
+/* cv's address, port and protocol as the vips map's key. */
+void cfg_vip_key(const struct cfg_vip *cv, struct bnc_vip_key *key);
 /* The vocabularies of common/vocab.h, typed: "?" for a value without a
  * name, -EINVAL for a name without a value.
  */

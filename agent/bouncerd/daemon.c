@@ -384,15 +384,6 @@ static struct vip_rt *vip_find_key(struct daemon *d, const struct bnc_vip_key *k
 	return NULL;
 }
 
-static void vip_key_of(const struct cfg_vip *cv, struct bnc_vip_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	memcpy(key->addr, cv->addr, sizeof(key->addr));
-	key->port = htons(cv->port);
-	key->proto = cv->proto;
-	key->family = cv->family;
-}
-
 /* Gives b its id, the one the state file saved for it (with its states)
  * after a restart, else a free one, and appends it to v. b is the
  * caller's to free on error.
@@ -405,14 +396,19 @@ static int backend_place(struct daemon *d, struct vip_rt *v, struct backend_rt *
 	int ret;
 
 	if (saved && !backend_id_used(d, saved->id)) {
+		/* Added at run time before, listed in the config file now:
+		 * the file's entry takes over, weight and state too.
+		 */
+		bool file_took_over = saved->added && !b->added;
+
 		b->id = saved->id;
 		/* A run-time setting the previous agent had stays while the
 		 * config file's value is the one it was made against; a file
 		 * of an older agent gives the admin state only.
 		 */
-		if (!saved->has_config || saved->cfg_admin == b->cfg_admin)
+		if (!file_took_over && (!saved->has_config || saved->cfg_admin == b->cfg_admin))
 			b->admin = saved->admin;
-		if (saved->has_config && saved->cfg_weight == b->cfg_weight)
+		if (!file_took_over && saved->has_config && saved->cfg_weight == b->cfg_weight)
 			b->weight = saved->weight;
 		b->healthy = saved->healthy;
 		b->health_known = saved->health_known;
@@ -427,9 +423,13 @@ static int backend_place(struct daemon *d, struct vip_rt *v, struct backend_rt *
 	return 0;
 }
 
-/* Adds b to v: id (the saved one after a restart), map entry, check. */
+/* Adds the backend cb to v: id (the saved one after a restart), map
+ * entry, check. file is the config file's entry for it (its weight and
+ * state are the config values; cb's may be run-time settings), NULL for a
+ * backend added at run time.
+ */
 static int backend_attach(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb,
-			  char *err, size_t errlen)
+			  const struct cfg_backend *file, char *err, size_t errlen)
 {
 	struct backend_rt *b = calloc(1, sizeof(*b));
 	int ret;
@@ -440,10 +440,13 @@ static int backend_attach(struct daemon *d, struct vip_rt *v, const struct cfg_b
 	memcpy(b->addr, cb->addr, sizeof(b->addr));
 	b->family = cb->family;
 	b->port = cb->port;
-	b->weight = b->cfg_weight = cb->weight;
-	b->admin = b->cfg_admin = cb->admin;
-	cfg_check_copy(&b->check, &cb->check);
-	b->healthy = cb->check.type == CFG_CHECK_NONE;
+	b->weight = cb->weight;
+	b->admin = cb->admin;
+	b->added = !file;
+	b->cfg_weight = file ? file->weight : cb->weight;
+	b->cfg_admin = file ? file->admin : cb->admin;
+	cfg_check_copy(&b->check, file ? &file->check : &cb->check);
+	b->healthy = b->check.type == CFG_CHECK_NONE;
 	b->health_known = b->healthy;
 	ret = backend_place(d, v, b);
 	if (ret) {
@@ -495,6 +498,24 @@ int daemon_local_backend_add(struct daemon *d, struct vip_rt *v, unsigned int wo
 	return backend_write(d, b);
 }
 
+/* The config file's entry for the backend at addr, family, port of v;
+ * NULL when the file does not list it (or v was added at run time).
+ */
+static const struct cfg_backend *backend_in_file(struct daemon *d, const struct vip_rt *v,
+						 const __be32 addr[4], __u8 family, __u16 port)
+{
+	const struct cfg_vip *cv = v->added ? NULL : cfg_vip_find(d->cfg, v->name);
+
+	for (size_t i = 0; cv && i < cv->nbackends; i++) {
+		const struct cfg_backend *cb = &cv->backends[i];
+
+		if (cb->family == family && cb->port == port &&
+		    memcmp(cb->addr, addr, sizeof(cb->addr)) == 0)
+			return cb;
+	}
+	return NULL;
+}
+
 int daemon_backend_add(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb, char *err,
 		       size_t errlen)
 {
@@ -504,7 +525,9 @@ int daemon_backend_add(struct daemon *d, struct vip_rt *v, const struct cfg_back
 		snprintf(err, errlen, "vip %s has this backend already", v->name);
 		return -EEXIST;
 	}
-	ret = backend_attach(d, v, cb, err, errlen);
+	removed_forget_backend(&d->removed, v->name, cb->addr, cb->family, cb->port);
+	ret = backend_attach(d, v, cb, backend_in_file(d, v, cb->addr, cb->family, cb->port), err,
+			     errlen);
 	if (!ret)
 		ret = daemon_vip_apply(d, v);
 	return ret;
@@ -533,6 +556,26 @@ int daemon_backend_del(struct daemon *d, struct backend_rt *b)
 	backend_free(b);
 	daemon_state_save(d);
 	return 0;
+}
+
+int daemon_backend_remove_at_run_time(struct daemon *d, struct backend_rt *b)
+{
+	struct removed_item it = { .vip = b->vip->name,
+				   .key = b->vip->key,
+				   .is_backend = true,
+				   .family = b->family,
+				   .port = b->port,
+				   .cfg_weight = b->cfg_weight,
+				   .cfg_admin = b->cfg_admin };
+	int ret;
+
+	memcpy(it.addr, b->addr, sizeof(it.addr));
+	if (!b->added && !b->vip->added) {
+		ret = removed_add(&d->removed, &it);
+		if (ret)
+			return ret;
+	}
+	return daemon_backend_del(d, b);
 }
 
 /* Changes b's admin state, its check with it; the ring is not rebuilt. */
@@ -571,8 +614,38 @@ int daemon_backend_set_weight(struct daemon *d, struct backend_rt *b, __u32 weig
 	return daemon_vip_apply(d, b->vip);
 }
 
-/* Creates v from cv, writes it and its backends, starts their checks. */
-static int vip_attach(struct daemon *d, const struct cfg_vip *cv, char *err, size_t errlen)
+/* After a restart: the backends the previous agent had added to v at run
+ * time, with their ids and states, unless the config file lists them now
+ * (then they are attached already, as the file's).
+ */
+static int vip_restore_added_backends(struct daemon *d, struct vip_rt *v, char *err, size_t errlen)
+{
+	const struct saved_vip *saved = daemon_state_vip(d, v->name);
+	int ret = 0;
+
+	if (!saved || memcmp(&saved->key, &v->key, sizeof(v->key)))
+		return 0;
+	for (size_t i = 0; i < saved->nbackends && !ret; i++) {
+		const struct saved_backend *sb = &saved->backends[i];
+		struct cfg_backend cb = { .family = sb->family,
+					  .port = sb->port,
+					  .weight = sb->cfg_weight,
+					  .admin = sb->cfg_admin,
+					  .check = v->check };
+
+		if (!sb->added || daemon_backend_find(v, sb->addr, sb->family, sb->port))
+			continue;
+		memcpy(cb.addr, sb->addr, sizeof(cb.addr));
+		ret = backend_attach(d, v, &cb, NULL, err, errlen);
+	}
+	return ret;
+}
+
+/* Creates v from cv, writes it and its backends, starts their checks. A
+ * VIP of the config file leaves out the backends removed at run time.
+ */
+static int vip_attach(struct daemon *d, const struct cfg_vip *cv, bool added, char *err,
+		      size_t errlen)
 {
 	struct vip_rt *v = calloc(1, sizeof(*v)), **grown;
 	const struct saved_vip *saved;
@@ -581,10 +654,11 @@ static int vip_attach(struct daemon *d, const struct cfg_vip *cv, char *err, siz
 	if (!v)
 		return -ENOMEM;
 	v->daemon = d;
+	v->added = added;
 	v->name = strdup(cv->name);
 	if (!v->name)
 		goto fail;
-	vip_key_of(cv, &v->key);
+	cfg_vip_key(cv, &v->key);
 	v->forwarding = cv->forwarding;
 	v->ring_size = cv->ring_size;
 	v->sticky = cv->sticky;
@@ -608,8 +682,15 @@ static int vip_attach(struct daemon *d, const struct cfg_vip *cv, char *err, siz
 			 strerror(-ret));
 		return ret;
 	}
-	for (size_t i = 0; i < cv->nbackends && !ret; i++)
-		ret = backend_attach(d, v, &cv->backends[i], err, errlen);
+	for (size_t i = 0; i < cv->nbackends && !ret; i++) {
+		const struct cfg_backend *cb = &cv->backends[i];
+
+		if (!added && removed_has_backend(&d->removed, cv, cb))
+			continue;
+		ret = backend_attach(d, v, cb, added ? NULL : cb, err, errlen);
+	}
+	if (!ret)
+		ret = vip_restore_added_backends(d, v, err, errlen);
 	if (!ret && cv->workers)
 		ret = daemon_workers_start(d, v, cv->workers, err, errlen);
 	if (!ret)
@@ -646,18 +727,20 @@ static void vip_remove(struct daemon *d, size_t i)
 	daemon_state_save(d);
 }
 
-int daemon_vip_add(struct daemon *d, const struct cfg_vip *cv, char *err, size_t errlen)
+int daemon_vip_add(struct daemon *d, const struct cfg_vip *cv, bool added, char *err, size_t errlen)
 {
 	struct bnc_vip_key key;
 	int ret;
 
-	vip_key_of(cv, &key);
+	cfg_vip_key(cv, &key);
 	if (daemon_vip_find(d, cv->name) || vip_find_key(d, &key)) {
 		snprintf(err, errlen,
 			 "a VIP named %s or with this address, port and protocol exists", cv->name);
 		return -EEXIST;
 	}
-	ret = vip_attach(d, cv, err, errlen);
+	if (added)
+		removed_forget_vip(&d->removed, cv->name);
+	ret = vip_attach(d, cv, added, err, errlen);
 	if (!ret)
 		return 0;
 	/* Nothing of a failed add stays: vip_attach() leaves the VIP in
@@ -684,12 +767,69 @@ int daemon_vip_del(struct daemon *d, struct vip_rt *v)
 	return -ENOENT;
 }
 
+int daemon_vip_remove_at_run_time(struct daemon *d, struct vip_rt *v)
+{
+	struct removed_item it = { .vip = v->name, .key = v->key };
+	int ret;
+
+	if (!v->added) {
+		ret = removed_add(&d->removed, &it);
+		if (ret)
+			return ret;
+	}
+	return daemon_vip_del(d, v);
+}
+
+/* After a restart: the VIPs the previous agent had added at run time,
+ * unless the config file has one of the name or address now (the file's
+ * wins).
+ */
+static int vips_restore_added(struct daemon *d, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	for (size_t i = 0; d->saved && i < d->saved->nvips && !ret; i++) {
+		const struct saved_vip *sv = &d->saved->vips[i];
+		struct cfg_vip cv;
+
+		if (!sv->added)
+			continue;
+		if (daemon_vip_find(d, sv->name) || vip_find_key(d, &sv->key)) {
+			log_warnx("vip %s, added at run time, is left out: the config file has a "
+				  "VIP of its name or address now",
+				  sv->name);
+			continue;
+		}
+		err[0] = '\0';
+		ret = daemon_state_vip_cfg(sv, &cv, err, errlen);
+		if (!ret)
+			ret = daemon_vip_add(d, &cv, true, err, errlen);
+		cfg_vip_release(&cv);
+		/* The config file's VIPs are up: one the agent cannot make
+		 * again is said, not a reason to stop.
+		 */
+		if (ret && ret != -ENOMEM) {
+			log_warnx("vip %s, added at run time, cannot be set up again: %s", sv->name,
+				  err[0] ? err : strerror(-ret));
+			ret = 0;
+		}
+	}
+	return ret;
+}
+
+/* At start: the config file's VIPs but those removed at run time, then
+ * those added at run time.
+ */
 int daemon_vips_attach(struct daemon *d, const struct cfg *c, char *err, size_t errlen)
 {
 	int ret = 0;
 
+	removed_prune(&d->removed, c);
 	for (size_t i = 0; i < c->nvips && !ret; i++)
-		ret = vip_attach(d, &c->vips[i], err, errlen);
+		if (!removed_has_vip(&d->removed, &c->vips[i]))
+			ret = vip_attach(d, &c->vips[i], false, err, errlen);
+	if (!ret)
+		ret = vips_restore_added(d, err, errlen);
 	return ret;
 }
 
@@ -728,9 +868,12 @@ static int vip_drop_backends_not_in(struct daemon *d, struct vip_rt *v, const st
 
 	if (!gone)
 		return -ENOMEM;
-	/* Local backends come and go with the workers block. */
+	/* Local backends come and go with the workers block; those added
+	 * at run time stay.
+	 */
 	for (size_t i = 0; i < v->nbackends; i++)
-		if (!v->backends[i]->local && !backend_in_cfg(cv, v->backends[i]))
+		if (!v->backends[i]->local && !v->backends[i]->added &&
+		    !backend_in_cfg(cv, v->backends[i]))
 			gone[n++] = v->backends[i];
 	for (size_t i = 0; i < n; i++)
 		daemon_backend_del(d, gone[i]);
@@ -775,21 +918,28 @@ int daemon_vip_reconfigure(struct daemon *d, struct vip_rt *v, const struct cfg_
 	for (size_t i = 0; i < cv->nbackends && !ret; i++) {
 		const struct cfg_backend *cb = &cv->backends[i];
 		struct backend_rt *b = daemon_backend_find(v, cb->addr, cb->family, cb->port);
-		bool changed = false;
+		bool changed = false, file_took_over;
 
+		if (!b && removed_has_backend(&d->removed, cv, cb))
+			continue;
 		if (!b) {
 			sum->backends_added++;
-			ret = backend_attach(d, v, cb, err, errlen);
+			ret = backend_attach(d, v, cb, cb, err, errlen);
 			continue;
 		}
+		/* One added at run time that the file lists now is the
+		 * file's, weight and state too.
+		 */
+		file_took_over = b->added;
+		b->added = false;
 		/* A run-time weight or admin state stays until the config
 		 * file's value for it changes (see bouncerd(8), RELOAD).
 		 */
-		if (b->cfg_weight != cb->weight) {
+		if (file_took_over || b->cfg_weight != cb->weight) {
 			changed = b->weight != cb->weight;
 			b->weight = b->cfg_weight = cb->weight;
 		}
-		if (b->cfg_admin != cb->admin) {
+		if (file_took_over || b->cfg_admin != cb->admin) {
 			b->cfg_admin = cb->admin;
 			changed |= backend_admin_change(d, b, cb->admin);
 		}

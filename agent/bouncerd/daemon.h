@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "maps.h"
 #include "nexthop.h"
+#include "removed.h"
 #include "workers.h"
 
 struct vip_rt;
@@ -45,6 +46,11 @@ struct backend_rt {
 	 */
 	__u32 cfg_weight;
 	enum cfg_admin cfg_admin;
+	/* Added at run time (bouncerctl backend add), not from the config
+	 * file: it stays across reloads and restarts until the file lists
+	 * it, and the file's entry takes it over.
+	 */
+	bool added;
 	struct cfg_check check; /* a private copy: strings owned here */
 	struct health_check *hc; /* NULL when in maint */
 	bool healthy; /* a check of type none is always healthy */
@@ -60,6 +66,11 @@ struct vip_rt {
 	struct daemon *daemon;
 	__u32 vip_id;
 	char *name;
+	/* Added at run time (bouncerctl vip add): it stays across reloads
+	 * and restarts until the config file has a VIP of its name or
+	 * address, which takes over.
+	 */
+	bool added;
 	struct bnc_vip_key key;
 	__u8 forwarding;
 	__u32 ring_size;
@@ -100,6 +111,10 @@ struct daemon {
 	char state_path[256];
 	struct saved_state *saved; /* what the previous agent left, until start ends */
 	__u32 next_backend_id; /* ids are handed out round-robin */
+	/* Config VIPs and backends removed at run time, kept out of reloads
+	 * and restarts (and in the state file).
+	 */
+	struct removed_list removed;
 	uint64_t fail_open_events;
 	/* Taken first at start: without it, the agent touches nothing on
 	 * its way out either (another agent owns the pins and the state).
@@ -140,11 +155,22 @@ int daemon_reload(struct daemon *d, struct reload_summary *summary, char *err, s
 struct vip_rt *daemon_vip_find(struct daemon *d, const char *name);
 struct backend_rt *daemon_backend_find(struct vip_rt *v, const __be32 addr[4], __u8 family,
 				       __u16 port);
-int daemon_vip_add(struct daemon *d, const struct cfg_vip *cv, char *err, size_t errlen);
+/* Adds a VIP of the config file, or one added at run time (added). */
+int daemon_vip_add(struct daemon *d, const struct cfg_vip *cv, bool added, char *err,
+		   size_t errlen);
 int daemon_vip_del(struct daemon *d, struct vip_rt *v);
+/* A backend at run time (bouncerctl backend add): one the config file
+ * lists for v comes back as the file's, with cb's weight and admin state as
+ * run-time settings; any other is added.
+ */
 int daemon_backend_add(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb, char *err,
 		       size_t errlen);
 int daemon_backend_del(struct daemon *d, struct backend_rt *b);
+/* bouncerctl vip del and backend del: removed, and one of the config
+ * file's is kept out of reloads and restarts (removed.h).
+ */
+int daemon_vip_remove_at_run_time(struct daemon *d, struct vip_rt *v);
+int daemon_backend_remove_at_run_time(struct daemon *d, struct backend_rt *b);
 int daemon_backend_set_admin(struct daemon *d, struct backend_rt *b, enum cfg_admin admin);
 int daemon_backend_set_weight(struct daemon *d, struct backend_rt *b, __u32 weight);
 /* Removes the XDP program from every interface and the pins; the loop

@@ -54,6 +54,32 @@ static json_t *placed_fields(json_t *j, const struct bnc_traffic *t, double fps)
 	return j;
 }
 
+/* What of b was set at run time rather than read from the config file:
+ * "added" (the whole backend), else "weight" and "admin" where they
+ * differ from the file's values. j is returned.
+ */
+static json_t *run_time_fields(json_t *j, const struct backend_rt *b)
+{
+	json_t *what = json_array();
+
+	if (!j || !what || b->local) {
+		json_decref(what);
+		return j;
+	}
+	if (b->added) {
+		json_array_append_new(what, json_string("added"));
+	} else {
+		if (b->weight != b->cfg_weight)
+			json_array_append_new(what, json_string("weight"));
+		if (b->admin != b->cfg_admin)
+			json_array_append_new(what, json_string("admin"));
+		json_object_set_new(j, "config_weight", json_integer(b->cfg_weight));
+		json_object_set_new(j, "config_admin", json_string(cfg_admin_name(b->cfg_admin)));
+	}
+	json_object_set_new(j, "run_time", what);
+	return j;
+}
+
 static json_t *backend_json(struct daemon *d, const struct backend_rt *b)
 {
 	struct health_check_stats hs = { 0 };
@@ -64,8 +90,11 @@ static json_t *backend_json(struct daemon *d, const struct backend_rt *b)
 	if (b->hc)
 		health_check_get_stats(b->hc, &hs);
 	bnc_maps_backend_stats(d->maps, b->id, &t);
-	return local_fields(
-		placed_fields(json_pack("{s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
+	return run_time_fields(
+		local_fields(
+			placed_fields(
+				json_pack(
+					"{s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
 					"s:s, s:I, s:I, "
 					"s:f, s:f}",
 					"vip", b->vip->name, "address", addr, "port", (int)b->port,
@@ -77,7 +106,8 @@ static json_t *backend_json(struct daemon *d, const struct backend_rt *b)
 					"transitions", (json_int_t)hs.transitions, "last_error",
 					hs.last_error, "packets", (json_int_t)t.packets, "bytes",
 					(json_int_t)t.bytes, "pps", b->pps, "bps", b->bps),
-			      &t, b->fps),
+				&t, b->fps),
+			b),
 		b);
 }
 
@@ -103,6 +133,9 @@ static json_t *vip_json(struct daemon *d, const struct vip_rt *v, bool with_back
 		      (int)up, "failing_open", v->failing_open, "packets", (json_int_t)t.packets,
 		      "bytes", (json_int_t)t.bytes, "pps", v->pps, "bps", v->bps);
 	placed_fields(j, &t, v->fps);
+	if (j)
+		json_object_set_new(j, "run_time",
+				    v->added ? json_pack("[s]", "added") : json_array());
 	if (!j || !with_backends)
 		return j;
 	backends = json_array();
@@ -237,6 +270,28 @@ static struct backend_rt *arg_backend(struct daemon *d, const json_t *args, char
 	return b;
 }
 
+/* The config file's VIPs and backends removed at run time: kept out of
+ * reloads and restarts while the file lists them unchanged.
+ */
+static json_t *removed_json(const struct daemon *d)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list && i < d->removed.n; i++) {
+		const struct removed_item *it = &d->removed.items[i];
+		char addr[ADDR_STRLEN];
+		json_t *j = json_pack("{s:s}", "vip", it->vip);
+
+		if (j && it->is_backend) {
+			addr_format(it->addr, it->family, addr, sizeof(addr));
+			json_object_set_new(j, "address", json_string(addr));
+			json_object_set_new(j, "port", json_integer(it->port));
+		}
+		json_array_append_new(list, j);
+	}
+	return list ? list : json_array();
+}
+
 static json_t *cmd_status(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
 	json_t *ifaces = json_array();
@@ -252,10 +307,11 @@ static json_t *cmd_status(struct daemon *d, const json_t *args, char *err, size_
 				  vocab_name(&vocab_attach_mode, (int)d->attached_mode[i])));
 	for (size_t i = 0; i < d->nvips; i++)
 		nbackends += d->vips[i]->nbackends;
-	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:i, s:i, s:b}", "version", BOUNCER_VERSION,
-			 "uptime_s", (json_int_t)(time(NULL) - d->started), "config", d->cfg->path,
-			 "pin_dir", d->cfg->pin_dir, "interfaces", ifaces ? ifaces : json_array(),
-			 "vips", (int)d->nvips, "backends", (int)nbackends, "adopted", d->adopted);
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:i, s:i, s:b, s:o}", "version",
+			 BOUNCER_VERSION, "uptime_s", (json_int_t)(time(NULL) - d->started),
+			 "config", d->cfg->path, "pin_dir", d->cfg->pin_dir, "interfaces",
+			 ifaces ? ifaces : json_array(), "vips", (int)d->nvips, "backends",
+			 (int)nbackends, "adopted", d->adopted, "removed", removed_json(d));
 }
 
 static json_t *cmd_vip_list(struct daemon *d, const json_t *args, char *err, size_t errlen)
@@ -301,7 +357,7 @@ static json_t *cmd_vip_add(struct daemon *d, const json_t *args, char *err, size
 	a.has_ring_size = ret == 0;
 	ret = cfg_vip_init(&cv, &a, err, errlen);
 	if (!ret)
-		ret = daemon_vip_add(d, &cv, err, errlen);
+		ret = daemon_vip_add(d, &cv, true, err, errlen);
 	cfg_vip_release(&cv);
 	if (ret && !err[0])
 		snprintf(err, errlen, "%s", strerror(-ret));
@@ -314,7 +370,10 @@ static json_t *cmd_vip_del(struct daemon *d, const json_t *args, char *err, size
 
 	if (!v)
 		return NULL;
-	daemon_vip_del(d, v);
+	if (daemon_vip_remove_at_run_time(d, v)) {
+		snprintf(err, errlen, "cannot remove it: out of memory");
+		return NULL;
+	}
 	return json_object();
 }
 
@@ -344,7 +403,7 @@ static json_t *cmd_backend_add(struct daemon *d, const json_t *args, char *err, 
 	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
 	struct cfg_backend cb = { .weight = 1 };
 	long long port, weight = 1;
-	const char *addr, *state;
+	const char *addr, *state, *setting;
 	int ret, admin = CFG_ADMIN_READY;
 
 	if (!v || !(addr = arg_str(args, "address", err, errlen)) ||
@@ -356,13 +415,15 @@ static json_t *cmd_backend_add(struct daemon *d, const json_t *args, char *err, 
 		snprintf(err, errlen, "'%s' is not an IP address", addr);
 		return NULL;
 	}
-	if (cfg_backend_family_check(v->forwarding, v->key.family, cb.family, err, errlen))
+	cb.port = (__u16)port;
+	/* What the config file would refuse for this VIP. */
+	if (cfg_backend_fits(d->cfg, v->forwarding, v->key.addr, v->key.family, ntohs(v->key.port),
+			     &cb, &setting, err, errlen))
 		return NULL;
 	state = json_string_value(json_object_get(args, "state"));
 	if (state && arg_word(&vocab_admin, "state", state, &admin, err, errlen))
 		return NULL;
 	cb.admin = (enum cfg_admin)admin;
-	cb.port = (__u16)port;
 	cb.weight = (__u32)weight;
 	cb.check = v->check;
 	ret = daemon_backend_add(d, v, &cb, err, errlen);
@@ -377,7 +438,10 @@ static json_t *cmd_backend_del(struct daemon *d, const json_t *args, char *err, 
 
 	if (!b)
 		return NULL;
-	daemon_backend_del(d, b);
+	if (daemon_backend_remove_at_run_time(d, b)) {
+		snprintf(err, errlen, "cannot remove it: out of memory");
+		return NULL;
+	}
 	return json_object();
 }
 

@@ -303,6 +303,11 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	snprintf(d->state_path, sizeof(d->state_path), "%s/state.json", state_dir);
 	d->adopted = pinned_maps_exist(d->cfg->pin_dir);
 	if (d->adopted && daemon_state_read(d->state_path, &saved) == 0) {
+		/* The run-time removals stay in force; the rest of the saved
+		 * state is let go once the start is done.
+		 */
+		d->removed = saved.removed;
+		memset(&saved.removed, 0, sizeof(saved.removed));
 		d->saved = calloc(1, sizeof(*d->saved));
 		if (d->saved)
 			*d->saved = saved;
@@ -435,6 +440,7 @@ void daemon_stop(struct daemon *d)
 	}
 	daemon_state_free(d->saved);
 	free(d->saved);
+	removed_free(&d->removed);
 	cfg_free(d->cfg);
 	if (d->base)
 		event_base_free(d->base);
@@ -465,6 +471,34 @@ static int reload_check_globals(const struct cfg *old, const struct cfg *new, ch
 	return 0;
 }
 
+/* Whether v stays through a reload to next. A VIP of the file stays
+ * while the file has it at the same address, port and protocol. One added
+ * at run time stays while the file has none of its name or address; if
+ * the file has it at the same address, it stays as the file's from now
+ * on. One that goes makes way for the file's VIP of its name, if any.
+ */
+static bool vip_stays(struct vip_rt *v, const struct cfg *next)
+{
+	const struct cfg_vip *cv = cfg_vip_find(next, v->name);
+	struct bnc_vip_key key;
+
+	if (cv) {
+		cfg_vip_key(cv, &key);
+		if (memcmp(&key, &v->key, sizeof(key)))
+			return false;
+		v->added = false;
+		return true;
+	}
+	if (!v->added)
+		return false;
+	for (size_t i = 0; i < next->nvips; i++) {
+		cfg_vip_key(&next->vips[i], &key);
+		if (memcmp(&key, &v->key, sizeof(key)) == 0)
+			return false;
+	}
+	return true;
+}
+
 int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_t errlen)
 {
 	struct cfg *next;
@@ -487,23 +521,14 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_
 		return ret;
 	}
 	log_set_level(next->log_level);
+	removed_prune(&d->removed, next);
 	for (size_t i = 0; i < d->nvips;) {
 		struct vip_rt *v = d->vips[i];
-		const struct cfg_vip *cv = cfg_vip_find(next, v->name);
-		struct bnc_vip_key key;
 
-		if (cv) {
-			memset(&key, 0, sizeof(key));
-			memcpy(key.addr, cv->addr, sizeof(key.addr));
-			key.port = htons(cv->port);
-			key.proto = cv->proto;
-			key.family = cv->family;
-		}
-		if (cv && memcmp(&key, &v->key, sizeof(key)) == 0) {
+		if (vip_stays(v, next)) {
 			i++;
 			continue;
 		}
-		/* Gone, or its address changed: a new VIP under the name. */
 		sum->vips_removed++;
 		daemon_vip_del(d, v);
 	}
@@ -514,10 +539,10 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_
 
 		if (v) {
 			ret = daemon_vip_reconfigure(d, v, cv, sum, err, errlen);
-		} else {
+		} else if (!removed_has_vip(&d->removed, cv)) {
 			sum->vips_added++;
 			sum->backends_added += cv->nbackends;
-			ret = daemon_vip_add(d, cv, err, errlen);
+			ret = daemon_vip_add(d, cv, false, err, errlen);
 		}
 	}
 	cfg_free(d->cfg);

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 
 #include "common/addr.h"
 #include "daemon.h"
@@ -23,11 +24,11 @@ static json_t *backend_json(const struct backend_rt *b)
 	 * agent keeps a run-time setting only while the config file's value
 	 * is the same as when it was made.
 	 */
-	return json_pack("{s:s, s:i, s:i, s:s, s:b, s:b, s:I, s:I, s:s}", "address", addr, "port",
-			 (int)b->port, "id", (int)b->id, "admin", cfg_admin_name(b->admin),
+	return json_pack("{s:s, s:i, s:i, s:s, s:b, s:b, s:I, s:I, s:s, s:b}", "address", addr,
+			 "port", (int)b->port, "id", (int)b->id, "admin", cfg_admin_name(b->admin),
 			 "healthy", b->healthy, "health_known", b->health_known, "weight",
 			 (json_int_t)b->weight, "config_weight", (json_int_t)b->cfg_weight,
-			 "config_admin", cfg_admin_name(b->cfg_admin));
+			 "config_admin", cfg_admin_name(b->cfg_admin), "added", b->added);
 }
 
 /* The workers running now, for an agent started after a crash to adopt
@@ -62,25 +63,56 @@ static json_t *vip_json(const struct vip_rt *v)
 	for (size_t i = 0; backends && i < v->nbackends; i++)
 		json_array_append_new(backends, backend_json(v->backends[i]));
 	addr_format(v->key.addr, v->key.family, addr, sizeof(addr));
-	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o, s:o}", "name", v->name, "address", addr,
-			 "port", (int)ntohs(v->key.port), "protocol", (int)v->key.proto, "vip_id",
-			 (int)v->vip_id, "backends", backends ? backends : json_array(), "workers",
-			 workers ? workers : json_array());
+	/* The settings too: a VIP added at run time is made again from
+	 * them.
+	 */
+	return json_pack(
+		"{s:s, s:s, s:i, s:i, s:i, s:b, s:s, s:s, s:s, s:i, s:o, s:o}", "name", v->name,
+		"address", addr, "port", (int)ntohs(v->key.port), "protocol", (int)v->key.proto,
+		"vip_id", (int)v->vip_id, "added", v->added, "forwarding",
+		vocab_name(&vocab_forwarding, v->forwarding), "hash",
+		vocab_name(&vocab_hash, v->sticky ? CFG_HASH_SOURCE : CFG_HASH_5TUPLE), "fail",
+		vocab_name(&vocab_fail, v->fail_open ? CFG_FAIL_OPEN : CFG_FAIL_CLOSED),
+		"ring_size", (int)v->ring_size, "backends", backends ? backends : json_array(),
+		"workers", workers ? workers : json_array());
+}
+
+/* A config VIP, or one of its backends, removed at run time. */
+static json_t *removed_json(const struct removed_item *it)
+{
+	char addr[ADDR_STRLEN];
+	json_t *j;
+
+	addr_format(it->key.addr, it->key.family, addr, sizeof(addr));
+	j = json_pack("{s:s, s:s, s:i, s:i}", "vip", it->vip, "address", addr, "port",
+		      (int)ntohs(it->key.port), "protocol", (int)it->key.proto);
+	if (!j || !it->is_backend)
+		return j;
+	addr_format(it->addr, it->family, addr, sizeof(addr));
+	json_object_set_new(j, "backend",
+			    json_pack("{s:s, s:i, s:I, s:s}", "address", addr, "port",
+				      (int)it->port, "config_weight", (json_int_t)it->cfg_weight,
+				      "config_admin", cfg_admin_name(it->cfg_admin)));
+	return j;
 }
 
 int daemon_state_save(struct daemon *d)
 {
 	char tmp[sizeof(d->state_path) + 8];
-	json_t *root, *vips = json_array();
+	json_t *root, *vips = json_array(), *removed = json_array();
 	int err = 0;
 
-	if (!d->state_path[0] || !vips) {
+	if (!d->state_path[0] || !vips || !removed) {
 		json_decref(vips);
+		json_decref(removed);
 		return 0;
 	}
 	for (size_t i = 0; i < d->nvips; i++)
 		json_array_append_new(vips, vip_json(d->vips[i]));
-	root = json_pack("{s:i, s:o}", "next_backend_id", (int)d->next_backend_id, "vips", vips);
+	for (size_t i = 0; i < d->removed.n; i++)
+		json_array_append_new(removed, removed_json(&d->removed.items[i]));
+	root = json_pack("{s:i, s:o, s:o}", "next_backend_id", (int)d->next_backend_id, "vips",
+			 vips, "removed", removed);
 	if (!root)
 		return -ENOMEM;
 	snprintf(tmp, sizeof(tmp), "%s.new", d->state_path);
@@ -97,7 +129,7 @@ int daemon_state_save(struct daemon *d)
 static int saved_backend_read(json_t *j, struct saved_backend *b)
 {
 	const char *addr, *admin, *cfg_admin;
-	int port, id, healthy, known;
+	int port, id, healthy, known, added;
 	json_int_t weight, cfg_weight;
 
 	if (json_unpack(j, "{s:s, s:i, s:i, s:s, s:b, s:b}", "address", &addr, "port", &port, "id",
@@ -110,14 +142,19 @@ static int saved_backend_read(json_t *j, struct saved_backend *b)
 	b->id = (__u32)id;
 	b->healthy = healthy;
 	b->health_known = known;
+	added = 0;
+	if (json_unpack(j, "{s?b}", "added", &added))
+		return -EINVAL;
+	b->added = added;
 	/* All three or none (a file of an older agent). */
 	weight = cfg_weight = -1;
 	cfg_admin = NULL;
 	if (json_unpack(j, "{s?I, s?I, s?s}", "weight", &weight, "config_weight", &cfg_weight,
 			"config_admin", &cfg_admin))
 		return -EINVAL;
+	/* One added at run time has no config to fall back on. */
 	if (weight < 0 && cfg_weight < 0 && !cfg_admin)
-		return 0;
+		return b->added ? -EINVAL : 0;
 	if (weight < 0 || weight > 65535 || cfg_weight < 0 || cfg_weight > 65535 || !cfg_admin ||
 	    cfg_admin_parse(cfg_admin, &b->cfg_admin))
 		return -EINVAL;
@@ -146,6 +183,39 @@ static int saved_worker_read(json_t *j, struct worker_info *w)
 	return 0;
 }
 
+/* A word of vocab v at key, into *out; absent: *out untouched. */
+static int saved_word_read(json_t *j, const char *key, const struct vocab *v, int *out)
+{
+	const char *word = NULL;
+
+	if (json_unpack(j, "{s?s}", key, &word))
+		return -EINVAL;
+	return word ? vocab_value(v, word, out) : 0;
+}
+
+/* "added" and the settings a VIP added at run time is made again from:
+ * required for one, optional (older agents wrote none) for the others.
+ */
+static int saved_vip_settings_read(json_t *j, struct saved_vip *v)
+{
+	int added = 0;
+	json_int_t ring_size = -1;
+
+	v->forwarding = v->hash = v->fail = -1;
+	if (json_unpack(j, "{s?b, s?I}", "added", &added, "ring_size", &ring_size) ||
+	    saved_word_read(j, "forwarding", &vocab_forwarding, &v->forwarding) ||
+	    saved_word_read(j, "hash", &vocab_hash, &v->hash) ||
+	    saved_word_read(j, "fail", &vocab_fail, &v->fail))
+		return -EINVAL;
+	v->added = added;
+	if (ring_size > BNC_RING_SIZE_MAX)
+		return -EINVAL;
+	v->ring_size = ring_size > 0 ? (__u32)ring_size : 0;
+	if (v->added && (v->forwarding < 0 || v->hash < 0 || v->fail < 0 || !v->ring_size))
+		return -EINVAL;
+	return 0;
+}
+
 static int saved_vip_read(json_t *j, struct saved_vip *v)
 {
 	const char *name, *addr;
@@ -165,6 +235,8 @@ static int saved_vip_read(json_t *j, struct saved_vip *v)
 	v->key.port = htons((__u16)port);
 	v->key.proto = (__u8)proto;
 	v->vip_id = (__u32)vip_id;
+	if (saved_vip_settings_read(j, v))
+		return -EINVAL;
 	v->name = strdup(name);
 	v->backends = calloc(json_array_size(backends) + 1, sizeof(*v->backends));
 	if (!v->name || !v->backends)
@@ -187,6 +259,56 @@ static int saved_vip_read(json_t *j, struct saved_vip *v)
 		if (saved_worker_read(b, &v->workers[v->nworkers]))
 			return -EINVAL;
 		v->nworkers++;
+	}
+	return 0;
+}
+
+static int saved_removed_read(json_t *j, struct removed_item *it)
+{
+	const char *vip, *addr, *baddr, *admin;
+	int port, proto, bport;
+	json_int_t weight;
+	json_t *b = NULL;
+
+	memset(it, 0, sizeof(*it));
+	if (json_unpack(j, "{s:s, s:s, s:i, s:i, s?o}", "vip", &vip, "address", &addr, "port",
+			&port, "protocol", &proto, "backend", &b) ||
+	    addr_parse(addr, it->key.addr, &it->key.family) || port <= 0 || port > 65535 ||
+	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+		return -EINVAL;
+	it->key.port = htons((__u16)port);
+	it->key.proto = (__u8)proto;
+	if (b) {
+		if (json_unpack(b, "{s:s, s:i, s:I, s:s}", "address", &baddr, "port", &bport,
+				"config_weight", &weight, "config_admin", &admin) ||
+		    addr_parse(baddr, it->addr, &it->family) || bport <= 0 || bport > 65535 ||
+		    weight < 0 || weight > 65535 || cfg_admin_parse(admin, &it->cfg_admin))
+			return -EINVAL;
+		it->is_backend = true;
+		it->port = (__u16)bport;
+		it->cfg_weight = (__u32)weight;
+	}
+	it->vip = (char *)vip; /* copied by removed_add() */
+	return 0;
+}
+
+/* The config entries removed at run time (none in a file of an older
+ * agent).
+ */
+static int saved_removed_list_read(json_t *root, struct removed_list *l)
+{
+	json_t *list = json_object_get(root, "removed"), *j;
+	struct removed_item it;
+	size_t i;
+
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return -EINVAL;
+	json_array_foreach(list, i, j)
+	{
+		if (saved_removed_read(j, &it) || removed_add(l, &it))
+			return -EINVAL;
 	}
 	return 0;
 }
@@ -280,6 +402,12 @@ int daemon_state_read(const char *path, struct saved_state *st)
 		}
 		st->nvips++;
 	}
+	err = saved_removed_list_read(root, &st->removed);
+	if (err) {
+		log_warnx("%s: an entry of \"removed\" is not valid: the state file is ignored",
+			  path);
+		goto cleanup;
+	}
 	err = saved_state_check(st, path);
 	if (err)
 		log_warnx("%s: the state file is ignored", path);
@@ -306,7 +434,30 @@ void daemon_state_free(struct saved_state *st)
 		free(st->vips[st->nvips].workers);
 	}
 	free(st->vips);
+	removed_free(&st->removed);
 	memset(st, 0, sizeof(*st));
+}
+
+int daemon_state_vip_cfg(const struct saved_vip *sv, struct cfg_vip *cv, char *err, size_t errlen)
+{
+	char addr[ADDR_STRLEN];
+	/* As vip.add makes one: a TCP check for the backends added later. */
+	struct cfg_vip_args a = {
+		.name = sv->name,
+		.address = addr,
+		.has_port = true,
+		.port = ntohs(sv->key.port),
+		.protocol = vocab_name(&vocab_protocol, sv->key.proto),
+		.forwarding = vocab_name(&vocab_forwarding, sv->forwarding),
+		.has_ring_size = true,
+		.ring_size = sv->ring_size,
+		.hash = vocab_name(&vocab_hash, sv->hash),
+		.fail = vocab_name(&vocab_fail, sv->fail),
+		.check = CFG_CHECK_TCP,
+	};
+
+	addr_format(sv->key.addr, sv->key.family, addr, sizeof(addr));
+	return cfg_vip_init(cv, &a, err, errlen);
 }
 
 const struct saved_vip *daemon_state_vip(struct daemon *d, const char *name)

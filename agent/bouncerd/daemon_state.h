@@ -11,6 +11,7 @@
 
 #include "bouncer_abi.h"
 #include "config.h"
+#include "removed.h"
 #include "workers.h"
 
 struct daemon;
@@ -30,12 +31,21 @@ struct saved_backend {
 	__u32 weight;
 	__u32 cfg_weight;
 	enum cfg_admin cfg_admin;
+	bool added; /* at run time, not from the config file */
 };
 
 struct saved_vip {
 	char *name;
 	struct bnc_vip_key key;
 	__u32 vip_id;
+	/* Added at run time, and the settings it was added with (a file
+	 * of an older agent has none: added is false).
+	 */
+	bool added;
+	int forwarding; /* enum bnc_forwarding */
+	int hash; /* enum cfg_hash */
+	int fail; /* enum cfg_fail */
+	__u32 ring_size;
 	struct saved_backend *backends;
 	size_t nbackends;
 	struct worker_info *workers; /* still running when the state was saved */
@@ -46,6 +56,7 @@ struct saved_state {
 	struct saved_vip *vips;
 	size_t nvips;
 	__u32 next_backend_id;
+	struct removed_list removed; /* config entries removed at run time */
 };
 
 /* Reads path into st; -ENOENT when there is none. */
@@ -55,6 +66,11 @@ void daemon_state_free(struct saved_state *st);
  * (a new file renamed over the old). Logs failures.
  */
 int daemon_state_save(struct daemon *d);
+/* The config of a VIP added at run time, as vip.add made it: 0, or
+ * -EINVAL (message in err) / -ENOMEM. cv is the caller's to release
+ * either way.
+ */
+int daemon_state_vip_cfg(const struct saved_vip *sv, struct cfg_vip *cv, char *err, size_t errlen);
 /* The saved entries the daemon adopted at start, if any. */
 const struct saved_vip *daemon_state_vip(struct daemon *d, const char *name);
 const struct saved_backend *daemon_state_backend(struct daemon *d, const char *vip,

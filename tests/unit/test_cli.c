@@ -665,15 +665,17 @@ static void test_render_vip_list(void **state)
 		" \"protocol\": \"tcp\", \"forwarding\": \"dsr\", \"ring_size\": 65537,"
 		" \"hash\": \"5tuple\", \"fail_open\": true, \"backends_total\": 3,"
 		" \"backends_up\": 2, \"failing_open\": false, \"packets\": 123456,"
-		" \"bytes\": 98765432},"
+		" \"bytes\": 98765432, \"run_time\": [\"added\"]},"
 		"{\"name\": \"dns6\", \"address\": \"fd00::53\", \"port\": 53,"
 		" \"protocol\": \"udp\", \"forwarding\": \"ipip\", \"ring_size\": 7,"
 		" \"hash\": \"source\", \"fail_open\": true, \"backends_total\": 2,"
 		" \"backends_up\": 0, \"failing_open\": true, \"packets\": 0, \"bytes\": 0}]}",
-		"NAME  ADDRESS            FWD   HASH     RING  PACKETS     BYTES  UP\n"
-		"web   10.0.0.1:80/tcp    dsr   5tuple  65537   123456  98765432  2/3\n"
-		"dns6  [fd00::53]:53/udp  ipip  source      7        0         0  0/2 failing "
-		"open\n");
+		"NAME  ADDRESS            FWD   HASH     RING  PACKETS     BYTES  UP"
+		"                RUN-TIME\n"
+		"web   10.0.0.1:80/tcp    dsr   5tuple  65537   123456  98765432  2/3"
+		"               added\n"
+		"dns6  [fd00::53]:53/udp  ipip  source      7        0         0  0/2 failing open"
+		"  -\n");
 }
 
 static void test_render_stats(void **state)
@@ -856,11 +858,11 @@ static void test_render_local_workers(void **state)
 		" \"weight\": 1, \"admin\": \"ready\", \"health\": \"up\", \"datapath\": \"up\","
 		" \"check\": \"tcp\", \"failures\": 0, \"packets\": 5, \"bytes\": 320}]}",
 		"VIP  BACKEND      WEIGHT  ADMIN  HEALTH  DATAPATH  CHECK  FAILS  PACKETS  BYTES"
-		"  LAST ERROR\n"
+		"  RUN-TIME  LAST ERROR\n"
 		"app  worker/1          1  ready  up      up        tcp        0       10    640"
-		"  -\n"
+		"  -         -\n"
 		"app  10.0.0.3:80       1  ready  up      up        tcp        0        5    320"
-		"  -\n");
+		"  -         -\n");
 	assert_render("ring.show",
 		      "{\"vip\": \"app\", \"ring_size\": 7, \"moved\": 0, \"rebuilt_s\": 5,"
 		      " \"backends\": ["
@@ -932,11 +934,33 @@ static void test_render_every_command(void **state)
 		" \"weight\": 2, \"admin\": \"drain\", \"health\": \"down\","
 		" \"datapath\": \"drain\", \"check\": \"tcp\", \"checks\": 100,"
 		" \"failures\": 7, \"transitions\": 3, \"last_error\": \"refused\","
-		" \"packets\": 0, \"bytes\": 0}]}",
+		" \"packets\": 0, \"bytes\": 0, \"run_time\": [\"weight\", \"admin\"],"
+		" \"config_weight\": 1, \"config_admin\": \"ready\"}]}",
 		"VIP  BACKEND      WEIGHT  ADMIN  HEALTH  DATAPATH  CHECK  FAILS  PACKETS  BYTES"
-		"  LAST ERROR\n"
+		"  RUN-TIME      LAST ERROR\n"
 		"web  10.0.0.3:80       2  drain  down    drain     tcp        7        0      0"
-		"  refused\n");
+		"  weight,admin  refused\n");
+	/* What was removed at run time, under the interfaces. */
+	assert_render("status",
+		      "{\"version\": \"1.0\", \"uptime_s\": 61, \"config\": \"/b.conf\","
+		      " \"pin_dir\": \"/p\", \"vips\": 1, \"backends\": 1, \"adopted\": true,"
+		      " \"interfaces\": [{\"name\": \"eth0\", \"mode\": \"native\"}],"
+		      " \"removed\": [{\"vip\": \"web\", \"address\": \"fd00::2\", \"port\": 80},"
+		      " {\"vip\": \"dns\"}]}",
+		      "version   1.0\n"
+		      "uptime    1m1s\n"
+		      "config    /b.conf\n"
+		      "pin dir   /p\n"
+		      "vips      1\n"
+		      "backends  1\n"
+		      "adopted   yes\n"
+		      "\n"
+		      "INTERFACE  MODE\n"
+		      "eth0       native\n"
+		      "\n"
+		      "REMOVED AT RUN TIME  BACKEND\n"
+		      "web                  [fd00::2]:80\n"
+		      "dns                  (the whole VIP)\n");
 	assert_render("reload",
 		      "{\"vips_added\": 1, \"vips_removed\": 0, \"vips_changed\": 2,"
 		      " \"backends_added\": 3, \"backends_removed\": 1, \"backends_changed\": 0}",

@@ -106,6 +106,68 @@ static void test_runtime_settings(void **state)
 	daemon_state_free(&st);
 }
 
+#define ADDED_VIP(name, vip_id, backends) \
+	"{\"name\":\"" name "\",\"address\":\"10.0.0.2\",\"port\":80,\"protocol\":6," \
+	"\"vip_id\":" #vip_id ",\"added\":true,\"forwarding\":\"ipip\",\"hash\":\"source\"," \
+	"\"fail\":\"closed\",\"ring_size\":7,\"backends\":[" backends "]}"
+#define ADDED_BACKEND(addr, id) \
+	"{\"address\":\"" addr "\",\"port\":80,\"id\":" #id ",\"admin\":\"drain\"," \
+	"\"healthy\":true,\"health_known\":true,\"weight\":3,\"config_weight\":3," \
+	"\"config_admin\":\"drain\",\"added\":true}"
+#define STATE_REMOVED(next, vips, removed) \
+	"{\"next_backend_id\":" #next ",\"vips\":[" vips "],\"removed\":[" removed "]}"
+#define REMOVED_VIP "{\"vip\":\"dns\",\"address\":\"10.0.0.53\",\"port\":53,\"protocol\":17}"
+#define REMOVED_BACKEND \
+	"{\"vip\":\"web\",\"address\":\"10.0.0.1\",\"port\":80,\"protocol\":6," \
+	"\"backend\":{\"address\":\"fd00::2\",\"port\":8080,\"config_weight\":2," \
+	"\"config_admin\":\"ready\"}}"
+
+/* What was added and removed at run time comes back: a VIP added with its
+ * settings, backends added, config entries removed.
+ */
+static void test_added_and_removed(void **state)
+{
+	struct saved_state st;
+	const struct saved_vip *v;
+	const struct removed_item *r;
+
+	(void)state;
+	assert_int_equal(
+		read_text(STATE_REMOVED(5,
+					VIP("web", 0,
+					    BACKEND("10.1.0.1", 1) "," ADDED_BACKEND(
+						    "10.1.0.9",
+						    2)) "," ADDED_VIP("api", 1,
+								      ADDED_BACKEND("10.1.0.7", 3)),
+					REMOVED_VIP "," REMOVED_BACKEND),
+			  &st),
+		0);
+	assert_int_equal(st.nvips, 2);
+	v = &st.vips[0];
+	assert_false(v->added);
+	assert_false(v->backends[0].added);
+	assert_true(v->backends[1].added);
+	assert_int_equal(v->backends[1].weight, 3);
+	assert_int_equal(v->backends[1].admin, CFG_ADMIN_DRAIN);
+	v = &st.vips[1];
+	assert_true(v->added);
+	assert_int_equal(v->forwarding, BNC_FWD_IPIP);
+	assert_int_equal(v->hash, CFG_HASH_SOURCE);
+	assert_int_equal(v->fail, CFG_FAIL_CLOSED);
+	assert_int_equal(v->ring_size, 7);
+	assert_int_equal(st.removed.n, 2);
+	r = &st.removed.items[0];
+	assert_string_equal(r->vip, "dns");
+	assert_false(r->is_backend);
+	assert_int_equal(r->key.proto, 17);
+	r = &st.removed.items[1];
+	assert_true(r->is_backend);
+	assert_int_equal(r->family, BNC_FAMILY_IPV6);
+	assert_int_equal(r->port, 8080);
+	assert_int_equal(r->cfg_weight, 2);
+	daemon_state_free(&st);
+}
+
 /* Each must be refused whole, leaving st empty. */
 static const struct bad_case {
 	const char *desc;
@@ -136,6 +198,28 @@ static const struct bad_case {
 		       "{\"address\":\"10.1.0.1\",\"port\":80,\"id\":1,\"admin\":\"ready\","
 		       "\"healthy\":true,\"health_known\":true,\"weight\":6}")) },
 	{ "a VIP that is not valid", STATE(4, VIP("web", 0, BACKEND("10.1.0.1", 1)) ",{}") },
+	{ "a VIP added at run time without its settings",
+	  STATE(4, "{\"name\":\"api\",\"address\":\"10.0.0.2\",\"port\":80,\"protocol\":6,"
+		   "\"vip_id\":1,\"added\":true,\"backends\":[]}") },
+	{ "an unknown forwarding",
+	  STATE(4, "{\"name\":\"api\",\"address\":\"10.0.0.2\",\"port\":80,\"protocol\":6,"
+		   "\"vip_id\":1,\"forwarding\":\"teleport\",\"backends\":[]}") },
+	{ "a backend added at run time without its weight",
+	  STATE(4, VIP("web", 0,
+		       BACKEND("10.1.0.1", 1) ",{\"address\":\"10.1.0.2\",\"port\":80,"
+					      "\"id\":2,\"admin\":\"ready\",\"healthy\":true,"
+					      "\"health_known\":true,\"added\":true}")) },
+	{ "a removed entry without its VIP's address",
+	  STATE_REMOVED(4, VIP("web", 0, BACKEND("10.1.0.1", 1)), "{\"vip\":\"dns\"}") },
+	{ "a removed backend with an unknown config state",
+	  STATE_REMOVED(4, VIP("web", 0, BACKEND("10.1.0.1", 1)),
+			"{\"vip\":\"web\",\"address\":\"10.0.0.1\",\"port\":80,\"protocol\":6,"
+			"\"backend\":{\"address\":\"10.1.0.2\",\"port\":80,\"config_weight\":1,"
+			"\"config_admin\":\"asleep\"}}") },
+	{ "removed that is not a list",
+	  "{\"next_backend_id\":4,\"vips\":[" VIP("web", 0,
+						  BACKEND("10.1.0.1", 1)) "],"
+									  "\"removed\":{}}" },
 };
 
 static void test_refused(void **state)
@@ -165,6 +249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_runtime_settings),
+		cmocka_unit_test(test_added_and_removed),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_missing),
 	};
