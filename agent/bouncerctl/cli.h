@@ -48,8 +48,9 @@ struct cli_request {
 	const char *cmd; /* the protocol command, e.g. "backend.set" */
 	json_t *args; /* the request's args, a new reference; NULL for help */
 	int timeout_ms;
-	/* worker reload --wait: follow the reload, for at most wait_s
-	 * seconds, and exit with its outcome.
+	/* worker reload --wait and host drain --wait: follow the reload
+	 * or the drain, for at most wait_s seconds, and exit with its
+	 * outcome.
 	 */
 	bool wait;
 	unsigned int wait_s;
@@ -88,6 +89,11 @@ const char *cli_format_rate(double v, char *buf, size_t len);
  * column reads at a glance (3m05s, 2h03m).
  */
 const char *cli_format_duration(double seconds, bool padded, char *buf, size_t len);
+
+/* host drain --wait, once host.show says drained: one line saying how long
+ * the traffic took to go.
+ */
+void cli_render_host_drained(FILE *f, const json_t *host);
 
 enum cli_reload_state {
 	CLI_RELOAD_RUNNING, /* a VIP's rolling reload still runs */

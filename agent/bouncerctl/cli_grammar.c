@@ -188,6 +188,23 @@ static const struct cli_arg worker_reload_args[] = {
 	  .help = "wait at most SECONDS (default " STRINGIFY(CLI_WAIT_S) ");\nimplies --wait" },
 };
 
+static const struct cli_arg host_drain_args[] = {
+	{ .keyword = "--wait",
+	  .type = ARG_FLAG,
+	  .flags = ARG_OPTIONAL,
+	  .key = "wait",
+	  .help = "wait until the traffic has gone: exit 1 if\n"
+		  "it has not by the time-out" },
+	{ .keyword = "--timeout",
+	  .meta = "SECONDS",
+	  .type = ARG_NUMBER,
+	  .flags = ARG_OPTIONAL,
+	  .key = "timeout",
+	  .min = 1,
+	  .max = 86400,
+	  .help = "wait at most SECONDS (default " STRINGIFY(CLI_WAIT_S) ");\nimplies --wait" },
+};
+
 #define ARGS(a) .args = (a), .nargs = ARRAY_SIZE(a)
 
 static const struct cli_command status_cmds[] = {
@@ -334,6 +351,26 @@ static const struct cli_command detach_cmds[] = {
 	  .render = cli_render_detach },
 };
 
+static const struct cli_command host_cmds[] = {
+	{ .name = "show",
+	  .cmd = "host.show",
+	  .help = "Show whether this host announces its VIPs, and its traffic.\n"
+		  "ready, draining (withdrawn, traffic still comes) or drained.",
+	  .render = cli_render_host },
+	{ .name = "drain",
+	  .cmd = "host.drain",
+	  .help = "Withdraw every VIP of this host, for maintenance.\n"
+		  "Routers stop sending new traffic here; what still comes is\n"
+		  "forwarded. The host is drained once its traffic has gone; it\n"
+		  "stays drained across restarts until host ready.",
+	  ARGS(host_drain_args),
+	  .render = cli_render_host },
+	{ .name = "ready",
+	  .cmd = "host.ready",
+	  .help = "Announce this host's VIPs again after a drain.",
+	  .render = cli_render_host },
+};
+
 #define CMDS(c) .cmds = (c), .ncmds = ARRAY_SIZE(c)
 
 const struct cli_object cli_objects[CLI_NOBJECTS] = {
@@ -357,6 +394,10 @@ const struct cli_object cli_objects[CLI_NOBJECTS] = {
 	  .help = "Local workers: programs the agent runs and balances a VIP over.",
 	  CMDS(worker_cmds),
 	  .default_cmd = "list" },
+	{ .name = "host",
+	  .help = "This host's announcements to the routers, and its drain.",
+	  CMDS(host_cmds),
+	  .default_cmd = "show" },
 	{ .name = "reload", .help = "Apply the config file.", CMDS(reload_cmds) },
 	{ .name = "detach", .help = "Remove the datapath and stop the agent.", CMDS(detach_cmds) },
 };

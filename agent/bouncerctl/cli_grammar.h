@@ -87,7 +87,7 @@ enum opt_id {
 };
 
 /* The objects, in the order help lists them, and bouncerctl's own options. */
-#define CLI_NOBJECTS 10
+#define CLI_NOBJECTS 11
 #define CLI_NOPTIONS 6
 extern const struct cli_object cli_objects[CLI_NOBJECTS];
 extern const struct opt_spec cli_options[CLI_NOPTIONS];
@@ -106,5 +106,6 @@ void cli_render_worker_list(FILE *f, const json_t *r);
 void cli_render_worker_reload(FILE *f, const json_t *r);
 void cli_render_reload(FILE *f, const json_t *r);
 void cli_render_detach(FILE *f, const json_t *r);
+void cli_render_host(FILE *f, const json_t *r);
 
 #endif /* BOUNCER_CLI_GRAMMAR_H */

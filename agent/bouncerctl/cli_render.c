@@ -343,16 +343,21 @@ struct kv {
 	enum col_kind kind;
 };
 
+static void kv_rows(struct table *t, const json_t *obj, const struct kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct col c = { .kind = kv[i].kind, .key = kv[i].key };
+
+		table_cell(t, "%s", kv[i].label);
+		col_cell(t, &c, obj);
+	}
+}
+
 static void render_kv(FILE *f, const json_t *obj, const struct kv *kv, size_t n)
 {
 	struct table t = { .ncols = 2 };
 
-	for (size_t i = 0; i < n; i++) {
-		struct col c = { .kind = kv[i].kind, .key = kv[i].key };
-
-		table_cell(&t, "%s", kv[i].label);
-		col_cell(&t, &c, obj);
-	}
+	kv_rows(&t, obj, kv, n);
 	table_print(f, &t);
 	table_free(&t);
 }
@@ -382,6 +387,62 @@ static void render_removed(FILE *f, const json_t *removed)
 	table_free(&t);
 }
 
+/* The host's state and announcements (host.show, and status's "host"). */
+static void render_host_kv(struct table *t, const json_t *h)
+{
+	const json_t *routes = json_object_get(h, "announced"), *after, *a;
+	char buf[160], list[256] = "";
+	size_t i, used = 0;
+
+	table_cell(t, "host");
+	after = json_object_get(h, "drained_after_s");
+	if (json_is_number(after))
+		table_cell(t, "%s (traffic gone after %s)",
+			   field_text(h, "state", buf, sizeof(buf)),
+			   duration_text(after, list, sizeof(list)));
+	else
+		table_cell(t, "%s", field_text(h, "state", buf, sizeof(buf)));
+	table_cell(t, "announced");
+	if (!json_is_true(json_object_get(h, "announce"))) {
+		table_cell(t, "nothing: no announce block in the config");
+		return;
+	}
+	json_array_foreach(routes, i, a)
+	{
+		int n = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+				 json_is_string(a) ? json_string_value(a) : "?");
+
+		if (n < 0 || (size_t)n >= sizeof(list) - used)
+			break;
+		used += (size_t)n;
+	}
+	table_cell(t, "%s (table %s)", used ? list : "none",
+		   field_text(h, "table", buf, sizeof(buf)));
+}
+
+void cli_render_host(FILE *f, const json_t *r)
+{
+	struct table t = { .ncols = 2 };
+	char buf[64];
+	const json_t *pps = json_object_get(r, "pps");
+
+	render_host_kv(&t, r);
+	table_cell(&t, "traffic");
+	table_cell(&t, "%s pkt/s",
+		   json_is_number(pps) ? cli_format_rate(json_number_value(pps), buf, sizeof(buf))
+				       : "-");
+	table_print(f, &t);
+	table_free(&t);
+}
+
+void cli_render_host_drained(FILE *f, const json_t *host)
+{
+	char buf[64];
+
+	fprintf(f, "host drained: traffic gone after %s\n",
+		duration_text(json_object_get(host, "drained_after_s"), buf, sizeof(buf)));
+}
+
 void cli_render_status(FILE *f, const json_t *r)
 {
 	static const struct kv kv[] = {
@@ -395,7 +456,12 @@ void cli_render_status(FILE *f, const json_t *r)
 	char buf[64];
 	size_t i;
 
-	render_kv(f, r, kv, ARRAY_SIZE(kv));
+	kv_rows(&t, r, kv, ARRAY_SIZE(kv));
+	if (json_is_object(json_object_get(r, "host")))
+		render_host_kv(&t, json_object_get(r, "host"));
+	table_print(f, &t);
+	table_free(&t);
+	t = (struct table){ .ncols = 2 };
 	fputc('\n', f);
 	t.heads = (const char *const[]){ "INTERFACE", "MODE" };
 	json_array_foreach(ifs, i, it)

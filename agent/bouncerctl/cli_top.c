@@ -56,6 +56,10 @@ struct top_vip {
 struct top_sample {
 	double time;
 	char *version;
+	/* The host's announcements: ready, draining or drained; NULL when
+	 * the agent announces nothing.
+	 */
+	char *host_state;
 	double uptime_s; /* NAN: unknown */
 	json_t *global; /* the global counters */
 	json_t *before; /* the previous sample's, for their growth; may be NULL */
@@ -263,7 +267,7 @@ struct top_sample *top_sample_new(const struct top_replies *r, const struct top_
 {
 	struct top_sample *s = calloc(1, sizeof(*s));
 	const json_t *vips = json_object_get(r->vips, "vips"), *v;
-	const json_t *ft = json_object_get(r->stats, "flow_table");
+	const json_t *ft = json_object_get(r->stats, "flow_table"), *host;
 	double dt = prev ? now - prev->time : 0;
 	size_t i;
 
@@ -272,6 +276,12 @@ struct top_sample *top_sample_new(const struct top_replies *r, const struct top_
 	s->time = now;
 	s->version = strdup(str_field(r->status, "version"));
 	s->uptime_s = num_field(r->status, "uptime_s");
+	host = json_object_get(r->status, "host");
+	if (json_is_true(json_object_get(host, "announce"))) {
+		s->host_state = strdup(str_field(host, "state"));
+		if (!s->host_state)
+			goto fail;
+	}
 	s->global = json_incref(json_object_get(r->stats, "global"));
 	s->before = prev ? json_incref(prev->global) : NULL;
 	s->dt = dt;
@@ -321,6 +331,7 @@ void top_sample_free(struct top_sample *s)
 	}
 	free(s->vips);
 	free(s->version);
+	free(s->host_state);
 	json_decref(s->global);
 	json_decref(s->before);
 	free(s);
@@ -426,8 +437,9 @@ static void header(FILE *f, const struct top_sample *s, const struct top_view *v
 	bool any = false;
 
 	cli_format_duration(s->uptime_s, false, a, sizeof(a));
-	fprintf(f, "%s%sbouncer %s  up %s  sort %s%s%s\n", v->stamp ? v->stamp : "",
-		v->stamp ? "  " : "", s->version, a, top_sort_name(v->sort),
+	fprintf(f, "%s%sbouncer %s  up %s%s%s  sort %s%s%s\n", v->stamp ? v->stamp : "",
+		v->stamp ? "  " : "", s->version, a, s->host_state ? "  host " : "",
+		s->host_state ? s->host_state : "", top_sort_name(v->sort),
 		v->paused ? "  PAUSED" : "", v->keys ? "  (q quit, s sort, p pause)" : "");
 	fprintf(f, "total %s pkt/s  %s B/s  new flows %s/s", cli_format_rate(s->pps, a, sizeof(a)),
 		cli_format_rate(s->Bps, b, sizeof(b)), cli_format_rate(s->new_flows, c, sizeof(c)));

@@ -147,6 +147,44 @@ static int wait_for_reload(const struct cli_request *req, const json_t *started)
 	return 0;
 }
 
+/* host drain --wait, after host.drain has answered: asks host.show every
+ * 500 ms until the agent says the traffic has gone. 0 when it has, 1 at
+ * the time-out.
+ */
+static int wait_for_drain(const struct cli_request *req)
+{
+	const struct timespec pause = { .tv_nsec = 500000000 }; /* 500 ms */
+	long long deadline = now_ms() + (long long)req->wait_s * 1000;
+	const json_t *state;
+	json_t *reply, *host;
+	int err;
+
+	for (;;) {
+		err = ctl_request(req->socket, "host.show", NULL, req->timeout_ms, &reply);
+		if (err) {
+			report_ctl_error(req, err);
+			return 1;
+		}
+		host = reply_result(reply);
+		state = json_object_get(host, "state");
+		if (json_is_string(state) && strcmp(json_string_value(state), "drained") == 0) {
+			if (req->output == CLI_OUTPUT_TABLE)
+				cli_render_host_drained(stdout, host);
+			json_decref(reply);
+			return 0;
+		}
+		json_decref(reply);
+		if (now_ms() >= deadline) {
+			fprintf(stderr,
+				"%s: traffic still comes after %u s (the host stays withdrawn: see "
+				"'%s host show')\n",
+				CLI_PROG, req->wait_s, CLI_PROG);
+			return 1;
+		}
+		nanosleep(&pause, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_request req;
@@ -183,7 +221,9 @@ int main(int argc, char **argv)
 	}
 	result = reply_result(reply);
 	ret = result ? print_result(&req, result) : 1;
-	if (ret == 0 && req.wait)
+	if (ret == 0 && req.wait && strcmp(req.cmd, "host.drain") == 0)
+		ret = wait_for_drain(&req);
+	else if (ret == 0 && req.wait)
 		ret = wait_for_reload(&req, json_object_get(result, "started"));
 cleanup:
 	json_decref(reply);

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 
 #include <libconfig.h>
+#include <linux/rtnetlink.h>
 
 #include "common/addr.h"
 #include "config.h"
@@ -1012,9 +1013,52 @@ cleanup:
 	return err;
 }
 
-static const char *const top_keys[] = { "interfaces",  "mode",		 "log_level",
-					"pin_dir",     "control_socket", "flow_table_size",
-					"ipip_source", "metrics",	 "vips",
+/* The kernel's own tables: a route there would be used for forwarding. */
+static bool table_reserved(__u32 table)
+{
+	return table == RT_TABLE_DEFAULT || table == RT_TABLE_MAIN || table == RT_TABLE_LOCAL;
+}
+
+static int parse_announce(struct cfg_parser *p, struct cfg *c, const config_setting_t *g)
+{
+	static const char *const keys[] = { "table", "withdraw_wait", NULL };
+	size_t ctx = cfgp_ctx_push(p, "announce: ");
+	int err;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		err = cfgp_fail(p, g, "must be a group { table = ...; }");
+		goto cleanup;
+	}
+	err = cfgp_check_keys(p, g, keys);
+	if (!err)
+		err = cfgp_need(p, g, "table");
+	if (!err)
+		err = cfgp_get_u32(p, g, "table", 1, UINT32_MAX, &c->announce_table);
+	if (!err && table_reserved(c->announce_table))
+		err = cfgp_fail(p, config_setting_get_member(g, "table"),
+				"table %u is one of the kernel's own (default, main, local): give "
+				"the agent a table of its own",
+				c->announce_table);
+	if (!err)
+		err = cfgp_get_secs(p, g, "withdraw_wait", 0, ANNOUNCE_WITHDRAW_WAIT_MAX_MS,
+				    &c->announce_withdraw_wait_ms);
+	if (!err)
+		c->announce = true;
+cleanup:
+	cfgp_ctx_pop(p, ctx);
+	return err;
+}
+
+static const char *const top_keys[] = { "interfaces",
+					"mode",
+					"log_level",
+					"pin_dir",
+					"control_socket",
+					"flow_table_size",
+					"ipip_source",
+					"metrics",
+					"announce",
+					"vips",
 					NULL };
 
 static int parse_root(struct cfg_parser *p, const config_setting_t *root, struct cfg *c)
@@ -1057,6 +1101,12 @@ static int parse_root(struct cfg_parser *p, const config_setting_t *root, struct
 		if (err)
 			return err;
 	}
+	s = config_setting_get_member(root, "announce");
+	if (s) {
+		err = parse_announce(p, c, s);
+		if (err)
+			return err;
+	}
 	s = config_setting_get_member(root, "vips");
 	if (s)
 		return parse_vips(p, c, s);
@@ -1077,6 +1127,7 @@ static int cfg_from_config(const config_t *lc, const char *name, const char *dir
 	c->mode = CFG_ATTACH_NATIVE;
 	c->log_level = LOG_LEVEL_INFO;
 	c->metrics_port = CFG_DEFAULT_METRICS_PORT;
+	c->announce_withdraw_wait_ms = ANNOUNCE_WITHDRAW_WAIT_DEFAULT_MS;
 	c->flow_table_size = BNC_MAX_FLOWS;
 	c->path = strdup(name);
 	c->pin_dir = strdup(CFG_DEFAULT_PIN_DIR);

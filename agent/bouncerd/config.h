@@ -15,6 +15,13 @@
 #define CFG_DEFAULT_PIN_DIR "/sys/fs/bpf/bouncer"
 #define CFG_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"
 #define CFG_DEFAULT_METRICS_PORT 9368
+/* How long the agent waits after withdrawing its routes before it
+ * detaches: time for the BGP daemon to learn the change and tell its
+ * peers (BIRD learns it at once over netlink; the update takes well under
+ * a second).
+ */
+#define ANNOUNCE_WITHDRAW_WAIT_DEFAULT_MS 2000
+#define ANNOUNCE_WITHDRAW_WAIT_MAX_MS 60000
 
 /* A health check. Times in milliseconds. A backend's own check block
  * overrides single fields of its VIP's.
@@ -113,6 +120,12 @@ struct cfg {
 	__be32 ipip_src4;
 	__be32 ipip_src6[4];
 	__u32 flow_table_size; /* default BNC_MAX_FLOWS */
+	/* announce block: routes to the VIPs this host can serve, in a
+	 * kernel table of the agent's own, for a BGP daemon to export.
+	 */
+	bool announce;
+	__u32 announce_table;
+	unsigned int announce_withdraw_wait_ms;
 	struct cfg_vip *vips;
 	size_t nvips;
 };

@@ -227,6 +227,7 @@ static int vip_rebuild_ring(struct daemon *d, struct vip_rt *v)
 		log_warnx("vip %s: cannot swap the ring in: %s", v->name, strerror(-err));
 		goto cleanup;
 	}
+	v->ring_backends = (__u32)n;
 	v->moved = v->ring ? (__u32)maglev_count_moved(v->ring, ring, v->ring_size) : v->ring_size;
 	if (v->ring && v->moved)
 		log_info("vip %s: ring rebuilt for %zu backends, %u of %u slots moved", v->name, n,
@@ -281,8 +282,10 @@ int daemon_vip_apply(struct daemon *d, struct vip_rt *v)
 		err = backend_write(d, v->backends[i]);
 	if (!err)
 		err = vip_rebuild_ring(d, v);
-	if (!err)
+	if (!err) {
+		daemon_announce_sync(d);
 		daemon_state_save(d);
+	}
 	return err;
 }
 
@@ -724,6 +727,7 @@ static void vip_remove(struct daemon *d, size_t i)
 	d->nvips--;
 	log_info("vip %s removed", v->name);
 	vip_free(v);
+	daemon_announce_sync(d);
 	daemon_state_save(d);
 }
 

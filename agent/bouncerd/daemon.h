@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 
+#include "announce.h"
 #include "config.h"
 #include "daemon_state.h"
 #include "health.h"
@@ -85,6 +86,7 @@ struct vip_rt {
 	time_t rebuilt;
 	struct bnc_traffic last;
 	double pps, bps, fps; /* fps: flows placed a second */
+	__u32 ring_backends; /* backends in the ring now: 0, nothing to serve */
 	/* Local workers (daemon_workers.c); pool NULL when none. */
 	struct cfg_workers *workers; /* the running block, a copy */
 	struct cfg_workers *workers_next; /* what a rolling reload brings in */
@@ -115,6 +117,18 @@ struct daemon {
 	 * and restarts (and in the state file).
 	 */
 	struct removed_list removed;
+	/* Announcing (daemon_announce.c): the addresses whose routes are
+	 * in the table now, and the host's drain (kept in the state file).
+	 */
+	struct announce_addr *announced;
+	size_t nannounced;
+	bool announce_failing; /* a route could not be written: retried each tick */
+	bool withdrawing; /* detaching: nothing is announced */
+	bool serving; /* the start is done: every VIP set up, interfaces attached */
+	bool host_drained;
+	time_t drain_started;
+	unsigned int drain_quiet_ticks;
+	double drained_after_s; /* < 0 while traffic still comes */
 	uint64_t fail_open_events;
 	/* Taken first at start: without it, the agent touches nothing on
 	 * its way out either (another agent owns the pins and the state).
@@ -215,6 +229,27 @@ int daemon_vip_apply(struct daemon *d, struct vip_rt *v);
 /* The health state as text: "up", "down" or "unchecked". */
 const char *daemon_backend_health(const struct backend_rt *b);
 const char *daemon_datapath_state_name(__u8 state);
+
+/* Announcing and host drain (daemon_announce.c). */
+/* Reads what a previous agent announced: at start, before the VIPs. */
+int daemon_announce_start(struct daemon *d);
+/* Brings the table in line with what can be served now. */
+void daemon_announce_sync(struct daemon *d);
+/* Before a detach: every route goes; with wait, blocks for the config's
+ * withdraw_wait so that the BGP daemon's peers hear of it first.
+ */
+void daemon_announce_withdraw_all(struct daemon *d, bool wait);
+bool daemon_announcing(const struct daemon *d);
+bool daemon_vip_announced(const struct daemon *d, const struct vip_rt *v);
+/* bouncerctl host drain (drain) and host ready: -EINVAL without an
+ * announce block (err says why).
+ */
+int daemon_host_drain(struct daemon *d, bool drain, char *err, size_t errlen);
+/* "ready", "draining" (withdrawn, traffic still comes) or "drained". */
+const char *daemon_host_state(const struct daemon *d);
+double daemon_host_pps(const struct daemon *d);
+/* Every second: retries, and tells when a drained host's traffic went. */
+void daemon_host_tick(struct daemon *d);
 
 /* Control socket handler (daemon_ctl.c). */
 struct json_t;

@@ -133,9 +133,11 @@ static json_t *vip_json(struct daemon *d, const struct vip_rt *v, bool with_back
 		      (int)up, "failing_open", v->failing_open, "packets", (json_int_t)t.packets,
 		      "bytes", (json_int_t)t.bytes, "pps", v->pps, "bps", v->bps);
 	placed_fields(j, &t, v->fps);
-	if (j)
+	if (j) {
 		json_object_set_new(j, "run_time",
 				    v->added ? json_pack("[s]", "added") : json_array());
+		json_object_set_new(j, "announced", json_boolean(daemon_vip_announced(d, v)));
+	}
 	if (!j || !with_backends)
 		return j;
 	backends = json_array();
@@ -292,6 +294,58 @@ static json_t *removed_json(const struct daemon *d)
 	return list ? list : json_array();
 }
 
+/* The host's announcements and drain: host.show, and status's "host". */
+static json_t *host_json(const struct daemon *d)
+{
+	json_t *routes = json_array(), *j;
+	char addr[ADDR_STRLEN];
+
+	for (size_t i = 0; routes && i < d->nannounced; i++) {
+		addr_format(d->announced[i].addr, d->announced[i].family, addr, sizeof(addr));
+		json_array_append_new(routes, json_string(addr));
+	}
+	j = json_pack("{s:s, s:b, s:o, s:f}", "state", daemon_host_state(d), "announce",
+		      d->cfg->announce, "announced", routes ? routes : json_array(), "pps",
+		      daemon_host_pps(d));
+	if (!j)
+		return NULL;
+	if (d->cfg->announce) {
+		json_object_set_new(j, "table", json_integer(d->cfg->announce_table));
+		json_object_set_new(j, "withdraw_wait_s",
+				    json_real(d->cfg->announce_withdraw_wait_ms / 1000.0));
+	}
+	if (d->host_drained)
+		json_object_set_new(j, "drained_after_s",
+				    d->drained_after_s < 0 ? json_null()
+							   : json_real(d->drained_after_s));
+	return j;
+}
+
+static json_t *cmd_host_show(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	(void)args;
+	(void)err;
+	(void)errlen;
+	return host_json(d);
+}
+
+static json_t *host_set(struct daemon *d, bool drain, char *err, size_t errlen)
+{
+	return daemon_host_drain(d, drain, err, errlen) ? NULL : host_json(d);
+}
+
+static json_t *cmd_host_drain(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	(void)args;
+	return host_set(d, true, err, errlen);
+}
+
+static json_t *cmd_host_ready(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	(void)args;
+	return host_set(d, false, err, errlen);
+}
+
 static json_t *cmd_status(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
 	json_t *ifaces = json_array();
@@ -307,11 +361,12 @@ static json_t *cmd_status(struct daemon *d, const json_t *args, char *err, size_
 				  vocab_name(&vocab_attach_mode, (int)d->attached_mode[i])));
 	for (size_t i = 0; i < d->nvips; i++)
 		nbackends += d->vips[i]->nbackends;
-	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:i, s:i, s:b, s:o}", "version",
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:i, s:i, s:b, s:o, s:o}", "version",
 			 BOUNCER_VERSION, "uptime_s", (json_int_t)(time(NULL) - d->started),
 			 "config", d->cfg->path, "pin_dir", d->cfg->pin_dir, "interfaces",
 			 ifaces ? ifaces : json_array(), "vips", (int)d->nvips, "backends",
-			 (int)nbackends, "adopted", d->adopted, "removed", removed_json(d));
+			 (int)nbackends, "adopted", d->adopted, "removed", removed_json(d), "host",
+			 host_json(d));
 }
 
 static json_t *cmd_vip_list(struct daemon *d, const json_t *args, char *err, size_t errlen)
@@ -886,6 +941,9 @@ static const struct {
 	{ "worker.restart", cmd_worker_restart },
 	{ "worker.scale", cmd_worker_scale },
 	{ "worker.reload", cmd_worker_reload },
+	{ "host.show", cmd_host_show },
+	{ "host.drain", cmd_host_drain },
+	{ "host.ready", cmd_host_ready },
 };
 
 json_t *daemon_ctl_handle(const char *cmd, const json_t *args, void *arg)

@@ -146,6 +146,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	daemon_refresh(d, ++ticks % 5 == 0);
+	daemon_host_tick(d);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -259,6 +260,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	agent_lock_init(&d->lock);
 	d->started = time(NULL);
 	d->next_backend_id = 1;
+	d->drained_after_s = -1;
 	d->detach_on_exit = opts->detach_on_exit;
 	ret = cfg_load(opts->config_path, &d->cfg, err, sizeof(err));
 	if (ret) {
@@ -308,6 +310,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		 */
 		d->removed = saved.removed;
 		memset(&saved.removed, 0, sizeof(saved.removed));
+		d->host_drained = saved.host_drained;
 		d->saved = calloc(1, sizeof(*d->saved));
 		if (d->saved)
 			*d->saved = saved;
@@ -328,7 +331,9 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 			bnc_maps_flow_flush(d->maps, NULL, NULL);
 	}
 	err[0] = '\0';
-	ret = config_apply_globals(d);
+	ret = daemon_announce_start(d);
+	if (!ret)
+		ret = config_apply_globals(d);
 	if (!ret)
 		ret = sk_lookup_ensure(d, d->cfg);
 	if (!ret)
@@ -366,6 +371,8 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	event_add(d->sig_hup, NULL);
 	event_add(d->sig_term, NULL);
 	event_add(d->sig_int, NULL);
+	d->serving = true;
+	daemon_announce_sync(d);
 	daemon_state_save(d);
 	log_info("serving %zu VIPs on %zu interfaces; control socket %s", d->nvips,
 		 d->cfg->ninterfaces, d->cfg->control_socket);
@@ -406,11 +413,23 @@ int daemon_detach(struct daemon *d)
 	struct timeval soon = { .tv_usec = 200000 };
 
 	d->detach_on_exit = true;
+	/* Routers first: they stop sending before the program goes. */
+	if (d->nannounced) {
+		daemon_announce_withdraw_all(d, false);
+		soon.tv_sec = d->cfg->announce_withdraw_wait_ms / 1000;
+		soon.tv_usec = (d->cfg->announce_withdraw_wait_ms % 1000) * 1000 + 200000;
+	}
 	return event_base_loopexit(d->base, &soon) ? -EIO : 0;
 }
 
 void daemon_stop(struct daemon *d)
 {
+	/* A stop with --detach-on-exit: the routes go, and the peers hear
+	 * of it, while everything still serves (bouncerctl detach did both
+	 * before the loop ended).
+	 */
+	if (d->cfg && d->lock.held && d->detach_on_exit && d->serving && !d->withdrawing)
+		daemon_announce_withdraw_all(d, true);
 	if (d->ctl)
 		ctl_server_close(d->ctl);
 	if (d->metrics)
@@ -441,6 +460,7 @@ void daemon_stop(struct daemon *d)
 	daemon_state_free(d->saved);
 	free(d->saved);
 	removed_free(&d->removed);
+	free(d->announced);
 	cfg_free(d->cfg);
 	if (d->base)
 		event_base_free(d->base);
@@ -460,11 +480,14 @@ static int reload_check_globals(const struct cfg *old, const struct cfg *new, ch
 	if (!same_ifaces || old->mode != new->mode || strcmp(old->pin_dir, new->pin_dir) ||
 	    strcmp(old->control_socket, new->control_socket) ||
 	    old->flow_table_size != new->flow_table_size || old->metrics != new->metrics ||
+	    old->announce != new->announce ||
+	    (old->announce && old->announce_table != new->announce_table) ||
 	    (old->metrics && (strcmp(old->metrics_addr, new->metrics_addr) ||
 			      old->metrics_port != new->metrics_port))) {
 		snprintf(err, errlen,
-			 "%s: interfaces, mode, pin_dir, control_socket, flow_table_size and "
-			 "metrics take effect on a restart only; the running config stays",
+			 "%s: interfaces, mode, pin_dir, control_socket, flow_table_size, "
+			 "metrics and announce.table take effect on a restart only; the running "
+			 "config stays",
 			 new->path);
 		return -EINVAL;
 	}

@@ -111,8 +111,8 @@ int daemon_state_save(struct daemon *d)
 		json_array_append_new(vips, vip_json(d->vips[i]));
 	for (size_t i = 0; i < d->removed.n; i++)
 		json_array_append_new(removed, removed_json(&d->removed.items[i]));
-	root = json_pack("{s:i, s:o, s:o}", "next_backend_id", (int)d->next_backend_id, "vips",
-			 vips, "removed", removed);
+	root = json_pack("{s:i, s:o, s:o, s:b}", "next_backend_id", (int)d->next_backend_id, "vips",
+			 vips, "removed", removed, "host_drained", d->host_drained);
 	if (!root)
 		return -ENOMEM;
 	snprintf(tmp, sizeof(tmp), "%s.new", d->state_path);
@@ -354,7 +354,7 @@ int daemon_state_read(const char *path, struct saved_state *st)
 {
 	json_t *root, *vips, *v;
 	json_error_t jerr;
-	int next = 0, err = 0;
+	int next = 0, err = 0, drained = 0;
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
@@ -386,6 +386,12 @@ int daemon_state_read(const char *path, struct saved_state *st)
 		return -EINVAL;
 	}
 	st->next_backend_id = (__u32)next;
+	if (json_unpack(root, "{s?b}", "host_drained", &drained)) {
+		log_warnx("%s: host_drained is not true or false: the state file is ignored", path);
+		json_decref(root);
+		return -EINVAL;
+	}
+	st->host_drained = drained;
 	st->vips = calloc(json_array_size(vips) + 1, sizeof(*st->vips));
 	if (!st->vips) {
 		err = -ENOMEM;

@@ -57,6 +57,7 @@ struct saved_state {
 	size_t nvips;
 	__u32 next_backend_id;
 	struct removed_list removed; /* config entries removed at run time */
+	bool host_drained; /* bouncerctl host drain: announces nothing */
 };
 
 /* Reads path into st; -ENOENT when there is none. */

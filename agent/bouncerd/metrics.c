@@ -43,7 +43,7 @@ static const char *const metric_type_names[] = {
  */
 struct sample {
 	struct bnc_traffic traffic; /* VIPs and backends: from the stats maps */
-	__u64 failing_open; /* VIPs */
+	__u64 failing_open, announced; /* VIPs */
 	__u64 up, admin, checks, failures, transitions; /* backends */
 	__u64 restarts, state; /* local workers */
 	char *labels; /* vip="web",backend="10.0.0.2",port="80"; malloc'ed */
@@ -88,6 +88,9 @@ static const struct metric vip_metrics[] = {
 	{ METRIC("bouncer_vip_failing_open", GAUGE,
 		 "1 while a VIP has no healthy backend and sends to all not in maintenance."),
 	  FIELD(failing_open) },
+	{ METRIC("bouncer_vip_announced", GAUGE,
+		 "1 while this host announces the VIP's address to its routers."),
+	  FIELD(announced) },
 };
 
 static const struct metric backend_traffic_metrics[] = {
@@ -251,6 +254,7 @@ static int samples_read(struct daemon *d, struct samples *out)
 			goto fail;
 		s->has_traffic = bnc_maps_vip_stats(d->maps, v->vip_id, &s->traffic) == 0;
 		s->failing_open = v->failing_open;
+		s->announced = daemon_vip_announced(d, v);
 	}
 	for (i = 0; i < d->nvips; i++)
 		for (j = 0; j < d->vips[i]->nbackends; j++) {
@@ -312,6 +316,9 @@ int metrics_render(struct daemon *d, FILE *f)
 				flow_lookups[i].result,
 				(unsigned long long)g.counters[flow_lookups[i].stat]);
 	}
+	help_type(f, "bouncer_host_drained", METRIC_GAUGE,
+		  "1 while the host is drained (bouncerctl host drain): it announces nothing.");
+	fprintf(f, "bouncer_host_drained %d\n", d->host_drained);
 	render_by_family(f, vip_metrics, ARRAY_SIZE(vip_metrics), s.vips, s.nvips);
 	help_type(f, "bouncer_fail_open_events_total", METRIC_COUNTER,
 		  "Times a VIP started failing open.");
