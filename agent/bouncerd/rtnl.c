@@ -97,7 +97,8 @@ int nl_query(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data)
 	int ret;
 
 	req->nlmsg_seq = seq;
-	if (!(req->nlmsg_flags & NLM_F_DUMP))
+	/* Both bits: NLM_F_ROOT alone is NLM_F_REPLACE in a new request. */
+	if ((req->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
 		req->nlmsg_flags |= NLM_F_ACK;
 	if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
 		return nl_neg_errno();

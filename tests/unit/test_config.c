@@ -313,6 +313,8 @@ static void test_defaults(void **state)
 	assert_true(c->metrics);
 	assert_string_equal(c->metrics_addr, "127.0.0.1");
 	assert_int_equal(c->metrics_port, CFG_DEFAULT_METRICS_PORT);
+	assert_false(c->announce);
+	assert_int_equal(c->announce_withdraw_wait_ms, 2000);
 	v = &c->vips[0];
 	assert_int_equal(v->nbackends, 0);
 	assert_int_equal(v->check.type, CFG_CHECK_HTTP);
@@ -414,6 +416,8 @@ static void test_accepted(void **state)
 		"interfaces = [\"eth0\"];\n"
 		"ipip_source = { v4 = \"10.0.0.9\"; v6 = \"fd00::1\"; };\n"
 		"metrics = { listen = \"::\"; port = 9100; };\n"
+		/* A table past 255 (rtnetlink's attribute), no wait. */
+		"announce = { table = 4242; withdraw_wait = 0; };\n"
 		"vips = (\n"
 		/* One address and port, two protocols: two VIPs. */
 		"  { address = \"10.0.0.1\"; port = 53; protocol = \"udp\"; },\n"
@@ -437,6 +441,9 @@ static void test_accepted(void **state)
 	assert_int_equal(c->nvips, 5);
 	assert_string_equal(c->metrics_addr, "::");
 	assert_int_equal(c->metrics_port, 9100);
+	assert_true(c->announce);
+	assert_int_equal(c->announce_table, 4242);
+	assert_int_equal(c->announce_withdraw_wait_ms, 0);
 	assert_int_equal(c->vips[0].proto, IPPROTO_UDP);
 	assert_string_equal(c->vips[0].name, "10.0.0.1:53/udp");
 	assert_string_equal(c->vips[1].name, "10.0.0.1:53/tcp");
@@ -501,6 +508,15 @@ static const struct bad_case bad_cases[] = {
 	  "bad.conf:3: metrics: unknown setting 'prot' (did you mean 'port'?)" },
 	{ IF "metrics = { listen = \"localhost\"; };\n",
 	  "bad.conf:2: metrics: listen 'localhost' is not an IPv4 or IPv6 address" },
+	{ IF "announce = { withdraw_wait = 1; };\n", "bad.conf:2: announce: table is required" },
+	{ IF "announce = { table = 254; };\n",
+	  "bad.conf:2: announce: table 254 is one of the kernel's own (default, main, local): "
+	  "give the agent a table of its own" },
+	{ IF "announce = { table = 0; };\n",
+	  "bad.conf:2: announce: table must be between 1 and 4294967295, not 0" },
+	{ IF "announce = { table = 7; withdraw_wait = 61; };\n",
+	  "bad.conf:2: announce: withdraw_wait must be between 0.0 and 60.0 s, not 61 s" },
+	{ IF "announce = 7;\n", "bad.conf:2: announce: must be a group { table = ...; }" },
 	/* VIPs. */
 	{ IF "vips = { };\n", "bad.conf:2: vips must be a list ( { address = ...; }, ... )" },
 	{ IF "vips = ( \"web\" );\n", "bad.conf:2: vip 1: must be a group { address = ...; }" },
