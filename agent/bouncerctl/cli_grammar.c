@@ -166,43 +166,35 @@ static const struct cli_arg worker_scale_args[] = {
 	  .help = "how many workers to run; the highest ids\nstop first" },
 };
 
+/* --wait, with what it waits for, and --timeout: bouncerctl follows a
+ * change that the agent carries out after its answer.
+ */
+#define ARG_WAIT(wait_help) \
+	{ .keyword = "--wait", \
+	  .type = ARG_FLAG, \
+	  .flags = ARG_OPTIONAL, \
+	  .key = "wait", \
+	  .help = (wait_help) }, \
+	{ \
+		.keyword = "--timeout", .meta = "SECONDS", .type = ARG_NUMBER, \
+		.flags = ARG_OPTIONAL, .key = "timeout", .min = 1, .max = 86400, \
+		.help = "wait at most SECONDS (default " STRINGIFY( \
+			CLI_WAIT_S) ");\nimplies --wait" \
+	}
+
 static const struct cli_arg worker_reload_args[] = {
 	{ .meta = "VIP",
 	  .type = ARG_WORD,
 	  .flags = ARG_OPTIONAL,
 	  .key = "vip",
 	  .help = "the VIP's name (default: every VIP with\nworkers)" },
-	{ .keyword = "--wait",
-	  .type = ARG_FLAG,
-	  .flags = ARG_OPTIONAL,
-	  .key = "wait",
-	  .help = "wait until the reload ends: exit 1 and\n"
-		  "print the errors if it failed" },
-	{ .keyword = "--timeout",
-	  .meta = "SECONDS",
-	  .type = ARG_NUMBER,
-	  .flags = ARG_OPTIONAL,
-	  .key = "timeout",
-	  .min = 1,
-	  .max = 86400,
-	  .help = "wait at most SECONDS (default " STRINGIFY(CLI_WAIT_S) ");\nimplies --wait" },
+	ARG_WAIT("wait until the reload ends: exit 1 and\n"
+		 "print the errors if it failed"),
 };
 
 static const struct cli_arg host_drain_args[] = {
-	{ .keyword = "--wait",
-	  .type = ARG_FLAG,
-	  .flags = ARG_OPTIONAL,
-	  .key = "wait",
-	  .help = "wait until the traffic has gone: exit 1 if\n"
-		  "it has not by the time-out" },
-	{ .keyword = "--timeout",
-	  .meta = "SECONDS",
-	  .type = ARG_NUMBER,
-	  .flags = ARG_OPTIONAL,
-	  .key = "timeout",
-	  .min = 1,
-	  .max = 86400,
-	  .help = "wait at most SECONDS (default " STRINGIFY(CLI_WAIT_S) ");\nimplies --wait" },
+	ARG_WAIT("wait until the traffic has gone: exit 1 if\n"
+		 "it has not by the time-out"),
 };
 
 #define ARGS(a) .args = (a), .nargs = ARRAY_SIZE(a)

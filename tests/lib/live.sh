@@ -28,6 +28,22 @@ wait_for() {
 
 diag() { echo "# $*" >&2; }
 
+# json EXPR: prints Python's EXPR over d, the JSON read on stdin (no jq
+# needed); the sourcing script sets PY.
+json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# lacks PATTERN FILE: no line of FILE matches (a function, so that errexit
+# sees the negation).
+lacks() { ! grep -q "$1" "$2"; }
+
+# pid_gone FILE: the process whose pid FILE holds has exited (a zombie
+# counts: it serves nothing).
+pid_gone() {
+	local pid
+	pid=$(cat "$1")
+	[[ ! -e /proc/$pid ]] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"
+}
+
 # run NAME FUNCTION: one scenario, in a subshell with errexit, so that any
 # failing command fails the scenario.
 run() {

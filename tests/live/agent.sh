@@ -117,8 +117,6 @@ trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
 ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
-# jq-free JSON field access: json EXPR reads the reply on stdin.
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # The backends' HTTP server: names itself; /slow streams for a while.
 write_server() {
@@ -294,10 +292,6 @@ setup() {
 	wait_for 10 all_up web6
 	SETUP_DONE=1
 }
-
-# lacks PATTERN FILE: no line of FILE matches (a function, so that errexit
-# sees the negation).
-lacks() { ! grep -q "$1" "$2"; }
 
 # spread FILE: nothing failed, and each backend answered at least T of
 # the requests, T from tests/lib/share_bound.py: the count that a backend
@@ -623,6 +617,20 @@ only_from() {
 	}
 }
 
+# same_view WHEN WANT: the run-time view is WANT, and traffic follows it:
+# b2 out of web, extra served by b2.
+same_view() {
+	local got
+	got=$(runtime_view)
+	[[ $got == "$2" ]] || {
+		diag "$1: $(echo "$got" | tr '\n' ' ')"
+		return 1
+	}
+	wait_for 10 all_up extra
+	only_from "http://$VIP_DSR/" 20 b1
+	only_from "http://$VIP_ADD/" 20 b2
+}
+
 scenario_added() {
 	local want got
 	# Removed, added and set at run time: a config backend, a VIP with
@@ -645,26 +653,16 @@ scenario_added() {
 	grep -q "('tunnel', '$B1_IP', 80, 4, 'ready', \['weight'\])" <<<"$want"
 	grep -q "\[{'vip': 'web', 'address': '$B2_IP', 'port': 80}\]" <<<"$want"
 	wait_for 10 all_up extra
-	# Each time: the same view, b2 out of web, extra served by b2.
 	kill -KILL "$(cat "$WORK/agent.pid")"
 	wait_for 5 agent_gone
 	start_agent
-	got=$(runtime_view)
-	[[ $got == "$want" ]] || { diag "after kill -9: $(echo "$got" | tr '\n' ' ')"; return 1; }
-	wait_for 10 all_up extra
-	only_from "http://$VIP_DSR/" 20 b1
-	only_from "http://$VIP_ADD/" 20 b2
+	same_view "after kill -9" "$want"
 	ctl reload >/dev/null
-	got=$(runtime_view)
-	[[ $got == "$want" ]] || { diag "after a reload: $(echo "$got" | tr '\n' ' ')"; return 1; }
+	same_view "after a reload" "$want"
 	kill -TERM "$(cat "$WORK/agent.pid")"
 	wait_for 10 agent_gone
 	start_agent
-	got=$(runtime_view)
-	[[ $got == "$want" ]] || { diag "after a stop: $(echo "$got" | tr '\n' ' ')"; return 1; }
-	wait_for 10 all_up extra
-	only_from "http://$VIP_DSR/" 20 b1
-	only_from "http://$VIP_ADD/" 20 b2
+	same_view "after a stop" "$want"
 	# The file changes what was set at run time: its values win. web's
 	# b2 (weight 2 now) is back, tunnel's b1 has the file's weight, and
 	# web6's added backend is the file's, at the file's weight and state.
@@ -728,11 +726,7 @@ scenario_detach() {
 }
 
 # The agent may be our child (a zombie until reaped) or a subshell's.
-agent_gone() {
-	local pid
-	pid=$(cat "$WORK/agent.pid")
-	[[ ! -e /proc/$pid ]] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"
-}
+agent_gone() { pid_gone "$WORK/agent.pid"; }
 
 # raw_request LINE: LINE as it is on the control socket, and the reply
 # line: what bouncerctl would never send.

@@ -68,7 +68,6 @@ trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
 ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # The addresses announced now, sorted, one line.
 routes() {
@@ -100,15 +99,7 @@ EOF
 
 agent_answers() { ctl status >/dev/null 2>&1; }
 
-# lacks PATTERN FILE: no line of FILE matches (a function, so that errexit
-# sees the negation).
-lacks() { ! grep -q "$1" "$2"; }
-
-agent_gone() {
-	local pid
-	pid=$(cat "$WORK/agent.pid")
-	[[ ! -e /proc/$pid ]] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"
-}
+agent_gone() { pid_gone "$WORK/agent.pid"; }
 
 start_agent() {
 	nsenter --net="/run/netns/$NS_L" -- \

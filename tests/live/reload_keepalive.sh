@@ -72,7 +72,6 @@ trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
 ctl() { in_ns "$NS_L" timeout 90 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 workers() {
 	ctl -j worker list "$1" | json "(lambda w: $2)(d['vips'][0]['workers'])"
 }

@@ -66,7 +66,6 @@ trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
 ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 write_config() {
 	local b list=

@@ -96,10 +96,6 @@ print(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", frame).replace("\r", ""))
 '
 }
 
-# lacks PATTERN FILE: no line of FILE matches (a function, so that errexit
-# sees the negation).
-lacks() { ! grep -q "$1" "$2"; }
-
 # busy SCREEN ADDR: the backend's row shows packets and bytes per second
 # above zero, and a share of the ring. Columns: name, admin, health,
 # pkt/s, B/s, flows, share. The rates are over the last half second, in
@@ -179,8 +175,6 @@ rate() {
 		"$WORK/traffic.log"
 }
 
-# jq-free JSON field access: json EXPR reads the reply on stdin.
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 agent_answers() { ctl status >/dev/null 2>&1; }
 all_up() {
 	[[ $(ctl -j backend list | json "all(b['datapath'] == 'up' for b in d['backends'])") == True ]]

@@ -85,7 +85,6 @@ trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
 ctl() { in_ns "$NS_L" timeout 90 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # workers VIP PYEXPR: PYEXPR over the VIP's worker list w.
 workers() {
