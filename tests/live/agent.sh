@@ -360,7 +360,9 @@ scenario_drain() {
 	# cut short without an error: not yet explained, so not done here.
 	for i in $(seq 1 24); do
 		wait_for 10 test -s "$WORK/slow.$i" || {
-			diag "download $i: nothing after 10 s"
+			rc=0
+			wait "${pids[i - 1]}" || rc=$?
+			diag "download $i: nothing after 10 s; curl exit $rc, got '$(tr -d '\n' <"$WORK/slow.$i" | tail -c 30)'"
 			return 1
 		}
 	done
