@@ -81,8 +81,14 @@ VIP_DSR=10.1.0.100
 VIP_IPIP=10.1.0.101
 VIP_6=fd01::100
 VIP_ADD=10.1.0.102
-# Health checks every 200 ms: fall and rise take well under a second.
-INTERVAL=0.2
+# Health checks every 500 ms, fall and rise 2: a backend is down a second
+# after its server stops. The time-out is near the interval: a backend
+# that a check wrongly finds down loses its established connections (they
+# are re-picked), and on a loaded machine a busy server answered a check
+# after more than 150 ms (an earlier time-out), which reset downloads in
+# the drain scenario.
+INTERVAL=0.5
+CHECK_TIMEOUT=0.45
 FALL=2
 RISE=2
 # The control connections' idle time-out, shortened (60 s by default).
@@ -193,18 +199,18 @@ metrics = { listen = "127.0.0.1"; port = 9368; };
 vips = (
   { name = "web"; address = "$VIP_DSR"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "http"; path = "/"; interval = $INTERVAL; timeout = 0.15; rise = $RISE;
+    check = { type = "http"; path = "/"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE;
               fall = $FALL; };
     backends = ( { address = "$B1_IP"; port = 80; },
                  { address = "$B2_IP"; port = 80; weight = $web_b2_weight; } ); },
   { name = "tunnel"; address = "$VIP_IPIP"; port = 80; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021;
-    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE; fall = $FALL; };
     backends = ( { address = "$B1_IP"; port = 80; weight = $tunnel_b1_weight; },
                  { address = "$B2_IP"; port = 80; } ); },
   { name = "web6"; address = "$VIP_6"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE; fall = $FALL; };
     backends = ( { address = "$B1_IP6"; port = 80; }, { address = "$B2_IP6"; port = 80; }
                  $web6_more ); }
 );
@@ -343,8 +349,14 @@ scenario_failure() {
 	spread "$WORK/back.out"
 }
 
+# agent_log_since N: the agent's log lines after line N, as diag lines.
+agent_log_since() {
+	tail -n "+$(($1 + 1))" "$WORK/agent.log" | sed 's/^/# agent: /' >&2
+}
+
 scenario_drain() {
-	local i rc pids=() b1_slow=0 failed=0
+	local i rc pids=() b1_slow=0 failed=0 log0
+	log0=$(wc -l <"$WORK/agent.log")
 	# Slow downloads on both backends (each a new connection).
 	# 24 of them: P(none on b1) < 6.2e-8, (511/1021)^24 (was 8:
 	# (511/1021)^8 = 3.9e-3).
@@ -363,6 +375,7 @@ scenario_drain() {
 			rc=0
 			wait "${pids[i - 1]}" || rc=$?
 			diag "download $i: nothing after 10 s; curl exit $rc, got '$(tr -d '\n' <"$WORK/slow.$i" | tail -c 30)'"
+			agent_log_since "$log0"
 			return 1
 		}
 	done
@@ -380,7 +393,10 @@ scenario_drain() {
 		fi
 		grep -q 'b1$' "$WORK/slow.$i" && b1_slow=$((b1_slow + 1))
 	done
-	((failed == 0))
+	((failed == 0)) || {
+		agent_log_since "$log0"
+		return 1
+	}
 	diag "slow downloads on b1: $b1_slow of 24; new: $(sort "$WORK/drain.out" | uniq -c | tr '\n' ' ')"
 	((b1_slow > 0))
 	lacks '^b1$' "$WORK/drain.out"
