@@ -20,6 +20,7 @@
 #include <linux/capability.h>
 #include <linux/if_link.h>
 
+#include "bouncer_hash.h"
 #include "common/ctl.h"
 #include "daemon.h"
 #include "common/log.h"
@@ -135,6 +136,7 @@ static int config_apply_globals(struct daemon *d)
 
 	bc.ipip_src_v4 = d->cfg->ipip_src4;
 	memcpy(bc.ipip_src_v6, d->cfg->ipip_src6, sizeof(bc.ipip_src_v6));
+	bc.hash_seed = BNC_HASH_SEED;
 	return bnc_maps_set_config(d->maps, &bc);
 }
 
