@@ -113,6 +113,10 @@ struct cfg {
 	__be32 ipip_src4;
 	__be32 ipip_src6[4];
 	__u32 flow_table_size; /* default BNC_MAX_FLOWS */
+	/* Seed of the flow hash, default BNC_HASH_SEED: the same on every
+	 * host that must map a flow to the same ring slot.
+	 */
+	__u32 hash_seed;
 	struct cfg_vip *vips;
 	size_t nvips;
 };
