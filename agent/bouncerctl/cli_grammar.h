@@ -99,6 +99,7 @@ void cli_render_vip_show(FILE *f, const json_t *r);
 void cli_render_backend_list(FILE *f, const json_t *r);
 void cli_render_stats(FILE *f, const json_t *r);
 void cli_render_ring_show(FILE *f, const json_t *r);
+void cli_render_ring_digest(FILE *f, const json_t *r);
 void cli_render_flow_list(FILE *f, const json_t *r);
 void cli_render_flow_lookup(FILE *f, const json_t *r);
 void cli_render_flow_flush(FILE *f, const json_t *r);

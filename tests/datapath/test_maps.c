@@ -309,6 +309,7 @@ static void test_ring_choice_follows_the_seed(void **state)
 	struct dp_env *env = *state;
 	uint32_t slots[DP_RING_SIZE], chosen[2][SEED_FLOWS], flags;
 	struct bnc_flow_key flow;
+	struct bnc_config bc;
 	unsigned int moved = 0;
 
 	if (geteuid() != 0)
@@ -316,6 +317,9 @@ static void test_ring_choice_follows_the_seed(void **state)
 	flags = read_ring(env, slots);
 	for (int s = 0; s < 2; s++) {
 		assert_int_equal(dp_set_hash_seed(env, seeds[s]), 0);
+		/* What ring.show reports as the seed new flows hash with. */
+		assert_int_equal(bnc_maps_get_config(env->maps, &bc), 0);
+		assert_int_equal(bc.hash_seed, seeds[s]);
 		/* Placed under the other seed, they would stay where they are. */
 		assert_int_equal(bnc_maps_flow_flush(env->maps, NULL, NULL), 0);
 		for (unsigned int i = 0; i < SEED_FLOWS; i++) {

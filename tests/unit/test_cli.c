@@ -728,23 +728,27 @@ static void test_render_ring(void **state)
 	(void)state;
 	assert_render("ring.show",
 		      "{\"vip\": \"web\", \"ring_size\": 7, \"moved\": 2, \"rebuilt_s\": 65,"
+		      " \"hash_seed\": 3735928559, \"digest\": \"0123456789abcdef\","
 		      " \"backends\": ["
 		      "{\"address\": \"10.0.0.2\", \"port\": 80, \"slots\": 4, \"share\": 0.57},"
 		      "{\"address\": \"10.0.0.3\", \"port\": 80, \"slots\": 3, \"share\": 0.43}]}",
-		      "vip web: 7 slots, 2 (28.57%) moved in the last rebuild, 1m5s ago\n"
+		      "vip web: 7 slots, hash_seed 0xdeadbeef, digest 0123456789abcdef\n"
+		      "2 (28.57%) slots moved in the last rebuild, 1m5s ago\n"
 		      "\n"
 		      "BACKEND      SLOTS   SHARE\n"
 		      "10.0.0.2:80      4  57.14%  ###########.........\n"
 		      "10.0.0.3:80      3  42.86%  #########...........\n");
 	/* A backend with no slot (weight 0) has an empty bar; -j is the
-	 * agent's reply as it is, bars are the table's only.
+	 * agent's reply as it is, bars are the table's only. A seed below
+	 * 2^28 keeps its 8 digits; an agent that sends no digest gets "-".
 	 */
 	assert_render("ring.show",
 		      "{\"vip\": \"web\", \"ring_size\": 7, \"moved\": 7, \"rebuilt_s\": 2,"
-		      " \"backends\": ["
+		      " \"hash_seed\": 0, \"backends\": ["
 		      "{\"address\": \"10.0.0.2\", \"port\": 80, \"slots\": 7, \"share\": 1},"
 		      "{\"address\": \"10.0.0.3\", \"port\": 80, \"slots\": 0, \"share\": 0}]}",
-		      "vip web: 7 slots, 7 (100.00%) moved in the last rebuild, 2s ago\n"
+		      "vip web: 7 slots, hash_seed 0x00000000, digest -\n"
+		      "7 (100.00%) slots moved in the last rebuild, 2s ago\n"
 		      "\n"
 		      "BACKEND      SLOTS    SHARE\n"
 		      "10.0.0.2:80      7  100.00%  ####################\n"
@@ -865,12 +869,14 @@ static void test_render_local_workers(void **state)
 		"  -         -\n");
 	assert_render("ring.show",
 		      "{\"vip\": \"app\", \"ring_size\": 7, \"moved\": 0, \"rebuilt_s\": 5,"
+		      " \"hash_seed\": 1802466670, \"digest\": \"00000000000000ff\","
 		      " \"backends\": ["
 		      "{\"address\": \"local\", \"port\": 9000, \"local\": true,"
 		      " \"worker\": {\"id\": 0}, \"slots\": 4},"
 		      "{\"address\": \"local\", \"port\": 9101, \"local\": true,"
 		      " \"worker\": {\"id\": 1}, \"slots\": 3}]}",
-		      "vip app: 7 slots, 0 (0.00%) moved in the last rebuild, 5s ago\n"
+		      "vip app: 7 slots, hash_seed 0x6b6f756e, digest 00000000000000ff\n"
+		      "0 (0.00%) slots moved in the last rebuild, 5s ago\n"
 		      "\n"
 		      "BACKEND   SLOTS   SHARE\n"
 		      "worker/0      4  57.14%  ###########.........\n"
