@@ -750,3 +750,11 @@ int cli_render(FILE *f, const char *cmd, const json_t *result)
 	}
 	return -ENOENT;
 }
+
+int cli_render_request(FILE *f, const struct cli_request *req, const json_t *result)
+{
+	if (!req->render)
+		return cli_render(f, req->cmd, result);
+	req->render(f, result);
+	return 0;
+}
