@@ -40,6 +40,7 @@
 
 #include "bench_wrap.skel.h"
 #include "floor.skel.h"
+#include "bouncer_hash.h"
 #include "common/log.h"
 #include "bouncerd/maglev.h"
 #include "bouncerd/maps.h"
@@ -619,7 +620,7 @@ static int wrap_setup(struct bench *b)
 static int maps_setup(struct bench *b)
 {
 	struct bnc_maps_opts opts = { .flow_table_size = FLOW_TABLE_SIZE };
-	struct bnc_config cfg = { .ipip_src_v4 = ip4(DEV_ADDR) };
+	struct bnc_config cfg = { .ipip_src_v4 = ip4(DEV_ADDR), .hash_seed = BNC_HASH_SEED };
 	int err;
 
 	err = bnc_maps_open(&opts, &b->maps);

@@ -206,7 +206,7 @@ static __always_inline bool encap_push(struct xdp_md *ctx, const struct packet *
 
 		if ((void *)(ip6 + 1) > data_end)
 			return false;
-		flow_label = encap_flow_label(&pkt->flow);
+		flow_label = encap_flow_label(&pkt->flow, cfg->hash_seed);
 		ip6->version = 6;
 		ip6->priority = pkt->tos >> 4;
 		ip6->flow_lbl[0] = ((pkt->tos & 0xf) << 4) | (flow_label >> 16);

@@ -271,6 +271,18 @@ static __always_inline bool select_established(struct bnc_flow_value *known, str
 	return true;
 }
 
+/* The host's flow hash seed, which the agent writes in the config map
+ * (hash_seed in bouncer.conf). The array's one entry always exists; the
+ * default stands in should the lookup ever fail, rather than no choice.
+ */
+static __always_inline __u32 flow_hash_seed(void)
+{
+	__u32 zero = 0;
+	struct bnc_config *cfg = bpf_map_lookup_elem(&config, &zero);
+
+	return cfg ? cfg->hash_seed : BNC_HASH_SEED;
+}
+
 /* A walk over a VIP's ring from a flow's hashed slot on. XDP's ring_pick()
  * and the sk_lookup program's worker re-pick both walk this way, so that
  * they visit the same slots in the same order.
@@ -278,7 +290,7 @@ static __always_inline bool select_established(struct bnc_flow_value *known, str
 static __always_inline __u32 ring_probe_first(const struct bnc_vip_value *vip,
 					      const struct bnc_flow_key *flow, __u32 ring_size)
 {
-	return flow_hash(flow, vip->flags) % ring_size;
+	return flow_hash(flow, vip->flags, flow_hash_seed()) % ring_size;
 }
 
 static __always_inline __u32 ring_probe_next(__u32 slot, __u32 ring_size)

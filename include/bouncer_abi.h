@@ -204,12 +204,16 @@ _Static_assert(sizeof(struct bnc_flow_cache_entry) == 64, "bnc_flow_cache_entry 
 #define BNC_VIP_FILTER_WORDS ((1u << BNC_VIP_FILTER_BITS_LOG2) / 64)
 
 /* The one entry of the config map: host-wide settings the agent may change
- * at run time. Addresses network byte order.
+ * at run time. Addresses network byte order, the rest host order.
  */
 struct bnc_config {
 	__be32 ipip_src_v4; /* outer source of IPv4 encapsulation */
 	__be32 ipip_src_v6[4]; /* outer source of IPv6 encapsulation */
-	__u32 pad[3];
+	/* Seed of flow_hash() (bouncer_hash.h): the same on every host that
+	 * must map a flow to the same ring slot.
+	 */
+	__u32 hash_seed;
+	__u32 pad[2];
 };
 _Static_assert(sizeof(struct bnc_config) == 32, "bnc_config ABI");
 

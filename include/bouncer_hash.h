@@ -13,8 +13,10 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-/* Fixed seed: every bouncer host must map a flow to the same slot, so that
- * hosts behind one ECMP group agree without sharing state.
+/* Default seed of the flow hash (hash_seed in bouncer.conf). Every bouncer
+ * host behind one ECMP group must hash with the same seed, so that they map
+ * a flow to the same slot without sharing state; a seed of its own keeps a
+ * tier's slot choice from being the one every default install makes.
  */
 #define BNC_HASH_SEED 0x6b6f756eu
 
@@ -60,11 +62,12 @@ static __always_inline __u32 hash_addr(__u32 h, const __be32 addr[4], __u8 famil
 }
 
 /* Slot hash of a flow: the whole 5-tuple, or the source address alone for
- * VIPs whose clients must stick to one backend across connections.
+ * VIPs whose clients must stick to one backend across connections. seed is
+ * the host's (struct bnc_config's hash_seed).
  */
-static __always_inline __u32 flow_hash(const struct bnc_flow_key *key, __u32 vip_flags)
+static __always_inline __u32 flow_hash(const struct bnc_flow_key *key, __u32 vip_flags, __u32 seed)
 {
-	__u32 h = BNC_HASH_SEED;
+	__u32 h = seed;
 
 	h = hash_addr(h, key->saddr, key->family);
 	if (vip_flags & BNC_VIP_F_HASH_SRC_ONLY)
@@ -78,9 +81,9 @@ static __always_inline __u32 flow_hash(const struct bnc_flow_key *key, __u32 vip
 /* Flow label of an IPv6 outer header: carries the flow's entropy to ECMP
  * and RSS hashing on the way to the backend.
  */
-static __always_inline __u32 encap_flow_label(const struct bnc_flow_key *key)
+static __always_inline __u32 encap_flow_label(const struct bnc_flow_key *key, __u32 seed)
 {
-	return flow_hash(key, 0) & 0xfffff;
+	return flow_hash(key, 0, seed) & 0xfffff;
 }
 
 /* Bit of the VIP address filter for a destination address: a

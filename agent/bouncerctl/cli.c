@@ -262,6 +262,25 @@ static int parse_command_options(struct parse_ctx *p, const struct cli_command *
 	return 0;
 }
 
+/* A command option that asks for part of the result (ring show --digest)
+ * brings its renderer, which prints text: with -j or -p, the result is
+ * printed whole, so the option would mean nothing.
+ */
+static int option_renderer(struct parse_ctx *p, const struct cli_command *c, const json_t *opts,
+			   struct cli_request *out)
+{
+	for (size_t i = 0; i < c->nargs; i++) {
+		const struct cli_arg *a = &c->args[i];
+
+		if (!a->render || !json_is_true(json_object_get(opts, a->key)))
+			continue;
+		if (out->output != CLI_OUTPUT_TABLE)
+			return fail(p, "-j and -p do not go with %s", a->keyword);
+		out->render = a->render;
+	}
+	return 0;
+}
+
 /* The arguments after the command: the required positional ones first, in
  * order; then keywords, bare words and optional positional ones in any
  * order. Keywords win over an optional positional (a VIP named "limit"
@@ -673,6 +692,8 @@ int cli_parse(int argc, char **argv, struct cli_request *out, char *err, size_t 
 	if (ret)
 		goto cleanup;
 	ret = parse_command_options(&p, c, nopts, optv, opts);
+	if (!ret)
+		ret = option_renderer(&p, c, opts, out);
 	if (ret)
 		goto cleanup;
 	/* worker reload: --timeout means to wait. */

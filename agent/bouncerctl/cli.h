@@ -60,6 +60,10 @@ struct cli_request {
 	int (*run)(const struct cli_request *req);
 	double interval_s; /* -d: seconds between top's refreshes; 0: not given */
 	long count; /* -n: refreshes before top exits; 0: not given */
+	/* The renderer of a command option that asks for part of the result
+	 * (ring show --digest); NULL: the command's.
+	 */
+	void (*render)(FILE *f, const json_t *result);
 };
 
 /* Parses argv (argv[0] is the program) into *out. 0; -EINVAL with a
@@ -81,6 +85,10 @@ const char *cli_help_command(const struct cli_request *req, char *buf, size_t le
  * command that has no renderer. Fields missing from result print as "-".
  */
 int cli_render(FILE *f, const char *cmd, const json_t *result);
+/* Prints req's result as text: as its options ask (req->render), else as
+ * cli_render() does for req->cmd. 0 or -ENOENT, as cli_render().
+ */
+int cli_render_request(FILE *f, const struct cli_request *req, const json_t *result);
 
 /* Rates with SI suffixes, three significant digits: 999, 1.23k, 45.6M. */
 const char *cli_format_rate(double v, char *buf, size_t len);

@@ -103,6 +103,14 @@ static const struct cli_arg backend_set_args[] = {
 
 static const struct cli_arg ring_show_args[] = {
 	ARG_VIP(0),
+	{ .keyword = "--digest",
+	  .type = ARG_FLAG,
+	  .flags = ARG_OPTIONAL,
+	  .key = "digest",
+	  .render = cli_render_ring_digest,
+	  .help = "print the first line alone: the ring size,\n"
+		  "the seed and the digest, for scripts that\n"
+		  "compare hosts" },
 };
 
 static const struct cli_arg flow_list_args[] = {
@@ -273,7 +281,9 @@ static const struct cli_command ring_cmds[] = {
 	{ .name = "show",
 	  .cmd = "ring.show",
 	  .help = "Show how a VIP's Maglev ring is shared among its backends.\n"
-		  "Also how many slots moved in the last rebuild, and when it was.",
+		  "Also the ring's digest, the same on hosts that send every new flow\n"
+		  "to the same backend, and how many slots moved in the last rebuild,\n"
+		  "and when.",
 	  ARGS(ring_show_args),
 	  .render = cli_render_ring_show },
 };

@@ -48,6 +48,11 @@ struct cli_arg {
 	const char *port_key; /* ARG_ENDPOINT: the member for the port */
 	const struct vocab *choices; /* ARG_CHOICE */
 	unsigned long min, max; /* ARG_NUMBER, ARG_PRIME */
+	/* An ARG_FLAG option that asks for part of the result: prints it
+	 * instead of the command's renderer, as text only (ring show
+	 * --digest). NULL: none.
+	 */
+	void (*render)(FILE *f, const json_t *result);
 	const char *help;
 };
 
@@ -99,6 +104,7 @@ void cli_render_vip_show(FILE *f, const json_t *r);
 void cli_render_backend_list(FILE *f, const json_t *r);
 void cli_render_stats(FILE *f, const json_t *r);
 void cli_render_ring_show(FILE *f, const json_t *r);
+void cli_render_ring_digest(FILE *f, const json_t *r);
 void cli_render_flow_list(FILE *f, const json_t *r);
 void cli_render_flow_lookup(FILE *f, const json_t *r);
 void cli_render_flow_flush(FILE *f, const json_t *r);

@@ -558,6 +558,25 @@ void cli_render_stats(FILE *f, const json_t *r)
 /* Wide enough that one character is 5% of the ring. */
 #define RING_BAR_WIDTH 20
 
+/* The ring's first line: what every host of a tier must agree on, and
+ * nothing of this host's alone, so that scripts can compare it whole
+ * (ring show --digest prints it alone). The digest comes last.
+ */
+void cli_render_ring_digest(FILE *f, const json_t *r)
+{
+	const json_t *seed = json_object_get(r, "hash_seed");
+	char buf[160], buf2[64], buf3[64];
+
+	if (json_is_integer(seed))
+		snprintf(buf3, sizeof(buf3), "0x%08llx",
+			 (unsigned long long)json_integer_value(seed));
+	else
+		snprintf(buf3, sizeof(buf3), "-");
+	fprintf(f, "vip %s: %s slots, hash_seed %s, ", field_text(r, "vip", buf, sizeof(buf)),
+		field_text(r, "ring_size", buf2, sizeof(buf2)), buf3);
+	fprintf(f, "digest %s\n", field_text(r, "digest", buf, sizeof(buf)));
+}
+
 void cli_render_ring_show(FILE *f, const json_t *r)
 {
 	const json_t *backends = json_object_get(r, "backends"), *b;
@@ -566,15 +585,14 @@ void cli_render_ring_show(FILE *f, const json_t *r)
 	struct table t = { .ncols = 4,
 			   .heads = (const char *const[]){ "BACKEND", "SLOTS", "SHARE", "" },
 			   .right = (const bool[]){ false, true, true, false } };
-	char buf[160], buf2[64], ago[32], bar[RING_BAR_WIDTH + 1];
+	char buf[160], ago[32], bar[RING_BAR_WIDTH + 1];
 	size_t i;
 
-	fprintf(f, "vip %s: %s slots, ", field_text(r, "vip", buf, sizeof(buf)),
-		field_text(r, "ring_size", buf2, sizeof(buf2)));
+	cli_render_ring_digest(f, r);
 	fprintf(f, "%s", field_text(r, "moved", buf, sizeof(buf)));
 	if (json_is_integer(moved) && size > 0)
 		fprintf(f, " (%.2f%%)", 100.0 * (double)json_integer_value(moved) / (double)size);
-	fprintf(f, " moved in the last rebuild, %s ago\n\n",
+	fprintf(f, " slots moved in the last rebuild, %s ago\n\n",
 		duration_text(json_object_get(r, "rebuilt_s"), ago, sizeof(ago)));
 	json_array_foreach(backends, i, b)
 	{
@@ -797,4 +815,12 @@ int cli_render(FILE *f, const char *cmd, const json_t *result)
 		}
 	}
 	return -ENOENT;
+}
+
+int cli_render_request(FILE *f, const struct cli_request *req, const json_t *result)
+{
+	if (!req->render)
+		return cli_render(f, req->cmd, result);
+	req->render(f, result);
+	return 0;
 }

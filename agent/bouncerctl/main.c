@@ -51,7 +51,7 @@ static int print_result(const struct cli_request *req, const json_t *result)
 	size_t flags = req->output == CLI_OUTPUT_PRETTY ? JSON_INDENT(2) : JSON_COMPACT;
 
 	if (req->output == CLI_OUTPUT_TABLE) {
-		if (cli_render(stdout, req->cmd, result))
+		if (cli_render_request(stdout, req, result))
 			fprintf(stderr, "%s: no table for %s\n", CLI_PROG, req->cmd);
 	} else if (json_dumpf(result, stdout, flags) == 0) {
 		fputc('\n', stdout);

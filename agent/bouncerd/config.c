@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <libconfig.h>
 #include <linux/rtnetlink.h>
 
+#include "bouncer_hash.h"
 #include "common/addr.h"
 #include "config.h"
 #include "config_parser.h"
@@ -1049,17 +1051,47 @@ cleanup:
 	return err;
 }
 
-static const char *const top_keys[] = { "interfaces",
-					"mode",
-					"log_level",
-					"pin_dir",
-					"control_socket",
-					"flow_table_size",
-					"ipip_source",
-					"metrics",
-					"announce",
-					"vips",
-					NULL };
+/* hash_seed: any 32-bit value, in decimal or hex. libconfig reads a
+ * number without the L suffix into an int, so that 0x80000000 and above
+ * come out negative: a hex literal has no sign, and stands for its 32
+ * bits. Before 1.7, libconfig does the same to a decimal literal above
+ * INT_MAX, which cannot be told from a negative one: that is refused, with
+ * the spellings libconfig reads right.
+ */
+static int parse_hash_seed(struct cfg_parser *p, const config_setting_t *root, __u32 *out)
+{
+	const config_setting_t *s = config_setting_get_member(root, "hash_seed");
+	long long v;
+	__u32 bits;
+	int err;
+
+	if (!s)
+		return 0;
+	if (!cfgp_is_int(s))
+		return cfgp_fail(p, s, "hash_seed must be an integer");
+	v = config_setting_get_int64(s);
+	bits = (__u32)v;
+	if (config_setting_type(s) == CONFIG_TYPE_INT && v < 0) {
+		if (config_setting_get_format(s) == CONFIG_FORMAT_HEX)
+			v = bits;
+		else
+			return cfgp_fail(
+				p, s,
+				"hash_seed must be between 0 and %u, not %lld (if the file "
+				"says %u: libconfig may read a decimal value above %d as "
+				"negative; write 0x%x or %uL)",
+				UINT32_MAX, v, bits, INT_MAX, bits, bits);
+	}
+	err = range_check(p, s, "hash_seed", 0, UINT32_MAX, v);
+	if (!err)
+		*out = (__u32)v;
+	return err;
+}
+
+static const char *const top_keys[] = { "interfaces", "mode",		"log_level",
+					"pin_dir",    "control_socket", "flow_table_size",
+					"hash_seed",  "ipip_source",	"metrics",
+					"announce",   "vips",		NULL };
 
 static int parse_root(struct cfg_parser *p, const config_setting_t *root, struct cfg *c)
 {
@@ -1083,6 +1115,8 @@ static int parse_root(struct cfg_parser *p, const config_setting_t *root, struct
 	if (!err)
 		err = cfgp_get_u32(p, root, "flow_table_size", FLOW_TABLE_MIN, FLOW_TABLE_MAX,
 				   &c->flow_table_size);
+	if (!err)
+		err = parse_hash_seed(p, root, &c->hash_seed);
 	if (err)
 		return err;
 	c->mode = (enum cfg_attach_mode)mode;
@@ -1129,6 +1163,7 @@ static int cfg_from_config(const config_t *lc, const char *name, const char *dir
 	c->metrics_port = CFG_DEFAULT_METRICS_PORT;
 	c->announce_withdraw_wait_ms = ANNOUNCE_WITHDRAW_WAIT_DEFAULT_MS;
 	c->flow_table_size = BNC_MAX_FLOWS;
+	c->hash_seed = BNC_HASH_SEED;
 	c->path = strdup(name);
 	c->pin_dir = strdup(CFG_DEFAULT_PIN_DIR);
 	c->control_socket = strdup(CFG_DEFAULT_SOCKET);

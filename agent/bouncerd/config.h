@@ -126,6 +126,10 @@ struct cfg {
 	bool announce;
 	__u32 announce_table;
 	unsigned int announce_withdraw_wait_ms;
+	/* Seed of the flow hash, default BNC_HASH_SEED: the same on every
+	 * host that must map a flow to the same ring slot.
+	 */
+	__u32 hash_seed;
 	struct cfg_vip *vips;
 	size_t nvips;
 };

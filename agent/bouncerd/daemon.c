@@ -195,6 +195,20 @@ static int vip_write(struct daemon *d, struct vip_rt *v)
 	return bnc_maps_vip_add(d->maps, &v->key, &value);
 }
 
+/* b as the ring's build names it. A local worker's addr is zero and its
+ * port worker_id + 1 (daemon_local_backend_add()): the ring, and its
+ * digest, name it by its worker id.
+ */
+static void backend_maglev(const struct backend_rt *b, struct maglev_backend *mb)
+{
+	memset(mb, 0, sizeof(*mb));
+	memcpy(mb->addr, b->addr, sizeof(mb->addr));
+	mb->family = b->family;
+	mb->port = htons(b->port);
+	mb->weight = b->weight;
+	mb->id = b->id;
+}
+
 /* Builds v's ring from the backends that take new flows and swaps it in. */
 static int vip_rebuild_ring(struct daemon *d, struct vip_rt *v)
 {
@@ -210,12 +224,7 @@ static int vip_rebuild_ring(struct daemon *d, struct vip_rt *v)
 
 		if (backend_datapath_state(v, b) != BNC_BACKEND_UP || !b->weight)
 			continue;
-		memcpy(mb[n].addr, b->addr, sizeof(mb[n].addr));
-		mb[n].family = b->family;
-		mb[n].port = htons(b->port);
-		mb[n].weight = b->weight;
-		mb[n].id = b->id;
-		n++;
+		backend_maglev(b, &mb[n++]);
 	}
 	err = maglev_build(mb, n, v->ring_size, ring);
 	if (err) {
@@ -239,6 +248,20 @@ static int vip_rebuild_ring(struct daemon *d, struct vip_rt *v)
 cleanup:
 	free(mb);
 	free(ring);
+	return err;
+}
+
+int daemon_ring_digest(const struct vip_rt *v, __u32 seed, __u64 *out)
+{
+	struct maglev_backend *mb = calloc(v->nbackends + 1, sizeof(*mb));
+	int err;
+
+	if (!mb)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->nbackends; i++)
+		backend_maglev(v->backends[i], &mb[i]);
+	err = maglev_digest(seed, v->ring, v->ring_size, mb, v->nbackends, out);
+	free(mb);
 	return err;
 }
 

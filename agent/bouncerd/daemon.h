@@ -225,6 +225,10 @@ struct backend_rt *daemon_local_backend_find(struct vip_rt *v, unsigned int work
 int daemon_local_backend_add(struct daemon *d, struct vip_rt *v, unsigned int worker_id);
 /* Brings the maps in line with v: fail-open, backend states, ring. */
 int daemon_vip_apply(struct daemon *d, struct vip_rt *v);
+/* maglev_digest() of v's ring under seed: the same on every host whose
+ * ring sends each flow where this one does. 0 or -errno.
+ */
+int daemon_ring_digest(const struct vip_rt *v, __u32 seed, __u64 *out);
 
 /* The health state as text: "up", "down" or "unchecked". */
 const char *daemon_backend_health(const struct backend_rt *b);

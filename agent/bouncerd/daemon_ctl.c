@@ -623,10 +623,37 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 	return reply;
 }
 
+/* The seed new flows hash with (the datapath's, from the config map) and
+ * the digest of v's ring under it, as 16 hex digits: a string, since JSON
+ * integers are signed and not always 64 bits wide.
+ */
+static int ring_digest_fields(struct daemon *d, const struct vip_rt *v, json_t *j, char *err,
+			      size_t errlen)
+{
+	struct bnc_config bc;
+	char hex[17];
+	__u64 digest;
+	int ret;
+
+	ret = bnc_maps_get_config(d->maps, &bc);
+	if (!ret)
+		ret = daemon_ring_digest(v, bc.hash_seed, &digest);
+	if (ret) {
+		snprintf(err, errlen, "vip %s: cannot compute the ring's digest: %s", v->name,
+			 ret == -ENOENT ? "a slot names a backend the VIP no longer has"
+					: strerror(-ret));
+		return ret;
+	}
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)digest);
+	json_object_set_new(j, "hash_seed", json_integer(bc.hash_seed));
+	json_object_set_new(j, "digest", json_string(hex));
+	return 0;
+}
+
 static json_t *cmd_ring_show(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
 	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
-	json_t *list;
+	json_t *list, *reply;
 
 	if (!v)
 		return NULL;
@@ -645,9 +672,14 @@ static json_t *cmd_ring_show(struct daemon *d, const json_t *args, char *err, si
 						     "share", (double)slots / v->ring_size),
 					   b));
 	}
-	return json_pack("{s:s, s:i, s:o, s:i, s:I}", "vip", v->name, "ring_size",
-			 (int)v->ring_size, "backends", list ? list : json_array(), "moved",
-			 (int)v->moved, "rebuilt_s", (json_int_t)(time(NULL) - v->rebuilt));
+	reply = json_pack("{s:s, s:i, s:o, s:i, s:I}", "vip", v->name, "ring_size",
+			  (int)v->ring_size, "backends", list ? list : json_array(), "moved",
+			  (int)v->moved, "rebuilt_s", (json_int_t)(time(NULL) - v->rebuilt));
+	if (reply && ring_digest_fields(d, v, reply, err, errlen)) {
+		json_decref(reply);
+		return NULL;
+	}
+	return reply;
 }
 
 struct flow_collect {

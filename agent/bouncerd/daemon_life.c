@@ -135,6 +135,7 @@ static int config_apply_globals(struct daemon *d)
 
 	bc.ipip_src_v4 = d->cfg->ipip_src4;
 	memcpy(bc.ipip_src_v6, d->cfg->ipip_src6, sizeof(bc.ipip_src_v6));
+	bc.hash_seed = d->cfg->hash_seed;
 	return bnc_maps_set_config(d->maps, &bc);
 }
 
@@ -522,9 +523,21 @@ static bool vip_stays(struct vip_rt *v, const struct cfg *next)
 	return true;
 }
 
+/* A new seed applies to new flows only: established ones are in the flow
+ * table, and keep their backends.
+ */
+static void log_seed_change(__u32 old, __u32 new)
+{
+	if (old != new)
+		log_info("hash_seed 0x%08x -> 0x%08x: new flows hash with it, established flows "
+			 "keep their backends; every host of the tier needs the same seed",
+			 old, new);
+}
+
 int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_t errlen)
 {
 	struct cfg *next;
+	__u32 old_seed;
 	int ret;
 
 	memset(sum, 0, sizeof(*sum));
@@ -568,10 +581,13 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_
 			ret = daemon_vip_add(d, cv, false, err, errlen);
 		}
 	}
+	old_seed = d->cfg->hash_seed;
 	cfg_free(d->cfg);
 	d->cfg = next;
 	if (!ret)
 		ret = config_apply_globals(d);
+	if (!ret)
+		log_seed_change(old_seed, d->cfg->hash_seed);
 	log_info("reloaded: vips +%u -%u ~%u, backends +%u -%u ~%u", sum->vips_added,
 		 sum->vips_removed, sum->vips_changed, sum->backends_added, sum->backends_removed,
 		 sum->backends_changed);

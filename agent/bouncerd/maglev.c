@@ -419,3 +419,90 @@ int maglev_count_moved(const __u32 *a, const __u32 *b, __u32 ring_size)
 		moved += a[i] != b[i];
 	return moved;
 }
+
+/* FNV-1a, 64 bits: a digest for operators to compare, not a defence
+ * against anyone, and short enough to write again in a script.
+ */
+#define FNV64_OFFSET 0xcbf29ce484222325ULL
+#define FNV64_PRIME 0x100000001b3ULL
+/* An empty slot's byte: no family is 0, so it never starts a key. */
+#define MG_DIGEST_EMPTY 0
+
+static __u64 fnv1a(__u64 h, const __u8 *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= FNV64_PRIME;
+	}
+	return h;
+}
+
+/* Little-endian whatever the host's order, as the hash keys are read. */
+static __u64 fnv1a_le32(__u64 h, __u32 v)
+{
+	const __u8 b[4] = { (__u8)v, (__u8)(v >> 8), (__u8)(v >> 16), (__u8)(v >> 24) };
+
+	return fnv1a(h, b, sizeof(b));
+}
+
+/* A backend's id and canonical key, sorted by id to name a slot's backend. */
+struct mg_named {
+	__u32 id;
+	__u8 key[MG_KEY_LEN];
+};
+
+static int mg_cmp_id(const void *a, const void *b)
+{
+	const struct mg_named *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int mg_name_backends(const struct maglev_backend *backends, size_t n, struct mg_named *named)
+{
+	for (size_t i = 0; i < n; i++) {
+		named[i].id = backends[i].id;
+		if (mg_make_key(&backends[i], named[i].key))
+			return -EINVAL;
+	}
+	qsort(named, n, sizeof(*named), mg_cmp_id);
+	for (size_t i = 1; i < n; i++)
+		if (named[i].id == named[i - 1].id)
+			return -EINVAL;
+	return 0;
+}
+
+int maglev_digest(__u32 seed, const __u32 *table, __u32 ring_size,
+		  const struct maglev_backend *backends, size_t n, __u64 *out)
+{
+	static const __u8 empty = MG_DIGEST_EMPTY;
+	struct mg_named *named = calloc(n ? n : 1, sizeof(*named)), probe = { 0 };
+	const struct mg_named *b;
+	__u64 h = FNV64_OFFSET;
+	int err;
+
+	if (!named)
+		return -ENOMEM;
+	err = mg_name_backends(backends, n, named);
+	if (err)
+		goto cleanup;
+	h = fnv1a_le32(h, seed);
+	h = fnv1a_le32(h, ring_size);
+	for (__u32 s = 0; s < ring_size; s++) {
+		probe.id = table ? table[s] : BNC_BACKEND_NONE;
+		if (probe.id == BNC_BACKEND_NONE) {
+			h = fnv1a(h, &empty, 1);
+			continue;
+		}
+		b = bsearch(&probe, named, n, sizeof(*named), mg_cmp_id);
+		if (!b) {
+			err = -ENOENT;
+			goto cleanup;
+		}
+		h = fnv1a(h, b->key, MG_KEY_LEN);
+	}
+	*out = h;
+cleanup:
+	free(named);
+	return err;
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Maglev lookup table (Eisenbud et al., NSDI 2016) with weights: pure
- * computation, no I/O and no global state.
+/* Maglev lookup table (Eisenbud et al., NSDI 2016) with weights, and a
+ * digest of one for hosts to compare: pure computation, no I/O and no
+ * global state.
  */
 #ifndef BOUNCER_MAGLEV_H
 #define BOUNCER_MAGLEV_H
@@ -48,5 +49,23 @@ int maglev_build(const struct maglev_backend *backends, size_t n, __u32 ring_siz
 
 /* Number of slots whose ids differ between two tables of ring_size slots. */
 int maglev_count_moved(const __u32 *a, const __u32 *b, __u32 ring_size);
+
+/* A digest of where a VIP's new flows go: the flow hash seed, the ring
+ * size, and the backend of every slot of table (NULL: every slot empty)
+ * named as the table's build names it, by (family, addr, port) from
+ * backends[] (whose ids the slots hold), never by id: ids are one host's,
+ * while two hosts with the same backends, weights, states, ring size and
+ * seed send every flow to the same backend and get the same digest.
+ *
+ * FNV-1a 64 over: the seed and the ring size, 4 bytes each, little-endian;
+ * then for each slot in order one byte 0 when it is empty, else 19 bytes:
+ * the family (4 or 6), the address in network order (16 bytes, an IPv4 one
+ * zero padded), the port in network order.
+ *
+ * Returns 0, -ENOENT (a slot holds an id that backends[] lacks), -EINVAL
+ * (an unknown family, an id given twice) or -ENOMEM.
+ */
+int maglev_digest(__u32 seed, const __u32 *table, __u32 ring_size,
+		  const struct maglev_backend *backends, size_t n, __u64 *out);
 
 #endif /* BOUNCER_MAGLEV_H */

@@ -235,6 +235,13 @@ int bnc_maps_set_config(struct bnc_maps *m, const struct bnc_config *cfg)
 	return update(m->skel->maps.config, &zero, cfg, BPF_ANY);
 }
 
+int bnc_maps_get_config(struct bnc_maps *m, struct bnc_config *cfg)
+{
+	__u32 zero = 0;
+
+	return lookup(m->skel->maps.config, &zero, cfg);
+}
+
 static void address_key(const struct bnc_vip_key *vip, struct bnc_vip_key *addr)
 {
 	memset(addr, 0, sizeof(*addr));

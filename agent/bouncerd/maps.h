@@ -58,6 +58,8 @@ int bnc_maps_sk_lookup_attach(struct bnc_maps *m, const char *netns_path, const 
 int bnc_maps_sk_lookup_link_adopt(struct bnc_maps *m, const char *link_pin);
 
 int bnc_maps_set_config(struct bnc_maps *m, const struct bnc_config *cfg);
+/* The config entry as the programs read it. */
+int bnc_maps_get_config(struct bnc_maps *m, struct bnc_config *cfg);
 
 /* Adds or replaces a VIP, and the address entry that marks its address
  * for echo replies and fragment accounting. value->vip_id must be below

@@ -111,7 +111,7 @@ static int setup_drain_new(struct dp_env *env, struct pkt *in)
 		if (pkt_finish(in))
 			return -EINVAL;
 		dp_flow_of(in, &flow);
-		if (flow_hash(&flow, value.flags) % DP_RING_SIZE % 2 == 0)
+		if (flow_hash(&flow, value.flags, env->hash_seed) % DP_RING_SIZE % 2 == 0)
 			break;
 	}
 	return bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_DRAIN);

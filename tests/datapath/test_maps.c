@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The map API against the real object: VIP address entries, ring swaps
- * across sizes, flow listing and flushing, counters, and maps pinned and
- * adopted by a second load (what an agent restart relies on).
+ * across sizes, flow listing and flushing, counters, the flow hash seed of
+ * the config map, and maps pinned and adopted by a second load (what an
+ * agent restart relies on).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "bouncer_hash.h"
 #include "dp_case.h"
 
 static uint32_t run(struct dp_env *env, const struct pkt *in)
@@ -257,6 +259,106 @@ static void test_flushed_flow_follows_the_ring(void **state)
 	assert_int_equal(fv.backend_id, b);
 }
 
+#define SEED_FLOWS 32
+
+/* Runs a packet of flow number i (its client port) to the VIP at
+ * 10.100.0.1:80, a SYN or tcp_flags, and returns the backend that the
+ * program recorded for the flow.
+ */
+static uint32_t run_flow(struct dp_env *env, unsigned int i, uint8_t tcp_flags,
+			 struct bnc_flow_key *flow)
+{
+	struct dp_input in = { .family = 4,
+			       .proto = IPPROTO_TCP,
+			       .daddr = "10.100.0.1",
+			       .sport = (uint16_t)(1000 + i),
+			       .dport = 80,
+			       .tcp_flags = tcp_flags };
+	struct bnc_flow_value fv;
+	struct pkt p;
+
+	dp_build_input(&p, &in);
+	dp_flow_of(&p, flow);
+	assert_int_equal(run(env, &p), XDP_TX);
+	assert_int_equal(bnc_maps_flow_lookup(env->maps, flow, &fv), 0);
+	return fv.backend_id;
+}
+
+/* Reads the ring of 10.100.0.1:80 into slots (DP_RING_SIZE of them) and
+ * returns the VIP's flags, which flow_hash() takes.
+ */
+static uint32_t read_ring(struct dp_env *env, uint32_t *slots)
+{
+	struct bnc_vip_key key = v4_vip("10.100.0.1", 80, IPPROTO_TCP);
+	struct bnc_vip_value vip;
+
+	assert_int_equal(bnc_maps_vip_lookup(env->maps, &key, &vip), 0);
+	assert_int_equal(vip.ring_size, DP_RING_SIZE);
+	assert_int_equal(bnc_maps_ring_read(env->maps, vip.vip_id, slots, DP_RING_SIZE), 0);
+	return vip.flags;
+}
+
+/* New flows follow the seed in the config map: under each of two seeds,
+ * every flow goes to the backend of the slot that flow_hash() with that
+ * seed names, and some flow goes elsewhere under the other seed (which is
+ * what lets a tier pick a seed of its own).
+ */
+static void test_ring_choice_follows_the_seed(void **state)
+{
+	static const uint32_t seeds[2] = { BNC_HASH_SEED, 0x9e3779b9u };
+	struct dp_env *env = *state;
+	uint32_t slots[DP_RING_SIZE], chosen[2][SEED_FLOWS], flags;
+	struct bnc_flow_key flow;
+	struct bnc_config bc;
+	unsigned int moved = 0;
+
+	if (geteuid() != 0)
+		skip();
+	flags = read_ring(env, slots);
+	for (int s = 0; s < 2; s++) {
+		assert_int_equal(dp_set_hash_seed(env, seeds[s]), 0);
+		/* What ring.show reports as the seed new flows hash with. */
+		assert_int_equal(bnc_maps_get_config(env->maps, &bc), 0);
+		assert_int_equal(bc.hash_seed, seeds[s]);
+		/* Placed under the other seed, they would stay where they are. */
+		assert_int_equal(bnc_maps_flow_flush(env->maps, NULL, NULL), 0);
+		for (unsigned int i = 0; i < SEED_FLOWS; i++) {
+			chosen[s][i] = run_flow(env, i, 0, &flow);
+			assert_int_equal(chosen[s][i],
+					 slots[flow_hash(&flow, flags, seeds[s]) % DP_RING_SIZE]);
+		}
+	}
+	for (unsigned int i = 0; i < SEED_FLOWS; i++)
+		moved += chosen[0][i] != chosen[1][i];
+	assert_int_not_equal(moved, 0);
+}
+
+/* What a reload that changes the seed does to established flows: nothing.
+ * Their next packets go to the backend their entry names, also those that
+ * the new seed would place elsewhere (there must be some, or this proves
+ * nothing).
+ */
+static void test_established_flows_keep_their_backend_across_seeds(void **state)
+{
+	struct dp_env *env = *state;
+	uint32_t slots[DP_RING_SIZE], placed[SEED_FLOWS], flags;
+	struct bnc_flow_key flow;
+	unsigned int elsewhere = 0;
+
+	if (geteuid() != 0)
+		skip();
+	flags = read_ring(env, slots);
+	for (unsigned int i = 0; i < SEED_FLOWS; i++)
+		placed[i] = run_flow(env, i, 0, &flow);
+	assert_int_equal(dp_set_hash_seed(env, 0x9e3779b9u), 0);
+	for (unsigned int i = 0; i < SEED_FLOWS; i++) {
+		assert_int_equal(run_flow(env, i, PKT_TCP_ACK, &flow), placed[i]);
+		elsewhere +=
+			slots[flow_hash(&flow, flags, env->hash_seed) % DP_RING_SIZE] != placed[i];
+	}
+	assert_int_not_equal(elsewhere, 0);
+}
+
 static char pin_dir[64];
 
 /* The pinned maps go whatever the test's outcome: nothing is left on bpffs. */
@@ -337,6 +439,8 @@ int main(void)
 		WITH_ENV(test_counters_and_reset),
 		WITH_ENV(test_removed_vip_stops_its_flows),
 		WITH_ENV(test_flushed_flow_follows_the_ring),
+		WITH_ENV(test_ring_choice_follows_the_seed),
+		WITH_ENV(test_established_flows_keep_their_backend_across_seeds),
 		cmocka_unit_test_teardown(test_pinned_maps_are_adopted, remove_pin_dir),
 	};
 

@@ -406,7 +406,7 @@ static uint32_t expected_repick(const struct sk_world *w, const struct bnc_flow_
 	slots = calloc(vip.ring_size, sizeof(*slots));
 	assert_non_null(slots);
 	assert_int_equal(bnc_maps_ring_read(w->env.maps, vip.vip_id, slots, vip.ring_size), 0);
-	slot = flow_hash(flow, vip.flags) % vip.ring_size;
+	slot = flow_hash(flow, vip.flags, w->env.hash_seed) % vip.ring_size;
 	for (int i = 0; i < BNC_SK_REPICK_PROBES && slots[slot] != BNC_BACKEND_NONE; i++) {
 		uint32_t id = slots[slot];
 

@@ -166,10 +166,23 @@ int dp_ring_fill(struct dp_env *env, const struct bnc_vip_key *vip, const uint32
 	return err;
 }
 
+int dp_set_hash_seed(struct dp_env *env, uint32_t seed)
+{
+	struct bnc_config cfg = { .hash_seed = seed };
+	int err;
+
+	if (pkt_parse_ip4(DP_IPIP_SRC4, (uint8_t *)&cfg.ipip_src_v4) ||
+	    pkt_parse_ip6(DP_IPIP_SRC6, (uint8_t *)cfg.ipip_src_v6))
+		return -EINVAL;
+	err = bnc_maps_set_config(env->maps, &cfg);
+	if (!err)
+		env->hash_seed = seed;
+	return err;
+}
+
 int dp_env_setup(struct dp_env *env)
 {
 	struct bnc_maps_opts opts = { .flow_table_size = 4096 };
-	struct bnc_config cfg = { 0 };
 	int err;
 
 	memset(env, 0, sizeof(*env));
@@ -177,10 +190,7 @@ int dp_env_setup(struct dp_env *env)
 	if (err)
 		return err;
 	env->prog_fd = bnc_maps_prog_fd(env->maps);
-	if (pkt_parse_ip4(DP_IPIP_SRC4, (uint8_t *)&cfg.ipip_src_v4) ||
-	    pkt_parse_ip6(DP_IPIP_SRC6, (uint8_t *)cfg.ipip_src_v6))
-		return -EINVAL;
-	err = bnc_maps_set_config(env->maps, &cfg);
+	err = dp_set_hash_seed(env, DP_HASH_SEED);
 	if (!err)
 		err = install_backends(env);
 	if (!err)
@@ -294,7 +304,7 @@ int dp_ring_choice(struct dp_env *env, const struct bnc_flow_key *flow, uint32_t
 	if (err)
 		goto cleanup;
 	err = -ENOENT;
-	slot = flow_hash(flow, vip.flags) % vip.ring_size;
+	slot = flow_hash(flow, vip.flags, env->hash_seed) % vip.ring_size;
 	for (int i = 0; i < BNC_RING_PROBES; i++) {
 		if (slots[slot] == BNC_BACKEND_NONE)
 			break;
@@ -360,7 +370,7 @@ int dp_want_ipip(struct dp_env *env, const struct pkt *in, uint32_t backend_id, 
 			.nexthdr = inner_v6 ? IPPROTO_IPV6 : IPPROTO_IPIP,
 			.hop_limit = 64,
 			.tclass = inner_v6 ? (uint8_t)((ip[0] & 0xf) << 4 | ip[1] >> 4) : ip[1],
-			.flow_label = encap_flow_label(&flow),
+			.flow_label = encap_flow_label(&flow, env->hash_seed),
 		};
 
 		pkt_ipv6_bytes(want, src6, (const uint8_t *)be.addr, &o);

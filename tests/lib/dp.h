@@ -21,6 +21,10 @@
 #define DP_IPIP_SRC4 "10.0.0.1"
 #define DP_IPIP_SRC6 "fd00::1"
 #define DP_RING_SIZE 1021 /* prime, small: tests build many rings */
+/* Not BNC_HASH_SEED: a ring choice that matches flow_hash() under this
+ * seed shows that the program hashes with the config map's.
+ */
+#define DP_HASH_SEED 0x5eed5eedu
 #define DP_MTU 1500
 
 /* Backends: ids and addresses. */
@@ -40,11 +44,14 @@ enum {
 struct dp_env {
 	struct bnc_maps *maps;
 	int prog_fd;
+	uint32_t hash_seed; /* in the config map: DP_HASH_SEED unless set */
 };
 
 /* Loads the object and installs the world (see dp.c for the VIP list). */
 int dp_env_setup(struct dp_env *env);
 void dp_env_teardown(struct dp_env *env);
+/* Writes seed as the config map's hash seed, the ipip sources unchanged. */
+int dp_set_hash_seed(struct dp_env *env, uint32_t seed);
 
 /* Runs one packet. out must hold PKT_MAX_LEN bytes. Returns 0 or -errno. */
 int dp_run(struct dp_env *env, const struct pkt *in, uint8_t *out, size_t *out_len,
@@ -52,8 +59,9 @@ int dp_run(struct dp_env *env, const struct pkt *in, uint8_t *out, size_t *out_l
 
 /* The 5-tuple of a built packet's outermost IP and L4 headers. */
 void dp_flow_of(const struct pkt *p, struct bnc_flow_key *flow);
-/* Backend a new flow gets: its ring slot (same hash as the datapath), and
- * the next slots while the backend there is not up. -1 if none.
+/* Backend a new flow gets: its ring slot (same hash and seed as the
+ * datapath), and the next slots while the backend there is not up. -1 if
+ * none.
  */
 int dp_ring_choice(struct dp_env *env, const struct bnc_flow_key *flow, uint32_t *backend_id);
 /* Fills every slot of a VIP's ring with the given backends in turn. */

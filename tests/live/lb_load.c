@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bouncer_abi.h"
+#include "bouncer_hash.h"
 #include "common/addr.h"
 #include "common/log.h"
 #include "bouncerd/maglev.h"
@@ -386,6 +387,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 	a->skb = false;
 	a->ring_size = BNC_RING_SIZE_DEFAULT;
+	a->config.hash_seed = BNC_HASH_SEED; /* bouncerd's default */
 	/* '+': options are taken in order; --backend belongs to the --vip
 	 * before it.
 	 */

@@ -94,6 +94,8 @@ static const struct {
 	{ "stats", "{\"cmd\": \"stats\", \"args\": {}}" },
 	{ "ring show web", "{\"cmd\": \"ring.show\", \"args\": {\"vip\": \"web\"}}" },
 	{ "ri s web", "{\"cmd\": \"ring.show\", \"args\": {\"vip\": \"web\"}}" },
+	{ "ring show web --digest", "{\"cmd\": \"ring.show\", \"args\": {\"vip\": \"web\"}}" },
+	{ "--digest ring show web", "{\"cmd\": \"ring.show\", \"args\": {\"vip\": \"web\"}}" },
 	{ "flow list", "{\"cmd\": \"flow.list\", \"args\": {}}" },
 	{ "flow", "{\"cmd\": \"flow.list\", \"args\": {}}" },
 	{ "flow list web limit 10",
@@ -293,6 +295,12 @@ static const struct {
 	{ "backend del web 10.0.0.2:80 now", "backend del: unexpected argument 'now'" },
 	{ "ring", "ring: missing command" },
 	{ "ring show", "ring show: missing VIP" },
+	{ "ring show --digest", "ring show: missing VIP" },
+	{ "ring show web --digest=yes", "ring show: --digest takes no value" },
+	{ "ring show web --digest --digest", "ring show: --digest given twice" },
+	{ "-j ring show web --digest", "ring show: -j and -p do not go with --digest" },
+	{ "ring show web --digest -p", "ring show: -j and -p do not go with --digest" },
+	{ "vip show web --digest", "vip show: unknown option '--digest'" },
 	{ "flow list limit 0", "flow list: limit needs a number 1-1048576, got '0'" },
 	{ "flow list web other", "flow list: unknown argument 'other' (expected limit)" },
 	{ "flow lookup icmp 192.0.2.1:1 10.0.0.1:80",
@@ -451,7 +459,7 @@ static const char *const synopses[] = {
 	"backend del VIP ADDR:PORT",
 	"backend set VIP ADDR:PORT { state ready|drain|maint | weight N }...",
 	"stats",
-	"ring show VIP",
+	"ring show VIP [--digest]",
 	"flow list [VIP] [limit N]",
 	"flow lookup tcp|udp SRC:SPORT DST:DPORT",
 	"flow flush [VIP ADDR:PORT]",
@@ -728,27 +736,80 @@ static void test_render_ring(void **state)
 	(void)state;
 	assert_render("ring.show",
 		      "{\"vip\": \"web\", \"ring_size\": 7, \"moved\": 2, \"rebuilt_s\": 65,"
+		      " \"hash_seed\": 3735928559, \"digest\": \"0123456789abcdef\","
 		      " \"backends\": ["
 		      "{\"address\": \"10.0.0.2\", \"port\": 80, \"slots\": 4, \"share\": 0.57},"
 		      "{\"address\": \"10.0.0.3\", \"port\": 80, \"slots\": 3, \"share\": 0.43}]}",
-		      "vip web: 7 slots, 2 (28.57%) moved in the last rebuild, 1m5s ago\n"
+		      "vip web: 7 slots, hash_seed 0xdeadbeef, digest 0123456789abcdef\n"
+		      "2 (28.57%) slots moved in the last rebuild, 1m5s ago\n"
 		      "\n"
 		      "BACKEND      SLOTS   SHARE\n"
 		      "10.0.0.2:80      4  57.14%  ###########.........\n"
 		      "10.0.0.3:80      3  42.86%  #########...........\n");
 	/* A backend with no slot (weight 0) has an empty bar; -j is the
-	 * agent's reply as it is, bars are the table's only.
+	 * agent's reply as it is, bars are the table's only. A seed below
+	 * 2^28 keeps its 8 digits; an agent that sends no digest gets "-".
 	 */
 	assert_render("ring.show",
 		      "{\"vip\": \"web\", \"ring_size\": 7, \"moved\": 7, \"rebuilt_s\": 2,"
-		      " \"backends\": ["
+		      " \"hash_seed\": 0, \"backends\": ["
 		      "{\"address\": \"10.0.0.2\", \"port\": 80, \"slots\": 7, \"share\": 1},"
 		      "{\"address\": \"10.0.0.3\", \"port\": 80, \"slots\": 0, \"share\": 0}]}",
-		      "vip web: 7 slots, 7 (100.00%) moved in the last rebuild, 2s ago\n"
+		      "vip web: 7 slots, hash_seed 0x00000000, digest -\n"
+		      "7 (100.00%) slots moved in the last rebuild, 2s ago\n"
 		      "\n"
 		      "BACKEND      SLOTS    SHARE\n"
 		      "10.0.0.2:80      7  100.00%  ####################\n"
 		      "10.0.0.3:80      0    0.00%  ....................\n");
+}
+
+/* The text a command line prints for result, as bouncerctl prints it. */
+static char *render_line(const char *line, const char *result)
+{
+	json_t *r = json_loads(result, 0, NULL);
+	struct cli_request req;
+	char *text = NULL, err[256];
+	size_t len = 0;
+	struct args a;
+	FILE *f;
+
+	assert_non_null(r);
+	split(&a, line);
+	if (cli_parse(a.argc, a.argv, &req, err, sizeof(err)))
+		fail_msg("'%s': %s", line, err);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(cli_render_request(f, &req, r), 0);
+	fclose(f);
+	json_decref(r);
+	cli_request_release(&req);
+	return text;
+}
+
+/* ring show --digest prints the first line of ring show alone: what a
+ * script compares between hosts.
+ */
+static void test_render_ring_digest(void **state)
+{
+	static const char result[] =
+		"{\"vip\": \"web\", \"ring_size\": 7, \"moved\": 2, \"rebuilt_s\": 65,"
+		" \"hash_seed\": 1802466670, \"digest\": \"f247dae94c0d23c7\","
+		" \"backends\": [{\"address\": \"10.0.0.2\", \"port\": 80, \"slots\": 7}]}";
+	char *whole = render("ring.show", result);
+	char *text;
+
+	(void)state;
+	text = render_line("ring show web --digest", result);
+	assert_string_equal(text,
+			    "vip web: 7 slots, hash_seed 0x6b6f756e, digest f247dae94c0d23c7\n");
+	assert_memory_equal(whole, text, strlen(text));
+	free(text);
+	text = render_line("ring show web", result);
+	assert_string_equal(text, whole);
+	assert_true(strlen(whole) > strlen("vip web: 7 slots, hash_seed 0x6b6f756e, digest "
+					   "f247dae94c0d23c7\n"));
+	free(text);
+	free(whole);
 }
 
 static void test_render_workers(void **state)
@@ -865,12 +926,14 @@ static void test_render_local_workers(void **state)
 		"  -         -\n");
 	assert_render("ring.show",
 		      "{\"vip\": \"app\", \"ring_size\": 7, \"moved\": 0, \"rebuilt_s\": 5,"
+		      " \"hash_seed\": 1802466670, \"digest\": \"00000000000000ff\","
 		      " \"backends\": ["
 		      "{\"address\": \"local\", \"port\": 9000, \"local\": true,"
 		      " \"worker\": {\"id\": 0}, \"slots\": 4},"
 		      "{\"address\": \"local\", \"port\": 9101, \"local\": true,"
 		      " \"worker\": {\"id\": 1}, \"slots\": 3}]}",
-		      "vip app: 7 slots, 0 (0.00%) moved in the last rebuild, 5s ago\n"
+		      "vip app: 7 slots, hash_seed 0x6b6f756e, digest 00000000000000ff\n"
+		      "0 (0.00%) slots moved in the last rebuild, 5s ago\n"
 		      "\n"
 		      "BACKEND   SLOTS   SHARE\n"
 		      "worker/0      4  57.14%  ###########.........\n"
@@ -984,6 +1047,7 @@ int main(void)
 		cmocka_unit_test(test_render_stats),
 		cmocka_unit_test(test_render_flows),
 		cmocka_unit_test(test_render_ring),
+		cmocka_unit_test(test_render_ring_digest),
 		cmocka_unit_test(test_render_workers),
 		cmocka_unit_test(test_reload_state),
 		cmocka_unit_test(test_render_local_workers),

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bouncer_hash.h"
 #include "bouncerd/config.h"
 
 /* Tests run from the top of the tree (tests/run.sh). */
@@ -96,6 +97,7 @@ static void test_example(void **state)
 	assert_string_equal(c->pin_dir, "/sys/fs/bpf/bouncer");
 	assert_string_equal(c->control_socket, "/run/bouncer/bouncer.sock");
 	assert_int_equal(c->flow_table_size, 1048576);
+	assert_int_equal(c->hash_seed, 0x2f8e61c3);
 	assert_true(c->has_ipip_src4);
 	assert_int_equal(c->ipip_src4, htonl(0x0a000001));
 	assert_true(c->has_ipip_src6);
@@ -267,6 +269,11 @@ static void test_defaults(void **state)
 	assert_string_equal(c->pin_dir, CFG_DEFAULT_PIN_DIR);
 	assert_string_equal(c->control_socket, CFG_DEFAULT_SOCKET);
 	assert_int_equal(c->flow_table_size, BNC_MAX_FLOWS);
+	/* The seed every bouncer used before it was a setting: hosts that
+	 * leave it out keep agreeing with those.
+	 */
+	assert_int_equal(c->hash_seed, BNC_HASH_SEED);
+	assert_int_equal(BNC_HASH_SEED, 0x6b6f756e);
 	assert_false(c->metrics);
 	assert_string_equal(c->metrics_addr, "127.0.0.1");
 	assert_int_equal(c->metrics_port, CFG_DEFAULT_METRICS_PORT);
@@ -455,6 +462,39 @@ static void test_accepted(void **state)
 }
 
 #define IF "interfaces = [\"eth0\"];\n"
+
+/* hash_seed: every 32-bit value, in hex (libconfig reads those above
+ * 0x7fffffff as negative ints) and in decimal (above INT_MAX with an L, as
+ * libconfig 1.5 wants).
+ */
+static void test_hash_seed(void **state)
+{
+	static const struct {
+		const char *text;
+		uint32_t seed;
+	} cases[] = {
+		{ IF "hash_seed = 0x6b6f756e;\n", 0x6b6f756e },
+		{ IF "hash_seed = 0;\n", 0 },
+		{ IF "hash_seed = 0x0;\n", 0 },
+		{ IF "hash_seed = 2147483647;\n", 2147483647u },
+		{ IF "hash_seed = 0x80000000;\n", 0x80000000u },
+		{ IF "hash_seed = 0xffffffff;\n", 0xffffffffu },
+		{ IF "hash_seed = 0xFFFFFFFFL;\n", 0xffffffffu },
+		{ IF "hash_seed = 3000000000L;\n", 3000000000u },
+		{ IF "hash_seed = 4294967295L;\n", 4294967295u },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg *c = parse_ok(cases[i].text);
+
+		if (c->hash_seed != cases[i].seed)
+			fail_msg("%s: seed %u, want %u", cases[i].text, c->hash_seed,
+				 cases[i].seed);
+		cfg_free(c);
+	}
+}
+
 /* A VIP on line 2 whose workers block follows from line 3. */
 #define WVIP IF "vips = ( { name = \"app\"; address = \"10.0.0.1\"; port = 80;\n"
 
@@ -489,6 +529,22 @@ static const struct bad_case bad_cases[] = {
 	{ IF "flow_table_size = \"big\";\n", "bad.conf:2: flow_table_size must be an integer" },
 	{ IF "flow_table_size = 10;\n",
 	  "bad.conf:2: flow_table_size must be between 1024 and 67108864, not 10" },
+	{ IF "hash_seed = \"0x6b6f756e\";\n", "bad.conf:2: hash_seed must be an integer" },
+	{ IF "hash_seed = 1.5;\n", "bad.conf:2: hash_seed must be an integer" },
+	{ IF "hash_seed = 4294967296L;\n",
+	  "bad.conf:2: hash_seed must be between 0 and 4294967295, not 4294967296" },
+	{ IF "hash_seed = 0x100000000L;\n",
+	  "bad.conf:2: hash_seed must be between 0 and 4294967295, not 4294967296" },
+	{ IF "hash_seed = -1L;\n",
+	  "bad.conf:2: hash_seed must be between 0 and 4294967295, not -1" },
+	/* An int of libconfig: a negative one may be what libconfig before
+	 * 1.7 makes of a decimal value above INT_MAX.
+	 */
+	{ IF "\n"
+	     "hash_seed = -1;\n",
+	  "bad.conf:3: hash_seed must be between 0 and 4294967295, not -1 (if the file says "
+	  "4294967295: libconfig may read a decimal value above 2147483647 as negative; write "
+	  "0xffffffff or 4294967295L)" },
 	{ IF "pin_dir = \"bpf\";\n", "bad.conf:2: pin_dir 'bpf' must be an absolute path" },
 	{ IF "pin_dir = \"\";\n", "bad.conf:2: pin_dir must not be empty" },
 	{ IF "control_socket = "
@@ -1535,6 +1591,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_backend_override),
 		cmocka_unit_test(test_accepted),
+		cmocka_unit_test(test_hash_seed),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_load),

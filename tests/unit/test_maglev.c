@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Maglev table: weighted shares, disruption on removal, independence from
- * insertion order and ids, determinism, and the error cases.
+ * insertion order and ids, determinism, and the error cases; the digest of
+ * a table: blind to ids, moved by the seed and by any slot, pinned.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -399,13 +400,136 @@ static void test_deterministic(void **state)
 	free(one);
 }
 
+#define DIGEST_RING 1021u
+#define SEED 0x6b6f756eu
+
+static __u64 digest(const struct maglev_backend *b, size_t n, const __u32 *table, __u32 ring_size,
+		    __u32 seed)
+{
+	__u64 d = 0;
+
+	assert_int_equal(maglev_digest(seed, table, ring_size, b, n, &d), 0);
+	return d;
+}
+
+/* Two hosts with the same backends give them other ids, in another order:
+ * their tables differ in every id, their digests do not.
+ */
+static void test_digest_ignores_ids(void **state)
+{
+	struct maglev_backend b[20];
+	__u32 *mine = alloc_ring(DIGEST_RING), *theirs = alloc_ring(DIGEST_RING);
+	uint64_t prng = 0x243f6a8885a308d3ULL;
+	__u64 d;
+	size_t i;
+
+	(void)state;
+	make_backends(b, 20, 1);
+	for (i = 0; i < 20; i++)
+		b[i].weight = 1 + i % 3;
+	assert_int_equal(maglev_build(b, 20, DIGEST_RING, mine), 0);
+	d = digest(b, 20, mine, DIGEST_RING, SEED);
+
+	shuffle(b, 20, &prng);
+	for (i = 0; i < 20; i++)
+		b[i].id = 5000 + 3 * (__u32)i;
+	assert_int_equal(maglev_build(b, 20, DIGEST_RING, theirs), 0);
+	for (i = 0; i < DIGEST_RING; i++)
+		assert_int_not_equal(mine[i], theirs[i]);
+	assert_int_equal(digest(b, 20, theirs, DIGEST_RING, SEED), d);
+	free(theirs);
+	free(mine);
+}
+
+/* What decides where a flow goes changes the digest: the seed, one slot
+ * (to another backend, or empty), the ring size; nothing else does.
+ */
+static void test_digest_follows_the_ring(void **state)
+{
+	struct maglev_backend b[5];
+	__u32 *table = alloc_ring(DIGEST_RING), small[17];
+	__u64 d;
+	__u32 was;
+
+	(void)state;
+	make_backends(b, 5, 1);
+	assert_int_equal(maglev_build(b, 5, DIGEST_RING, table), 0);
+	d = digest(b, 5, table, DIGEST_RING, SEED);
+	assert_int_equal(digest(b, 5, table, DIGEST_RING, SEED), d);
+	assert_int_not_equal(digest(b, 5, table, DIGEST_RING, SEED + 1), d);
+
+	was = table[7];
+	table[7] = was == b[0].id ? b[1].id : b[0].id;
+	assert_int_not_equal(digest(b, 5, table, DIGEST_RING, SEED), d);
+	table[7] = BNC_BACKEND_NONE;
+	assert_int_not_equal(digest(b, 5, table, DIGEST_RING, SEED), d);
+	table[7] = was;
+	assert_int_equal(digest(b, 5, table, DIGEST_RING, SEED), d);
+
+	/* The same backends in a ring of another size. */
+	assert_int_equal(maglev_build(b, 5, 17, small), 0);
+	assert_int_not_equal(digest(b, 5, small, 17, SEED), d);
+	free(table);
+}
+
+static void test_digest_errors(void **state)
+{
+	struct maglev_backend b[3];
+	__u32 table[7], none[7];
+	__u64 d = 0;
+
+	(void)state;
+	make_backends(b, 3, 1);
+	assert_int_equal(maglev_build(b, 3, 7, table), 0);
+	/* A slot whose backend is not in the list. */
+	assert_int_equal(maglev_digest(SEED, table, 7, b, 2, &d), -ENOENT);
+	b[1].id = b[0].id;
+	assert_int_equal(maglev_digest(SEED, table, 7, b, 3, &d), -EINVAL);
+	b[1].id = b[0].id + 1;
+	b[2].family = 0;
+	assert_int_equal(maglev_digest(SEED, table, 7, b, 3, &d), -EINVAL);
+	assert_int_equal(d, 0);
+
+	/* No table is an empty ring, with or without backends. */
+	for (size_t i = 0; i < 7; i++)
+		none[i] = BNC_BACKEND_NONE;
+	assert_int_equal(digest(b, 0, NULL, 7, SEED), digest(b, 0, none, 7, SEED));
+	assert_int_equal(digest(b, 2, NULL, 7, SEED), digest(b, 0, none, 7, SEED));
+}
+
+static void test_digest_deterministic(void **state)
+{
+	/* Worked out from the definition in maglev.h (FNV-1a 64 over the
+	 * seed, the size and each slot's key) apart from this code, with the
+	 * table test_deterministic() pins, and written down: hosts on either
+	 * side of a change to it would never agree again.
+	 */
+	struct maglev_backend b[3];
+	__u32 table[17];
+
+	(void)state;
+	/* 10.0.0.1:80, 10.0.0.2:81, 10.0.0.3:82 with weights 1, 1, 2. */
+	make_backends(b, 3, 1);
+	b[2].weight = 2;
+	assert_int_equal(maglev_build(b, 3, 17, table), 0);
+	assert_int_equal(digest(b, 3, table, 17, SEED), 0xab8bd1c7f6b15448ULL);
+	assert_int_equal(digest(b, 3, NULL, 17, SEED), 0x7195eb33966503f5ULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shares),		cmocka_unit_test(test_remove_one),
-		cmocka_unit_test(test_insertion_order), cmocka_unit_test(test_weights_123),
-		cmocka_unit_test(test_is_prime),	cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_shares),
+		cmocka_unit_test(test_remove_one),
+		cmocka_unit_test(test_insertion_order),
+		cmocka_unit_test(test_weights_123),
+		cmocka_unit_test(test_is_prime),
+		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_digest_ignores_ids),
+		cmocka_unit_test(test_digest_follows_the_ring),
+		cmocka_unit_test(test_digest_errors),
+		cmocka_unit_test(test_digest_deterministic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
