@@ -245,11 +245,12 @@ backend_is() { [[ $(backend_field "$1" "$2" "$3") == "$4" ]]; }
 # lines_at_least FILE N
 lines_at_least() { [[ -f $1 && $(wc -l <"$1") -ge $2 ]]; }
 
-# requests URL N OUT: N fresh connections, one answer (or FAIL) a line.
+# requests URL N OUT: N fresh connections, one answer a line, or "FAIL
+# STATUS" with curl's exit status (28: timed out, 7: refused, 56: reset).
 requests() {
 	local i
 	for ((i = 0; i < $2; i++)); do
-		in_ns "$NS_C" curl -s --max-time 2 "$1" || echo FAIL
+		in_ns "$NS_C" curl -s --max-time 2 "$1" || echo "FAIL $?"
 	done >"$3"
 }
 
@@ -310,7 +311,7 @@ spread() {
 	local b1 b2 failed n t
 	b1=$(grep -c '^b1$' "$1" || true)
 	b2=$(grep -c '^b2$' "$1" || true)
-	failed=$(grep -c '^FAIL$' "$1" || true)
+	failed=$(grep -c '^FAIL' "$1" || true)
 	n=$(wc -l <"$1")
 	t=$("$PY" "$ROOT/tests/lib/share_bound.py" "$n" 2 --explain)
 	diag "b1 $b1, b2 $b2, failed $failed of $n"
@@ -339,7 +340,7 @@ scenario_failure() {
 	wait_for 5 backend_is web "$B1_IP" health down
 	requests "http://$VIP_DSR/" 50 "$WORK/fail.out"
 	diag "with b1 down: $(sort "$WORK/fail.out" | uniq -c | tr '\n' ' ')"
-	lacks '^FAIL$' "$WORK/fail.out"
+	lacks '^FAIL' "$WORK/fail.out"
 	lacks '^b1$' "$WORK/fail.out"
 	start_server "$NS_B1" b1
 	wait_for 5 backend_is web "$B1_IP" health up
@@ -400,7 +401,7 @@ scenario_drain() {
 	diag "slow downloads on b1: $b1_slow of 24; new: $(sort "$WORK/drain.out" | uniq -c | tr '\n' ' ')"
 	((b1_slow > 0))
 	lacks '^b1$' "$WORK/drain.out"
-	lacks '^FAIL$' "$WORK/drain.out"
+	lacks '^FAIL' "$WORK/drain.out"
 	ctl backend set web "$B1_IP:80" state ready
 	wait_for 5 all_up web
 }
@@ -410,7 +411,7 @@ scenario_weight() {
 	requests "http://$VIP_DSR/" 40 "$WORK/w0.out"
 	diag "b1 at weight 0: $(sort "$WORK/w0.out" | uniq -c | tr '\n' ' ')"
 	lacks '^b1$' "$WORK/w0.out"
-	lacks '^FAIL$' "$WORK/w0.out"
+	lacks '^FAIL' "$WORK/w0.out"
 	[[ $(ctl -j ring show web | json "[b['slots'] for b in d['backends'] if b['address'] == '$B1_IP'][0]") -eq 0 ]]
 	ctl backend set web "$B1_IP:80" weight 1
 	requests "http://$VIP_DSR/" 40 "$WORK/w1.out"
@@ -546,7 +547,7 @@ scenario_flood() {
 	lacks 'Too many open files' "$WORK/agent.log"
 	requests "http://$VIP_DSR/" 30 "$WORK/flood-req.out"
 	diag "with b1 down under the flood: $(sort "$WORK/flood-req.out" | uniq -c | tr '\n' ' ')"
-	lacks '^FAIL$' "$WORK/flood-req.out"
+	lacks '^FAIL' "$WORK/flood-req.out"
 	lacks '^b1$' "$WORK/flood-req.out"
 	((SECONDS - start < CTL_IDLE)) || diag "slow: the idle time-out may have passed"
 	wait "$flood"
@@ -577,7 +578,7 @@ scenario_restart() {
 	diag "requests across the restart: $(sort "$WORK/restart.out" | uniq -c | tr '\n' ' ')"
 	[[ $(ctl -j status | json "d['adopted']") == True ]]
 	[[ $before == "$after" ]]
-	lacks '^FAIL$' "$WORK/restart.out"
+	lacks '^FAIL' "$WORK/restart.out"
 	[[ $(wc -l <"$WORK/restart.out") -eq 500 ]]
 }
 
@@ -776,7 +777,7 @@ scenario_badinput() {
 	cp "$WORK/bouncer.conf.good" "$WORK/bouncer.conf"
 	[[ $(ctl -j vip list | json "len(d['vips'])") -eq 3 ]]
 	requests "http://$VIP_DSR/" 20 "$WORK/after.out"
-	lacks '^FAIL$' "$WORK/after.out"
+	lacks '^FAIL' "$WORK/after.out"
 }
 
 # config_says ADDRESS SETTINGS: what bouncerd -t says of a config whose
