@@ -29,6 +29,12 @@ pkgs=(
 	iproute2 ethtool iputils-ping procps python3 curl
 	# Live tests: /metrics read by Prometheus' own text parser.
 	python3-prometheus-client
+	# Live tests: several bouncer hosts announce their VIPs over BGP,
+	# with BFD, to an ECMP router (tests/live/ecmp.sh), with BIRD 2 on
+	# both ends, as examples/bird-host.conf and bird-router.conf run it.
+	# The test starts its own bird processes: the system service is
+	# neither started nor enabled (below).
+	bird2
 	# Live tests: script(1) gives bouncerctl top the pseudo-terminal its
 	# screen needs (essential in Debian, listed for minimal images).
 	bsdutils
@@ -54,8 +60,9 @@ pkgs=(
 	wrk nginx
 )
 
-# Debian's nginx package starts the system nginx on port 80 from its
-# postinst. A policy-rc.d that exits 101 forbids every service start during
+# Debian's nginx and bird2 packages start their system services (nginx on
+# port 80, BIRD with a config that does nothing) from their postinst. A
+# policy-rc.d that exits 101 forbids every service start during
 # the install; one the machine already has (Docker images ship one) is set
 # aside and put back afterwards.
 POLICY=/usr/sbin/policy-rc.d
@@ -103,19 +110,27 @@ if ((${#missing[@]} > 0)); then
 	# No prompts: CI runs without a terminal or stdin.
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update
+	services=()
 	if [[ " ${missing[*]} " == *" nginx "* ]]; then
+		services+=(nginx)
+	fi
+	if [[ " ${missing[*]} " == *" bird2 "* ]]; then
+		services+=(bird)
+	fi
+	if ((${#services[@]} > 0)); then
 		no_service_starts
 	fi
 	apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
-	if [[ " ${missing[*]} " == *" nginx "* ]]; then
-		# Nor at boot: only the bench runs nginx, on its own config.
+	for service in "${services[@]}"; do
+		# Nor at boot: only the bench runs nginx, and only the ECMP
+		# test runs bird, each on its own config.
 		if command -v systemctl >/dev/null; then
-			systemctl disable --quiet nginx.service 2>/dev/null || true
+			systemctl disable --quiet "$service.service" 2>/dev/null || true
 		fi
 		if command -v update-rc.d >/dev/null; then
-			update-rc.d nginx disable >/dev/null 2>&1 || true
+			update-rc.d "$service" disable >/dev/null 2>&1 || true
 		fi
-	fi
+	done
 else
 	echo "deps: all ${#pkgs[@]} packages installed"
 fi
