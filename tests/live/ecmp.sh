@@ -44,8 +44,18 @@
 #   hostback   H1 comes back as after a reboot (no pins, no state): the
 #              flows the router moves to it keep their backend
 #   hostjoin   H4 joins: the same
+#   digest     the three hosts' rings of web have the same digest; a
+#              host reloaded with another hash_seed has another
 #   killagent  kill -9 of H2's bouncerd, restarted on the same state: the
-#              router's route never changes, nothing breaks or fails
+#              router's route never changes (the routes are the kernel's),
+#              nothing breaks or fails
+#   drain      bouncerctl host drain --wait on H4 under load: both VIPs
+#              leave the router's routes, the traffic goes, then the host
+#              is stopped: nothing breaks or fails; restarted, it stays
+#              drained until host ready
+#   vipdown    H3 alone cannot reach api's backends (B1 and B2 answer
+#              nothing from those addresses to H3): H3 withdraws api and
+#              keeps web; the other hosts serve api
 #   measure    (reports) B3 added on every host, then H3 dies: how many of
 #              the long connections that moved host broke. Known: about a
 #              third, the share of slots the new backend took (the Maglev
@@ -53,8 +63,9 @@
 #              is placed on the new ring). Fails only if a connection that
 #              did not move broke.
 #
-# Route announcements are, for now, done here (announce, withdraw): the
-# agent will make them itself.
+# Each agent announces what it can serve (announce = { table = 4242; }):
+# a blackhole route per VIP in kernel table 4242, which the host's BIRD
+# exports; the test never writes those routes itself.
 #
 # Run as root from anywhere; needs build/bouncerd, build/bouncerctl,
 # build/bouncer-decap and bird (bird2). Prints "ok - NAME" / "not ok -
@@ -82,6 +93,7 @@ R_C_IP=10.60.0.1
 R_H_IP=10.61.0.1
 NS_SW=$P-sw
 VIP=10.63.0.100
+VIP_API=10.63.0.101
 PORT=80
 # Markers in the router's route monitor (blackholes, routed nowhere).
 MARK_NET=10.99.0
@@ -106,6 +118,8 @@ require_tools bird birdc ethtool nsenter "$PY"
 host_n() { echo "${1#[hb]}"; }
 host_ip() { echo "10.61.0.1$(host_n "$1")"; }
 be_ip() { echo "10.62.$(host_n "$1").2"; }
+# api's backends: a second address of B1 and B2.
+api_ip() { echo "10.62.$(host_n "$1").3"; }
 be_r_ip() { echo "10.62.$(host_n "$1").1"; }
 
 cleanup() {
@@ -146,14 +160,6 @@ ctl() { in_ns "$P-$1" timeout 10 "$BOUNCERCTL" -s "$WORK/$1/ctl.sock" "${@:2}"; 
 
 # birdc_at WHO ARGS...: WHO is a host or r.
 birdc_at() { timeout 10 birdc -s "$WORK/$1/bird.ctl" "${@:2}"; }
-
-# --- Route announcements --------------------------------------------------
-# The host's BIRD exports what is in kernel table 4242: one blackhole /32
-# per VIP the host serves, protocol 201. Today the test adds and removes
-# it; the agent will manage it itself (bouncerctl host drain|ready), and
-# these two will then go.
-announce() { ip -n "$P-$1" route replace blackhole "$VIP/32" table 4242 proto 201; }
-withdraw() { ip -n "$P-$1" route del blackhole "$VIP/32" table 4242 proto 201; }
 
 # --- Configs ----------------------------------------------------------------
 # The BIRD configs are examples/bird-host.conf and examples/bird-router.conf
@@ -234,7 +240,11 @@ EOF
 	} >"$WORK/r/bird.conf"
 }
 
-# The agent's config: the VIP section is the same on every host.
+# write_agent_config HOST [SEED]: the agent's config, the same on every
+# host but for its own names and addresses (and SEED, when given). The
+# agent announces what it can serve in table 4242. web fails open; api
+# fails closed, and its backends are B1's and B2's second addresses, so
+# that a host can lose api's backends alone (vipdown).
 write_agent_config() {
 	local h=$1
 	cat >"$WORK/$h/bouncer.conf" <<EOF
@@ -245,12 +255,19 @@ pin_dir = "$PIN/$h";
 control_socket = "$WORK/$h/ctl.sock";
 flow_table_size = 65536;
 ipip_source = { v4 = "$(host_ip "$h")"; };
+${2:+hash_seed = $2;}
+announce = { table = 4242; withdraw_wait = 1.0; };
 vips = (
   { name = "web"; address = "$VIP"; port = $PORT; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021;
     check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
     backends = ( { address = "$(be_ip b1)"; port = $PORT; },
-                 { address = "$(be_ip b2)"; port = $PORT; } ); }
+                 { address = "$(be_ip b2)"; port = $PORT; } ); },
+  { name = "api"; address = "$VIP_API"; port = $PORT; protocol = "tcp"; forwarding = "ipip";
+    ring_size = 1021; fail = "closed";
+    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    backends = ( { address = "$(api_ip b1)"; port = $PORT; },
+                 { address = "$(api_ip b2)"; port = $PORT; } ); }
 );
 EOF
 }
@@ -298,14 +315,19 @@ all_up() {
 # vip_field HOST FIELD: the VIP's counter on HOST.
 vip_field() { ctl "$1" -j vip list | json "d['vips'][0]['$2']"; }
 
-# host_start HOST: a host as after a boot: bouncerd from nothing, its
-# backends up, then BIRD and the announcement.
+# announced HOST: HOST's agent has both VIPs' routes in table 4242.
+announced() {
+	[[ $(ip -n "$P-$1" route show table 4242 proto 201 | grep -c blackhole) == 2 ]]
+}
+
+# host_start HOST: a host as after a boot: bouncerd (which announces the
+# VIPs once their backends are up), then BIRD.
 host_start() {
 	local h=$1
 	start_agent "$h"
 	wait_for 10 all_up "$h"
+	wait_for 10 announced "$h"
 	start_bird "$h"
-	announce "$h"
 	wait_for 10 established "$h" uplink
 }
 
@@ -333,13 +355,15 @@ host_reboot() {
 
 # --- The router's view ------------------------------------------------------
 
-# router_hosts: the hosts the router's route to the VIP leads to, sorted.
+# router_hosts [ADDR]: the hosts the router's route to ADDR (default:
+# web's VIP) leads to, sorted.
 router_hosts() {
-	ip -n "$NS_R" route show "$VIP/32" | grep -o 'via 10\.61\.0\.1[0-9]' |
+	ip -n "$NS_R" route show "${1:-$VIP}/32" | grep -o 'via 10\.61\.0\.1[0-9]' |
 		sed 's/via 10\.61\.0\.1/h/' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
-router_hosts_are() { [[ $(router_hosts) == "$1" ]]; }
+# router_hosts_are HOSTS [ADDR]
+router_hosts_are() { [[ $(router_hosts "${2:-$VIP}") == "$1" ]]; }
 
 # paths READY OUT: for each long connection listed in READY, "SPORT
 # BACKEND HOST": the host the router sends it to now (policy 3 hashes the
@@ -569,14 +593,16 @@ setup() {
 		ip netns add "$ns"
 		ip link add vb netns "$ns" type veth peer name "r$h" netns "$NS_R"
 		ip -n "$ns" addr add "$(be_ip "$h")/24" dev vb
+		ip -n "$ns" addr add "$(api_ip "$h")/24" dev vb
 		ip -n "$NS_R" addr add "$(be_r_ip "$h")/24" dev "r$h"
 		ip -n "$ns" link set vb up
 		ip -n "$ns" link set lo up
 		ip -n "$NS_R" link set "r$h" up
 		ip -n "$ns" route add default via "$(be_r_ip "$h")"
 		ip -n "$ns" addr add "$VIP/32" dev lo
+		ip -n "$ns" addr add "$VIP_API/32" dev lo
 		in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-		in_ns "$ns" "$DECAP" attach vb "$(be_ip "$h")" --pin "$PIN/decap-$h" 2>/dev/null
+		in_ns "$ns" "$DECAP" attach vb "$(be_ip "$h")" "$(api_ip "$h")" --pin "$PIN/decap-$h" 2>/dev/null
 		nsenter --net="/run/netns/$ns" -- "$PY" "$ROOT/tests/lib/echo_server.py" "$PORT" "$h" \
 			>"$WORK/$h/server.log" 2>&1 </dev/null &
 		echo $! >"$WORK/$h/server.pid"
@@ -774,6 +800,28 @@ scenario_hostjoin() {
 	join_host hostjoin h4 "h1 h2 h3 h4"
 }
 
+# The rings of the three hosts are the same, digest for digest; a host
+# with another hash seed has another digest (and would send a flow that
+# the router moves to it elsewhere).
+digests() {
+	local h
+	for h in "$@"; do
+		ctl "$h" ring show web --digest | grep -o 'digest [0-9a-f]*'
+	done | sort -u | wc -l
+}
+
+scenario_digest() {
+	[[ $(digests h1 h2 h3) == 1 ]]
+	diag "web's ring on h1: $(ctl h1 ring show web --digest)"
+	write_agent_config h1 0x1234abcd
+	ctl h1 reload >/dev/null
+	diag "with hash_seed 0x1234abcd: $(ctl h1 ring show web --digest)"
+	[[ $(digests h1 h2 h3) == 2 ]]
+	write_agent_config h1
+	ctl h1 reload >/dev/null
+	[[ $(digests h1 h2 h3) == 1 ]]
+}
+
 # kill -9 of an agent: the datapath forwards on, BIRD goes on announcing
 # (the route is the kernel's, not the agent's), the new agent adopts it.
 scenario_killagent() {
@@ -797,6 +845,69 @@ scenario_killagent() {
 	no_breaks "$name"
 	no_failures "$name"
 	((p1 > p0))
+}
+
+# bouncerctl host drain on H4 under load: its routes go, the router moves
+# its flows to the others (same ring: same backends), and once the traffic
+# has gone the host is stopped: nothing breaks, nothing fails. Then it
+# comes back drained (the state file) and host ready announces it again.
+scenario_drain() {
+	local name=drain out
+	client_start "$name"
+	more_new "$name" 50
+	out=$(ctl h4 host drain --wait --timeout 30)
+	diag "h4: $(tr '\n' ' ' <<<"$out")"
+	grep -q '^host drained' <<<"$out"
+	router_hosts_are "h1 h2 h3"
+	router_hosts_are "h1 h2 h3" "$VIP_API"
+	kill -TERM "$(cat "$WORK/h4/agent.pid")" "$(cat "$WORK/h4/bird.pid")"
+	wait_for 10 gone "$WORK/h4/agent.pid"
+	wait_for 10 gone "$WORK/h4/bird.pid"
+	more_new "$name" 100
+	client_stop "$name"
+	route_changes "$name" "h1 h2 h3"
+	no_breaks "$name"
+	no_failures "$name"
+	# Back: still drained after the restart, until host ready.
+	start_agent h4
+	[[ $(ctl h4 -j host show | json "d['state'] != 'ready' and d['announced'] == []") == True ]]
+	start_bird h4
+	wait_for 10 established h4 uplink
+	router_hosts_are "h1 h2 h3"
+	ctl h4 host ready >/dev/null
+	wait_for 10 router_hosts_are "h1 h2 h3 h4"
+	wait_for 10 router_hosts_are "h1 h2 h3 h4" "$VIP_API"
+}
+
+# api_serves N: N new connections to api all answer, from B1 or B2.
+api_serves() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		in_ns "$NS_C" timeout 3 bash -c "exec 3<>/dev/tcp/$VIP_API/$PORT; head -1 <&3" ||
+			echo FAIL
+	done >"$WORK/api.out"
+	[[ $(grep -c '^b[12]$' "$WORK/api.out") == "$1" ]]
+}
+
+# H3 alone loses api's backends: B1 and B2 answer nothing from api's
+# addresses to H3, so H3's checks of them time out. H3 withdraws api
+# (it fails closed) and keeps web; the others serve api.
+scenario_vipdown() {
+	local b
+	for b in b1 b2; do
+		ip -n "$P-$b" rule add from "$(api_ip "$b")" to "$(host_ip h3)" prohibit
+	done
+	wait_for 10 router_hosts_are "h1 h2 h4" "$VIP_API"
+	router_hosts_are "h1 h2 h3 h4"
+	[[ $(ctl h3 -j vip list | json "sorted((v['name'], v['announced']) for v in d['vips'])") == \
+		"[('api', False), ('web', True)]" ]]
+	# Every connection answered: h3 is not in api's route.
+	api_serves 40
+	for b in b1 b2; do
+		ip -n "$P-$b" rule del from "$(api_ip "$b")" to "$(host_ip h3)" prohibit
+	done
+	wait_for 10 router_hosts_are "h1 h2 h3 h4" "$VIP_API"
+	api_serves 40
 }
 
 # A backend added on every host, then a host lost. The connections
@@ -840,17 +951,13 @@ scenario_measure() {
 setup
 run examples scenario_examples
 run spread scenario_spread
+run digest scenario_digest
 run hostdies scenario_hostdies
 run hostback scenario_hostback
 run hostjoin scenario_hostjoin
 run killagent scenario_killagent
-# To come once the agent announces its VIPs itself (announce and withdraw
-# above go then), here, before measure, with four hosts up:
-#   drain    bouncerctl host drain on one host: its routes are withdrawn,
-#            its flows move under load; then stopped: 0 broken, 0 failed
-#   vipdown  one VIP loses all its backends on one host only: that host
-#            withdraws that VIP alone, the others keep it (needs a second
-#            VIP in write_agent_config)
+run drain scenario_drain
+run vipdown scenario_vipdown
 run measure scenario_measure
 if ((FAILURES)); then
 	for f in "$WORK"/*/agent.log "$WORK"/r/bird.log; do
