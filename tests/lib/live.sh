@@ -41,7 +41,8 @@ lacks() { ! grep -q "$1" "$2"; }
 pid_gone() {
 	local pid
 	pid=$(cat "$1")
-	[[ ! -e /proc/$pid ]] || grep -q '^State:[[:space:]]*Z' "/proc/$pid/status"
+	# -s: the process may go between the two tests.
+	[[ ! -e /proc/$pid ]] || grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status"
 }
 
 # run NAME FUNCTION: one scenario, in a subshell with errexit, so that any

@@ -152,9 +152,6 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
-# jq-free JSON field access: json EXPR reads the reply on stdin.
-json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-
 # ctl HOST ARGS...: bouncerctl against HOST's agent.
 ctl() { in_ns "$P-$1" timeout 10 "$BOUNCERCTL" -s "$WORK/$1/ctl.sock" "${@:2}"; }
 
@@ -284,13 +281,6 @@ start_agent() {
 	wait_for 10 agent_answers "$h"
 }
 
-# gone PIDFILE: the process is gone (or a zombie, not yet reaped).
-gone() {
-	local pid
-	pid=$(cat "$1")
-	[[ ! -e /proc/$pid ]] || grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status"
-}
-
 bird_answers() { birdc_at "$1" show status >/dev/null 2>&1; }
 
 start_bird() {
@@ -338,8 +328,8 @@ host_die() {
 	local h=$1
 	ip -n "$P-$h" link set "v$h" down
 	kill -KILL "$(cat "$WORK/$h/bird.pid")" "$(cat "$WORK/$h/agent.pid")"
-	wait_for 5 gone "$WORK/$h/bird.pid"
-	wait_for 5 gone "$WORK/$h/agent.pid"
+	wait_for 5 pid_gone "$WORK/$h/bird.pid"
+	wait_for 5 pid_gone "$WORK/$h/agent.pid"
 }
 
 # host_reboot HOST: what a reboot loses: the kernel's routes in table
@@ -503,7 +493,7 @@ client_stop() {
 	local name=$1
 	mark >"$WORK/$name.mark1"
 	touch "$WORK/$name.stop"
-	wait_for 20 gone "$WORK/client.pid"
+	wait_for 20 pid_gone "$WORK/client.pid"
 	trap - EXIT
 	[[ -s $WORK/$name.json ]]
 	vip_events "$(cat "$WORK/$name.mark0")" "$(cat "$WORK/$name.mark1")" >"$WORK/$name.events"
@@ -830,7 +820,7 @@ scenario_killagent() {
 	more_new "$name" 50
 	p0=$(vip_field h2 packets)
 	kill -KILL "$(cat "$WORK/h2/agent.pid")"
-	wait_for 5 gone "$WORK/h2/agent.pid"
+	wait_for 5 pid_gone "$WORK/h2/agent.pid"
 	more_new "$name" 50
 	start_agent h2
 	[[ $(ctl h2 -j status | json "d['adopted']") == True ]]
@@ -861,8 +851,8 @@ scenario_drain() {
 	router_hosts_are "h1 h2 h3"
 	router_hosts_are "h1 h2 h3" "$VIP_API"
 	kill -TERM "$(cat "$WORK/h4/agent.pid")" "$(cat "$WORK/h4/bird.pid")"
-	wait_for 10 gone "$WORK/h4/agent.pid"
-	wait_for 10 gone "$WORK/h4/bird.pid"
+	wait_for 10 pid_gone "$WORK/h4/agent.pid"
+	wait_for 10 pid_gone "$WORK/h4/bird.pid"
 	more_new "$name" 100
 	client_stop "$name"
 	route_changes "$name" "h1 h2 h3"
