@@ -168,11 +168,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-/* The soft limit on open files up to the hard one: a ring swap, a health
- * check or a flow dump must not fail for want of a descriptor (systemd
- * and most shells give 1024 soft, far more hard). Control connections
- * are capped apart (CTL_MAX_CONNS), so clients cannot take these.
- */
 /* CAP_BPF arrived in 5.8; before it, and as its superset, CAP_SYS_ADMIN. */
 #ifndef CAP_BPF
 #define CAP_BPF 39
@@ -203,6 +198,11 @@ static int need_privileges(void)
 	return -EPERM;
 }
 
+/* The soft limit on open files up to the hard one: a ring swap, a health
+ * check or a flow dump must not fail for want of a descriptor (systemd
+ * and most shells give 1024 soft, far more hard). Control connections
+ * are capped apart (CTL_MAX_CONNS), so clients cannot take these.
+ */
 static void raise_nofile_limit(void)
 {
 	struct rlimit rl;
