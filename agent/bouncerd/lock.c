@@ -98,13 +98,13 @@ static int lock_one(const char *path, bool is_dir, const char *what, int *fdp)
 		if (err == -EWOULDBLOCK) {
 			pid = lock_holder(fd);
 			if (pid)
-				log_warnx("another bouncerd (pid %d) is running with %s %s: "
-					  "not starting",
-					  (int)pid, what, path);
+				log_errx("another bouncerd (pid %d) is running with %s %s: "
+					 "not starting",
+					 (int)pid, what, path);
 			else
-				log_warnx("another bouncerd is running with %s %s (%s is locked): "
-					  "not starting",
-					  what, path, path);
+				log_errx("another bouncerd is running with %s %s (%s is locked): "
+					 "not starting",
+					 what, path, path);
 		} else {
 			log_warn("cannot lock %s", path);
 		}

@@ -458,11 +458,11 @@ scenario_second() {
 	rc=$(second_agent "$WORK/second.log" -S "$WORK/state")
 	diag "second agent: exit $rc: $(tr '\n' ' ' <"$WORK/second.log")"
 	[[ $rc == 1 ]]
-	grep -q "pid $pid" "$WORK/second.log"
+	grep -q "bouncerd: error: another bouncerd (pid $pid)" "$WORK/second.log"
 	rc=$(second_agent "$WORK/second2.log" -S "$WORK/state2")
 	diag "second agent, own state directory: exit $rc: $(tr '\n' ' ' <"$WORK/second2.log")"
 	[[ $rc == 1 ]]
-	grep -q "pid $pid" "$WORK/second2.log"
+	grep -q "bouncerd: error: another bouncerd (pid $pid)" "$WORK/second2.log"
 	# A config check needs no lock.
 	in_ns "$NS_L" "$BOUNCERD" -t -c "$WORK/bouncer.conf" >/dev/null
 	kill -0 "$pid"
