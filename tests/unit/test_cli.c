@@ -1024,6 +1024,36 @@ static void test_render_every_command(void **state)
 		      "REMOVED AT RUN TIME  BACKEND\n"
 		      "web                  [fd00::2]:80\n"
 		      "dns                  (the whole VIP)\n");
+	/* The host's announcements: in status, and host show once drained. */
+	assert_render("status",
+		      "{\"version\": \"1.0\", \"uptime_s\": 61, \"config\": \"/b.conf\","
+		      " \"pin_dir\": \"/p\", \"vips\": 2, \"backends\": 4, \"adopted\": false,"
+		      " \"interfaces\": [], \"removed\": [], \"host\": {\"state\": \"ready\","
+		      " \"announce\": true, \"announced\": [\"10.0.0.1\", \"fd00::1\"],"
+		      " \"pps\": 12.5, \"table\": 4242, \"withdraw_wait_s\": 2.0}}",
+		      "version    1.0\n"
+		      "uptime     1m1s\n"
+		      "config     /b.conf\n"
+		      "pin dir    /p\n"
+		      "vips       2\n"
+		      "backends   4\n"
+		      "adopted    no\n"
+		      "host       ready\n"
+		      "announced  10.0.0.1, fd00::1 (table 4242)\n"
+		      "\n"
+		      "INTERFACE  MODE\n");
+	assert_render("host.show",
+		      "{\"state\": \"drained\", \"announce\": true, \"announced\": [],"
+		      " \"pps\": 0.4, \"table\": 4242, \"drained_after_s\": 3.0}",
+		      "host       drained (traffic gone after 3s)\n"
+		      "announced  none (table 4242)\n"
+		      "traffic    0 pkt/s\n");
+	assert_render("host.show",
+		      "{\"state\": \"ready\", \"announce\": false, \"announced\": [],"
+		      " \"pps\": 1500}",
+		      "host       ready\n"
+		      "announced  nothing: no announce block in the config\n"
+		      "traffic    1.50k pkt/s\n");
 	assert_render("reload",
 		      "{\"vips_added\": 1, \"vips_removed\": 0, \"vips_changed\": 2,"
 		      " \"backends_added\": 3, \"backends_removed\": 1, \"backends_changed\": 0}",

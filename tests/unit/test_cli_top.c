@@ -300,6 +300,40 @@ static void test_empty(void **state)
 	json_decref(empty);
 }
 
+/* An agent that announces its VIPs says in the first line how the host
+ * stands; one that announces nothing says nothing of it.
+ */
+static void test_host_state(void **state)
+{
+	json_t *status = load("{\"version\": \"0.1\", \"uptime_s\": 5, \"host\":"
+			      " {\"state\": \"draining\", \"announce\": true}}");
+	json_t *quiet = load("{\"version\": \"0.1\", \"uptime_s\": 5, \"host\":"
+			     " {\"state\": \"ready\", \"announce\": false}}");
+	json_t *empty = json_object();
+	struct top_replies r = { status, empty, empty, empty };
+	struct top_view v = { 0 };
+	struct top_sample *s;
+	char *text;
+
+	(void)state;
+	s = top_sample_new(&r, NULL, 1);
+	assert_non_null(s);
+	text = render(s, &v);
+	assert_non_null(strstr(text, "bouncer 0.1  up 5s  host draining  sort name\n"));
+	free(text);
+	top_sample_free(s);
+	r.status = quiet;
+	s = top_sample_new(&r, NULL, 1);
+	assert_non_null(s);
+	text = render(s, &v);
+	assert_non_null(strstr(text, "bouncer 0.1  up 5s  sort name\n"));
+	free(text);
+	top_sample_free(s);
+	json_decref(status);
+	json_decref(quiet);
+	json_decref(empty);
+}
+
 /* On a terminal: lines cut to the width, one line fewer than the
  * screen, control characters neutered.
  */
@@ -323,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_plain_first), cmocka_unit_test(test_rates_from_counters),
 		cmocka_unit_test(test_sort_orders), cmocka_unit_test(test_screen_view),
 		cmocka_unit_test(test_empty),	    cmocka_unit_test(test_screen_output),
+		cmocka_unit_test(test_host_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
