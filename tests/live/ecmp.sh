@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# Several bouncer hosts behind an ECMP router that learns the VIP from each
-# of them over BGP (BIRD 2, with BFD), as they would be deployed. Each host
-# runs bouncerd with the same VIP and backends, and BIRD, which exports the
-# host's blackhole route for the VIP (kernel table 4242, protocol 201) to
-# the router; the router's BIRD merges the hosts' routes into one multipath
-# route. The backends answer the client directly (DSR, ipip through the
+# Several bouncer hosts behind an ECMP router that learns the VIPs from
+# each of them over BGP (BIRD 2, with BFD), as they would be deployed. Each
+# host runs bouncerd with the same VIPs (web; api, for vipdown) and
+# backends, and BIRD, which exports the host's blackhole route per VIP
+# (kernel table 4242, protocol 201, written by the agent) to the router;
+# the router's BIRD merges the hosts' routes into one multipath route per
+# VIP. The backends answer the client directly (DSR, ipip through the
 # router).
 #
 #        C (client)
@@ -38,14 +39,14 @@
 #              (each agent's new-flow counter) and over both backends; the
 #              router's own choice (ip route get with the ports) names, for
 #              every long connection, the host whose flow table holds it
+#   digest     the three hosts' rings of web have the same digest; a
+#              host reloaded with another hash_seed has another
 #   hostdies   H1 dies hard (its veth down, bouncerd and BIRD killed): BFD
 #              takes it out; no long connection breaks; new connections
 #              fail only between the death and the router's change
 #   hostback   H1 comes back as after a reboot (no pins, no state): the
 #              flows the router moves to it keep their backend
 #   hostjoin   H4 joins: the same
-#   digest     the three hosts' rings of web have the same digest; a
-#              host reloaded with another hash_seed has another
 #   killagent  kill -9 of H2's bouncerd, restarted on the same state: the
 #              router's route never changes (the routes are the kernel's),
 #              nothing breaks or fails
