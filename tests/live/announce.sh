@@ -20,6 +20,7 @@
 #   reload     a reload that changes announce.table is refused
 #   detach     bouncerctl detach withdraws at once, keeps the program on
 #              the interface for withdraw_wait (1 s), then detaches
+#   stopdetach the same for SIGTERM to bouncerd --detach-on-exit
 #
 # Run as root; needs build/bouncerd and build/bouncerctl. Prints
 # "ok - NAME" / "not ok - NAME" per scenario; exit 77 when not root.
@@ -101,9 +102,10 @@ agent_answers() { ctl status >/dev/null 2>&1; }
 
 agent_gone() { pid_gone "$WORK/agent.pid"; }
 
+# start_agent [OPTION...]: bouncerd in L, with OPTIONs (--detach-on-exit).
 start_agent() {
 	nsenter --net="/run/netns/$NS_L" -- \
-		"$BOUNCERD" -c "$WORK/bouncer.conf" -S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
+		"$BOUNCERD" -c "$WORK/bouncer.conf" -S "$WORK/state" "$@" >>"$WORK/agent.log" 2>&1 </dev/null &
 	echo $! >"$WORK/agent.pid"
 	wait_for 10 agent_answers
 }
@@ -228,6 +230,30 @@ scenario_detach() {
 	grep -q "withdrew $VIP_WEB (table $TABLE): detaching" "$WORK/agent.log"
 }
 
+# A stop with --detach-on-exit: the same order as detach, on SIGTERM.
+scenario_stopdetach() {
+	local t0 t1
+	: >"$WORK/agent.log"
+	start_agent --detach-on-exit
+	wait_for 10 routes_are "blackhole $VIP_WEB blackhole $VIP_OPEN "
+	xdp_attached
+	t0=$(date +%s%N)
+	kill -TERM "$(cat "$WORK/agent.pid")"
+	wait_for 10 agent_gone
+	t1=$(date +%s%N)
+	diag "stopped $(((t1 - t0) / 1000000)) ms after SIGTERM"
+	routes_are ""
+	if xdp_attached; then
+		diag "the program is still on vl after the agent exited"
+		return 1
+	fi
+	# Withdrawn, then withdraw_wait (1 s), then detached.
+	(((t1 - t0) / 1000000 >= 1000))
+	[[ $(grep -n "withdrew $VIP_WEB (table $TABLE): detaching\|detached from every interface" \
+		"$WORK/agent.log" | cut -d: -f2- | sed 's/ (table.*//') == \
+		"bouncerd: withdrew $VIP_WEB"$'\n'"bouncerd: detached from every interface" ]]
+}
+
 setup
 run announced scenario_announced
 run vipdown scenario_vipdown
@@ -235,6 +261,7 @@ run kill9 scenario_kill9
 run drain scenario_drain
 run reload scenario_reload
 run detach scenario_detach
+run stopdetach scenario_stopdetach
 if ((FAILURES)); then
 	sed 's/^/# agent: /' "$WORK/agent.log" | tail -40 >&2
 fi
