@@ -524,6 +524,22 @@ int daemon_local_backend_add(struct daemon *d, struct vip_rt *v, unsigned int wo
 	return backend_write(d, b);
 }
 
+/* cv's entry for the backend at addr, family, port; NULL when cv does not
+ * list it.
+ */
+static const struct cfg_backend *cfg_vip_backend(const struct cfg_vip *cv, const __be32 addr[4],
+						 __u8 family, __u16 port)
+{
+	for (size_t i = 0; i < cv->nbackends; i++) {
+		const struct cfg_backend *cb = &cv->backends[i];
+
+		if (cb->family == family && cb->port == port &&
+		    memcmp(cb->addr, addr, sizeof(cb->addr)) == 0)
+			return cb;
+	}
+	return NULL;
+}
+
 /* The config file's entry for the backend at addr, family, port of v;
  * NULL when the file does not list it (or v was added at run time).
  */
@@ -532,14 +548,7 @@ static const struct cfg_backend *backend_in_file(struct daemon *d, const struct 
 {
 	const struct cfg_vip *cv = v->added ? NULL : cfg_vip_find(d->cfg, v->name);
 
-	for (size_t i = 0; cv && i < cv->nbackends; i++) {
-		const struct cfg_backend *cb = &cv->backends[i];
-
-		if (cb->family == family && cb->port == port &&
-		    memcmp(cb->addr, addr, sizeof(cb->addr)) == 0)
-			return cb;
-	}
-	return NULL;
+	return cv ? cfg_vip_backend(cv, addr, family, port) : NULL;
 }
 
 int daemon_backend_add(struct daemon *d, struct vip_rt *v, const struct cfg_backend *cb, char *err,
@@ -872,18 +881,6 @@ void daemon_vips_free(struct daemon *d)
 	d->nvips = 0;
 }
 
-static bool backend_in_cfg(const struct cfg_vip *cv, const struct backend_rt *b)
-{
-	for (size_t i = 0; i < cv->nbackends; i++) {
-		const struct cfg_backend *cb = &cv->backends[i];
-
-		if (cb->family == b->family && cb->port == b->port &&
-		    memcmp(cb->addr, b->addr, sizeof(cb->addr)) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Removes v's backends that cv no longer lists: picked first, removed
  * after, since each removal reshuffles v->backends.
  */
@@ -898,10 +895,12 @@ static int vip_drop_backends_not_in(struct daemon *d, struct vip_rt *v, const st
 	/* Local backends come and go with the workers block; those added
 	 * at run time stay.
 	 */
-	for (size_t i = 0; i < v->nbackends; i++)
-		if (!v->backends[i]->local && !v->backends[i]->added &&
-		    !backend_in_cfg(cv, v->backends[i]))
-			gone[n++] = v->backends[i];
+	for (size_t i = 0; i < v->nbackends; i++) {
+		struct backend_rt *b = v->backends[i];
+
+		if (!b->local && !b->added && !cfg_vip_backend(cv, b->addr, b->family, b->port))
+			gone[n++] = b;
+	}
 	for (size_t i = 0; i < n; i++)
 		daemon_backend_del(d, gone[i]);
 	*removed += n;
