@@ -570,9 +570,7 @@ scenario_restart() {
 	loop=$!
 	# A deadline, not a speed: 50 curls take seconds on a busy machine.
 	wait_for 60 lines_at_least "$WORK/restart.out" 50
-	kill -KILL "$(cat "$WORK/agent.pid")"
-	wait_for 5 agent_gone
-	start_agent
+	restart_agent KILL
 	wait "$loop"
 	after=$(ctl -j backend list | json "sorted((b['vip'], b['address'], b['admin'], b['health']) for b in d['backends'])")
 	diag "requests across the restart: $(sort "$WORK/restart.out" | uniq -c | tr '\n' ' ')"
@@ -587,30 +585,28 @@ runtime_now() {
 	ctl -j backend list web | json "sorted((b['address'], b['weight'], b['admin']) for b in d['backends'])"
 }
 
+# runtime_is WHEN WANT: web's run-time settings are WANT.
+runtime_is() {
+	local got
+	got=$(runtime_now)
+	diag "$1: $got"
+	[[ $got == "$2" ]]
+}
+
 scenario_runtime() {
-	local want got
+	local want
 	ctl backend set web "$B1_IP:80" weight 6
 	ctl backend set web "$B2_IP:80" state drain
 	want="[('$B1_IP', 6, 'ready'), ('$B2_IP', 1, 'drain')]"
 	[[ $(runtime_now) == "$want" ]]
-	kill -KILL "$(cat "$WORK/agent.pid")"
-	wait_for 5 agent_gone
-	start_agent
-	got=$(runtime_now)
-	diag "after kill -9: $got"
-	[[ $got == "$want" ]]
+	restart_agent KILL
+	runtime_is "after kill -9" "$want"
 	# The config file's weight and admin state did not change: a reload
 	# keeps both run-time settings.
 	ctl reload
-	got=$(runtime_now)
-	diag "after a reload: $got"
-	[[ $got == "$want" ]]
-	kill -TERM "$(cat "$WORK/agent.pid")"
-	wait_for 10 agent_gone
-	start_agent
-	got=$(runtime_now)
-	diag "after a normal stop: $got"
-	[[ $got == "$want" ]]
+	runtime_is "after a reload" "$want"
+	restart_agent TERM
+	runtime_is "after a normal stop" "$want"
 	# Only web's: web6 has the same backends, at their config values.
 	[[ $(ctl -j backend list web6 | json "sorted((b['weight'], b['admin']) for b in d['backends'])") == "[(1, 'ready'), (1, 'ready')]" ]]
 	ctl backend set web "$B1_IP:80" weight 1
@@ -672,15 +668,11 @@ scenario_added() {
 	grep -q "('tunnel', '$B1_IP', 80, 4, 'ready', \['weight'\])" <<<"$want"
 	grep -q "\[{'vip': 'web', 'address': '$B2_IP', 'port': 80}\]" <<<"$want"
 	wait_for 10 all_up extra
-	kill -KILL "$(cat "$WORK/agent.pid")"
-	wait_for 5 agent_gone
-	start_agent
+	restart_agent KILL
 	same_view "after kill -9" "$want"
 	ctl reload >/dev/null
 	same_view "after a reload" "$want"
-	kill -TERM "$(cat "$WORK/agent.pid")"
-	wait_for 10 agent_gone
-	start_agent
+	restart_agent TERM
 	same_view "after a stop" "$want"
 	# The file changes what was set at run time: its values win. web's
 	# b2 (weight 2 now) is back, tunnel's b1 has the file's weight, and
@@ -746,6 +738,16 @@ scenario_detach() {
 
 # The agent may be our child (a zombie until reaped) or a subshell's.
 agent_gone() { pid_gone "$WORK/agent.pid"; }
+
+# restart_agent SIGNAL: the agent stopped by SIGNAL (KILL: gone within
+# 5 s; TERM: its own stop, within 10 s), then a new one, which takes over.
+restart_agent() {
+	local deadline=10
+	[[ $1 == KILL ]] && deadline=5
+	kill "-$1" "$(cat "$WORK/agent.pid")"
+	wait_for "$deadline" agent_gone
+	start_agent
+}
 
 # raw_request LINE: LINE as it is on the control socket, and the reply
 # line: what bouncerctl would never send.
