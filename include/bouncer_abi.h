@@ -8,6 +8,11 @@
 
 #include <linux/types.h>
 
+/* Version of the layout of the pinned maps below. Bumped with every change
+ * to a pinned map's key, value, size or meaning; printed by --version.
+ */
+#define BNC_MAP_ABI_VERSION 1
+
 #define BNC_MAX_VIPS 512
 #define BNC_MAX_BACKENDS 4096
 #define BNC_MAX_FLOWS 1048576
