@@ -409,7 +409,8 @@ static int counters_add_since(struct map_copy *mc, int ncpus)
 	nvalue = malloc(nvb);
 	cur = malloc(nvb);
 	for (__u32 i = 0; i < mc->snap.n && now && delta && nvalue && cur && !err; i++) {
-		const __u64 *before = (const __u64 *)(mc->snap.values + i * ovb);
+		const __u64 *before =
+			(const __u64 *)((const unsigned char *)mc->snap.values + i * ovb);
 		bool moved = false;
 
 		if (bpf_map_lookup_elem(mc->old_fd, &i, now)) {

@@ -327,4 +327,4 @@ run traffic scenario_traffic
 if ((FAILURES)); then
 	sed 's/^/# /' "$WORK/agent.log" | tail -n 60 >&2
 fi
-exit $((FAILURES ? 1 : 0))
+((FAILURES == 0))
