@@ -163,7 +163,7 @@ static bool same_layout(const struct map_layout *a, const struct map_layout *b)
 static bool same_inner(const struct bpf_map *map, int fd, __u32 max_entries)
 {
 	const struct bpf_map *inner = bpf_map__inner_map((struct bpf_map *)map);
-	struct map_layout have;
+	struct map_layout have = { 0 };
 	__u32 id;
 	int ifd, err;
 
