@@ -218,8 +218,8 @@ static int bench_rings(void)
 	if (!err)
 		printf("%d VIPs, rings of %u: load without pins %.0f ms; adopting the pins "
 		       "%.0f ms (%.2fx); the rings rebuilt %.0f ms (%.2fx)\n",
-		       VIPS, BNC_RING_SIZE_DEFAULT, load_ms, adopt_ms, adopt_ms / load_ms, rings_ms,
-		       rings_ms / load_ms);
+		       VIPS, (unsigned int)BNC_RING_SIZE_DEFAULT, load_ms, adopt_ms,
+		       adopt_ms / load_ms, rings_ms, rings_ms / load_ms);
 	free(ring);
 	if (system(NULL)) {
 		char cmd[128];
@@ -239,7 +239,7 @@ int main(void)
 		fprintf(stderr, "bench_migrate: needs root (maps and pins)\n");
 		return 1;
 	}
-	printf("bench_migrate: converting maps of layout version 1 to %u\n", BNC_MAP_ABI_VERSION);
+	printf("bench_migrate: converting maps of layout version 1 to %d\n", BNC_MAP_ABI_VERSION);
 	err = bench_flows("flows4", sizeof(struct bnc_flow4_key));
 	if (!err)
 		err = bench_flows("flows6", sizeof(struct bnc_flow_key));

@@ -83,6 +83,9 @@ trap "exit 1" INT TERM HUP PIPE
 # The old agent, built once from the commit's tree.
 build_old() {
 	[[ -x $OLD_TREE/build/bouncerd && -x $OLD_TREE/build/bouncerctl ]] && return 0
+	# A shallow clone lacks the commit: its origin may still have it.
+	git -C "$ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null ||
+		git -C "$ROOT" fetch -q origin "$OLD_COMMIT" 2>/dev/null || true
 	if ! git -C "$ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null; then
 		echo "not ok - setup # commit $OLD_COMMIT is not in this clone: a full clone (not shallow) is needed"
 		exit 1
