@@ -15,8 +15,9 @@
  * this number bumped; an entry in agent/bouncerd/migrate_table.c with the
  * old layout and the conversions both ways; a unit test of that entry;
  * and the last commit of the old version recorded in tests/live/upgrade.sh.
- * Maps added or removed, counters appended to global_stats and resized
- * tables need no entry.
+ * A map added or removed is a MAP_ADDED or MAP_REMOVED entry (a downgrade
+ * removes what the older agent would not know); counters appended to a
+ * value are an entry without conversions; a resized table needs none.
  */
 #define BNC_MAP_ABI_VERSION 2
 

@@ -105,8 +105,17 @@ static __u8 backend_datapath_state(const struct vip_rt *v, const struct backend_
 	if (b->admin == CFG_ADMIN_MAINT)
 		return BNC_BACKEND_DOWN;
 	/* Failing open never reaches a worker that does not listen. */
-	if ((!v->failing_open || b->local) && !b->healthy)
+	if ((!v->failing_open || b->local) && !b->healthy) {
+		/* A remote TCP backend that fails its checks keeps its
+		 * established connections, as IPVS and HAProxy do: another
+		 * backend would only reset them, and a check that timed out
+		 * on a busy machine must not cost a working connection. UDP
+		 * has no connection to keep: its flows move to a live one.
+		 */
+		if (!b->local && v->key.proto == IPPROTO_TCP)
+			return BNC_BACKEND_DRAIN;
 		return BNC_BACKEND_DOWN;
+	}
 	return b->admin == CFG_ADMIN_DRAIN ? BNC_BACKEND_DRAIN : BNC_BACKEND_UP;
 }
 

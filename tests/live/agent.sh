@@ -14,6 +14,9 @@
 #             it is out and no request fails; it rejoins after it returns
 #   drain     connections open on a drained backend complete; new ones go
 #             to the other
+#   falsedown a backend whose checks fail while it serves (a blackhole
+#             route for the agent's address on it): new connections go to
+#             the other; its open connections complete on it
 #   second    a second bouncerd with the same config (or only the same
 #             pin directory and control socket) exits 1 at once naming the
 #             running agent's pid; the running agent's backends, ring and
@@ -142,8 +145,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)
         self.end_headers()
-        if self.path.startswith("/slow"):
-            for _ in range(20):
+        if self.path.startswith("/slow") or self.path.startswith("/long"):
+            for _ in range(80 if self.path.startswith("/long") else 20):
                 self.wfile.write(b".")
                 self.wfile.flush()
                 time.sleep(0.1)
@@ -348,6 +351,59 @@ scenario_failure() {
 	wait_for 5 all_up web
 	requests "http://$VIP_DSR/" 50 "$WORK/back.out"
 	spread "$WORK/back.out"
+}
+
+# A check that fails while the backend serves (a busy machine, a lost
+# check packet): the backend leaves the ring for new connections, but the
+# connections it has keep going to it (datapath state drain, for TCP),
+# not to the other backend, which would reset them. The checks are made
+# to fail by a blackhole route on b1 for the agent's address: the
+# client's traffic reaches b1 and its answers leave as before.
+scenario_falsedown() {
+	local i rc pids=() b1_long=0 failed=0 log0
+	log0=$(wc -l <"$WORK/agent.log")
+	# 24 downloads of 8 s: P(none on b1) < 6.2e-8, (511/1021)^24.
+	for i in $(seq 1 24); do
+		in_ns "$NS_C" curl -s --max-time 30 "http://$VIP_DSR/long" \
+			>"$WORK/long.$i" 2>/dev/null &
+		pids+=($!)
+	done
+	wait_for 10 established_to "$VIP_DSR" 24
+	ip -n "$NS_B1" route add blackhole "$L_IP/32"
+	wait_for 5 backend_is web "$B1_IP" health down
+	# The downloads were open when b1 went down, or this proves nothing.
+	for i in $(seq 1 24); do
+		kill -0 "${pids[i - 1]}" 2>/dev/null || {
+			diag "download $i ended before b1 was down"
+			return 1
+		}
+	done
+	[[ $(backend_field web "$B1_IP" datapath) == drain ]]
+	requests "http://$VIP_DSR/" 40 "$WORK/falsedown.out"
+	ip -n "$NS_B1" route del blackhole "$L_IP/32"
+	lacks '^b1$' "$WORK/falsedown.out"
+	for i in $(seq 1 24); do
+		rc=0
+		wait "${pids[i - 1]}" || rc=$?
+		if ((rc)) || ! grep -q 'b[12]$' "$WORK/long.$i"; then
+			diag "download $i: curl exit $rc, got '$(tr -d '\n' <"$WORK/long.$i" | tail -c 30)'"
+			failed=$((failed + 1))
+		fi
+		grep -q 'b1$' "$WORK/long.$i" && b1_long=$((b1_long + 1))
+	done
+	diag "downloads on b1: $b1_long of 24, failed $failed"
+	((failed == 0)) || {
+		agent_log_since "$log0"
+		return 1
+	}
+	((b1_long > 0))
+	wait_for 5 all_up web
+	wait_for 5 all_up tunnel
+}
+
+# established_to ADDR N: the client has N connections established to ADDR.
+established_to() {
+	(($(in_ns "$NS_C" ss -Htn state established dst "$1" | wc -l) >= $2))
 }
 
 # agent_log_since N: the agent's log lines after line N, as diag lines.
@@ -856,6 +912,7 @@ run ipip scenario_ipip
 run ipv6 scenario_ipv6
 run failure scenario_failure
 run drain scenario_drain
+run falsedown scenario_falsedown
 run weight scenario_weight
 run second scenario_second
 run notroot scenario_notroot

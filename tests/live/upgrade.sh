@@ -9,12 +9,13 @@
 # scenarios tests/lib/longconn.py keeps 60 long-lived connections echoing
 # and opens 50 new ones a second.
 #
-#   old       the old agent serves; its status has no map layout
+#   old       the old agent serves; its status shows the old map layout
+#             (none for version 1)
 #   upgrade   kill -9 of the old agent, the new one started: it converts
-#             the maps (its log says so, its status says layout 2); every
+#             the maps (its log says so, its status shows the new layout); every
 #             flow the old agent listed is in the new table with the same
 #             backend; no counter went back; the same worker pids
-#   downgrade kill -9 of the new agent, `bouncerd --downgrade-maps 1`,
+#   downgrade kill -9 of the new agent, `bouncerd --downgrade-maps OLD`,
 #             the old agent started: the same checks the other way
 #   traffic   not one long-lived connection broken, not one new
 #             connection failed, through both changes
@@ -270,9 +271,16 @@ setup() {
 	SETUP_DONE=1
 }
 
+# map_layout_is VERSION: what status says; version 1 said nothing.
+map_layout_is() {
+	local want=$1
+	((want == 1)) && want=none
+	[[ $(ctl -j status | json "d.get('map_abi', 'none')") == "$want" ]]
+}
+
 scenario_old() {
 	snapshot "$WORK/old"
-	[[ $(ctl -j status | json "d.get('map_abi', 'none')") == none ]]
+	map_layout_is "$OLD_VERSION"
 }
 
 scenario_upgrade() {
@@ -280,8 +288,10 @@ scenario_upgrade() {
 	snapshot "$WORK/before-up"
 	kill_agent
 	start_agent "$BOUNCERD"
-	grep -q "converted from layout version 1 to 2" "$WORK/agent.log"
-	[[ $(ctl -j status | json "d['map_abi']") == 2 ]]
+	local new
+	new=$(ctl -j status | json "d['map_abi']")
+	((new > OLD_VERSION))
+	grep -q "converted from layout version $OLD_VERSION to $new" "$WORK/agent.log"
 	snapshot "$WORK/after-up"
 	same_flows "$WORK/before-up" "$WORK/after-up"
 	counters_kept "$WORK/before-up" "$WORK/after-up"
@@ -293,10 +303,10 @@ scenario_downgrade() {
 	more_traffic
 	snapshot "$WORK/before-down"
 	kill_agent
-	in_ns "$NS_L" "$BOUNCERD" -c "$WORK/bouncer.conf" -S "$WORK/state" --downgrade-maps 1 \
-		>>"$WORK/agent.log" 2>&1
+	in_ns "$NS_L" "$BOUNCERD" -c "$WORK/bouncer.conf" -S "$WORK/state" \
+		--downgrade-maps "$OLD_VERSION" >>"$WORK/agent.log" 2>&1
 	start_agent "$OLD_TREE/build/bouncerd"
-	[[ $(ctl -j status | json "d.get('map_abi', 'none')") == none ]]
+	map_layout_is "$OLD_VERSION"
 	snapshot "$WORK/after-down"
 	same_flows "$WORK/before-down" "$WORK/after-down"
 	counters_kept "$WORK/before-down" "$WORK/after-down"
