@@ -86,6 +86,16 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
+# The status page's HTML, script and style, built into the agent as byte
+# arrays (status_page.c includes the header; scripts/embed.sh).
+STATUS_ASSETS := $(addprefix agent/bouncerd/status_page.,html js css)
+$(BUILD)/status_assets.h: $(STATUS_ASSETS) scripts/embed.sh
+	$(call msg,EMBED,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)scripts/embed.sh $@ $(foreach f,$(STATUS_ASSETS),status_page_$(subst .,,$(suffix $(f))) $(f))
+$(BUILD)/obj/agent/bouncerd/status_page.o $(BUILD)/san/agent/bouncerd/status_page.o \
+	tidy/agent/bouncerd/status_page.c: $(BUILD)/status_assets.h
+
 $(BUILD)/obj/%.o: %.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
