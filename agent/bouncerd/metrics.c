@@ -296,6 +296,7 @@ fail:
 
 int metrics_render(struct daemon *d, FILE *f)
 {
+	struct bnc_flow_usage flows;
 	struct bnc_global_stats g;
 	struct samples s;
 
@@ -319,6 +320,21 @@ int metrics_render(struct daemon *d, FILE *f)
 			fprintf(f, "bouncer_flow_lookups_total{result=\"%s\"} %llu\n",
 				flow_lookups[i].result,
 				(unsigned long long)g.counters[flow_lookups[i].stat]);
+	}
+	if (bnc_maps_flow_usage(d->maps, &flows, NULL) == 0) {
+		/* The table is LRU: full, it evicts the flows idle longest,
+		 * which may still be open.
+		 */
+		help_type(f, "bouncer_flow_table_entries", METRIC_GAUGE,
+			  "Entries in use in the flow table, by address family.");
+		fprintf(f, "bouncer_flow_table_entries{family=\"ipv4\"} %llu\n",
+			(unsigned long long)flows.ipv4);
+		fprintf(f, "bouncer_flow_table_entries{family=\"ipv6\"} %llu\n",
+			(unsigned long long)flows.ipv6);
+		help_type(f, "bouncer_flow_table_size", METRIC_GAUGE,
+			  "Entries the flow table holds, by address family.");
+		fprintf(f, "bouncer_flow_table_size{family=\"ipv4\"} %u\n", flows.size4);
+		fprintf(f, "bouncer_flow_table_size{family=\"ipv6\"} %u\n", flows.size6);
 	}
 	help_type(f, "bouncer_host_drained", METRIC_GAUGE,
 		  "1 while the host is drained (bouncerctl host drain): it announces nothing.");

@@ -33,6 +33,9 @@
 #             connections held open the listener accepts no more (the next
 #             client waits in the backlog) and serves it once they close;
 #             ten clients polling status.json together share one build
+#   rules     every bouncer_* metric the alerting rules in
+#             examples/prometheus/ name is in the agent's /metrics, with the
+#             labels the rules match on
 #   switch    a reload with metrics { status_page = false; } turns the page
 #             off (404) and leaves /metrics on
 #
@@ -416,6 +419,18 @@ assert len(stamps) == 1, stamps
 EOF
 }
 
+test_rules() {
+	local name
+	http "$ORIGIN/metrics" >"$WORK/metrics"
+	while read -r name; do
+		grep -q "^$name{" "$WORK/metrics" || { diag "$name: not in /metrics"; return 1; }
+	done < <(grep -ohE 'bouncer_[a-z_]+' "$ROOT/examples/prometheus/bouncer-alerts.yml" | sort -u)
+	grep -q '^bouncer_backend_up{vip="demo",backend="10.10.0.11",port="80"} 1$' "$WORK/metrics"
+	grep -q '^bouncer_backend_admin_state{vip="demo",backend="worker/1",port="",state="ready"} 1$' "$WORK/metrics"
+	grep -q '^bouncer_worker_restarts_total{vip="demo",worker="1"} 1$' "$WORK/metrics"
+	grep -q '^bouncer_flow_table_size{family="ipv4"} 65536$' "$WORK/metrics"
+}
+
 test_switch() {
 	conf false
 	ctl reload >/dev/null
@@ -436,6 +451,7 @@ run hostile test_hostile
 run origin test_origin
 run shot test_shot
 run limits test_limits
+run rules test_rules
 run switch test_switch
 
 ask quit >/dev/null
