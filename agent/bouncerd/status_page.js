@@ -188,7 +188,9 @@
 		for (const b of backends)
 			body.append(backendRow(v.name, b, stats.get(backendKey(v.name, b)),
 				b.local ? workers.get(b.worker.id) : null, vipFps));
-		card.append(el("table", null, null, el("thead", null, null, head), body));
+		// Scrolls inside the card on a narrow window.
+		card.append(el("div", "tablewrap", null,
+			el("table", null, null, el("thead", null, null, head), body)));
 		return card;
 	}
 

@@ -96,6 +96,10 @@ class Browser:
                                               timeout=self.timeout, suppress_origin=True)
         for domain in ("Page", "Network", "Runtime", "Log"):
             self.call(domain + ".enable")
+        # The window's size minus the browser's own frame: set the page's
+        # exactly, so that screenshots are the same size on every machine.
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
     def _event(self, m):
         method, p = m.get("method"), m.get("params", {})
@@ -227,8 +231,8 @@ def serve(b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
-    ap.add_argument("--width", type=int, default=1280)
-    ap.add_argument("--height", type=int, default=860)
+    ap.add_argument("--width", type=int, default=1120)
+    ap.add_argument("--height", type=int, default=900)
     ap.add_argument("--timeout", type=float, default=30,
                     help="bound on Chromium's start and on each DevTools call")
     args = ap.parse_args()

@@ -167,11 +167,15 @@ sed -e "s|^pin_dir = .*|pin_dir = \"$PIN/lb\";|" \
 # dead), and the hostile VIP.
 conf() {
 	"$PY" - "$WORK/base.conf" "$1" "$VIP2" "$HOSTILE" "$B1_IP" "$PORT" >"$WORK/agent.conf" <<'EOF'
-import sys
+import re, sys
 base, page, vip2, name, b1, port = sys.argv[1:]
 text = open(base).read()
 text = text.replace("min_uptime = 1;", "min_uptime = 600;\n\t\t\t\tbackoff = 3;")
-text = text.replace("vips = (", 'metrics = { listen = "127.0.0.1"; port = %s; status_page = %s; };\n\nvips = (' % (port, page), 1)
+text, n = re.subn(r"metrics = \{[^}]*\};",
+                 'metrics = { listen = "127.0.0.1"; port = %s; status_page = %s; };' % (port, page),
+                 text)
+assert n == 1, "no metrics block in the demo's config"
+
 last = text.rindex(");")
 text = text[:last] + (""",
 	{
