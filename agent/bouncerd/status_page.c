@@ -135,12 +135,15 @@ static char *build_json(struct status_page *p, size_t *len)
 {
 	json_t *flows = json_pack("{s:b}", "flows", 1), *j;
 	struct daemon *d = p->d;
+	struct timespec now;
 	char *text;
 
+	/* Milliseconds: clients tell one build from the next by it. */
+	clock_gettime(CLOCK_REALTIME, &now);
 	status_watch_poll(p->watch);
 	j = json_pack(
 		"{s:I, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "generated_ms",
-		(json_int_t)time(NULL) * 1000, "refresh_ms", 1000, "status",
+		(json_int_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, "refresh_ms", 1000, "status",
 		ctl_result(d, "status", NULL), "stats", ctl_result(d, "stats", flows), "vips",
 		ctl_result(d, "vip.list", NULL), "backends", ctl_result(d, "backend.list", NULL),
 		"workers", ctl_result(d, "worker.list", NULL), "history",

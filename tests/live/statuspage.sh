@@ -256,6 +256,14 @@ header_of() {
 		index(tolower($0), tolower(h) ":") == 1 { sub(/^[^:]*: */, ""); print }'
 }
 
+# fresh_build: fetches status.json; true when it is another build than
+# the one in $WORK/generated, with its size and time in $WORK/fresh.
+fresh_build() {
+	http -w '\n%{size_download} bytes in %{time_total} s' "$ORIGIN/status.json" >"$WORK/fetch"
+	[[ $(head -n 1 "$WORK/fetch" | json "d['generated_ms']") != "$(cat "$WORK/generated")" ]] &&
+		tail -n 1 "$WORK/fetch" >"$WORK/fresh"
+}
+
 test_headers() {
 	local path csp size=0 n
 	for path in / /status.js /status.css /status.json; do
@@ -277,6 +285,11 @@ test_headers() {
 		size=$((size + n))
 	done
 	diag "page: $size bytes (HTML, script and style)"
+	# What one build of the JSON costs the agent's loop, seen from a
+	# client: the first answer that is a new build.
+	http "$ORIGIN/status.json" | json "d['generated_ms']" >"$WORK/generated"
+	wait_for 5 fresh_build
+	diag "status.json: a new build, $(cat "$WORK/fresh")"
 	# Small: well under what one web font weighs.
 	((size < 65536))
 	# A POST changes nothing and is refused.
