@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -27,18 +28,45 @@ struct http_limits {
 	bool paused;
 };
 
-/* Same address and port: a connection accepted on the listener. */
+/* The port of an IPv4 or IPv6 address, and whether it is the wildcard. */
+static in_port_t port_of(const struct sockaddr_storage *ss, bool *any)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		*any = in->sin_addr.s_addr == htonl(INADDR_ANY);
+		return in->sin_port;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		*any = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+		return in6->sin6_port;
+	}
+	*any = false;
+	return 0;
+}
+
+/* A connection accepted on the listener: the same local address and port,
+ * or the same port when it listens on every address (an accepted socket
+ * has the address the client reached; a "::" listener's IPv4 clients are
+ * IPv4-mapped IPv6).
+ */
 static bool same_local(const struct http_limits *l, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int listening = 0;
 	socklen_t optlen = sizeof(listening);
+	bool any, unused;
 
-	if (fd == l->listen_fd || getsockname(fd, (struct sockaddr *)&ss, &len) ||
-	    len != l->addrlen || memcmp(&ss, &l->addr, len))
+	if (fd == l->listen_fd || getsockname(fd, (struct sockaddr *)&ss, &len))
 		return false;
-	/* Another listener on the address (SO_REUSEPORT) is none of ours. */
+	if (port_of(&ss, &unused) != port_of(&l->addr, &any) || !port_of(&ss, &unused))
+		return false;
+	if (!any && (len != l->addrlen || memcmp(&ss, &l->addr, len)))
+		return false;
+	/* Another listener on the port (SO_REUSEPORT) is none of ours. */
 	return !getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) && !listening;
 }
 

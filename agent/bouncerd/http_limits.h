@@ -7,9 +7,10 @@
  *
  * libevent 2.1 has no connection cap of its own (evhttp_set_max_connections
  * came in 2.2), so: at each accept the connected sockets on the listener's
- * address are counted (the agent's descriptors, /proc/self/fd), and at the
- * cap the listener stops accepting until one has gone; the kernel holds
- * further clients in the listen backlog meanwhile.
+ * address and port (its port alone when it listens on every address) are
+ * counted among the agent's descriptors (/proc/self/fd), and at the cap
+ * the listener stops accepting until one has gone, checking every 200 ms;
+ * the kernel holds further clients in the listen backlog meanwhile.
  */
 #ifndef BOUNCER_HTTP_LIMITS_H
 #define BOUNCER_HTTP_LIMITS_H
