@@ -86,6 +86,16 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
+# The status page's HTML, script and style, built into the agent as byte
+# arrays (status_page.c includes the header; scripts/embed.sh).
+STATUS_ASSETS := $(addprefix agent/bouncerd/status_page.,html js css)
+$(BUILD)/status_assets.h: $(STATUS_ASSETS) scripts/embed.sh
+	$(call msg,EMBED,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)scripts/embed.sh $@ $(foreach f,$(STATUS_ASSETS),status_page_$(subst .,,$(suffix $(f))) $(f))
+$(BUILD)/obj/agent/bouncerd/status_page.o $(BUILD)/san/agent/bouncerd/status_page.o \
+	tidy/agent/bouncerd/status_page.c: $(BUILD)/status_assets.h
+
 $(BUILD)/obj/%.o: %.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -221,8 +231,8 @@ TIDY_TARGETS = $(addprefix tidy/,$(TIDY_SRCS))
 TIDY_FLAGS = $(filter-out -MMD -MP -Werror -O% -g,$(CFLAGS)) -Wno-unknown-warning-option \
 	--no-system-header-prefix=bpf/
 
-.PHONY: check-format check-cppcheck check-tidy check-shell check-man $(TIDY_TARGETS)
-check: check-format check-cppcheck check-tidy check-shell check-man
+.PHONY: check-format check-cppcheck check-tidy check-shell check-man check-rules $(TIDY_TARGETS)
+check: check-format check-cppcheck check-tidy check-shell check-man check-rules
 
 check-format:
 	$(call msg,FORMAT,$(words $(C_FILES)) C files)
@@ -259,6 +269,13 @@ check-man:
 		w=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$$m" 2>&1 >/dev/null); \
 		if [ -n "$$w" ]; then echo "$$m: $$w"; exit 1; fi; \
 	done
+
+# Prometheus alerting rules: promtool (Debian's prometheus package) parses
+# them and checks their expressions; tests/live/alerts.sh unit-tests them.
+RULE_FILES = $(filter examples/prometheus/%.yml,$(TRACKED))
+check-rules:
+	$(call msg,PROMTOOL,$(words $(RULE_FILES)) rule files)
+	$(Q)$(if $(RULE_FILES),promtool check rules $(RULE_FILES) >/dev/null)
 
 format:
 	$(Q)clang-format -i $(C_FILES)

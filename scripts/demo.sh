@@ -27,10 +27,15 @@
 #                                   taking it out
 #   summary: failed_other=N         failed at any other time
 #   summary: served NAME=N          for worker0, worker1, b1, b2
+#   summary: status_page=yes|no     the page's status.json answered at the end
 #   summary: worker_restarted=yes|no
 #   summary: backend_returned=yes|no
 #   summary: leftovers=none|WHAT     after the teardown
 #   summary: duration_s=N            the whole run, teardown included
+#
+# It prints the URL of bouncerd's status page first (127.0.0.1 on this
+# host, port 9368 unless taken; BNC_DEMO_PAGE_PORT picks another): open it
+# in a browser to watch the phases happen.
 #
 # Everything is torn down at the end, on error and on Ctrl-C: namespaces
 # (and their links), the pinned maps and programs, processes, temporary
@@ -100,6 +105,8 @@ T0=$(date +%s.%N)
 STEP=setup
 AGENT_PID=
 LOAD_PID=
+FORWARD_PID=
+PAGE_URL=
 declare -A BACKEND_PID=()
 
 # What is left of this run: namespaces, pins, processes, temporary files,
@@ -155,6 +162,10 @@ cleanup() {
 		kill -TERM "$AGENT_PID" 2>/dev/null
 		wait_for 10 test ! -e "/proc/$AGENT_PID"
 		wait "$AGENT_PID" 2>/dev/null
+	fi
+	if [[ -n $FORWARD_PID ]]; then
+		kill "$FORWARD_PID" 2>/dev/null
+		wait "$FORWARD_PID" 2>/dev/null
 	fi
 	local i
 	for i in "${!BACKEND_PID[@]}"; do
@@ -337,6 +348,16 @@ wait_for 20 health_is up "$B1_IP" || die "b1 is not healthy"
 wait_for 20 health_is up "$B2_IP" || die "b2 is not healthy"
 echo "${DIM}set up in $(now) s: namespaces $RUN-{c,lb,b1,b2,sw}, bouncerd pid $AGENT_PID${N}"
 
+# The status page: bouncerd serves it on 127.0.0.1 in the bouncer host's
+# namespace (examples/demo.conf); a forwarder brings it to this host's
+# 127.0.0.1, on port 9368 or a free one if that is taken.
+"$PY" "$ROOT/scripts/ns_forward.py" "/run/netns/$NS_LB" 9368 "${BNC_DEMO_PAGE_PORT:-9368}" \
+	"$WORK/page.port" >>"$WORK/forward.log" 2>&1 </dev/null &
+FORWARD_PID=$!
+wait_for 5 test -s "$WORK/page.port" || die "the status page's forwarder did not start"
+PAGE_URL=http://127.0.0.1:$(cat "$WORK/page.port")/
+echo "${B}Watch it in a browser:${N} $PAGE_URL ${DIM}(bouncerd's status page, live while the demo runs)${N}"
+
 # ---- traffic ----
 
 : >"$WORK/load.log"
@@ -452,6 +473,10 @@ echo "summary: failed_other=$f_other"
 for k in worker0 worker1 b1 b2; do
 	echo "summary: served $k=$(awk -v k="$k" '$2 == "OK" && $3 == k' "$WORK/load.log" | wc -l)"
 done
+status_page=no
+curl -sf --max-time 5 "${PAGE_URL}status.json" | json "d['vips']['vips'][0]['name']" 2>/dev/null |
+	grep -qx demo && status_page=yes
+echo "summary: status_page=$status_page"
 echo "summary: worker_restarted=$worker_restarted"
 echo "summary: backend_returned=$backend_returned"
 STEP=teardown

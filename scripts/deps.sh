@@ -58,10 +58,20 @@ pkgs=(
 	# to it. The bench runs its own nginx with -c and -p: the system
 	# service is neither started nor enabled (below).
 	wrk nginx
+	# The status page's live test (tests/live/statuspage.sh) loads it in a
+	# real browser, headless, and drives it over the DevTools protocol
+	# from Python (tests/lib/statuspage_browser.py).
+	chromium python3-websocket
+	# make check runs promtool check rules on the alerting rules in
+	# examples/, and make test promtool test rules on them; Debian ships
+	# promtool in the prometheus package. Its server is neither started
+	# nor enabled (below).
+	prometheus
 )
 
-# Debian's nginx and bird2 packages start their system services (nginx on
-# port 80, BIRD with a config that does nothing) from their postinst. A
+# Debian's nginx, bird2 and prometheus packages start their system services
+# (nginx on port 80, BIRD with a config that does nothing, Prometheus on
+# port 9090) from their postinst. A
 # policy-rc.d that exits 101 forbids every service start during
 # the install; one the machine already has (Docker images ship one) is set
 # aside and put back afterwards.
@@ -117,13 +127,20 @@ if ((${#missing[@]} > 0)); then
 	if [[ " ${missing[*]} " == *" bird2 "* ]]; then
 		services+=(bird)
 	fi
+	if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+		services+=(prometheus)
+	fi
 	if ((${#services[@]} > 0)); then
 		no_service_starts
 	fi
-	apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
+	# Another install on the machine holds dpkg's lock for a while:
+	# wait for it rather than fail.
+	apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 \
+		"${missing[@]}" </dev/null
 	for service in "${services[@]}"; do
-		# Nor at boot: only the bench runs nginx, and only the ECMP
-		# test runs bird, each on its own config.
+		# Nor at boot: only the bench runs nginx, only the ECMP test
+		# runs bird, each on its own config, and only promtool of the
+		# prometheus package is used.
 		if command -v systemctl >/dev/null; then
 			systemctl disable --quiet "$service.service" 2>/dev/null || true
 		fi

@@ -980,8 +980,9 @@ cleanup:
 
 static int parse_metrics(struct cfg_parser *p, struct cfg *c, const config_setting_t *g)
 {
-	static const char *const keys[] = { "listen", "port", NULL };
+	static const char *const keys[] = { "listen", "port", "status_page", NULL };
 	size_t ctx = cfgp_ctx_push(p, "metrics: ");
+	const config_setting_t *page;
 	const char *listen = NULL;
 	long long port = c->metrics_port;
 	__be32 addr[4];
@@ -1000,9 +1001,14 @@ static int parse_metrics(struct cfg_parser *p, struct cfg *c, const config_setti
 				"listen '%s' is not an IPv4 or IPv6 address", listen);
 	if (!err)
 		err = cfgp_get_int(p, g, "port", 1, 65535, &port);
+	page = err ? NULL : config_setting_get_member(g, "status_page");
+	if (page && config_setting_type(page) != CONFIG_TYPE_BOOL)
+		err = cfgp_fail(p, page, "status_page must be true or false");
 	if (err)
 		goto cleanup;
 	c->metrics = true;
+	if (page)
+		c->status_page = config_setting_get_bool(page);
 	c->metrics_port = (__u16)port;
 	if (listen) {
 		free(c->metrics_addr);
@@ -1161,6 +1167,7 @@ static int cfg_from_config(const config_t *lc, const char *name, const char *dir
 	c->mode = CFG_ATTACH_NATIVE;
 	c->log_level = LOG_LEVEL_INFO;
 	c->metrics_port = CFG_DEFAULT_METRICS_PORT;
+	c->status_page = true;
 	c->announce_withdraw_wait_ms = ANNOUNCE_WITHDRAW_WAIT_DEFAULT_MS;
 	c->flow_table_size = BNC_MAX_FLOWS;
 	c->hash_seed = BNC_HASH_SEED;

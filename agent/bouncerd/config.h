@@ -116,6 +116,7 @@ struct cfg {
 	bool metrics; /* the metrics listener is on */
 	char *metrics_addr; /* default "127.0.0.1" */
 	__u16 metrics_port; /* default CFG_DEFAULT_METRICS_PORT */
+	bool status_page; /* the status page at / on the metrics listener; default on */
 	bool has_ipip_src4, has_ipip_src6;
 	__be32 ipip_src4;
 	__be32 ipip_src6[4];

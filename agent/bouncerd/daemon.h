@@ -130,6 +130,7 @@ struct daemon {
 	unsigned int drain_quiet_ticks;
 	double drained_after_s; /* < 0 while traffic still comes */
 	uint64_t fail_open_events;
+	unsigned int reloads; /* config reloads that passed the checks */
 	/* Taken first at start: without it, the agent touches nothing on
 	 * its way out either (another agent owns the pins and the state).
 	 */

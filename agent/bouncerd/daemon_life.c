@@ -596,6 +596,7 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_
 		ret = config_apply_globals(d);
 	if (!ret)
 		log_seed_change(old_seed, d->cfg->hash_seed);
+	d->reloads++;
 	log_info("reloaded: vips +%u -%u ~%u, backends +%u -%u ~%u", sum->vips_added,
 		 sum->vips_removed, sum->vips_changed, sum->backends_added, sum->backends_removed,
 		 sum->backends_changed);

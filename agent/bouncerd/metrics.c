@@ -15,8 +15,10 @@
 
 #include "common/addr.h"
 #include "daemon.h"
+#include "http_limits.h"
 #include "common/log.h"
 #include "metrics.h"
+#include "status_page.h"
 #include "common/util.h"
 
 #ifndef BOUNCER_VERSION
@@ -26,6 +28,8 @@
 struct metrics {
 	struct evhttp *http;
 	struct daemon *d;
+	struct http_limits *limits;
+	struct status_page *page; /* at /, unless the config turns it off */
 };
 
 enum metric_type {
@@ -292,6 +296,7 @@ fail:
 
 int metrics_render(struct daemon *d, FILE *f)
 {
+	struct bnc_flow_usage flows;
 	struct bnc_global_stats g;
 	struct samples s;
 
@@ -315,6 +320,21 @@ int metrics_render(struct daemon *d, FILE *f)
 			fprintf(f, "bouncer_flow_lookups_total{result=\"%s\"} %llu\n",
 				flow_lookups[i].result,
 				(unsigned long long)g.counters[flow_lookups[i].stat]);
+	}
+	if (bnc_maps_flow_usage(d->maps, &flows, NULL) == 0) {
+		/* The table is LRU: full, it evicts the flows idle longest,
+		 * which may still be open.
+		 */
+		help_type(f, "bouncer_flow_table_entries", METRIC_GAUGE,
+			  "Entries in use in the flow table, by address family.");
+		fprintf(f, "bouncer_flow_table_entries{family=\"ipv4\"} %llu\n",
+			(unsigned long long)flows.ipv4);
+		fprintf(f, "bouncer_flow_table_entries{family=\"ipv6\"} %llu\n",
+			(unsigned long long)flows.ipv6);
+		help_type(f, "bouncer_flow_table_size", METRIC_GAUGE,
+			  "Entries the flow table holds, by address family.");
+		fprintf(f, "bouncer_flow_table_size{family=\"ipv4\"} %u\n", flows.size4);
+		fprintf(f, "bouncer_flow_table_size{family=\"ipv6\"} %u\n", flows.size6);
 	}
 	help_type(f, "bouncer_host_drained", METRIC_GAUGE,
 		  "1 while the host is drained (bouncerctl host drain): it announces nothing.");
@@ -381,6 +401,8 @@ static void on_other(struct evhttp_request *req, void *arg)
 int metrics_start(struct daemon *d, struct metrics **out)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
+	struct evhttp_bound_socket *bound;
+	int ret;
 
 	if (!m)
 		return -ENOMEM;
@@ -391,13 +413,26 @@ int metrics_start(struct daemon *d, struct metrics **out)
 		return -ENOMEM;
 	}
 	evhttp_set_gencb(m->http, on_other, m);
-	if (evhttp_bind_socket(m->http, d->cfg->metrics_addr, d->cfg->metrics_port)) {
+	bound = evhttp_bind_socket_with_handle(m->http, d->cfg->metrics_addr, d->cfg->metrics_port);
+	if (!bound) {
 		log_warnx("metrics: cannot listen on %s port %u", d->cfg->metrics_addr,
 			  d->cfg->metrics_port);
 		metrics_stop(m);
 		return -EADDRINUSE;
 	}
+	/* The page's routes exist even when it is off: the config may turn
+	 * it on at a reload, and each route answers 404 while it is off.
+	 */
+	ret = http_limits_apply(m->http, bound, d->base, HTTP_MAX_CONNS, &m->limits);
+	if (!ret)
+		ret = status_page_attach(m->http, d, &m->page);
+	if (ret) {
+		metrics_stop(m);
+		return ret;
+	}
 	log_info("metrics: http://%s:%u/metrics", d->cfg->metrics_addr, d->cfg->metrics_port);
+	if (d->cfg->status_page)
+		log_info("status page: http://%s:%u/", d->cfg->metrics_addr, d->cfg->metrics_port);
 	*out = m;
 	return 0;
 }
@@ -408,5 +443,8 @@ void metrics_stop(struct metrics *m)
 		return;
 	if (m->http)
 		evhttp_free(m->http);
+	/* After the connections that use them have gone with the evhttp. */
+	status_page_free(m->page);
+	http_limits_free(m->limits);
 	free(m);
 }

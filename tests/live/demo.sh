@@ -17,6 +17,8 @@
 #              them for that backend, that is 2 s, where the config's
 #              check (every 0.3 s, fall 2) needs under 1 s. None failed at
 #              any other time.
+#   page       it printed the URL of the status page, which answered (its
+#              status.json naming the demo's VIP) at the end
 #   leftovers  the demo says none, and none is found here either: no
 #              namespace, pin directory, temporary directory or process of
 #              a demo that was not there before.
@@ -102,6 +104,11 @@ wait_for 5 left_behind || true
 diag "demo: exit status $demo_rc after ${took}s"
 grep '^summary: ' "$WORK/out" | sed 's/^/# /' >&2
 
+scenario_page() {
+	grep -qE 'Watch it in a browser:.* http://127\.0\.0\.1:[0-9]+/' "$WORK/out"
+	[[ $(value status_page) == yes ]]
+}
+
 scenario_run() {
 	((demo_rc == 0 && took < 120))
 }
@@ -161,6 +168,7 @@ run served scenario_served
 run worker scenario_worker
 run backend scenario_backend
 run failures scenario_failures
+run page scenario_page
 run leftovers scenario_leftovers
 if ((FAILURES > 0)); then
 	sed 's/^/# /' "$WORK/out" >&2

@@ -106,6 +106,7 @@ static void test_example(void **state)
 	assert_true(c->metrics);
 	assert_string_equal(c->metrics_addr, "127.0.0.1");
 	assert_int_equal(c->metrics_port, 9368);
+	assert_true(c->status_page);
 	assert_int_equal(c->nvips, 4);
 
 	/* web: dsr, http check, one backend with its own timeout. */
@@ -320,6 +321,7 @@ static void test_defaults(void **state)
 	assert_true(c->metrics);
 	assert_string_equal(c->metrics_addr, "127.0.0.1");
 	assert_int_equal(c->metrics_port, CFG_DEFAULT_METRICS_PORT);
+	assert_true(c->status_page);
 	assert_false(c->announce);
 	assert_int_equal(c->announce_withdraw_wait_ms, 2000);
 	v = &c->vips[0];
@@ -422,7 +424,7 @@ static void test_accepted(void **state)
 	struct cfg *c = parse_ok(
 		"interfaces = [\"eth0\"];\n"
 		"ipip_source = { v4 = \"10.0.0.9\"; v6 = \"fd00::1\"; };\n"
-		"metrics = { listen = \"::\"; port = 9100; };\n"
+		"metrics = { listen = \"::\"; port = 9100; status_page = false; };\n"
 		/* A table past 255 (rtnetlink's attribute), no wait. */
 		"announce = { table = 4242; withdraw_wait = 0; };\n"
 		"vips = (\n"
@@ -448,6 +450,7 @@ static void test_accepted(void **state)
 	assert_int_equal(c->nvips, 5);
 	assert_string_equal(c->metrics_addr, "::");
 	assert_int_equal(c->metrics_port, 9100);
+	assert_false(c->status_page);
 	assert_true(c->announce);
 	assert_int_equal(c->announce_table, 4242);
 	assert_int_equal(c->announce_withdraw_wait_ms, 0);
@@ -564,6 +567,8 @@ static const struct bad_case bad_cases[] = {
 	  "bad.conf:3: metrics: unknown setting 'prot' (did you mean 'port'?)" },
 	{ IF "metrics = { listen = \"localhost\"; };\n",
 	  "bad.conf:2: metrics: listen 'localhost' is not an IPv4 or IPv6 address" },
+	{ IF "metrics = { status_page = \"no\"; };\n",
+	  "bad.conf:2: metrics: status_page must be true or false" },
 	{ IF "announce = { withdraw_wait = 1; };\n", "bad.conf:2: announce: table is required" },
 	{ IF "announce = { table = 254; };\n",
 	  "bad.conf:2: announce: table 254 is one of the kernel's own (default, main, local): "
