@@ -392,8 +392,8 @@ int metrics_start(struct daemon *d, struct metrics **out)
 	}
 	evhttp_set_gencb(m->http, on_other, m);
 	if (evhttp_bind_socket(m->http, d->cfg->metrics_addr, d->cfg->metrics_port)) {
-		log_warnx("metrics: cannot listen on %s port %u", d->cfg->metrics_addr,
-			  d->cfg->metrics_port);
+		log_errx("metrics: cannot listen on %s port %u", d->cfg->metrics_addr,
+			 d->cfg->metrics_port);
 		metrics_stop(m);
 		return -EADDRINUSE;
 	}
