@@ -75,7 +75,12 @@ PROGS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call program_name,$(d)))
 .SECONDARY:
 .PHONY: print-programs all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
 
-all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
+# bouncerctl's bash completion, made from its grammar (bouncerctl
+# --completion bash). Tracked in git, so that an install from the tree has
+# it without running a build; tests/live/completion.sh checks it is current.
+COMPLETION := dist/bouncerctl.bash-completion
+
+all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS) $(COMPLETION)
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)
@@ -111,6 +116,10 @@ $(BUILD)/$(call program_name,$(1)): $(BUILD)/obj/agent/$(1)/main.o $(LIBAGENT)
 	$$(Q)$$(CC) $$(CFLAGS) $$^ $$(LIBS) -o $$@
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call program_rule,$(d))))
+
+$(COMPLETION): $(BUILD)/bouncerctl
+	$(call msg,GEN,$@)
+	$(Q)$< --completion bash > $@.tmp && mv $@.tmp $@
 
 # The programs' names, for scripts (vm/mkinitramfs).
 print-programs:

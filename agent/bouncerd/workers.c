@@ -1129,6 +1129,7 @@ static void slot_info(const struct slot *s, struct worker_info *w)
 	w->state = s->state;
 	w->port = s->port;
 	w->restarts = s->restarts;
+	w->replacing = s->next != NULL;
 	if (s->cur) {
 		w->pid = s->cur->pid;
 		w->started = s->cur->started;
@@ -1143,6 +1144,16 @@ size_t worker_pool_list(const struct worker_pool *p, struct worker_info *out, si
 	for (unsigned int i = 0; i < p->count && i < max; i++)
 		slot_info(p->slots[i], &out[i]);
 	return p->count;
+}
+
+unsigned int worker_pool_stopping(const struct worker_pool *p)
+{
+	unsigned int n = 0;
+
+	for (const struct proc *pr = p ? p->procs : NULL; pr; pr = pr->link)
+		if (pr->role == ROLE_RETIRED)
+			n++;
+	return n;
 }
 
 bool worker_pool_info(const struct worker_pool *p, unsigned int id, struct worker_info *out)

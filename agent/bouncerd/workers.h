@@ -244,10 +244,15 @@ struct worker_info {
 	time_t started; /* of the running process */
 	unsigned int restarts;
 	uint64_t start_time; /* /proc/PID/stat field 22, to tell pid reuse */
+	bool replacing; /* a replacement runs next to it, not ready yet */
 };
 
 /* Fills up to max entries; returns the number of workers. */
 size_t worker_pool_list(const struct worker_pool *p, struct worker_info *out, size_t max);
+/* Processes that have left their slot and still run: replaced ones that
+ * drain, removed or replaced ones being stopped.
+ */
+unsigned int worker_pool_stopping(const struct worker_pool *p);
 /* Worker id's entry; false when the pool has no such worker. */
 bool worker_pool_info(const struct worker_pool *p, unsigned int id, struct worker_info *out);
 /* A line of a worker's recent output; the strings live until the pool
