@@ -260,13 +260,16 @@ check-shell:
 	$(call msg,SHCHECK,$(words $(SH_FILES)) shell scripts)
 	$(Q)$(if $(SH_FILES),shellcheck -x --source-path=SCRIPTDIR $(SH_FILES))
 
-# Man pages must render without a single warning from man/groff.
+# Man pages must render without a single warning from man/groff, and pass
+# mandoc's lint, style messages included.
 MAN_PAGES := $(wildcard docs/man/*.[0-9])
 check-man:
 	$(call msg,MAN,$(words $(MAN_PAGES)) man pages)
 	$(Q)for m in $(MAN_PAGES); do \
 		w=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$$m" 2>&1 >/dev/null); \
 		if [ -n "$$w" ]; then echo "$$m: $$w"; exit 1; fi; \
+		w=$$(mandoc -Tlint "$$m" 2>&1); \
+		if [ -n "$$w" ]; then echo "$$w"; exit 1; fi; \
 	done
 
 format:
