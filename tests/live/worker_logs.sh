@@ -18,9 +18,10 @@
 #   follow      worker logs -f prints the lines that come after it started
 #   bound       3000 lines from one worker: the agent keeps the last 1000
 #   wait        worker restart --wait returns once the new process listens
-#               and the old has exited, so a worker reload --wait right
-#               after it runs; worker scale --wait up and down returns with
-#               every worker ready and the removed ones gone
+#               and the old has exited; worker scale --wait up and down
+#               returns with every worker ready and the removed ones gone;
+#               restart, scale and reload, each --wait, run one right after
+#               the other (the README's block)
 #   config      bouncerctl -c FILE finds the socket the config names; a
 #               missing file is an error that says so
 #   adopt       kill -9 of the agent: the workers write on (no SIGPIPE, no
@@ -241,12 +242,13 @@ t_wait() {
 	# Settled: the old process is gone, nothing starts or stops.
 	test ! -e "/proc/$before"
 	[[ $(workers "v['stopping']") -eq 0 ]]
-	# What the README's block does next.
-	ctl worker reload app --wait >/dev/null
+	# Then, in the order of the README's block, each right after the
+	# other.
 	out=$(ctl worker scale app 3 --wait)
 	[[ $out == "app: 3 workers ready" ]]
 	all_ready 3
 	[[ $(app_procs) -eq 3 ]]
+	ctl worker reload app --wait >/dev/null
 	out=$(ctl worker scale app 2 --wait)
 	[[ $out == "app: 2 workers ready" ]]
 	[[ $(workers "len(v['workers'])") -eq 2 ]]
