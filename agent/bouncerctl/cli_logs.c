@@ -23,8 +23,9 @@ void cli_render_log_line(FILE *f, const char *vip, const json_t *line)
 	char when[32] = "-";
 	struct tm tm;
 
-	if (ms > 0 && localtime_r(&t, &tm))
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (ms > 0 && localtime_r(&t, &tm) &&
+	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(when, sizeof(when), "-");
 	fprintf(f, "%s %s/%lld", when, vip,
 		(long long)json_integer_value(json_object_get(line, "id")));
 	/* One pipe for both streams (a worker an older agent started). */

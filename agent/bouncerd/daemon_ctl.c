@@ -947,8 +947,8 @@ static json_t *cmd_worker_logs(struct daemon *d, const json_t *args, char *err, 
 
 	/* Each optional: -ENOENT when not given. */
 	if (!v || arg_int(args, "id", 0, CFG_WORKERS_MAX - 1, &id, false, err, errlen) == -EINVAL ||
-	    arg_int(args, "lines", 1, WLOG_MAX_LINES * CFG_WORKERS_MAX, &lines, false, err,
-		    errlen) == -EINVAL ||
+	    arg_int(args, "lines", 1, (long long)WLOG_MAX_LINES * CFG_WORKERS_MAX, &lines, false,
+		    err, errlen) == -EINVAL ||
 	    arg_int(args, "after", 0, LLONG_MAX, &after, false, err, errlen) == -EINVAL)
 		return NULL;
 	if (!v->pool) {

@@ -1213,7 +1213,7 @@ int worker_pool_logs(const struct worker_pool *p, int id, uint64_t after, size_t
 		total += p->logs[i].n;
 	if (!total)
 		return 0;
-	lines = malloc(total * sizeof(*lines));
+	lines = malloc(total * sizeof(const struct wlog_line *));
 	if (!lines)
 		return -ENOMEM;
 	for (unsigned int i = lo; i < hi; i++) {
@@ -1223,7 +1223,7 @@ int worker_pool_logs(const struct worker_pool *p, int id, uint64_t after, size_t
 			if (l->seq > after)
 				lines[n++] = l;
 	}
-	qsort(lines, n, sizeof(*lines), line_seq_cmp);
+	qsort(lines, n, sizeof(const struct wlog_line *), line_seq_cmp);
 	first = max && n > max ? n - max : 0;
 	for (size_t i = first; i < n; i++) {
 		struct worker_log_line out = { .seq = lines[i]->seq,

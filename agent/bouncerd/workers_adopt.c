@@ -207,7 +207,7 @@ void wk_pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
 {
 	unsigned long long *ino =
 		calloc(WK_NSTREAMS * (spec->nadopt ? spec->nadopt : 1), sizeof(*ino));
-	unsigned long long none[WK_NSTREAMS];
+	unsigned long long none[WK_NSTREAMS] = { 0 };
 	size_t nino = 0;
 
 	for (size_t i = 0; i < spec->nadopt; i++) {

@@ -31,8 +31,12 @@ static size_t line_cost(size_t len)
 
 static void drop_oldest(struct wlog *l)
 {
-	struct wlog_line *old = &l->ring[l->head];
+	struct wlog_line *old;
 
+	/* Lines live in a ring of cap > 0 slots. */
+	if (!l->n || !l->cap)
+		return;
+	old = &l->ring[l->head];
 	l->bytes -= line_cost(old->len);
 	free(old->text);
 	old->text = NULL;
@@ -58,8 +62,8 @@ static int make_room(struct wlog *l)
 	ring = malloc(cap * sizeof(*ring));
 	if (!ring)
 		return -ENOMEM;
-	/* Unrolled, oldest first. */
-	for (size_t i = 0; i < l->n; i++)
+	/* Unrolled, oldest first (none while cap is 0). */
+	for (size_t i = 0; l->cap && i < l->n; i++)
 		ring[i] = l->ring[(l->head + i) % l->cap];
 	free(l->ring);
 	l->ring = ring;

@@ -18,7 +18,7 @@
  * text (a line counts its length plus WLOG_LINE_OVERHEAD).
  */
 #define WLOG_MAX_LINES 1000
-#define WLOG_MAX_BYTES (64 * 1024)
+#define WLOG_MAX_BYTES ((size_t)64 * 1024)
 #define WLOG_LINE_OVERHEAD 32
 
 enum wlog_stream {

@@ -25,13 +25,29 @@ static enum log_level log_level = LOG_LEVEL_INFO;
 /* stderr is the journal's stream: "<N>" before every line. */
 static bool log_journal;
 
+/* A decimal number that ends at stop; false for anything else. */
+static bool parse_ull(const char *s, char stop, unsigned long long *out, const char **end)
+{
+	char *e;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &e, 10);
+	if (errno || *e != stop)
+		return false;
+	*end = e;
+	return true;
+}
+
 bool log_stream_is_journal(const char *env, int fd)
 {
 	unsigned long long dev, ino;
+	const char *p;
 	struct stat st;
-	int end = 0;
 
-	if (!env || sscanf(env, "%llu:%llu%n", &dev, &ino, &end) != 2 || env[end] != '\0')
+	/* "DEV:INODE", both decimal. */
+	if (!env || !parse_ull(env, ':', &dev, &p) || !parse_ull(p + 1, '\0', &ino, &p))
 		return false;
 	if (fstat(fd, &st) < 0)
 		return false;
@@ -121,8 +137,9 @@ static void log_write(int priority, const char *text)
 		if (*s == '\n')
 			s++;
 	} while (*s);
-	fwrite(out, 1, n, stderr);
-	fflush(stderr);
+	/* Nowhere to report a failed write of the log. */
+	(void)fwrite(out, 1, n, stderr);
+	(void)fflush(stderr);
 }
 
 /* tag: the level's name after the program's ("bouncerd: warn: ..."); info
