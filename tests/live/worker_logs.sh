@@ -96,7 +96,7 @@ control_socket = "$WORK/ctl.sock";
 vips = (
   { name = "app"; address = "$VIP"; port = 80; ring_size = 1021;
     workers = { command = [ "$PY", "$APP" ]; count = 2; port_base = 9500;
-                alt_port_base = 9550; ready_timeout = 5; kill_timeout = 2;
+                alt_port_base = 9550; ready_timeout = 20; kill_timeout = 2;
                 drain = 5; }; }
 );
 CONF
@@ -112,7 +112,9 @@ start_agent() {
 	JOURNAL_STREAM=$stream nsenter --net="/run/netns/$NS" -- "$BOUNCERD" -c "$WORK/bouncer.conf" \
 		-S "$WORK/state" >>"$WORK/agent.log" 2>&1 </dev/null &
 	echo $! >"$WORK/agent.pid"
-	wait_for 10 agent_answers
+	# Generous: under emulation (make vm-test) loading the datapath alone
+	# takes seconds.
+	wait_for 60 agent_answers
 }
 
 stop_agent() {
@@ -134,7 +136,7 @@ setup() {
 	NS_ID=$(in_ns "$NS" readlink /proc/self/ns/net)
 	write_config
 	start_agent
-	wait_for 20 all_ready 2
+	wait_for 60 all_ready 2
 	SETUP_DONE=1
 }
 
