@@ -75,7 +75,12 @@ PROGS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call program_name,$(d)))
 .SECONDARY:
 .PHONY: print-programs all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
 
-all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
+# bouncerctl's bash completion, made from its grammar (bouncerctl
+# --completion bash). Tracked in git, so that an install from the tree has
+# it without running a build; tests/live/completion.sh checks it is current.
+COMPLETION := dist/bouncerctl.bash-completion
+
+all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS) $(COMPLETION)
 
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c
 	$(call msg,BPF,$@)
@@ -121,6 +126,10 @@ $(BUILD)/$(call program_name,$(1)): $(BUILD)/obj/agent/$(1)/main.o $(LIBAGENT)
 	$$(Q)$$(CC) $$(CFLAGS) $$^ $$(LIBS) -o $$@
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call program_rule,$(d))))
+
+$(COMPLETION): $(BUILD)/bouncerctl
+	$(call msg,GEN,$@)
+	$(Q)$< --completion bash > $@.tmp && mv $@.tmp $@
 
 # The programs' names, for scripts (vm/mkinitramfs).
 print-programs:
@@ -261,13 +270,16 @@ check-shell:
 	$(call msg,SHCHECK,$(words $(SH_FILES)) shell scripts)
 	$(Q)$(if $(SH_FILES),shellcheck -x --source-path=SCRIPTDIR $(SH_FILES))
 
-# Man pages must render without a single warning from man/groff.
+# Man pages must render without a single warning from man/groff, and pass
+# mandoc's lint, style messages included.
 MAN_PAGES := $(wildcard docs/man/*.[0-9])
 check-man:
 	$(call msg,MAN,$(words $(MAN_PAGES)) man pages)
 	$(Q)for m in $(MAN_PAGES); do \
 		w=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$$m" 2>&1 >/dev/null); \
 		if [ -n "$$w" ]; then echo "$$m: $$w"; exit 1; fi; \
+		w=$$(mandoc -Tlint "$$m" 2>&1); \
+		if [ -n "$$w" ]; then echo "$$w"; exit 1; fi; \
 	done
 
 # Prometheus alerting rules: promtool (Debian's prometheus package) parses

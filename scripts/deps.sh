@@ -44,8 +44,9 @@ pkgs=(
 	# make check: formatting, static analysis, shell scripts; the lists of
 	# files to check come from git ls-files.
 	clang-format clang-tidy cppcheck shellcheck git
-	# make check renders the man pages to catch their warnings.
-	man-db groff-base
+	# make check renders the man pages to catch their warnings, and
+	# lints them with mandoc.
+	man-db groff-base mandoc
 	# make vm-test: QEMU boots another kernel; busybox-static gives the
 	# guest's initramfs its mount, modprobe and poweroff, and cpio and
 	# depmod to build it (vm/mkinitramfs; the guest's other programs are

@@ -568,6 +568,21 @@ static int parse_options(struct parse_ctx *p, int argc, char **argv, struct cli_
 			if (!value || !value[0])
 				return fail(p, "option '%s' needs %s", word, o->arg);
 			out->socket = value;
+			out->socket_given = true;
+			break;
+		case OPT_CONFIG:
+			if (!value || !value[0])
+				return fail(p, "option '%s' needs %s", word, o->arg);
+			out->config = value;
+			break;
+		case OPT_FOLLOW:
+			out->follow = true;
+			break;
+		case OPT_COMPLETION:
+			if (!value || strcmp(value, "bash") != 0)
+				return fail(p, "option '%s' knows bash only, not '%s'", word,
+					    value ? value : "");
+			out->completion = value;
 			break;
 		case OPT_INTERVAL:
 			if (!value || !parse_seconds(value, &out->interval_s))
@@ -638,6 +653,8 @@ int cli_parse(int argc, char **argv, struct cli_request *out, char *err, size_t 
 	ret = parse_options(&p, argc, argv, out, words, &nwords, optv, &nopts);
 	if (ret)
 		goto cleanup;
+	if (out->completion)
+		goto cleanup;
 	/* -h anywhere: the help of the object and command before it. */
 	if (out->help) {
 		ret = parse_help(&p, nwords < 2 ? nwords : 2, words, out);
@@ -700,13 +717,18 @@ int cli_parse(int argc, char **argv, struct cli_request *out, char *err, size_t 
 	timeout = json_object_get(opts, "timeout");
 	out->wait = json_is_true(json_object_get(opts, "wait")) || timeout;
 	out->wait_s = timeout ? (unsigned int)json_integer_value(timeout) : CLI_WAIT_S;
-	/* -d and -n shape top's loop; top prints no JSON. */
-	if ((out->interval_s > 0 || out->count) && !c->run) {
-		ret = fail(&p, "-d and -n go with top only");
+	/* -d, -n and -f shape the loop of top or worker logs, which print no
+	 * JSON.
+	 */
+	if ((out->interval_s > 0 && !(c->flags & CMD_OPT_INTERVAL)) ||
+	    (out->count && !(c->flags & CMD_OPT_COUNT)) ||
+	    (out->follow && !(c->flags & CMD_OPT_FOLLOW))) {
+		ret = fail(&p, "-d goes with top only, -n with top and worker logs, -f with "
+			       "worker logs");
 		goto cleanup;
 	}
 	if (c->run && out->output != CLI_OUTPUT_TABLE) {
-		ret = fail(&p, "-j and -p do not go with top");
+		ret = fail(&p, "-j and -p do not go with %s", p.where);
 		goto cleanup;
 	}
 	out->cmd = c->cmd;

@@ -15,6 +15,8 @@
 
 #define CLI_PROG "bouncerctl"
 #define CLI_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"
+/* The agent's config file, which names the control socket. */
+#define CLI_DEFAULT_CONFIG "/etc/bouncer/bouncer.conf"
 /* How long bouncerctl waits for a reply unless the command says longer. */
 #define CLI_TIMEOUT_MS 5000
 /* How long worker reload --wait follows a rolling reload unless --timeout
@@ -37,7 +39,13 @@ struct cli_command;
  * help.
  */
 struct cli_request {
-	const char *socket; /* -s, or CLI_DEFAULT_SOCKET; points into argv */
+	/* -s; else, once cli_resolve_socket() ran, the config file's;
+	 * points into argv or socket_buf.
+	 */
+	const char *socket;
+	bool socket_given; /* -s */
+	const char *config; /* -c; NULL: CLI_DEFAULT_CONFIG */
+	char socket_buf[256];
 	enum cli_output output;
 	/* Print the help of object/command (both NULL: all of it) and send
 	 * nothing.
@@ -59,7 +67,9 @@ struct cli_request {
 	 */
 	int (*run)(const struct cli_request *req);
 	double interval_s; /* -d: seconds between top's refreshes; 0: not given */
-	long count; /* -n: refreshes before top exits; 0: not given */
+	long count; /* -n: refreshes before top exits, lines of worker logs; 0: not given */
+	bool follow; /* -f: worker logs follows new lines */
+	const char *completion; /* --completion SHELL: print the script, send nothing */
 	/* The renderer of a command option that asks for part of the result
 	 * (ring show --digest); NULL: the command's.
 	 */
@@ -79,6 +89,36 @@ void cli_help(FILE *f, const struct cli_request *req);
  * parsing stopped, in buf.
  */
 const char *cli_help_command(const struct cli_request *req, char *buf, size_t len);
+
+/* The control socket, when -s did not name it: the control_socket of the
+ * config file (-c, else CLI_DEFAULT_CONFIG; the agent's default when it
+ * sets none). Without -c, a missing default config means the agent's
+ * default socket. 0, or -errno with a message in err: -c's file missing or
+ * unreadable, a config that does not parse.
+ */
+int cli_resolve_socket(struct cli_request *req, char *err, size_t errlen);
+
+/* Says on stderr why a request got no reply (ctl_request()'s error). */
+void cli_ctl_error(const struct cli_request *req, int err);
+/* A reply's result, or NULL after saying on stderr why there is none (an
+ * error reported by the agent). A reply with no result gets an empty one.
+ */
+json_t *cli_reply_result(json_t *reply);
+
+/* After a command with --wait has been answered: follows what it started
+ * (cli_wait.c) and returns the exit status.
+ */
+int cli_wait(const struct cli_request *req, const json_t *result);
+
+/* worker logs (cli_logs.c): prints the recent lines, then with -f the new
+ * ones until interrupted. The exit status.
+ */
+int cli_worker_logs_run(const struct cli_request *req);
+/* The text of one line of worker.logs' result: "TIME NAME/ID STREAM: text". */
+void cli_render_log_line(FILE *f, const char *vip, const json_t *line);
+
+/* The bash completion script, made from the grammar (cli_complete.c). */
+void cli_completion_bash(FILE *f);
 
 /* Prints the result of the protocol command cmd as text. Commands whose
  * result says nothing more than "done" print nothing. 0, or -ENOENT for a

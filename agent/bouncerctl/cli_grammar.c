@@ -154,26 +154,6 @@ static const struct cli_arg worker_list_args[] = {
 	ARG_VIP(ARG_OPTIONAL),
 };
 
-static const struct cli_arg worker_restart_args[] = {
-	ARG_VIP(0),
-	{ .meta = "ID",
-	  .type = ARG_NUMBER,
-	  .key = "id",
-	  .min = 0,
-	  .max = CFG_WORKERS_MAX - 1,
-	  .help = "the worker's id (worker list)" },
-};
-
-static const struct cli_arg worker_scale_args[] = {
-	ARG_VIP(0),
-	{ .meta = "COUNT",
-	  .type = ARG_NUMBER,
-	  .key = "count",
-	  .min = 1,
-	  .max = CFG_WORKERS_MAX,
-	  .help = "how many workers to run; the highest ids\nstop first" },
-};
-
 /* --wait, with what it waits for, and --timeout: bouncerctl follows a
  * change that the agent carries out after its answer.
  */
@@ -189,6 +169,43 @@ static const struct cli_arg worker_scale_args[] = {
 		.help = "wait at most SECONDS (default " STRINGIFY( \
 			CLI_WAIT_S) ");\nimplies --wait" \
 	}
+
+static const struct cli_arg worker_restart_args[] = {
+	ARG_VIP(0),
+	{ .meta = "ID",
+	  .type = ARG_NUMBER,
+	  .key = "id",
+	  .min = 0,
+	  .max = CFG_WORKERS_MAX - 1,
+	  .help = "the worker's id (worker list)" },
+	ARG_WAIT("wait until the new process listens and the\n"
+		 "old one has exited: exit 1 if the new one\n"
+		 "failed (the old one serves on)"),
+};
+
+static const struct cli_arg worker_scale_args[] = {
+	ARG_VIP(0),
+	{ .meta = "COUNT",
+	  .type = ARG_NUMBER,
+	  .key = "count",
+	  .min = 1,
+	  .max = CFG_WORKERS_MAX,
+	  .help = "how many workers to run; the highest ids\nstop first" },
+	ARG_WAIT("wait until COUNT workers listen and the\n"
+		 "removed ones have exited: exit 1 if a\n"
+		 "worker fails"),
+};
+
+static const struct cli_arg worker_logs_args[] = {
+	ARG_VIP(0),
+	{ .meta = "ID",
+	  .type = ARG_NUMBER,
+	  .flags = ARG_OPTIONAL,
+	  .key = "id",
+	  .min = 0,
+	  .max = CFG_WORKERS_MAX - 1,
+	  .help = "the worker's id (default: every worker of\nthe VIP)" },
+};
 
 static const struct cli_arg worker_reload_args[] = {
 	{ .meta = "VIP",
@@ -274,6 +291,7 @@ static const struct cli_command top_cmds[] = {
 		  "Keys: q quits, s sorts the backends by name, packets, bytes or\n"
 		  "share in turn, p pauses. Not on a terminal: a block of lines per\n"
 		  "refresh, each starting with the time.",
+	  .flags = CMD_OPT_INTERVAL | CMD_OPT_COUNT,
 	  .run = cli_top_run },
 };
 
@@ -320,11 +338,13 @@ static const struct cli_command worker_cmds[] = {
 	  .cmd = "worker.restart",
 	  .help = "Replace one worker with a new process.\n"
 		  "The old one serves until the new one listens; a worker in backoff or\n"
-		  "failed is started now.",
+		  "failed is started now. Without --wait, this returns once the new\n"
+		  "process runs.",
 	  ARGS(worker_restart_args) },
 	{ .name = "scale",
 	  .cmd = "worker.scale",
-	  .help = "Start or stop workers to run COUNT of them.",
+	  .help = "Start or stop workers to run COUNT of them.\n"
+		  "Without --wait, this returns once they are started or signalled.",
 	  ARGS(worker_scale_args) },
 	{ .name = "reload",
 	  .cmd = "worker.reload",
@@ -334,6 +354,16 @@ static const struct cli_command worker_cmds[] = {
 		  "interrupting --wait does not stop it.",
 	  ARGS(worker_reload_args),
 	  .render = cli_render_worker_reload },
+	{ .name = "logs",
+	  .cmd = "worker.logs",
+	  .help = "Show the recent output of a VIP's workers, or of one.\n"
+		  "The last lines each worker wrote on stdout and stderr, as the agent\n"
+		  "keeps them (1000 lines or 64 KiB per worker, from this agent's\n"
+		  "start), oldest first. -n COUNT lines (default 20); -f prints new\n"
+		  "lines as they come, until interrupted.",
+	  ARGS(worker_logs_args),
+	  .flags = CMD_OPT_COUNT | CMD_OPT_FOLLOW,
+	  .run = cli_worker_logs_run },
 };
 
 static const struct cli_command reload_cmds[] = {
@@ -417,7 +447,13 @@ const struct opt_spec cli_options[CLI_NOPTIONS] = {
 	  .long_name = "socket",
 	  .arg = "SOCKET",
 	  .id = OPT_SOCKET,
-	  .help = "control socket (default " CLI_DEFAULT_SOCKET ")" },
+	  .help = "control socket (default: the config file's\ncontrol_socket)" },
+	{ .short_name = 'c',
+	  .long_name = "config",
+	  .arg = "FILE",
+	  .id = OPT_CONFIG,
+	  .help = "the agent's config file, which names the\ncontrol socket "
+		  "(default " CLI_DEFAULT_CONFIG ";\nwithout it, " CLI_DEFAULT_SOCKET ")" },
 	{ .short_name = 'd',
 	  .long_name = "interval",
 	  .arg = "SECONDS",
@@ -427,6 +463,14 @@ const struct opt_spec cli_options[CLI_NOPTIONS] = {
 	  .long_name = "count",
 	  .arg = "COUNT",
 	  .id = OPT_COUNT,
-	  .help = "top: exit after COUNT refreshes" },
+	  .help = "top: exit after COUNT refreshes;\nworker logs: the last COUNT lines" },
+	{ .short_name = 'f',
+	  .long_name = "follow",
+	  .id = OPT_FOLLOW,
+	  .help = "worker logs: print new lines as they come" },
+	{ .long_name = "completion",
+	  .arg = "SHELL",
+	  .id = OPT_COMPLETION,
+	  .help = "print the completion script for SHELL (bash)" },
 	{ .short_name = 'h', .long_name = "help", .id = OPT_HELP, .help = "print this help" },
 };

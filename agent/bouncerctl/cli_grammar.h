@@ -60,6 +60,10 @@ struct cli_arg {
 #define CMD_NEEDS_KEYWORD (1u << 0)
 /* Destructive: the name must be spelled out, never a prefix. */
 #define CMD_NO_PREFIX (1u << 1)
+/* Which of bouncerctl's own options for one command it takes: -d, -n, -f. */
+#define CMD_OPT_INTERVAL (1u << 2)
+#define CMD_OPT_COUNT (1u << 3)
+#define CMD_OPT_FOLLOW (1u << 4)
 
 struct cli_command {
 	const char *name; /* NULL: the object is the command (status) */
@@ -89,11 +93,14 @@ enum opt_id {
 	OPT_INTERVAL,
 	OPT_COUNT,
 	OPT_HELP,
+	OPT_CONFIG,
+	OPT_FOLLOW,
+	OPT_COMPLETION,
 };
 
 /* The objects, in the order help lists them, and bouncerctl's own options. */
 #define CLI_NOBJECTS 11
-#define CLI_NOPTIONS 6
+#define CLI_NOPTIONS 9
 extern const struct cli_object cli_objects[CLI_NOBJECTS];
 extern const struct opt_spec cli_options[CLI_NOPTIONS];
 

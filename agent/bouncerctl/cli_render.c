@@ -663,7 +663,7 @@ void cli_render_worker_list(FILE *f, const json_t *r)
 	struct table t = {
 		.ncols = 8,
 		.heads = (const char *const[]){ "VIP", "ID", "PID", "PORT", "STATE", "UPTIME",
-						"RESTARTS", "SHARE" },
+						"RESTARTS", "TRAFFIC" },
 		.right = (const bool[]){ false, true, true, true, false, true, true, true },
 	};
 	const json_t *vips = json_object_get(r, "vips"), *v, *workers, *w, *last;

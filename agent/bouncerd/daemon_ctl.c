@@ -3,6 +3,7 @@
  * daemon's model and the maps.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "daemon.h"
 #include "common/log.h"
 #include "common/vocab.h"
+#include "workers_log.h"
 
 #ifndef BOUNCER_VERSION
 #define BOUNCER_VERSION "0.1"
@@ -851,13 +853,13 @@ static json_t *worker_json(struct vip_rt *v, const struct worker_info *w, double
 {
 	struct backend_rt *b = daemon_local_backend_find(v, w->id);
 
-	return json_pack("{s:i, s:i, s:i, s:s, s:I, s:i, s:i, s:f, s:f, s:I}", "id", (int)w->id,
-			 "pid", (int)w->pid, "port", (int)w->port, "state",
-			 worker_state_name(w->state), "uptime_s",
-			 (json_int_t)(w->pid > 0 && now > w->started ? now - w->started : 0),
-			 "restarts", (int)w->restarts, "backend_id", b ? (int)b->id : 0, "share",
-			 b && local_pps > 0 ? b->pps / local_pps : 0.0, "pps", b ? b->pps : 0.0,
-			 "packets", (json_int_t)(b ? b->last.packets : 0));
+	return json_pack(
+		"{s:i, s:i, s:i, s:s, s:I, s:i, s:i, s:f, s:f, s:I, s:b}", "id", (int)w->id, "pid",
+		(int)w->pid, "port", (int)w->port, "state", worker_state_name(w->state), "uptime_s",
+		(json_int_t)(w->pid > 0 && now > w->started ? now - w->started : 0), "restarts",
+		(int)w->restarts, "backend_id", b ? (int)b->id : 0, "share",
+		b && local_pps > 0 ? b->pps / local_pps : 0.0, "pps", b ? b->pps : 0.0, "packets",
+		(json_int_t)(b ? b->last.packets : 0), "replacing", w->replacing);
 }
 
 static json_t *vip_workers_json(struct vip_rt *v)
@@ -877,9 +879,10 @@ static json_t *vip_workers_json(struct vip_rt *v)
 	for (char **a = v->workers->argv; *a && len < sizeof(command); a++)
 		len += (size_t)snprintf(command + len, sizeof(command) - len, "%s%s",
 					len ? " " : "", *a);
-	return json_pack("{s:s, s:i, s:s, s:b, s:s?, s:o}", "vip", v->name, "count",
+	return json_pack("{s:s, s:i, s:s, s:b, s:s?, s:i, s:o}", "vip", v->name, "count",
 			 (int)v->workers->count, "command", command, "reloading",
-			 v->workers_reloading, "last_reload", v->workers_last_reload, "workers",
+			 v->workers_reloading, "last_reload", v->workers_last_reload, "stopping",
+			 (int)worker_pool_stopping(v->pool), "workers",
 			 workers ? workers : json_array());
 }
 
@@ -912,12 +915,60 @@ static json_t *cmd_worker_list(struct daemon *d, const json_t *args, char *err, 
 static json_t *cmd_worker_restart(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
 	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
+	struct worker_info w = { 0 };
 	long long id;
 
-	if (!v || arg_int(args, "id", 0, CFG_WORKERS_MAX - 1, &id, true, err, errlen) ||
-	    daemon_workers_restart(d, v, (unsigned int)id, err, errlen))
+	if (!v || arg_int(args, "id", 0, CFG_WORKERS_MAX - 1, &id, true, err, errlen))
 		return NULL;
-	return json_object();
+	/* The pid replaced, for bouncerctl's --wait to tell the new one. */
+	worker_pool_info(v->pool, (unsigned int)id, &w);
+	if (daemon_workers_restart(d, v, (unsigned int)id, err, errlen))
+		return NULL;
+	return json_pack("{s:i, s:i}", "id", (int)id, "pid", (int)w.pid);
+}
+
+static void worker_log_json(const struct worker_log_line *l, void *arg)
+{
+	json_array_append_new(arg,
+			      json_pack("{s:I, s:I, s:i, s:i, s:s, s:s}", "seq", (json_int_t)l->seq,
+					"time_ms", (json_int_t)l->time_ms, "id", (int)l->id, "pid",
+					(int)l->pid, "stream", l->stream, "text", l->text));
+}
+
+/* The recent output of a VIP's workers, or of one: the last `lines`
+ * (default 20), or every kept line after `after` (a `last` of before).
+ */
+static json_t *cmd_worker_logs(struct daemon *d, const json_t *args, char *err, size_t errlen)
+{
+	struct vip_rt *v = arg_vip(d, args, "vip", err, errlen);
+	long long id = -1, lines = 20, after = 0;
+	json_t *out;
+	uint64_t last;
+
+	/* Each optional: -ENOENT when not given. */
+	if (!v || arg_int(args, "id", 0, CFG_WORKERS_MAX - 1, &id, false, err, errlen) == -EINVAL ||
+	    arg_int(args, "lines", 1, (long long)WLOG_MAX_LINES * CFG_WORKERS_MAX, &lines, false,
+		    err, errlen) == -EINVAL ||
+	    arg_int(args, "after", 0, LLONG_MAX, &after, false, err, errlen) == -EINVAL)
+		return NULL;
+	if (!v->pool) {
+		snprintf(err, errlen, "vip %s has no workers", v->name);
+		return NULL;
+	}
+	if (id >= 0 && !worker_pool_info(v->pool, (unsigned int)id, &(struct worker_info){ 0 })) {
+		snprintf(err, errlen, "vip %s has no worker %lld", v->name, id);
+		return NULL;
+	}
+	out = json_array();
+	/* After a sequence number: everything since, as tail -f does. */
+	if (!out || worker_pool_logs(v->pool, (int)id, (uint64_t)after,
+				     json_object_get(args, "after") ? 0 : (size_t)lines,
+				     worker_log_json, out, &last)) {
+		json_decref(out);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return json_pack("{s:s, s:o, s:I}", "vip", v->name, "lines", out, "last", (json_int_t)last);
 }
 
 static json_t *cmd_worker_scale(struct daemon *d, const json_t *args, char *err, size_t errlen)
@@ -981,6 +1032,7 @@ static const struct {
 	{ "worker.restart", cmd_worker_restart },
 	{ "worker.scale", cmd_worker_scale },
 	{ "worker.reload", cmd_worker_reload },
+	{ "worker.logs", cmd_worker_logs },
 	{ "host.show", cmd_host_show },
 	{ "host.drain", cmd_host_drain },
 	{ "host.ready", cmd_host_ready },

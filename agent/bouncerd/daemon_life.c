@@ -54,8 +54,8 @@ static int attach_one(struct daemon *d, size_t i, enum cfg_attach_mode mode)
 		return 0;
 	}
 	if (err != -ENOENT) {
-		log_warnx("interface %s: cannot take over the link pinned at %s: %s", ifname, pin,
-			  strerror(-err));
+		log_errx("interface %s: cannot take over the link pinned at %s: %s", ifname, pin,
+			 strerror(-err));
 		return err;
 	}
 	if (mode != CFG_ATTACH_SKB) {
@@ -66,8 +66,8 @@ static int attach_one(struct daemon *d, size_t i, enum cfg_attach_mode mode)
 			return 0;
 		}
 		if (mode == CFG_ATTACH_NATIVE) {
-			log_warnx("interface %s: %s", ifname,
-				  xdp_link_explain(err, ifname, false, why, sizeof(why)));
+			log_errx("interface %s: %s", ifname,
+				 xdp_link_explain(err, ifname, false, why, sizeof(why)));
 			return err;
 		}
 		log_warnx("interface %s: native mode failed (%s): falling back to skb mode", ifname,
@@ -75,8 +75,8 @@ static int attach_one(struct daemon *d, size_t i, enum cfg_attach_mode mode)
 	}
 	err = bnc_maps_attach(d->maps, ifindex, true, pin);
 	if (err) {
-		log_warnx("interface %s: %s", ifname,
-			  xdp_link_explain(err, ifname, true, why, sizeof(why)));
+		log_errx("interface %s: %s", ifname,
+			 xdp_link_explain(err, ifname, true, why, sizeof(why)));
 		return err;
 	}
 	d->attached_mode[i] = CFG_ATTACH_SKB;
@@ -289,8 +289,8 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	if (opts->mode_set)
 		d->cfg->mode = opts->mode;
 	if (d->cfg->ninterfaces > sizeof(d->attached_mode) / sizeof(d->attached_mode[0])) {
-		log_warnx("at most %zu interfaces",
-			  sizeof(d->attached_mode) / sizeof(d->attached_mode[0]));
+		log_errx("at most %zu interfaces",
+			 sizeof(d->attached_mode) / sizeof(d->attached_mode[0]));
 		return -E2BIG;
 	}
 	log_set_level(d->cfg->log_level);
@@ -300,7 +300,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 
 	ret = mkdir_p(state_dir, 0700, NULL);
 	if (ret) {
-		log_warnx("cannot create %s: %s", state_dir, strerror(-ret));
+		log_errx("cannot create %s: %s", state_dir, strerror(-ret));
 		return ret;
 	}
 	snprintf(d->state_path, sizeof(d->state_path), "%s/state.json", state_dir);
@@ -321,7 +321,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	mopts.flow_table_size = d->cfg->flow_table_size;
 	ret = bnc_maps_open(&mopts, &d->maps);
 	if (ret) {
-		log_warnx("cannot load the datapath: %s", strerror(-ret));
+		log_errx("cannot load the datapath: %s", strerror(-ret));
 		return ret;
 	}
 	if (d->adopted) {
@@ -341,7 +341,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	if (!ret)
 		ret = sk_lookup_ensure(d, d->cfg);
 	if (ret) {
-		log_warnx("cannot set up the VIPs: %s", err[0] ? err : strerror(-ret));
+		log_errx("cannot set up the VIPs: %s", err[0] ? err : strerror(-ret));
 		return ret;
 	}
 	daemon_state_free(d->saved);
@@ -358,7 +358,7 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		return ret;
 	ret = ctl_server_open(d->base, d->cfg->control_socket, daemon_ctl_handle, d, &d->ctl);
 	if (ret) {
-		log_warnx("cannot listen on %s: %s", d->cfg->control_socket, strerror(-ret));
+		log_errx("cannot listen on %s: %s", d->cfg->control_socket, strerror(-ret));
 		return ret;
 	}
 	ctl_server_set_limits(d->ctl, 0, ctl_idle_ms());

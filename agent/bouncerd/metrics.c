@@ -415,8 +415,8 @@ int metrics_start(struct daemon *d, struct metrics **out)
 	evhttp_set_gencb(m->http, on_other, m);
 	bound = evhttp_bind_socket_with_handle(m->http, d->cfg->metrics_addr, d->cfg->metrics_port);
 	if (!bound) {
-		log_warnx("metrics: cannot listen on %s port %u", d->cfg->metrics_addr,
-			  d->cfg->metrics_port);
+		log_errx("metrics: cannot listen on %s port %u", d->cfg->metrics_addr,
+			 d->cfg->metrics_port);
 		metrics_stop(m);
 		return -EADDRINUSE;
 	}

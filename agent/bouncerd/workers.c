@@ -103,9 +103,13 @@ int wk_proc_arm(struct proc *pr)
 	pr->drain_ev = event_new(base, -1, EV_PERSIST, proc_drain_cb, pr);
 	if (!pr->exit_ev || !pr->poll_ev || !pr->kill_ev || !pr->drain_ev)
 		return -ENOMEM;
-	if (pr->out_fd >= 0) {
-		pr->out_ev = event_new(base, pr->out_fd, EV_READ | EV_PERSIST, proc_out_cb, pr);
-		if (!pr->out_ev || event_add(pr->out_ev, NULL) < 0)
+	for (int i = 0; i < WK_NSTREAMS; i++) {
+		struct outstream *o = &pr->out[i];
+
+		if (o->fd < 0)
+			continue;
+		o->ev = event_new(base, o->fd, EV_READ | EV_PERSIST, proc_out_cb, o);
+		if (!o->ev || event_add(o->ev, NULL) < 0)
 			return -ENOMEM;
 	}
 	if (event_add(pr->exit_ev, NULL) < 0 || evtimer_add(pr->poll_ev, &tv) < 0)
@@ -597,7 +601,8 @@ static void proc_kill_cb(evutil_socket_t fd, short what, void *arg)
 
 static void proc_out_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct proc *pr = arg;
+	struct outstream *o = arg;
+	struct proc *pr = o->pr;
 	struct worker_pool *p = pr->pool;
 
 	(void)fd;
@@ -843,6 +848,9 @@ static void pool_free(struct worker_pool *p)
 	for (unsigned int i = 0; i < p->count; i++)
 		slot_free(p->slots[i]);
 	free(p->slots);
+	for (unsigned int i = 0; i < p->nlogs; i++)
+		wlog_free(&p->logs[i]);
+	free(p->logs);
 	wk_spec_put(p->spec);
 	wk_spec_put(p->reload_spec);
 	if (p->done_ev)
@@ -916,7 +924,7 @@ static void pool_wait(struct worker_pool *p)
 		int r;
 
 		for (struct proc *pr = p->procs; pr; pr = pr->link) {
-			max += 2;
+			max += 1 + WK_NSTREAMS;
 			if (!pr->kill_sent && pr->kill_at_ms) {
 				if (now >= pr->kill_at_ms) {
 					log_warnx(
@@ -941,8 +949,10 @@ static void pool_wait(struct worker_pool *p)
 			pfd[n].fd = pr->pidfd;
 			pfd[n].events = POLLIN;
 			owner[n++] = pr;
-			if (pr->out_fd >= 0) {
-				pfd[n].fd = pr->out_fd;
+			for (int k = 0; k < WK_NSTREAMS; k++) {
+				if (pr->out[k].fd < 0)
+					continue;
+				pfd[n].fd = pr->out[k].fd;
 				pfd[n].events = POLLIN;
 				owner[n++] = pr;
 			}
@@ -1119,6 +1129,7 @@ static void slot_info(const struct slot *s, struct worker_info *w)
 	w->state = s->state;
 	w->port = s->port;
 	w->restarts = s->restarts;
+	w->replacing = s->next != NULL;
 	if (s->cur) {
 		w->pid = s->cur->pid;
 		w->started = s->cur->started;
@@ -1135,6 +1146,16 @@ size_t worker_pool_list(const struct worker_pool *p, struct worker_info *out, si
 	return p->count;
 }
 
+unsigned int worker_pool_stopping(const struct worker_pool *p)
+{
+	unsigned int n = 0;
+
+	for (const struct proc *pr = p ? p->procs : NULL; pr; pr = pr->link)
+		if (pr->role == ROLE_RETIRED)
+			n++;
+	return n;
+}
+
 bool worker_pool_info(const struct worker_pool *p, unsigned int id, struct worker_info *out)
 {
 	/* Slot i holds worker i. */
@@ -1142,6 +1163,80 @@ bool worker_pool_info(const struct worker_pool *p, unsigned int id, struct worke
 		return false;
 	slot_info(p->slots[id], out);
 	return true;
+}
+
+/* ---- recent output ---- */
+
+void wk_pool_log_add(struct worker_pool *p, unsigned int id, pid_t pid, enum wlog_stream stream,
+		     const char *s, size_t n)
+{
+	struct timespec ts;
+
+	if (id >= WORKERS_MAX)
+		return;
+	if (id >= p->nlogs) {
+		struct wlog *logs = realloc(p->logs, (id + 1) * sizeof(*logs));
+
+		if (!logs)
+			return;
+		for (unsigned int i = p->nlogs; i <= id; i++)
+			wlog_init(&logs[i], 0, 0);
+		p->logs = logs;
+		p->nlogs = id + 1;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* A line lost to memory pressure is still in the agent's log. */
+	wlog_add(&p->logs[id], ++p->log_seq, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, pid,
+		 id, stream, s, n);
+}
+
+static int line_seq_cmp(const void *a, const void *b)
+{
+	const struct wlog_line *x = *(const struct wlog_line *const *)a;
+	const struct wlog_line *y = *(const struct wlog_line *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int worker_pool_logs(const struct worker_pool *p, int id, uint64_t after, size_t max,
+		     worker_log_fn fn, void *arg, uint64_t *last)
+{
+	const struct wlog_line **lines;
+	size_t n = 0, total = 0, first;
+	unsigned int lo = id < 0 ? 0 : (unsigned int)id;
+	unsigned int hi = id < 0 ? p->nlogs : (unsigned int)id + 1;
+
+	*last = p->log_seq;
+	if (hi > p->nlogs)
+		hi = p->nlogs;
+	for (unsigned int i = lo; i < hi; i++)
+		total += p->logs[i].n;
+	if (!total)
+		return 0;
+	lines = malloc(total * sizeof(const struct wlog_line *));
+	if (!lines)
+		return -ENOMEM;
+	for (unsigned int i = lo; i < hi; i++) {
+		const struct wlog_line *l;
+
+		for (size_t k = 0; (l = wlog_at(&p->logs[i], k)); k++)
+			if (l->seq > after)
+				lines[n++] = l;
+	}
+	qsort(lines, n, sizeof(const struct wlog_line *), line_seq_cmp);
+	first = max && n > max ? n - max : 0;
+	for (size_t i = first; i < n; i++) {
+		struct worker_log_line out = { .seq = lines[i]->seq,
+					       .time_ms = lines[i]->time_ms,
+					       .pid = lines[i]->pid,
+					       .id = lines[i]->id,
+					       .stream = wlog_stream_name(lines[i]->stream),
+					       .text = lines[i]->text };
+
+		fn(&out, arg);
+	}
+	free(lines);
+	return 0;
 }
 
 const char *worker_state_name(enum worker_state state)

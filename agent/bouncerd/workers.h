@@ -51,12 +51,17 @@
  * once: a reload then waits for the old worker to exit, a restart
  * returns -EBUSY.
  *
- * Output. A worker's stdout and stderr are one pipe (as with 2>&1), read in
- * the loop and logged at info level line by line as "NAME/ID: line"; a
- * line longer than 4095 bytes is logged in pieces. stdin is /dev/null.
- * The worker itself holds a read end of that pipe (on a descriptor above
- * stderr), so that when the agent is killed its output fills the pipe
- * (1 MiB) instead of failing with EPIPE; the adopting agent reads it.
+ * Output. A worker's stdout and stderr are two pipes, read in the loop
+ * and logged line by line as "NAME/ID stdout: line" at info level and
+ * "NAME/ID stderr: line" at warning level; a line longer than 4095 bytes
+ * is logged in pieces. stdin is /dev/null. The last lines of each worker
+ * id are also kept in the pool (workers_log.h: 1000 lines or 64 KiB per
+ * id), for worker_pool_logs(). The worker itself holds a read end of each
+ * pipe (on descriptors above stderr), so that when the agent is killed
+ * its output fills the pipes (1 MiB each) instead of failing with EPIPE
+ * or SIGPIPE; the adopting agent reads it. Only a worker that writes more
+ * than that while no agent runs (killed, not stopped: a stopped agent
+ * leaves a reader behind, below) blocks in its write until one is back.
  *
  * Restarts. A worker that exits is restarted at once if it had been ready
  * for min_uptime_ms, else after a backoff that starts at backoff_initial_ms
@@ -71,15 +76,17 @@
  * process forked by worker_pool_abandon() (named "bouncer-logs", in a
  * session of its own, holding nothing but the pipes and the agent's
  * stderr) reads the pipes and logs the lines in the same format, so that
- * no worker meets a pipe without a reader (SIGPIPE, or EPIPE on its next
- * log line) or a full one while no agent runs. An adopting pool reopens
- * each adopted worker's pipe through /proc/PID/fd/1 (when its stdout and
- * stderr are still one pipe) and then SIGTERMs the "bouncer-logs" process
+ * no worker meets a full pipe while no agent runs. An adopting pool
+ * reopens each adopted worker's pipes through /proc/PID/fd/1 and 2 (when
+ * they are still pipes; one pipe for both, as an older agent started
+ * workers, is read as one "output" stream) and then SIGTERMs the
+ * "bouncer-logs" process
  * holding those pipes (there is one per abandoned pool). A worker of that
  * pool left out of adopt loses its reader then (SIGPIPE on its next
  * write): unsupervised, it is better gone. A line may be logged half by
  * each at the hand-over; an adopted worker whose stdout was redirected is
- * adopted without its output. The exit status of an adopted
+ * adopted without its output. The kept lines start afresh in the adopting
+ * agent: what was written before is in the log only. The exit status of an adopted
  * worker that is not the agent's child (the agent was restarted, not
  * re-executed) is unknown: its exit counts as a crash, never as permanent.
  */
@@ -237,12 +244,35 @@ struct worker_info {
 	time_t started; /* of the running process */
 	unsigned int restarts;
 	uint64_t start_time; /* /proc/PID/stat field 22, to tell pid reuse */
+	bool replacing; /* a replacement runs next to it, not ready yet */
 };
 
 /* Fills up to max entries; returns the number of workers. */
 size_t worker_pool_list(const struct worker_pool *p, struct worker_info *out, size_t max);
+/* Processes that have left their slot and still run: replaced ones that
+ * drain, removed or replaced ones being stopped.
+ */
+unsigned int worker_pool_stopping(const struct worker_pool *p);
 /* Worker id's entry; false when the pool has no such worker. */
 bool worker_pool_info(const struct worker_pool *p, unsigned int id, struct worker_info *out);
+/* A line of a worker's recent output; the strings live until the pool
+ * changes.
+ */
+struct worker_log_line {
+	uint64_t seq; /* in the pool, across ids: increasing */
+	int64_t time_ms; /* wall clock */
+	pid_t pid;
+	unsigned int id;
+	const char *stream; /* "stdout", "stderr", "output" (both, one pipe) */
+	const char *text;
+};
+typedef void (*worker_log_fn)(const struct worker_log_line *line, void *arg);
+/* Calls fn for the kept lines of worker id (-1: of every id) whose seq is
+ * above after, oldest first, the last max of them (0: all). *last: the
+ * pool's last seq, to pass as after for only what follows. 0 or -ENOMEM.
+ */
+int worker_pool_logs(const struct worker_pool *p, int id, uint64_t after, size_t max,
+		     worker_log_fn fn, void *arg, uint64_t *last);
 const char *worker_state_name(enum worker_state state);
 
 #endif /* BOUNCER_WORKERS_H */

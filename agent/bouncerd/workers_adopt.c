@@ -36,32 +36,39 @@ static int64_t clock_ms(clockid_t clk)
 
 /* ---- adoption ---- */
 
-/* The read end of pid's output pipe, reopened through /proc when its
- * stdout and stderr are still one pipe; -1 otherwise. *ino: the pipe's.
+/* Reopens pid's output pipes through /proc into pr's streams: stdout and
+ * stderr, or one stream when both are one pipe (an older agent's worker).
+ * ino[0..1]: the pipes reopened (0: none). false when none could be.
  */
-static int adopt_output(pid_t pid, unsigned long long *ino)
+static bool adopt_output(struct proc *pr, pid_t pid, unsigned long long *ino)
 {
+	unsigned long long pipes[WK_NSTREAMS];
 	char path[64];
-	unsigned long long out, err;
-	int dfd, fd;
+	int dfd, n;
 
-	*ino = 0;
+	ino[0] = ino[1] = 0;
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return -1;
-	out = wk_fd_inode(dfd, "1", "pipe");
-	err = wk_fd_inode(dfd, "2", "pipe");
+		return false;
+	pipes[WK_OUT] = wk_fd_inode(dfd, "1", "pipe");
+	pipes[WK_ERR] = wk_fd_inode(dfd, "2", "pipe");
 	close(dfd);
-	if (!out || out != err)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/fd/1", (int)pid);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0)
-		*ino = out;
-	return fd;
+	n = pipes[WK_OUT] == pipes[WK_ERR] ? 1 : WK_NSTREAMS;
+	if (n == 1)
+		pr->out[WK_OUT].stream = WLOG_MERGED;
+	for (int i = 0; i < n; i++) {
+		if (!pipes[i])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, i + 1);
+		pr->out[i].fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (pr->out[i].fd >= 0)
+			ino[i] = pipes[i];
+	}
+	return wk_proc_has_output(pr);
 }
 
+/* ino[0..1]: the output pipes reopened. */
 static int proc_adopt(struct worker_pool *p, const struct worker_info *a, unsigned long long *ino,
 		      struct proc **out)
 {
@@ -73,7 +80,7 @@ static int proc_adopt(struct worker_pool *p, const struct worker_info *a, unsign
 	int err;
 
 	*out = NULL;
-	*ino = 0;
+	ino[0] = ino[1] = 0;
 	pr = wk_proc_alloc(p, p->spec, a->id, a->port);
 	if (!pr)
 		return -ENOMEM;
@@ -101,9 +108,8 @@ static int proc_adopt(struct worker_pool *p, const struct worker_info *a, unsign
 		uptime = 0;
 	pr->started_ms = now_ms() - uptime;
 	pr->started = time(NULL) - (time_t)(uptime / 1000);
-	pr->out_fd = adopt_output(a->pid, ino);
-	if (pr->out_fd < 0)
-		log_info("%s/%u: output of pid %d not captured: not the pipe it was started with",
+	if (!adopt_output(pr, a->pid, ino))
+		log_info("%s/%u: output of pid %d not captured: not the pipes it was started with",
 			 p->spec->name, a->id, (int)a->pid);
 	err = wk_proc_arm(pr);
 	if (err)
@@ -199,7 +205,9 @@ static void drainers_stop(const char *name, const unsigned long long *ino, size_
 
 void wk_pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
 {
-	unsigned long long *ino = calloc(spec->nadopt ? spec->nadopt : 1, sizeof(*ino));
+	unsigned long long *ino =
+		calloc(WK_NSTREAMS * (spec->nadopt ? spec->nadopt : 1), sizeof(*ino));
+	unsigned long long none[WK_NSTREAMS] = { 0 };
 	size_t nino = 0;
 
 	for (size_t i = 0; i < spec->nadopt; i++) {
@@ -213,7 +221,7 @@ void wk_pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
 			s->port = wk_port_keep(p->spec, a->id, a->port);
 		if (a->pid <= 0)
 			continue;
-		err = proc_adopt(p, a, ino ? &ino[nino] : &(unsigned long long){ 0 }, &pr);
+		err = proc_adopt(p, a, ino ? &ino[nino] : none, &pr);
 		if (err || !pr) {
 			log_warnx("%s/%u: pid %d not adopted: %s", p->spec->name, a->id,
 				  (int)a->pid,
@@ -223,8 +231,9 @@ void wk_pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
 				s->port = wk_port_other(p->spec, a->id, a->port);
 			continue;
 		}
-		if (ino && ino[nino])
-			nino++;
+		/* Unused entries stay 0, which no pipe has. */
+		if (ino)
+			nino += WK_NSTREAMS;
 		if (!s || s->cur) {
 			log_info("%s/%u: adopted pid %d is not wanted, stopping it", p->spec->name,
 				 a->id, (int)a->pid);
@@ -247,8 +256,17 @@ void wk_pool_adopt(struct worker_pool *p, const struct worker_spec *spec)
 struct drain_src {
 	int fd;
 	unsigned int id;
+	enum wlog_stream stream;
+	const char *name;
 	struct linebuf lb;
 };
+
+static void drain_line(void *arg, const char *s, size_t n)
+{
+	const struct drain_src *d = arg;
+
+	wk_log_output(d->name, d->id, d->stream, s, n);
+}
 
 /* The drainer's life: log lines until every pipe is closed or SIGTERM.
  * Memory was all allocated before the fork.
@@ -264,7 +282,8 @@ drainer_run(struct drain_src *src, struct pollfd *pfd, size_t n, const char *nam
 	setsid();
 	prctl(PR_SET_NAME, DRAIN_COMM, 0, 0, 0);
 	/* One write per line: the agent that adopts the workers logs to the
-	 * same stderr, and the log module writes a line in pieces.
+	 * same stderr (the log module writes a line at once, a line buffer
+	 * keeps it so).
 	 */
 	if (setvbuf(stderr, line_buf, _IOLBF, sizeof(line_buf)) != 0)
 		log_warnx("%s: output drainer: lines may be torn", name);
@@ -308,9 +327,9 @@ drainer_run(struct drain_src *src, struct pollfd *pfd, size_t n, const char *nam
 			r = read(d->fd, d->lb.buf + d->lb.len, sizeof(d->lb.buf) - d->lb.len);
 			if (r > 0) {
 				d->lb.len += (size_t)r;
-				wk_linebuf_emit(&d->lb, name, d->id, false);
+				wk_linebuf_emit(&d->lb, false, drain_line, d);
 			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				wk_linebuf_emit(&d->lb, name, d->id, true);
+				wk_linebuf_emit(&d->lb, true, drain_line, d);
 				close(d->fd);
 				d->fd = -1;
 				live--;
@@ -330,8 +349,9 @@ void wk_drainer_start(struct worker_pool *p)
 	pid_t pid;
 
 	for (struct proc *pr = p->procs; pr; pr = pr->link)
-		if (pr->role == ROLE_CUR && pr->out_fd >= 0)
-			n++;
+		for (int i = 0; pr->role == ROLE_CUR && i < WK_NSTREAMS; i++)
+			if (pr->out[i].fd >= 0)
+				n++;
 	if (!n)
 		return;
 	src = calloc(n, sizeof(*src));
@@ -341,17 +361,22 @@ void wk_drainer_start(struct worker_pool *p)
 		goto cleanup;
 	}
 	for (struct proc *pr = p->procs; pr; pr = pr->link) {
-		size_t i;
+		for (int s = 0; pr->role == ROLE_CUR && s < WK_NSTREAMS; s++) {
+			const struct outstream *o = &pr->out[s];
+			size_t i;
 
-		if (pr->role != ROLE_CUR || pr->out_fd < 0)
-			continue;
-		/* Keep the partial line; insert sorted by fd. */
-		for (i = k; i > 0 && src[i - 1].fd > pr->out_fd; i--)
-			src[i] = src[i - 1];
-		src[i].fd = pr->out_fd;
-		src[i].id = pr->id;
-		src[i].lb = pr->out;
-		k++;
+			if (o->fd < 0)
+				continue;
+			/* Keep the partial line; insert sorted by fd. */
+			for (i = k; i > 0 && src[i - 1].fd > o->fd; i--)
+				src[i] = src[i - 1];
+			src[i].fd = o->fd;
+			src[i].id = pr->id;
+			src[i].stream = o->stream;
+			src[i].name = p->spec->name;
+			src[i].lb = o->lb;
+			k++;
+		}
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
@@ -372,7 +397,8 @@ void wk_drainer_start(struct worker_pool *p)
 		;
 	/* What it logs from now on, it logs itself. */
 	for (struct proc *pr = p->procs; pr; pr = pr->link)
-		pr->out.len = 0;
+		for (int i = 0; i < WK_NSTREAMS; i++)
+			pr->out[i].lb.len = 0;
 cleanup:
 	free(src);
 	free(pfd);

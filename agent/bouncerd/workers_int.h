@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "workers.h"
+#include "workers_log.h"
 
 #define READY_POLL_MS 50
 /* How often a draining worker's connections are counted. */
@@ -39,6 +40,24 @@ struct spec {
 struct linebuf {
 	size_t len;
 	char buf[OUT_LINE_MAX];
+};
+
+/* A process's output streams: stdout and stderr, each its own pipe. A
+ * worker adopted from an agent that gave it one pipe for both has that
+ * one in out[WK_OUT], as WLOG_MERGED.
+ */
+#define WK_OUT 0
+#define WK_ERR 1
+#define WK_NSTREAMS 2
+
+struct proc;
+
+struct outstream {
+	struct proc *pr;
+	enum wlog_stream stream;
+	int fd; /* the pipe's read end; -1 when none */
+	struct event *ev;
+	struct linebuf lb;
 };
 
 enum proc_role {
@@ -79,9 +98,7 @@ struct proc {
 	struct event *poll_ev; /* readiness, every READY_POLL_MS */
 	struct event *kill_ev; /* the end of the drain, then the kill timeout */
 	struct event *drain_ev; /* while draining: a count every DRAIN_POLL_MS */
-	int out_fd; /* read end of stdout and stderr; -1 when none */
-	struct event *out_ev;
-	struct linebuf out;
+	struct outstream out[WK_NSTREAMS];
 };
 
 struct slot {
@@ -124,6 +141,11 @@ struct worker_pool {
 	int done_result;
 	bool done_pending;
 	struct event *done_ev;
+
+	/* Recent output, per worker id (worker_pool_logs). */
+	struct wlog *logs;
+	unsigned int nlogs;
+	uint64_t log_seq;
 };
 
 /* ms as a timeval, for libevent's timers. */
@@ -154,6 +176,10 @@ __u16 wk_port_main(const struct spec *sp, unsigned int id);
 __u16 wk_port_other(const struct spec *sp, unsigned int id, __u16 cur);
 __u16 wk_port_keep(const struct spec *sp, unsigned int id, __u16 cur);
 
+/* Keeps a line of worker id's output in the pool's recent output. */
+void wk_pool_log_add(struct worker_pool *p, unsigned int id, pid_t pid, enum wlog_stream stream,
+		     const char *s, size_t n);
+
 /* ---- workers_proc.c ---- */
 
 struct dirent;
@@ -168,8 +194,19 @@ int wk_pstat_read(pid_t pid, struct pstat *st);
 pid_t wk_proc_dirent_pid(const struct dirent *de);
 unsigned long long wk_fd_inode(int dirfd, const char *name, const char *kind);
 
-void wk_linebuf_emit(struct linebuf *lb, const char *name, unsigned int id, bool eof);
+/* Calls line for each complete line in lb, for a full buffer as one line,
+ * and with eof for whatever is left; keeps the rest.
+ */
+void wk_linebuf_emit(struct linebuf *lb, bool eof, void (*line)(void *arg, const char *s, size_t n),
+		     void *arg);
+/* Logs a line of worker id's output: "NAME/ID stderr: line" at warning
+ * level, stdout's at info.
+ */
+void wk_log_output(const char *name, unsigned int id, enum wlog_stream stream, const char *s,
+		   size_t n);
 void wk_proc_read_output(struct proc *pr, bool final);
+/* pr's streams that have a pipe. */
+bool wk_proc_has_output(const struct proc *pr);
 
 struct proc *wk_proc_alloc(struct worker_pool *p, struct spec *sp, unsigned int id, __u16 port);
 void wk_proc_free(struct proc *pr);

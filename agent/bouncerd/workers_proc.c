@@ -113,17 +113,20 @@ unsigned long long wk_fd_inode(int dirfd, const char *name, const char *kind)
 
 /* ---- output ---- */
 
-static void log_line(const char *name, unsigned int id, const char *s, size_t n)
+void wk_log_output(const char *name, unsigned int id, enum wlog_stream stream, const char *s,
+		   size_t n)
 {
 	if (n && s[n - 1] == '\r')
 		n--;
-	log_info("%s/%u: %.*s", name, id, (int)n, s);
+	if (stream == WLOG_MERGED)
+		log_output(LOG_LEVEL_INFO, "%s/%u: %.*s", name, id, (int)n, s);
+	else
+		log_output(stream == WLOG_STDERR ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+			   "%s/%u %s: %.*s", name, id, wlog_stream_name(stream), (int)n, s);
 }
 
-/* Logs the complete lines in lb, a full buffer as one line, and with eof
- * whatever is left.
- */
-void wk_linebuf_emit(struct linebuf *lb, const char *name, unsigned int id, bool eof)
+void wk_linebuf_emit(struct linebuf *lb, bool eof, void (*line)(void *arg, const char *s, size_t n),
+		     void *arg)
 {
 	size_t start = 0;
 	const char *nl;
@@ -131,15 +134,65 @@ void wk_linebuf_emit(struct linebuf *lb, const char *name, unsigned int id, bool
 	while ((nl = memchr(lb->buf + start, '\n', lb->len - start))) {
 		size_t end = (size_t)(nl - lb->buf);
 
-		log_line(name, id, lb->buf + start, end - start);
+		line(arg, lb->buf + start, end - start);
 		start = end + 1;
 	}
 	if ((eof || (start == 0 && lb->len == sizeof(lb->buf))) && start < lb->len) {
-		log_line(name, id, lb->buf + start, lb->len - start);
+		line(arg, lb->buf + start, lb->len - start);
 		start = lb->len;
 	}
 	memmove(lb->buf, lb->buf + start, lb->len - start);
 	lb->len -= start;
+}
+
+/* A line of pr's output: logged, and kept for worker logs. */
+static void proc_line(void *arg, const char *s, size_t n)
+{
+	struct outstream *o = arg;
+	struct proc *pr = o->pr;
+
+	wk_log_output(pr->spec->name, pr->id, o->stream, s, n);
+	if (n && s[n - 1] == '\r')
+		n--;
+	wk_pool_log_add(pr->pool, pr->id, pr->pid, o->stream, s, n);
+}
+
+bool wk_proc_has_output(const struct proc *pr)
+{
+	for (int i = 0; i < WK_NSTREAMS; i++)
+		if (pr->out[i].fd >= 0)
+			return true;
+	return false;
+}
+
+/* Reads what the worker wrote on one stream; see wk_proc_read_output. */
+static void stream_read(struct outstream *o, bool final)
+{
+	int max = final ? OUT_READS_MAX * 4 : OUT_READS_MAX;
+
+	for (int i = 0; o->fd >= 0 && i < max; i++) {
+		ssize_t n = read(o->fd, o->lb.buf + o->lb.len, sizeof(o->lb.buf) - o->lb.len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0) {
+			o->lb.len += (size_t)n;
+			wk_linebuf_emit(&o->lb, false, proc_line, o);
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			break;
+		/* End of file: every writer is gone. */
+		wk_linebuf_emit(&o->lb, true, proc_line, o);
+		if (o->ev) {
+			event_free(o->ev);
+			o->ev = NULL;
+		}
+		close(o->fd);
+		o->fd = -1;
+	}
+	if (final)
+		wk_linebuf_emit(&o->lb, true, proc_line, o);
 }
 
 /* Reads what the worker wrote. final: it has exited, read what there is
@@ -148,33 +201,8 @@ void wk_linebuf_emit(struct linebuf *lb, const char *name, unsigned int id, bool
  */
 void wk_proc_read_output(struct proc *pr, bool final)
 {
-	const char *name = pr->spec->name;
-	int max = final ? OUT_READS_MAX * 4 : OUT_READS_MAX;
-
-	for (int i = 0; pr->out_fd >= 0 && i < max; i++) {
-		ssize_t n = read(pr->out_fd, pr->out.buf + pr->out.len,
-				 sizeof(pr->out.buf) - pr->out.len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n > 0) {
-			pr->out.len += (size_t)n;
-			wk_linebuf_emit(&pr->out, name, pr->id, false);
-			continue;
-		}
-		if (n < 0 && errno == EAGAIN)
-			break;
-		/* End of file: every writer is gone. */
-		wk_linebuf_emit(&pr->out, name, pr->id, true);
-		if (pr->out_ev) {
-			event_free(pr->out_ev);
-			pr->out_ev = NULL;
-		}
-		close(pr->out_fd);
-		pr->out_fd = -1;
-	}
-	if (final)
-		wk_linebuf_emit(&pr->out, name, pr->id, true);
+	for (int i = 0; i < WK_NSTREAMS; i++)
+		stream_read(&pr->out[i], final);
 }
 
 /* ---- processes ---- */
@@ -190,7 +218,11 @@ struct proc *wk_proc_alloc(struct worker_pool *p, struct spec *sp, unsigned int 
 	pr->id = id;
 	pr->port = port;
 	pr->pidfd = -1;
-	pr->out_fd = -1;
+	for (int i = 0; i < WK_NSTREAMS; i++) {
+		pr->out[i].pr = pr;
+		pr->out[i].stream = i == WK_ERR ? WLOG_STDERR : WLOG_STDOUT;
+		pr->out[i].fd = -1;
+	}
 	pr->link = p->procs;
 	p->procs = pr;
 	return pr;
@@ -228,10 +260,12 @@ void wk_proc_free(struct proc *pr)
 		event_free(pr->kill_ev);
 	if (pr->drain_ev)
 		event_free(pr->drain_ev);
-	if (pr->out_ev)
-		event_free(pr->out_ev);
-	if (pr->out_fd >= 0)
-		close(pr->out_fd);
+	for (int i = 0; i < WK_NSTREAMS; i++) {
+		if (pr->out[i].ev)
+			event_free(pr->out[i].ev);
+		if (pr->out[i].fd >= 0)
+			close(pr->out[i].fd);
+	}
 	if (pr->pidfd >= 0)
 		close(pr->pidfd);
 	wk_spec_put(pr->spec);
@@ -271,7 +305,7 @@ static void proc_reap(struct proc *pr)
 void wk_proc_finish(struct proc *pr)
 {
 	proc_reap(pr);
-	if (pr->out_fd >= 0)
+	if (wk_proc_has_output(pr))
 		wk_proc_read_output(pr, true);
 	wk_proc_free(pr);
 }
@@ -525,26 +559,28 @@ void wk_signals_default(void)
 }
 
 /* In the child: async-signal-safe calls only. Reports errno on err_w (close
- * on exec: nothing arrives when the exec works).
+ * on exec: nothing arrives when the exec works). out[] and errs[]: the
+ * stdout and stderr pipes.
  */
 static void __attribute__((noreturn))
-child_exec(const struct launch *l, const struct worker_spec *s, int devnull, int out_r, int out_w,
-	   int err_w)
+child_exec(const struct launch *l, const struct worker_spec *s, int devnull, const int *out,
+	   const int *errs, int err_w)
 {
 	int err;
 
 	if (setsid() < 0)
 		goto fail;
-	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
-	    dup2(out_w, STDERR_FILENO) < 0)
+	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
+	    dup2(errs[1], STDERR_FILENO) < 0)
 		goto fail;
-	/* The worker holds a read end of its own output pipe (without
-	 * CLOEXEC, on a descriptor above stderr): if the agent is killed,
-	 * its writes still have a reader and fill the pipe, which the next
-	 * agent drains when it adopts the worker, rather than failing with
-	 * EPIPE (which kills a node worker).
+	/* The worker holds a read end of each of its own output pipes
+	 * (without CLOEXEC, on descriptors above stderr): if the agent is
+	 * killed, its writes still have a reader and fill the pipe, which the
+	 * next agent drains when it adopts the worker, rather than failing
+	 * with EPIPE or SIGPIPE (which kill a node worker).
 	 */
-	if (fcntl(out_r, F_DUPFD, STDERR_FILENO + 1) < 0)
+	if (fcntl(out[0], F_DUPFD, STDERR_FILENO + 1) < 0 ||
+	    fcntl(errs[0], F_DUPFD, STDERR_FILENO + 1) < 0)
 		goto fail;
 	if (s->has_user &&
 	    (setgroups(l->ngroups, l->groups) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0))
@@ -567,7 +603,7 @@ static int proc_spawn(struct proc *pr)
 {
 	const struct worker_spec *s = &pr->spec->s;
 	struct launch l = { 0 };
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1;
+	int out[2] = { -1, -1 }, errs[2] = { -1, -1 }, execp[2] = { -1, -1 }, devnull = -1;
 	sigset_t all, old;
 	int err, childerr = 0;
 	ssize_t n;
@@ -580,7 +616,8 @@ static int proc_spawn(struct proc *pr)
 		err = launch_groups(&l, s->uid, s->gid);
 	if (err)
 		goto cleanup;
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errs, O_CLOEXEC) < 0 ||
+	    pipe2(execp, O_CLOEXEC) < 0) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -588,6 +625,7 @@ static int proc_spawn(struct proc *pr)
 	 * 64 KiB where this fails.
 	 */
 	fcntl(out[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
+	fcntl(errs[0], F_SETPIPE_SZ, OUTPUT_PIPE_SIZE);
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0) {
 		err = -errno;
@@ -600,15 +638,15 @@ static int proc_spawn(struct proc *pr)
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = fork();
 	if (pid == 0)
-		child_exec(&l, s, devnull, out[0], out[1], errp[1]);
+		child_exec(&l, s, devnull, out, errs, execp[1]);
 	err = pid < 0 ? -errno : 0;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		goto cleanup;
-	close(errp[1]);
-	errp[1] = -1;
+	close(execp[1]);
+	execp[1] = -1;
 	do {
-		n = read(errp[0], &childerr, sizeof(childerr));
+		n = read(execp[0], &childerr, sizeof(childerr));
 	} while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)sizeof(childerr)) {
 		/* It exits at once; our own pid only. */
@@ -630,14 +668,18 @@ static int proc_spawn(struct proc *pr)
 		goto cleanup;
 	}
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	pr->out_fd = out[0];
-	out[0] = -1;
+	fcntl(errs[0], F_SETFL, O_NONBLOCK);
+	pr->out[WK_OUT].fd = out[0];
+	pr->out[WK_ERR].fd = errs[0];
+	out[0] = errs[0] = -1;
 cleanup:
 	for (int i = 0; i < 2; i++) {
 		if (out[i] >= 0)
 			close(out[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
+		if (errs[i] >= 0)
+			close(errs[i]);
+		if (execp[i] >= 0)
+			close(execp[i]);
 	}
 	if (devnull >= 0)
 		close(devnull);

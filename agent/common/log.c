@@ -1,23 +1,73 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Logging to stderr with a program prefix and a level filter. */
+/* Logging to stderr with a program prefix and a level filter; when stderr
+ * is the systemd journal, each line starts with its syslog priority.
+ */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
 #include "log.h"
 #include "vocab.h"
 
+/* One line as written: the message, its level's name and the prefixes. */
+#define LOG_LINE_MAX 8192
+
 static const char *log_name = "bouncer";
 static enum log_level log_level = LOG_LEVEL_INFO;
+/* stderr is the journal's stream: "<N>" before every line. */
+static bool log_journal;
+
+/* A decimal number that ends at stop; false for anything else. */
+static bool parse_ull(const char *s, char stop, unsigned long long *out, const char **end)
+{
+	char *e;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &e, 10);
+	if (errno || *e != stop)
+		return false;
+	*end = e;
+	return true;
+}
+
+bool log_stream_is_journal(const char *env, int fd)
+{
+	unsigned long long dev, ino;
+	const char *p;
+	struct stat st;
+
+	/* "DEV:INODE", both decimal. */
+	if (!env || !parse_ull(env, ':', &dev, &p) || !parse_ull(p + 1, '\0', &ino, &p))
+		return false;
+	if (fstat(fd, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *name, enum log_level level)
 {
 	log_name = name;
 	log_level = level;
+	/* JOURNAL_STREAM names the stream systemd connected; it is inherited
+	 * by children whose stderr is elsewhere, hence the comparison
+	 * (sd_journal_stream_fd(3), systemd.exec(5)).
+	 */
+	log_journal = log_stream_is_journal(getenv("JOURNAL_STREAM"), STDERR_FILENO);
+}
+
+bool log_to_journal(void)
+{
+	return log_journal;
 }
 
 void log_set_level(enum log_level level)
@@ -40,17 +90,77 @@ int log_level_parse(const char *s, enum log_level *out)
 	return 0;
 }
 
-static void log_vemit(enum log_level level, int errnum, const char *fmt, va_list ap)
+int log_priority(enum log_level level)
 {
+	switch (level) {
+	case LOG_LEVEL_ERROR:
+		return LOG_ERR;
+	case LOG_LEVEL_WARN:
+		return LOG_WARNING;
+	case LOG_LEVEL_INFO:
+		return LOG_INFO;
+	case LOG_LEVEL_DEBUG:
+	default:
+		return LOG_DEBUG;
+	}
+}
+
+/* Writes text (which may hold newlines: each becomes a line of its own,
+ * with the priority prefix the journal needs on every line) to stderr in
+ * one call, so that lines of two processes sharing stderr (the output
+ * drainer and an agent) do not tear.
+ */
+static void log_write(int priority, const char *text)
+{
+	char out[LOG_LINE_MAX + 64];
+	size_t n = 0;
+	const char *s = text;
+
+	do {
+		size_t len = strcspn(s, "\n");
+		int w;
+
+		if (log_journal)
+			w = snprintf(out + n, sizeof(out) - n, "<%d>%.*s\n", priority, (int)len, s);
+		else
+			w = snprintf(out + n, sizeof(out) - n, "%.*s\n", (int)len, s);
+		if (w < 0)
+			return;
+		n += (size_t)w;
+		if (n >= sizeof(out)) {
+			/* Cut: keep the last newline. */
+			n = sizeof(out) - 1;
+			out[n - 1] = '\n';
+			break;
+		}
+		s += len;
+		if (*s == '\n')
+			s++;
+	} while (*s);
+	/* Nowhere to report a failed write of the log. */
+	(void)fwrite(out, 1, n, stderr);
+	(void)fflush(stderr);
+}
+
+/* tag: the level's name after the program's ("bouncerd: warn: ..."); info
+ * and output lines go without.
+ */
+static void log_vemit(enum log_level level, bool tag, int errnum, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	size_t n;
+
 	if (level > log_level)
 		return;
-	fprintf(stderr, "%s: ", log_name);
-	if (level != LOG_LEVEL_INFO)
-		fprintf(stderr, "%s: ", vocab_name(&vocab_log_level, (int)level));
-	vfprintf(stderr, fmt, ap);
-	if (errnum)
-		fprintf(stderr, ": %s", strerror(errnum));
-	fputc('\n', stderr);
+	n = (size_t)snprintf(line, sizeof(line), "%s: ", log_name);
+	if (tag && level != LOG_LEVEL_INFO && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+				      "%s: ", vocab_name(&vocab_log_level, (int)level));
+	if (n < sizeof(line))
+		n += (size_t)vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (errnum && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, ": %s", strerror(errnum));
+	log_write(log_priority(level), line);
 }
 
 void log_warn(const char *fmt, ...)
@@ -59,7 +169,7 @@ void log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LEVEL_WARN, errnum, fmt, ap);
+	log_vemit(LOG_LEVEL_WARN, true, errnum, fmt, ap);
 	va_end(ap);
 	errno = errnum;
 }
@@ -69,7 +179,7 @@ void log_errx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LEVEL_ERROR, 0, fmt, ap);
+	log_vemit(LOG_LEVEL_ERROR, true, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -78,7 +188,7 @@ void log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LEVEL_WARN, 0, fmt, ap);
+	log_vemit(LOG_LEVEL_WARN, true, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -87,7 +197,7 @@ void log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LEVEL_INFO, 0, fmt, ap);
+	log_vemit(LOG_LEVEL_INFO, true, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -96,7 +206,16 @@ void log_debug(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LEVEL_DEBUG, 0, fmt, ap);
+	log_vemit(LOG_LEVEL_DEBUG, true, 0, fmt, ap);
+	va_end(ap);
+}
+
+void log_output(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(level, false, 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -106,7 +225,7 @@ void fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LEVEL_ERROR, errnum, fmt, ap);
+	log_vemit(LOG_LEVEL_ERROR, true, errnum, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -116,7 +235,7 @@ void fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_LEVEL_ERROR, 0, fmt, ap);
+	log_vemit(LOG_LEVEL_ERROR, true, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
@@ -144,7 +263,7 @@ static int log_libbpf_print(enum libbpf_print_level level, const char *fmt, va_l
 	len = strlen(line);
 	if (len && line[len - 1] == '\n')
 		line[len - 1] = '\0';
-	fprintf(stderr, "%s: libbpf: %s\n", log_name, line);
+	log_output(ours, "libbpf: %s", line);
 	return 0;
 }
 

@@ -14,8 +14,18 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
-/* name prefixes every line; level drops everything less severe. */
+/* name prefixes every line; level drops everything less severe. When
+ * stderr is the systemd journal (JOURNAL_STREAM names its device and
+ * inode), every line starts with "<N>", N its syslog priority, so that the
+ * journal files it at that priority.
+ */
 void log_init(const char *name, enum log_level level);
+/* Whether log_init() found stderr to be the journal. */
+bool log_to_journal(void);
+/* env (JOURNAL_STREAM's value, "DEV:INODE"; may be NULL) names fd's file. */
+bool log_stream_is_journal(const char *env, int fd);
+/* The syslog priority of level: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+int log_priority(enum log_level level);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* A name of vocab_log_level (common/vocab.h); -EINVAL for anything else. */
@@ -30,6 +40,10 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line of someone else's output (a worker's): at level's priority and
+ * filter, without the level's name in the text.
+ */
+void log_output(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Only during start-up: logs and exits with status 1. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -27,7 +27,8 @@
 #   reload     rolling reload under new connections: no failure, every pid
 #              replaced; a replacement that never listens aborts the next
 #              reload and the old workers serve on
-#   scale      worker scale 4 -> 2 -> 3 takes effect, traffic on the rest
+#   scale      worker scale --wait 4 -> 2 -> 3 takes effect when it returns,
+#              traffic on the rest
 #   adopt      kill -9 bouncerd: the workers serve on; the new agent adopts
 #              them (same pids, no duplicates)
 #   stop       SIGTERM to bouncerd stops its workers
@@ -310,7 +311,7 @@ crash_failed() { [[ $(workers crash "w[0]['state']") == failed ]]; }
 scenario_crash() {
 	wait_for 20 crash_failed
 	[[ $(workers crash "w[0]['restarts']") -ge 4 ]]
-	grep -q "crash/0: giving up" "$WORK/agent.log"
+	grep -q "crash/0 stdout: giving up" "$WORK/agent.log"
 	grep -q "crash/0: .*restart in [0-9]* ms" "$WORK/agent.log"
 	grep -q "crash/0: .*failed, not restarted" "$WORK/agent.log"
 	# Back off doubled: the delays logged grow.
@@ -436,14 +437,17 @@ scenario_reload() {
 
 scenario_scale() {
 	local r
-	ctl worker scale node 2 >/dev/null
-	wait_for 10 test "$(workers node "len(w)")" -eq 2
+	# --wait returns once the removed workers have exited.
+	ctl worker scale node 2 --wait >/dev/null
+	[[ $(workers node "len(w)") -eq 2 ]]
+	[[ $(in_l examples/app/server.js) -eq 2 ]]
 	r=$(fair_load "$NS_C" "http://$VIP_NODE/" 100)
 	# At least 26 each: P(false failure) < 5.9e-7, binomial(100, 510/1021),
 	# union over 2 workers (was half a share, 25: 1.9e-7).
 	fair_share "$r" 100 2 "worker 0" "worker 1"
-	ctl worker scale node 3 >/dev/null
-	wait_for 20 all_ready node 3
+	# ... and once the new one listens.
+	ctl worker scale node 3 --wait >/dev/null
+	all_ready node 3
 	r=$(fair_load "$NS_C" "http://$VIP_NODE/" 300)
 	# At least 61 each: P(false failure) < 7.3e-7, binomial(300, 340/1021),
 	# union over 3 workers (was half a share of 150, 25: 4.4e-6).
@@ -477,7 +481,7 @@ scenario_adopt() {
 	[[ $(in_l examples/app/server.js) -eq 4 ]]
 	grep -q "node/0: adopted pid" "$WORK/agent.log"
 	# What they logged meanwhile, read by the new agent.
-	wait_for 5 logged_since "$mark" "node/[0-3]: GET / from"
+	wait_for 5 logged_since "$mark" "node/[0-3] stdout: GET / from"
 	r=$(fair_load "$NS_C" "http://$VIP_NODE/" 400)
 	# As before the agent left: P(false failure) < 8.7e-7 (was half a
 	# share of 200, 25: 1.6e-5).

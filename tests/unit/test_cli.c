@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -116,7 +118,7 @@ static const struct {
 	{ "rel", "{\"cmd\": \"reload\", \"args\": {}}" },
 	{ "worker list", "{\"cmd\": \"worker.list\", \"args\": {}}" },
 	{ "worker", "{\"cmd\": \"worker.list\", \"args\": {}}" },
-	{ "w l app", "{\"cmd\": \"worker.list\", \"args\": {\"vip\": \"app\"}}" },
+	{ "w li app", "{\"cmd\": \"worker.list\", \"args\": {\"vip\": \"app\"}}" },
 	{ "worker restart app 0",
 	  "{\"cmd\": \"worker.restart\", \"args\": {\"vip\": \"app\", \"id\": 0}}" },
 	{ "worker res app 255",
@@ -319,7 +321,8 @@ static const struct {
 	{ "help vip foo", "vip: unknown command 'foo'" },
 	{ "help vip list more", "unexpected argument 'more' after help" },
 	{ "help status list", "status has no commands" },
-	{ "worker foo", "worker: unknown command 'foo' (commands: list, restart, scale, reload)" },
+	{ "worker foo",
+	  "worker: unknown command 'foo' (commands: list, restart, scale, reload, logs)" },
 	{ "worker r app", "worker: 'r' is ambiguous: restart, reload" },
 	{ "worker list app more", "worker list: unexpected argument 'more'" },
 	{ "worker restart", "worker restart: missing VIP" },
@@ -349,8 +352,17 @@ static const struct {
 	{ "top -n 0", "option '-n' needs a number 1 or more, got '0'" },
 	{ "top -n", "option '-n' needs COUNT" },
 	{ "top now", "top: unexpected argument 'now'" },
-	{ "stats -n 3", "stats: -d and -n go with top only" },
-	{ "-d 2 vip list", "vip list: -d and -n go with top only" },
+	{ "stats -n 3",
+	  "stats: -d goes with top only, -n with top and worker logs, -f with worker logs" },
+	{ "-d 2 vip list",
+	  "vip list: -d goes with top only, -n with top and worker logs, -f with worker logs" },
+	{ "-d 2 worker logs web",
+	  "worker logs: -d goes with top only, -n with top and worker logs, -f with worker logs" },
+	{ "-f top",
+	  "top: -d goes with top only, -n with top and worker logs, -f with worker logs" },
+	{ "-j worker logs web", "worker logs: -j and -p do not go with worker logs" },
+	{ "--completion zsh", "option '--completion' knows bash only, not 'zsh'" },
+	{ "-c", "option '-c' needs FILE" },
 	{ "-j top", "top: -j and -p do not go with top" },
 };
 
@@ -387,6 +399,9 @@ static void test_command_options(void **state)
 		{ "worker reload --timeout=86400 --wait", true, 86400 },
 		{ "-j worker reload --wait --timeout 1 -s /tmp/a.sock", true, 1 },
 		{ "worker list", false, CLI_WAIT_S },
+		{ "worker restart app 1 --wait", true, CLI_WAIT_S },
+		{ "worker scale app 3 --timeout 20", true, 20 },
+		{ "--wait worker scale app 3", true, CLI_WAIT_S },
 	};
 
 	(void)state;
@@ -404,6 +419,164 @@ static void test_command_options(void **state)
 		assert_null(json_object_get(req.args, "timeout"));
 		cli_request_release(&req);
 	}
+}
+
+/* worker logs runs in bouncerctl: VIP, an optional ID, -n and -f. */
+static void test_logs_options(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *args;
+		long count;
+		bool follow;
+	} cases[] = {
+		{ "worker logs app", "{\"vip\": \"app\"}", 0, false },
+		{ "worker logs app 2 -f -n 50", "{\"vip\": \"app\", \"id\": 2}", 50, true },
+		{ "-f worker lo app", "{\"vip\": \"app\"}", 0, true },
+		{ "worker logs --follow app --count=3 0", "{\"vip\": \"app\", \"id\": 0}", 3,
+		  true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cli_request req;
+		json_t *want;
+		char err[256];
+		struct args a;
+
+		split(&a, cases[i].line);
+		if (cli_parse(a.argc, a.argv, &req, err, sizeof(err)))
+			fail_msg("'%s': %s", cases[i].line, err);
+		assert_ptr_equal(req.run, cli_worker_logs_run);
+		assert_string_equal(req.cmd, "worker.logs");
+		want = json_loads(cases[i].args, 0, NULL);
+		assert_non_null(want);
+		if (!json_equal(want, req.args))
+			fail_msg("'%s': got %s", cases[i].line, json_dumps(req.args, JSON_COMPACT));
+		json_decref(want);
+		assert_int_equal(req.count, cases[i].count);
+		assert_int_equal(req.follow, cases[i].follow);
+		cli_request_release(&req);
+	}
+}
+
+static void test_render_log_line(void **state)
+{
+	json_t *line;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	line = json_pack("{s:I, s:I, s:i, s:i, s:s, s:s}", "seq", (json_int_t)7, "time_ms",
+			 (json_int_t)1700000000123, "id", 2, "pid", 4242, "stream", "stderr",
+			 "text", "boom");
+	cli_render_log_line(f, "web", line);
+	json_decref(line);
+	line = json_pack("{s:I, s:i, s:s, s:s}", "time_ms", (json_int_t)1700000001000, "id", 0,
+			 "stream", "output", "text", "both");
+	cli_render_log_line(f, "web", line);
+	json_decref(line);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(text, "2023-11-14 22:13:20 web/2 stderr: boom\n"
+				  "2023-11-14 22:13:21 web/0: both\n");
+	free(text);
+}
+
+/* A config file for cli_resolve_socket(), in a file of its own. */
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int resolve(const char *line, char *err, size_t errlen, char *socket, size_t len)
+{
+	struct cli_request req;
+	struct args a;
+	int ret;
+
+	split(&a, line);
+	assert_int_equal(cli_parse(a.argc, a.argv, &req, err, errlen), 0);
+	ret = cli_resolve_socket(&req, err, errlen);
+	if (!ret)
+		snprintf(socket, len, "%s", req.socket);
+	cli_request_release(&req);
+	return ret;
+}
+
+/* The socket: -s, else the control_socket of -c's file (the agent's
+ * default when it has none); errors name the file and the line.
+ */
+static void test_socket_from_config(void **state)
+{
+	char dir[] = "/tmp/bnc-cli-XXXXXX", path[128], line[256], err[256], sock[256];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.conf", dir);
+	write_file(path, "interfaces = [ \"eth0\" ];\ncontrol_socket = \"/tmp/x.sock\";\n");
+	snprintf(line, sizeof(line), "-c %s status", path);
+	assert_int_equal(resolve(line, err, sizeof(err), sock, sizeof(sock)), 0);
+	assert_string_equal(sock, "/tmp/x.sock");
+	snprintf(line, sizeof(line), "--config=%s -s /tmp/y.sock status", path);
+	assert_int_equal(resolve(line, err, sizeof(err), sock, sizeof(sock)), 0);
+	assert_string_equal(sock, "/tmp/y.sock");
+
+	write_file(path, "interfaces = [ \"eth0\" ];\n");
+	snprintf(line, sizeof(line), "status -c %s", path);
+	assert_int_equal(resolve(line, err, sizeof(err), sock, sizeof(sock)), 0);
+	assert_string_equal(sock, CLI_DEFAULT_SOCKET);
+
+	write_file(path, "interfaces = [ \"eth0\" ];\ncontrol_socket = 5;\n");
+	assert_int_equal(resolve(line, err, sizeof(err), sock, sizeof(sock)), -EINVAL);
+	assert_non_null(strstr(err, "control_socket is not a string"));
+
+	write_file(path, "interfaces = [ \"eth0\" ];\nvips = (\n");
+	assert_int_equal(resolve(line, err, sizeof(err), sock, sizeof(sock)), -EINVAL);
+	snprintf(line, sizeof(line), "%s:3: ", path);
+	if (!strstr(err, line))
+		fail_msg("'%s' lacks '%s'", err, line);
+	assert_non_null(strstr(err, "-s SOCKET"));
+
+	unlink(path);
+	snprintf(line, sizeof(line), "status -c %s", path);
+	assert_int_equal(resolve(line, err, sizeof(err), sock, sizeof(sock)), -ENOENT);
+	assert_non_null(strstr(err, "cannot read"));
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* --completion bash asks for the script, made from the grammar. */
+static void test_completion(void **state)
+{
+	struct cli_request req;
+	char *text = NULL, err[256];
+	size_t len = 0;
+	struct args a;
+	FILE *f;
+
+	(void)state;
+	split(&a, "--completion bash");
+	assert_int_equal(cli_parse(a.argc, a.argv, &req, err, sizeof(err)), 0);
+	assert_string_equal(req.completion, "bash");
+	cli_request_release(&req);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	cli_completion_bash(f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(strstr(text, "worker) cmds=\"list restart scale reload logs help\""));
+	assert_non_null(strstr(text, "\"backend set state\") echo \"ready drain maint\""));
+	assert_non_null(strstr(text, "\"worker restart\") kw=\"\" flags=\"\" bare=\"\" "
+				     "opts=\"--wait --timeout\""));
+	assert_non_null(strstr(text, "complete -F _bouncerctl bouncerctl\n"));
+	free(text);
 }
 
 /* A short buffer truncates the message, never overruns. */
@@ -836,16 +1009,16 @@ static void test_render_workers(void **state)
 		"{\"vip\": \"ok\", \"count\": 1, \"reloading\": false, \"last_reload\": \"ok\","
 		" \"workers\": [{\"id\": 0, \"pid\": 78, \"port\": 7000, \"state\": \"ready\","
 		" \"uptime_s\": 192, \"restarts\": 0}]}]}",
-		"VIP  ID   PID  PORT  STATE     UPTIME  RESTARTS   SHARE\n"
-		"app   0  4242  9000  ready      2h03m         0   66.7%\n"
-		"app   1  4250  9101  starting      5s        12   33.3%\n"
-		"app   2     -  9002  backoff        -         3    0.0%\n"
-		"api   0    77  8000  ready      4d02h         1  100.0%\n"
-		"ok    0    78  7000  ready      3m12s         0       -\n"
+		"VIP  ID   PID  PORT  STATE     UPTIME  RESTARTS  TRAFFIC\n"
+		"app   0  4242  9000  ready      2h03m         0    66.7%\n"
+		"app   1  4250  9101  starting      5s        12    33.3%\n"
+		"app   2     -  9002  backoff        -         3     0.0%\n"
+		"api   0    77  8000  ready      4d02h         1   100.0%\n"
+		"ok    0    78  7000  ready      3m12s         0        -\n"
 		"app: rolling reload running\n"
 		"api: last rolling reload failed: worker 0 exited before it listened\n");
 	assert_render("worker.list", "{\"vips\": []}",
-		      "VIP  ID  PID  PORT  STATE  UPTIME  RESTARTS  SHARE\n");
+		      "VIP  ID  PID  PORT  STATE  UPTIME  RESTARTS  TRAFFIC\n");
 	assert_render("worker.reload", "{\"started\": [\"app\", \"api\"]}",
 		      "rolling reload started for: app, api\n");
 	assert_render("worker.reload", "{\"started\": []}",
@@ -1072,6 +1245,10 @@ int main(void)
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_command_options),
+		cmocka_unit_test(test_logs_options),
+		cmocka_unit_test(test_render_log_line),
+		cmocka_unit_test(test_socket_from_config),
+		cmocka_unit_test(test_completion),
 		cmocka_unit_test(test_short_error_buffer),
 		cmocka_unit_test(test_help),
 		cmocka_unit_test(test_help_command),

@@ -609,6 +609,78 @@ static int group_teardown(void **state)
  * prefix, and the socket handed over is the one each listens on, found
  * in a child of the worker too.
  */
+/* What worker_pool_logs() gives back, one call. */
+struct logs_rec {
+	size_t n;
+	uint64_t seq[64];
+	unsigned int id[64];
+	pid_t pid[64];
+	char text[64][64];
+	char stream[64][8];
+};
+
+static void logs_cb(const struct worker_log_line *l, void *arg)
+{
+	struct logs_rec *r = arg;
+
+	if (r->n >= 64)
+		return;
+	r->seq[r->n] = l->seq;
+	r->id[r->n] = l->id;
+	r->pid[r->n] = l->pid;
+	snprintf(r->text[r->n], sizeof(r->text[0]), "%s", l->text);
+	snprintf(r->stream[r->n], sizeof(r->stream[0]), "%s", l->stream);
+	r->n++;
+}
+
+/* The recent output kept for worker logs: each worker's three lines, on
+ * their streams, with its pid, in order across ids; after and max.
+ */
+static void check_recent_output(struct worker_pool *p, const struct worker_info *info)
+{
+	struct logs_rec r = { 0 };
+	uint64_t last, last1;
+	char want[64];
+
+	assert_int_equal(worker_pool_logs(p, 1, 0, 0, logs_cb, &r, &last), 0);
+	assert_int_equal(r.n, 3);
+	for (size_t i = 0; i < r.n; i++) {
+		assert_int_equal(r.id[i], 1);
+		assert_int_equal(r.pid[i], info[1].pid);
+		assert_true(r.seq[i] <= last);
+		assert_true(i == 0 || r.seq[i] > r.seq[i - 1]);
+		if (strncmp(r.text[i], "stderr", 6) == 0)
+			assert_string_equal(r.stream[i], "stderr");
+		else
+			assert_string_equal(r.stream[i], "stdout");
+	}
+	snprintf(want, sizeof(want), "hello id=1 port=%u", info[1].port);
+	assert_string_equal(r.text[0], want);
+	last1 = r.seq[2];
+	/* Every id, in order: 3 workers, 3 lines each. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(worker_pool_logs(p, -1, 0, 0, logs_cb, &r, &last), 0);
+	assert_int_equal(r.n, 9);
+	for (size_t i = 1; i < r.n; i++)
+		assert_true(r.seq[i] > r.seq[i - 1]);
+	assert_int_equal(r.seq[8], last);
+	/* The last 2 only; then nothing after the last. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(worker_pool_logs(p, -1, 0, 2, logs_cb, &r, &last), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.seq[1], last);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(worker_pool_logs(p, -1, last, 0, logs_cb, &r, &last), 0);
+	assert_int_equal(r.n, 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(worker_pool_logs(p, 1, last1 - 1, 0, logs_cb, &r, &last), 0);
+	assert_int_equal(r.n, 1);
+	/* An id with no worker: nothing. */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(worker_pool_logs(p, 7, 0, 0, logs_cb, &r, &last), 0);
+	assert_int_equal(r.n, 0);
+}
+
 static void test_start_ready(void **state)
 {
 	struct worker_spec s = spec_base(3);
@@ -640,16 +712,18 @@ static void test_start_ready(void **state)
 		/* Not called from worker_pool_start(): no STARTING. */
 		assert_int_equal(count_ev(0, id, WORKER_STARTING), 0);
 		assert_true(accepts_on(rec.fd[id], s.port_base + id));
-		snprintf(line, sizeof(line), "web/%u: hello id=%u port=%u\n", id, id,
+		snprintf(line, sizeof(line), "t: web/%u stdout: hello id=%u port=%u\n", id, id,
 			 s.port_base + id);
 		/* The output pipe is read by the loop: wait for it. */
 		assert_true(wait_log(base, mark, line, 2000));
-		snprintf(line, sizeof(line), "web/%u: stderr id=%u\n", id, id);
+		snprintf(line, sizeof(line), "t: web/%u stderr: stderr id=%u\n", id, id);
 		assert_true(wait_log(base, mark, line, 2000));
-		snprintf(line, sizeof(line), "web/%u: listening on %u\n", id, s.port_base + id);
+		snprintf(line, sizeof(line), "t: web/%u stdout: listening on %u\n", id,
+			 s.port_base + id);
 		assert_true(wait_log(base, mark, line, 2000));
 	}
 	assert_string_equal(worker_state_name(WORKER_READY), "ready");
+	check_recent_output(p, info);
 	pool_stop_wait(p);
 	for (unsigned int id = 0; id < 3; id++)
 		assert_true(pid_gone(info[id].pid));
@@ -783,7 +857,7 @@ static void test_backoff_then_failed(void **state)
 	assert_int_equal(info[1].pid, 0);
 	assert_int_equal(info[1].restarts, 4);
 	assert_int_equal(info[0].state, WORKER_READY);
-	assert_true(wait_log(base, mark, "web/1: crashing\n", 2000));
+	assert_true(wait_log(base, mark, "web/1 stdout: crashing\n", 2000));
 	assert_non_null(log_find(mark, "web/1: exited with status 3"));
 	assert_non_null(log_find(mark, "4 restarts within 20000 ms: failed"));
 	assert_true(accepts_on(rec.fd[0], s.port_base));
@@ -815,7 +889,7 @@ static void test_permanent_exit(void **state)
 	worker_pool_list(p, info, 1);
 	assert_int_equal(info[0].state, WORKER_FAILED);
 	assert_int_equal(info[0].restarts, 0);
-	assert_true(wait_log(base, mark, "web/0: bye\n", 2000));
+	assert_true(wait_log(base, mark, "web/0 stdout: bye\n", 2000));
 	assert_non_null(log_find(mark, "exit status 78 is permanent"));
 	pool_stop_wait(p);
 	passed = true;
@@ -1278,9 +1352,9 @@ static void test_user_cwd_env(void **state)
 	p = pool_start(&s);
 	/* The spec's PORT and WORKER_ID lose to the worker's own. */
 	assert_true(wait_state(base, 0, 0, 1, WORKER_READY, 4000));
-	snprintf(line, sizeof(line), "web/0: hello id=0 port=%u\n", s.port_base);
+	snprintf(line, sizeof(line), "web/0 stdout: hello id=0 port=%u\n", s.port_base);
 	assert_true(wait_log(base, mark, line, 2000));
-	assert_true(wait_log(base, mark, "web/0: show uid=65534 gid=65534 groups=[", 2000));
+	assert_true(wait_log(base, mark, "web/0 stdout: show uid=65534 gid=65534 groups=[", 2000));
 	assert_non_null(log_find(mark, "cwd=/tmp foo=bar\n"));
 	/* The supplementary groups are the user's, not root's. */
 	assert_null(log_find(mark, "groups=[0"));
@@ -1375,7 +1449,7 @@ static void test_abandon_adopt(void **state)
 	worker_pool_abandon(p);
 	mark = log_mark();
 	/* Alive, serving, and their lines still logged, by the drainer. */
-	snprintf(line, sizeof(line), "web/0: tick ");
+	snprintf(line, sizeof(line), "web/0 stdout: tick ");
 	assert_true(wait_log(base, mark, line, 2000));
 	assert_true(run_until(base, drainer_holds, &ino, 1000));
 	assert_true(pid_alive(w0) && pid_alive(w1));
@@ -1415,7 +1489,7 @@ static void test_abandon_adopt(void **state)
 	/* Output: ours again, the drainer gone. */
 	assert_true(run_until(base, no_drainer_holds, &ino, 2000));
 	mark = log_mark();
-	assert_true(wait_log(base, mark, "web/0: tick ", 1000));
+	assert_true(wait_log(base, mark, "web/0 stdout: tick ", 1000));
 
 	/* The adopted worker is supervised like any other. */
 	from = rec.n;
