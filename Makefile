@@ -15,6 +15,11 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# The release, and the commit it is built from (git describe; empty
+# outside a git checkout): --version prints both.
+VERSION := 0.1.0
+GIT_DESCRIBE := $(shell git -C $(CURDIR) describe --always --dirty 2>/dev/null)
+
 # Libraries, each found through pkg-config (scripts/deps.sh installs them).
 LIBS_PKGS := libbpf libelf zlib libconfig jansson libevent libmnl
 TEST_PKGS := cmocka
@@ -73,7 +78,7 @@ PROGS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call program_name,$(d)))
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: print-programs all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
+.PHONY: FORCE print-programs all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
 
@@ -95,6 +100,17 @@ $(BUILD)/san/%.o: %.c $(SKELS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# Rewritten only when its text changes: a new commit recompiles
+# version.c alone, and an unchanged tree nothing.
+VERSION_H := $(BUILD)/version_build.h
+$(VERSION_H): FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '#define BOUNCER_VERSION "%s"\n#define BOUNCER_GIT "%s"\n' \
+		'$(VERSION)' '$(GIT_DESCRIBE)' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+$(BUILD)/obj/agent/common/version.o $(BUILD)/san/agent/common/version.o: $(VERSION_H)
+FORCE:
 
 $(LIBAGENT): $(AGENT_OBJS)
 	$(call msg,AR,$@)
@@ -242,7 +258,7 @@ check-tidy: $(TIDY_TARGETS)
 
 # Without clang's "N warnings generated.", which counts what it hid in
 # system headers.
-$(TIDY_TARGETS): tidy/%: % $(wildcard .clang-tidy) $(SKELS)
+$(TIDY_TARGETS): tidy/%: % $(wildcard .clang-tidy) $(SKELS) $(VERSION_H)
 	$(call msg,TIDY,$<)
 	$(Q)out=$$(clang-tidy --quiet --warnings-as-errors='*' $< -- $(TIDY_FLAGS) 2>&1); rc=$$?; \
 		printf '%s\n' "$$out" | grep -vE '^([0-9]+ warnings? generated\.)?$$' >&2; exit $$rc

@@ -429,4 +429,8 @@ const struct opt_spec cli_options[CLI_NOPTIONS] = {
 	  .id = OPT_COUNT,
 	  .help = "top: exit after COUNT refreshes" },
 	{ .short_name = 'h', .long_name = "help", .id = OPT_HELP, .help = "print this help" },
+	{ .short_name = 'V',
+	  .long_name = "version",
+	  .id = OPT_VERSION,
+	  .help = "print the version and exit" },
 };

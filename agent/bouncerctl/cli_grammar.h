@@ -89,11 +89,12 @@ enum opt_id {
 	OPT_INTERVAL,
 	OPT_COUNT,
 	OPT_HELP,
+	OPT_VERSION,
 };
 
 /* The objects, in the order help lists them, and bouncerctl's own options. */
 #define CLI_NOBJECTS 11
-#define CLI_NOPTIONS 6
+#define CLI_NOPTIONS 7
 extern const struct cli_object cli_objects[CLI_NOBJECTS];
 extern const struct opt_spec cli_options[CLI_NOPTIONS];
 

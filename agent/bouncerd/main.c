@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "common/log.h"
 #include "common/options.h"
+#include "common/version.h"
 
 #define PROG "bouncerd"
 
@@ -48,6 +49,10 @@ static const struct opt_spec options[] = {
 	  .id = 'S',
 	  .help = "where the state for a restart is kept\n"
 		  "(default /run/bouncer)" },
+	{ .short_name = 'V',
+	  .long_name = "version",
+	  .id = 'V',
+	  .help = "print the version and exit" },
 	{ .short_name = 'h', .long_name = "help", .id = 'h', .help = "show this help" },
 };
 
@@ -110,6 +115,9 @@ int main(int argc, char **argv)
 		case 'S':
 			opts.state_dir = optarg;
 			break;
+		case 'V':
+			version_print(stdout, PROG);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
