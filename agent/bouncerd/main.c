@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "notify.h"
 #include "common/log.h"
 #include "common/options.h"
 #include "common/version.h"
@@ -90,6 +91,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	log_init(PROG, LOG_LEVEL_INFO);
+	notify_init();
 	log_route_libbpf();
 	if (opts_init(&parser, options, NOPTIONS))
 		return 1;
@@ -149,7 +151,11 @@ int main(int argc, char **argv)
 	}
 	ret = daemon_start(&d, &opts);
 	if (!ret)
+		ret = notify_ready(&d);
+	if (!ret) {
 		ret = daemon_run(&d);
+		notify_stopping();
+	}
 	daemon_stop(&d);
 	return ret ? 1 : 0;
 }
