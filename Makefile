@@ -18,7 +18,8 @@ endif
 # The release, and the commit it is built from (git describe; empty
 # outside a git checkout): --version prints both.
 VERSION := 0.1.0
-GIT_DESCRIBE := $(shell git -C $(CURDIR) describe --always --dirty 2>/dev/null)
+# make deb passes it on to the package's build, from a copy of the tree.
+GIT_DESCRIBE ?= $(shell git -C $(CURDIR) describe --always --dirty 2>/dev/null)
 
 # Libraries, each found through pkg-config (scripts/deps.sh installs them).
 LIBS_PKGS := libbpf libelf zlib libconfig jansson libevent libmnl
@@ -78,7 +79,7 @@ PROGS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call program_name,$(d)))
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: FORCE print-programs all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
+.PHONY: FORCE programs print-programs install uninstall all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
 
 all: $(BPF_OBJS) $(SKELS) $(LIBAGENT) $(PROGS) $(TEST_BINS) $(LIVE_BINS) $(BENCH_BINS)
 
@@ -94,7 +95,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/obj/%.o: %.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c $(SKELS)
 	$(call msg,CC-SAN,$@)
@@ -124,9 +125,12 @@ define program_rule
 $(BUILD)/$(call program_name,$(1)): $(BUILD)/obj/agent/$(1)/main.o $(LIBAGENT)
 	$$(call msg,LD,$$@)
 	$$(Q)mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(CFLAGS) $$^ $$(LIBS) -o $$@
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LIBS) -o $$@
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call program_rule,$(d))))
+
+# The programs alone, without the tests (what a package builds).
+programs: $(PROGS)
 
 # The programs' names, for scripts (vm/mkinitramfs).
 print-programs:
@@ -237,8 +241,8 @@ TIDY_TARGETS = $(addprefix tidy/,$(TIDY_SRCS))
 TIDY_FLAGS = $(filter-out -MMD -MP -Werror -O% -g,$(CFLAGS)) -Wno-unknown-warning-option \
 	--no-system-header-prefix=bpf/
 
-.PHONY: check-format check-cppcheck check-tidy check-shell check-man $(TIDY_TARGETS)
-check: check-format check-cppcheck check-tidy check-shell check-man
+.PHONY: check-format check-cppcheck check-tidy check-shell check-man check-unit $(TIDY_TARGETS)
+check: check-format check-cppcheck check-tidy check-shell check-man check-unit
 
 check-format:
 	$(call msg,FORMAT,$(words $(C_FILES)) C files)
@@ -276,11 +280,77 @@ check-man:
 		if [ -n "$$w" ]; then echo "$$m: $$w"; exit 1; fi; \
 	done
 
+# The unit as make install writes it: systemd-analyze verify finds every
+# command it names, and security rates its exposure at most
+# UNIT_EXPOSURE_MAX (0 safe .. 10 exposed; Debian's haproxy unit: 9.6).
+UNIT_EXPOSURE_MAX := 5.0
+CHECK_ROOT := $(BUILD)/check-install
+check-unit: $(PROGS)
+	$(call msg,UNIT,bouncerd.service)
+	$(Q)rm -rf $(CHECK_ROOT)
+	$(Q)$(MAKE) --no-print-directory -s install DESTDIR=$(abspath $(CHECK_ROOT)) PREFIX=/usr \
+		UNITDIR=/lib/systemd/system >/dev/null
+	$(Q)scripts/check-unit.sh $(CHECK_ROOT) bouncerd.service $(UNIT_EXPOSURE_MAX)
+
 format:
 	$(Q)clang-format -i $(C_FILES)
 
 deps:
 	$(Q)scripts/deps.sh
+
+# ---- Install ----
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the man
+# pages, the systemd unit written for PREFIX, bash completion (when
+# dist/ has it), the docs, and the example config as
+# SYSCONFDIR/bouncer/bouncer.conf unless one is there already.
+# make uninstall removes all of it but the config.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/bouncer
+SYSCONFDIR ?= /etc
+# systemd reads units from /usr/local/lib/systemd/system as well as from
+# /lib/systemd/system, where a Debian 12 package puts them.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+BASH_COMPLETION := $(wildcard dist/bouncerctl.bash-completion)
+DOCS := README.md $(wildcard docs/*.md)
+INSTALL ?= install
+
+install: $(PROGS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR)
+	$(Q)$(INSTALL) -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	$(Q)for m in $(MAN_PAGES); do \
+		s=$${m##*.}; \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s && \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+	done
+	$(Q)$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/bouncerd.service.in >$(DESTDIR)$(UNITDIR)/bouncerd.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/bouncerd.service
+	$(Q)$(if $(BASH_COMPLETION),$(INSTALL) -D -m 0644 $(BASH_COMPLETION) \
+		$(DESTDIR)$(BASHCOMPDIR)/bouncerctl)
+	$(Q)$(INSTALL) -d $(DESTDIR)$(DOCDIR)
+	$(Q)$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/bouncer
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf ]; then \
+		echo "  kept     $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf (exists)"; \
+	else \
+		$(INSTALL) -m 0644 examples/bouncer.conf $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf; \
+	fi
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(PROGS)))
+	$(Q)for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	$(Q)rm -f $(DESTDIR)$(UNITDIR)/bouncerd.service $(DESTDIR)$(BASHCOMPDIR)/bouncerctl
+	$(Q)rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	$(Q)rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf ]; then \
+		echo "  kept     $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf (the config is yours)"; \
+	fi
 
 clean:
 	$(Q)rm -rf $(BUILD)
