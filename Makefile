@@ -355,6 +355,32 @@ uninstall:
 clean:
 	$(Q)rm -rf $(BUILD)
 
+# ---- Debian package ----
+# make deb: bouncer_VERSION_ARCH.deb in $(DEB_DIR), built by
+# dpkg-buildpackage (debhelper; debian/rules runs make install) from a
+# copy of the tree, so that its by-products stay in build/, then checked
+# by lintian (no error allowed). make deb-test installs it in a chroot
+# that holds its declared dependencies and nothing else
+# (scripts/deb-test.sh).
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/bouncer-$(VERSION)
+.PHONY: deb deb-test
+deb:
+	$(call msg,DEB,$(DEB_DIR))
+	$(Q)cl=$$(dpkg-parsechangelog -S Version); [ "$$cl" = "$(VERSION)" ] || \
+		{ echo "debian/changelog is at $$cl, the Makefile's VERSION at $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -C $(DEB_SRC) -xf -
+	$(Q)cd $(DEB_SRC) && GIT_DESCRIBE='$(GIT_DESCRIBE)' dpkg-buildpackage -b -us -uc \
+		>../build.log 2>&1 || { tail -40 ../build.log >&2; exit 1; }
+	$(call msg,LINTIAN,$(DEB_DIR)/bouncer_$(VERSION)_*.deb)
+	$(Q)rc=0; lintian --fail-on error $(DEB_DIR)/bouncer_$(VERSION)_*.deb \
+		>$(DEB_DIR)/lintian.log 2>&1 || rc=$$?; \
+		grep -v '^running with root privileges' $(DEB_DIR)/lintian.log; exit $$rc
+
+deb-test: deb
+	$(Q)scripts/deb-test.sh $(DEB_DIR)/bouncer_$(VERSION)_*.deb
+
 # ---- VM ----
 # make vm-test boots Debian's 6.1 kernel under QEMU and runs the datapath
 # and live suites inside it (vm/run; README, "Tests in a VM"). The guest
