@@ -413,4 +413,12 @@ vm-test: vm-bins
 vm-shell: vm-bins
 	$(Q)vm/run --no-build --shell $(VM_ARGS)
 
+# make vm-systemd: the package's unit run by systemd as PID 1 in the
+# guest (vm/systemd-test): start, reload, a broken reload, kill -9 of the
+# agent and its restart adopting the workers, stop. Several minutes under
+# TCG: not part of vm-test.
+.PHONY: vm-systemd
+vm-systemd: deb
+	$(Q)vm/run --systemd $$(ls $(DEB_DIR)/bouncer_$(VERSION)_*.deb) --timeout 900 $(VM_ARGS)
+
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
