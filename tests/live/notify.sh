@@ -96,7 +96,7 @@ setup() {
 	"$PY" "$ROOT/tests/live/notify_socket.py" "$WORK/notify.sock" "$WORK/ctl.sock" \
 		>"$WORK/notify.log" 2>&1 </dev/null &
 	echo $! >"$WORK/listener.pid"
-	wait_for 5 grep -q '^listening' "$WORK/notify.log"
+	wait_for 30 grep -q '^listening' "$WORK/notify.log"
 	# In a subshell that keeps the agent's exit status, for stopping.
 	(
 		NOTIFY_SOCKET=$WORK/notify.sock nsenter --net="/run/netns/$NS" -- \
@@ -107,8 +107,8 @@ setup() {
 		wait $! || rc=$?
 		echo "$rc" >"$WORK/agent.rc"
 	) &
-	wait_for 5 test -s "$WORK/agent.pid"
-	wait_for 15 grep -q '^probe' "$WORK/notify.log"
+	wait_for 10 test -s "$WORK/agent.pid"
+	wait_for 60 grep -q '^probe' "$WORK/notify.log"
 	SETUP_DONE=1
 }
 
@@ -146,13 +146,13 @@ test_reload() {
 	write_config 2
 	before=$(now_usec)
 	ctl reload >/dev/null
-	wait_for 5 has_count 'READY=1' 2
+	wait_for 20 has_count 'READY=1' 2
 	reload_pairs_up 1
 	[[ $(ctl -j backend list web | json '[b["weight"] for b in d["backends"] if b["address"] == "10.4.0.11"][0]') == 2 ]]
 	write_config 3
 	before=$(now_usec)
 	kill -HUP "$(cat "$WORK/agent.pid")"
-	wait_for 5 has_count 'READY=1' 3
+	wait_for 20 has_count 'READY=1' 3
 	reload_pairs_up 2
 }
 
@@ -164,26 +164,26 @@ test_badreload() {
 	diag "bouncerctl reload: $out (exit $rc)"
 	((rc == 1))
 	[[ $out == *bouncer.conf:* ]]
-	wait_for 5 has_count 'READY=1' 4
+	wait_for 20 has_count 'READY=1' 4
 	reload_pairs_up 3
 	tail -n 2 "$WORK/notify.log" | grep -q 'STATUS=.*last reload failed: .*bouncer.conf:'
 	grep -qx 'probe ok' <(tail -n 1 "$WORK/notify.log")
 	write_config 3
 	ctl reload >/dev/null
-	wait_for 5 has_count 'READY=1' 5
+	wait_for 20 has_count 'READY=1' 5
 	tail -n 2 "$WORK/notify.log" | lacks_reload_error
 }
 
 lacks_reload_error() { ! grep -q 'last reload failed'; }
 
 test_noinherit() {
-	wait_for 5 grep -q '^PORT=8000$' "$WORK/worker.env"
+	wait_for 20 grep -q '^PORT=8000$' "$WORK/worker.env"
 	lacks '^NOTIFY_SOCKET=' "$WORK/worker.env"
 }
 
 test_stopping() {
 	kill -TERM "$(cat "$WORK/agent.pid")"
-	wait_for 20 test -s "$WORK/agent.rc"
+	wait_for 60 test -s "$WORK/agent.rc"
 	[[ $(cat "$WORK/agent.rc") == 0 ]]
 	has_count 'STOPPING=1' 1
 	tail -n 1 "$WORK/notify.log" | grep -q 'STOPPING=1'
