@@ -74,6 +74,22 @@ struct {
 	__type(value, struct bnc_flow_value);
 } flows6 SEC(".maps");
 
+/* A flow's last_seen stamp for now; see BNC_FLOW_TIME_SHIFT. */
+static __always_inline __u32 flow_now(void)
+{
+	return (__u32)(bpf_ktime_get_coarse_ns() >> BNC_FLOW_TIME_SHIFT);
+}
+
+/* The meta map: the layout version of the maps pinned with it. Only the
+ * agent reads and writes it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bnc_meta);
+} meta SEC(".maps");
+
 /* See BNC_FLOW_CACHE_SIZE. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

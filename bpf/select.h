@@ -218,7 +218,7 @@ static __always_inline void flow_cache_touch(struct bnc_flow_cache_entry *c)
 		return;
 	known = flow_lookup(&c->key);
 	if (known)
-		known->last_seen_ns = bpf_ktime_get_coarse_ns();
+		known->last_seen = flow_now();
 }
 
 /* The fastest path: this CPU forwarded the flow recently, and no CPU
@@ -267,7 +267,7 @@ static __always_inline bool select_established(struct bnc_flow_value *known, str
 	if (!select_recorded(known->vip_id, known->vip_gen, known->backend_id, known->forwarding,
 			     sel))
 		return false;
-	known->last_seen_ns = bpf_ktime_get_coarse_ns();
+	known->last_seen = flow_now();
 	return true;
 }
 
@@ -387,7 +387,7 @@ static __always_inline bool select_backend(const struct packet *pkt,
 			fresh.vip_id = vip->vip_id;
 			fresh.vip_gen = vip_gen(vip->vip_id);
 			fresh.forwarding = vip->forwarding;
-			fresh.last_seen_ns = bpf_ktime_get_coarse_ns();
+			fresh.last_seen = flow_now();
 			flow_record(flow, &fresh);
 			sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);
 		}
@@ -402,7 +402,7 @@ refresh:
 	known->vip_id = vip->vip_id;
 	known->vip_gen = vip_gen(vip->vip_id);
 	known->forwarding = vip->forwarding;
-	known->last_seen_ns = bpf_ktime_get_coarse_ns();
+	known->last_seen = flow_now();
 	/* Other CPUs' caches may hold the flow on its old backend. */
 	if (moved)
 		sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);

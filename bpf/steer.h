@@ -132,7 +132,7 @@ static __always_inline void steer_record(const struct bnc_flow_key *flow,
 		.vip_id = vip->vip_id,
 		.vip_gen = vip_gen(vip->vip_id),
 		.forwarding = vip->forwarding,
-		.last_seen_ns = bpf_ktime_get_coarse_ns(),
+		.last_seen = flow_now(),
 	};
 
 	flow_record(flow, &value);

@@ -8,10 +8,17 @@
 
 #include <linux/types.h>
 
-/* Version of the layout of the pinned maps below. Bumped with every change
- * to a pinned map's key, value, size or meaning; printed by --version.
+/* Version of the layout of the pinned maps below, kept in the meta map
+ * next to them (no meta map: version 1). A new agent that finds pinned
+ * maps of another version converts them (agent/bouncerd/migrate*.c), so
+ * every change to a pinned map's key, value, size or meaning comes with:
+ * this number bumped; an entry in agent/bouncerd/migrate_table.c with the
+ * old layout and the conversions both ways; a unit test of that entry;
+ * and the last commit of the old version recorded in tests/live/upgrade.sh.
+ * Maps added or removed, counters appended to global_stats and resized
+ * tables need no entry.
  */
-#define BNC_MAP_ABI_VERSION 1
+#define BNC_MAP_ABI_VERSION 2
 
 #define BNC_MAX_VIPS 512
 #define BNC_MAX_BACKENDS 4096
@@ -143,24 +150,33 @@ struct bnc_flow4_key {
 };
 _Static_assert(sizeof(struct bnc_flow4_key) == 16, "bnc_flow4_key ABI");
 
+/* Flow timestamps: CLOCK_MONOTONIC (coarse) in units of
+ * 2^BNC_FLOW_TIME_SHIFT ns (about a millisecond) in 32 bits. They wrap
+ * every 52 days, so an age is a difference modulo 2^32.
+ */
+#define BNC_FLOW_TIME_SHIFT 20
+
 /* Host byte order. Established packets are forwarded from this value
  * alone, without a VIP lookup: it carries the VIP's id and forwarding, and
  * the VIP's generation when the flow was recorded. A VIP that is removed
  * or replaced gets a new generation (vip_gens), so its old flows go
- * through the VIP lookup again instead of being trusted.
+ * through the VIP lookup again instead of being trusted. 16 bytes, so
+ * that a million flows cost less memory and cache than the 24 of the
+ * first layout.
  */
 struct bnc_flow_value {
-	/* CLOCK_MONOTONIC (coarse): written when a packet finds the flow in
-	 * this table, and every 64th packet a CPU's flow cache serves.
+	/* Written when a packet finds the flow in this table, and every 64th
+	 * packet a CPU's flow cache serves; see BNC_FLOW_TIME_SHIFT.
 	 */
-	__u64 last_seen_ns;
+	__u32 last_seen;
 	__u32 backend_id;
-	__u32 vip_id;
 	__u32 vip_gen;
+	__u16 vip_id;
 	__u8 forwarding; /* enum bnc_forwarding */
-	__u8 pad[3];
+	__u8 pad;
 };
-_Static_assert(sizeof(struct bnc_flow_value) == 24, "bnc_flow_value ABI");
+_Static_assert(sizeof(struct bnc_flow_value) == 16, "bnc_flow_value ABI");
+_Static_assert(BNC_MAX_VIPS <= 65536, "a VIP id fits the flow value's 16 bits");
 
 /* The flow cache: a small direct-mapped per-CPU copy of recently used
  * flow entries, indexed by the flow hash. A hit forwards an established
@@ -221,6 +237,15 @@ struct bnc_config {
 	__u32 pad[2];
 };
 _Static_assert(sizeof(struct bnc_config) == 32, "bnc_config ABI");
+
+/* The one entry of the meta map: what the agent must know of pinned maps
+ * before it reads any other. Its layout never changes.
+ */
+struct bnc_meta {
+	__u32 abi_version; /* BNC_MAP_ABI_VERSION of the maps pinned with it */
+	__u32 pad[15];
+};
+_Static_assert(sizeof(struct bnc_meta) == 64, "bnc_meta ABI");
 
 /* Value of vip_stats (per VIP) and backend_stats (per backend). */
 struct bnc_traffic {

@@ -446,10 +446,10 @@ void cli_render_host_drained(FILE *f, const json_t *host)
 void cli_render_status(FILE *f, const json_t *r)
 {
 	static const struct kv kv[] = {
-		{ "version", "version", COL_TEXT }, { "uptime", "uptime_s", COL_DURATION },
-		{ "config", "config", COL_TEXT },   { "pin dir", "pin_dir", COL_TEXT },
-		{ "vips", "vips", COL_NUMBER },	    { "backends", "backends", COL_NUMBER },
-		{ "adopted", "adopted", COL_TEXT },
+		{ "version", "version", COL_TEXT },	{ "map layout", "map_abi", COL_NUMBER },
+		{ "uptime", "uptime_s", COL_DURATION }, { "config", "config", COL_TEXT },
+		{ "pin dir", "pin_dir", COL_TEXT },	{ "vips", "vips", COL_NUMBER },
+		{ "backends", "backends", COL_NUMBER }, { "adopted", "adopted", COL_TEXT },
 	};
 	struct table t = { .ncols = 2 };
 	const json_t *ifs = json_object_get(r, "interfaces"), *it;

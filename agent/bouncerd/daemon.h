@@ -154,6 +154,11 @@ struct daemon_opts {
  * the control socket and metrics. 0 or -errno (logged).
  */
 int daemon_start(struct daemon *d, const struct daemon_opts *opts);
+/* Converts the maps pinned at the config's pin_dir to the older layout
+ * version, for an older agent to start over; refused while an agent
+ * runs. 0 or -errno (logged).
+ */
+int daemon_downgrade_maps(const struct daemon_opts *opts, unsigned int version);
 /* Runs the event loop until a stop signal or a detach. */
 int daemon_run(struct daemon *d);
 /* Stops everything; the datapath stays attached unless detaching. */

@@ -361,12 +361,12 @@ static json_t *cmd_status(struct daemon *d, const json_t *args, char *err, size_
 				  vocab_name(&vocab_attach_mode, (int)d->attached_mode[i])));
 	for (size_t i = 0; i < d->nvips; i++)
 		nbackends += d->vips[i]->nbackends;
-	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:i, s:i, s:b, s:o, s:o}", "version",
-			 BOUNCER_VERSION, "uptime_s", (json_int_t)(time(NULL) - d->started),
-			 "config", d->cfg->path, "pin_dir", d->cfg->pin_dir, "interfaces",
-			 ifaces ? ifaces : json_array(), "vips", (int)d->nvips, "backends",
-			 (int)nbackends, "adopted", d->adopted, "removed", removed_json(d), "host",
-			 host_json(d));
+	return json_pack("{s:s, s:i, s:I, s:s, s:s, s:o, s:i, s:i, s:b, s:o, s:o}", "version",
+			 BOUNCER_VERSION, "map_abi", BNC_MAP_ABI_VERSION, "uptime_s",
+			 (json_int_t)(time(NULL) - d->started), "config", d->cfg->path, "pin_dir",
+			 d->cfg->pin_dir, "interfaces", ifaces ? ifaces : json_array(), "vips",
+			 (int)d->nvips, "backends", (int)nbackends, "adopted", d->adopted,
+			 "removed", removed_json(d), "host", host_json(d));
 }
 
 static json_t *cmd_vip_list(struct daemon *d, const json_t *args, char *err, size_t errlen)
@@ -700,6 +700,14 @@ static const struct backend_rt *backend_by_id(struct daemon *d, __u32 id)
 	return NULL;
 }
 
+/* Seconds since the flow's last packet; stamps wrap (BNC_FLOW_TIME_SHIFT). */
+static double flow_idle_s(const struct bnc_flow_value *v, __u64 now_ns)
+{
+	__u32 age = (__u32)(now_ns >> BNC_FLOW_TIME_SHIFT) - v->last_seen;
+
+	return (double)((__u64)age << BNC_FLOW_TIME_SHIFT) / 1e9;
+}
+
 static json_t *flow_json(struct daemon *d, const struct bnc_flow_key *k,
 			 const struct bnc_flow_value *v, __u64 now_ns)
 {
@@ -716,7 +724,7 @@ static json_t *flow_json(struct daemon *d, const struct bnc_flow_key *k,
 		      vocab_name(&vocab_protocol, k->proto), "src", src, "sport",
 		      (int)ntohs(k->sport), "dst", dst, "dport", (int)ntohs(k->dport), "backend",
 		      "address", baddr, "port", b ? (int)b->port : 0, "idle_s",
-		      now_ns > v->last_seen_ns ? (double)(now_ns - v->last_seen_ns) / 1e9 : 0.0);
+		      flow_idle_s(v, now_ns));
 	if (j && b)
 		local_fields(json_object_get(j, "backend"), b);
 	return j;

@@ -337,9 +337,10 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	if (!ret)
 		ret = config_apply_globals(d);
 	if (!ret)
-		ret = sk_lookup_ensure(d, d->cfg);
-	if (!ret)
 		ret = daemon_vips_attach(d, d->cfg, err, sizeof(err));
+	/* The programs go in only now, over maps that are complete. */
+	if (!ret)
+		ret = sk_lookup_ensure(d, d->cfg);
 	if (ret) {
 		log_warnx("cannot set up the VIPs: %s", err[0] ? err : strerror(-ret));
 		return ret;
@@ -352,6 +353,10 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		if (ret)
 			return ret;
 	}
+	/* Every link runs the new programs: converted maps replace the old. */
+	ret = bnc_maps_pins_settle(d->maps);
+	if (ret)
+		return ret;
 	ret = ctl_server_open(d->base, d->cfg->control_socket, daemon_ctl_handle, d, &d->ctl);
 	if (ret) {
 		log_warnx("cannot listen on %s: %s", d->cfg->control_socket, strerror(-ret));
@@ -441,7 +446,10 @@ void daemon_stop(struct daemon *d)
 	 */
 	for (size_t i = 0; i < d->nvips; i++)
 		daemon_workers_stop(d, d->vips[i], true);
-	if (d->cfg && d->lock.held && !d->detach_on_exit)
+	/* A start that failed before it had maps knows nothing worth
+	 * saving over the state the previous agent left.
+	 */
+	if (d->cfg && d->lock.held && !d->detach_on_exit && d->maps)
 		daemon_state_save(d);
 	daemon_vips_free(d);
 	if (d->tick)

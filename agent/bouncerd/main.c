@@ -54,6 +54,12 @@ static const struct opt_spec options[] = {
 	  .long_name = "version",
 	  .id = 'V',
 	  .help = "print the version and exit" },
+	{ .long_name = "downgrade-maps",
+	  .arg = "VERSION",
+	  .id = 'G',
+	  .help = "convert the pinned maps to an older layout\n"
+		  "version for an older bouncerd, then exit\n"
+		  "(no agent may run)" },
 	{ .short_name = 'h', .long_name = "help", .id = 'h', .help = "show this help" },
 };
 
@@ -87,7 +93,8 @@ int main(int argc, char **argv)
 	struct opts_parser parser;
 	struct daemon d;
 	bool test = false;
-	char err[512];
+	long downgrade = 0;
+	char err[512], *end;
 	int c, ret;
 
 	log_init(PROG, LOG_LEVEL_INFO);
@@ -120,6 +127,16 @@ int main(int argc, char **argv)
 		case 'V':
 			version_print(stdout, PROG);
 			return 0;
+		case 'G':
+			downgrade = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || downgrade < 1 || downgrade > 65535) {
+				fprintf(stderr,
+					"%s: --downgrade-maps takes a layout version (1, 2, ...), "
+					"not '%s'\n",
+					PROG, optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -149,6 +166,8 @@ int main(int argc, char **argv)
 		cfg_free(cfg);
 		return 0;
 	}
+	if (downgrade)
+		return daemon_downgrade_maps(&opts, (unsigned int)downgrade) ? 1 : 0;
 	ret = daemon_start(&d, &opts);
 	if (!ret)
 		ret = notify_ready(&d);

@@ -20,6 +20,7 @@
 #include "lb.skel.h"
 #include "common/log.h"
 #include "maps.h"
+#include "migrate.h"
 #include "common/bpfsys.h"
 #include "common/util.h"
 
@@ -31,6 +32,8 @@ struct bnc_maps {
 	int link_fds[MAX_UNPINNED_LINKS];
 	int nlinks;
 	int ncpus;
+	/* From the load until bnc_maps_pins_settle(). */
+	struct migration *migration;
 };
 
 static const char *const stat_names[] = {
@@ -46,10 +49,11 @@ const char *bnc_stat_name(enum bnc_stat stat)
 	return stat_names[stat];
 }
 
-static int pin_maps(struct lb *skel, const char *dir)
+/* The pin directory, and the plan for the maps pinned there: adopted as
+ * they are, converted, or created (migrate.h).
+ */
+static int pin_maps(struct bnc_maps *m, const char *dir)
 {
-	struct bpf_map *map;
-	char path[PATH_MAX];
 	int err;
 
 	err = mkdir_p(dir, 0700, NULL);
@@ -60,19 +64,7 @@ static int pin_maps(struct lb *skel, const char *dir)
 	err = bpffs_check(dir);
 	if (err)
 		return err;
-	bpf_object__for_each_map(map, skel->obj)
-	{
-		/* .rodata/.bss and the like stay private to each load. */
-		if (bpf_map__is_internal(map))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(map)) >=
-		    (int)sizeof(path))
-			return -ENAMETOOLONG;
-		err = bpf_map__set_pin_path(map, path);
-		if (err)
-			return err;
-	}
-	return 0;
+	return migration_plan(m->skel->obj, dir, &m->migration);
 }
 
 int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out)
@@ -103,7 +95,7 @@ int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out)
 	if (err)
 		goto cleanup;
 	if (opts && opts->pin_dir) {
-		err = pin_maps(m->skel, opts->pin_dir);
+		err = pin_maps(m, opts->pin_dir);
 		if (err)
 			goto cleanup;
 	}
@@ -111,6 +103,11 @@ int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out)
 	if (err) {
 		log_warnx("cannot load the XDP object: %s", strerror(-err));
 		goto cleanup;
+	}
+	if (m->migration) {
+		err = migration_copy(m->migration);
+		if (err)
+			goto cleanup;
 	}
 	*out = m;
 	return 0;
@@ -125,8 +122,21 @@ void bnc_maps_close(struct bnc_maps *m)
 		return;
 	for (int i = 0; i < m->nlinks; i++)
 		close(m->link_fds[i]);
+	migration_free(m->migration);
 	lb__destroy(m->skel);
 	free(m);
+}
+
+int bnc_maps_pins_settle(struct bnc_maps *m)
+{
+	int err;
+
+	if (!m->migration)
+		return 0;
+	err = migration_finish(m->migration);
+	migration_free(m->migration);
+	m->migration = NULL;
+	return err;
 }
 
 int bnc_maps_prog_fd(const struct bnc_maps *m)

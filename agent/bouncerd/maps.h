@@ -22,7 +22,16 @@ struct bnc_maps_opts {
 	__u32 flow_table_size;
 };
 
+/* With a pin_dir, maps pinned there by an agent of another layout
+ * version are converted (migrate.h): the old ones stay pinned, and in
+ * use by the programs attached, until bnc_maps_pins_settle().
+ */
 int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out);
+/* Once every pinned link runs this object's programs: the maps it
+ * converted or created replace the pinned ones, and the pins record the
+ * layout version. Nothing to do without a pin_dir.
+ */
+int bnc_maps_pins_settle(struct bnc_maps *m);
 void bnc_maps_close(struct bnc_maps *m);
 /* File descriptor of the XDP program, for attaching and test runs. */
 int bnc_maps_prog_fd(const struct bnc_maps *m);

@@ -68,6 +68,41 @@ run() {
 	fi
 }
 
+# sport_pool FILE LO HI: a pool of client source ports for share checks.
+# FILE gets the ports LO..HI in a random order, one a line, and FILE.next
+# the index of the first not taken yet. The kernel's own picks will not do
+# after many connections (tests/lib/http_load.py says why): keep HI below
+# the client namespace's ip_local_port_range, so that no connection of
+# the kernel's choosing ever used one of these ports. The shuffle's seed
+# is printed, to replay a failure's ports.
+sport_pool() {
+	local seed=$RANDOM$RANDOM
+	diag "source port pool $2-$3, seed $seed"
+	"$PY" -c 'import random, sys
+lo, hi, seed = map(int, sys.argv[1:])
+p = list(range(lo, hi + 1))
+random.Random(seed).shuffle(p)
+print("\n".join(map(str, p)))' "$2" "$3" "$seed" >"$1"
+	echo 0 >"$1.next"
+}
+
+# sport_take FILE N: takes the next N ports of pool FILE and prints
+# FILE:INDEX, for http_load.py --source-ports. Each port serves one
+# connection in the whole run, so none is in TIME_WAIT on either side
+# when it is used, and the ports a load uses depend on nothing that an
+# earlier connection did. One taker at a time (the scenarios run one by
+# one).
+sport_take() {
+	local i
+	i=$(cat "$1.next")
+	if ((i + $2 > $(wc -l <"$1"))); then
+		diag "source port pool $1: fewer than $2 ports left"
+		return 1
+	fi
+	echo $((i + $2)) >"$1.next"
+	echo "$1:$i"
+}
+
 # netns_destroy NS...: kills whatever still runs in each namespace (a
 # process left there would keep it, its veths and the programs on them
 # alive after 'ip netns del'), then deletes it.

@@ -1004,44 +1004,48 @@ static void test_render_every_command(void **state)
 		"web  10.0.0.3:80       2  drain  down    drain     tcp        7        0      0"
 		"  weight,admin  refused\n");
 	/* What was removed at run time, under the interfaces. */
-	assert_render("status",
-		      "{\"version\": \"1.0\", \"uptime_s\": 61, \"config\": \"/b.conf\","
-		      " \"pin_dir\": \"/p\", \"vips\": 1, \"backends\": 1, \"adopted\": true,"
-		      " \"interfaces\": [{\"name\": \"eth0\", \"mode\": \"native\"}],"
-		      " \"removed\": [{\"vip\": \"web\", \"address\": \"fd00::2\", \"port\": 80},"
-		      " {\"vip\": \"dns\"}]}",
-		      "version   1.0\n"
-		      "uptime    1m1s\n"
-		      "config    /b.conf\n"
-		      "pin dir   /p\n"
-		      "vips      1\n"
-		      "backends  1\n"
-		      "adopted   yes\n"
-		      "\n"
-		      "INTERFACE  MODE\n"
-		      "eth0       native\n"
-		      "\n"
-		      "REMOVED AT RUN TIME  BACKEND\n"
-		      "web                  [fd00::2]:80\n"
-		      "dns                  (the whole VIP)\n");
+	assert_render(
+		"status",
+		"{\"version\": \"1.0\", \"map_abi\": 2, \"uptime_s\": 61, \"config\": \"/b.conf\","
+		" \"pin_dir\": \"/p\", \"vips\": 1, \"backends\": 1, \"adopted\": true,"
+		" \"interfaces\": [{\"name\": \"eth0\", \"mode\": \"native\"}],"
+		" \"removed\": [{\"vip\": \"web\", \"address\": \"fd00::2\", \"port\": 80},"
+		" {\"vip\": \"dns\"}]}",
+		"version     1.0\n"
+		"map layout  2\n"
+		"uptime      1m1s\n"
+		"config      /b.conf\n"
+		"pin dir     /p\n"
+		"vips        1\n"
+		"backends    1\n"
+		"adopted     yes\n"
+		"\n"
+		"INTERFACE  MODE\n"
+		"eth0       native\n"
+		"\n"
+		"REMOVED AT RUN TIME  BACKEND\n"
+		"web                  [fd00::2]:80\n"
+		"dns                  (the whole VIP)\n");
 	/* The host's announcements: in status, and host show once drained. */
-	assert_render("status",
-		      "{\"version\": \"1.0\", \"uptime_s\": 61, \"config\": \"/b.conf\","
-		      " \"pin_dir\": \"/p\", \"vips\": 2, \"backends\": 4, \"adopted\": false,"
-		      " \"interfaces\": [], \"removed\": [], \"host\": {\"state\": \"ready\","
-		      " \"announce\": true, \"announced\": [\"10.0.0.1\", \"fd00::1\"],"
-		      " \"pps\": 12.5, \"table\": 4242, \"withdraw_wait_s\": 2.0}}",
-		      "version    1.0\n"
-		      "uptime     1m1s\n"
-		      "config     /b.conf\n"
-		      "pin dir    /p\n"
-		      "vips       2\n"
-		      "backends   4\n"
-		      "adopted    no\n"
-		      "host       ready\n"
-		      "announced  10.0.0.1, fd00::1 (table 4242)\n"
-		      "\n"
-		      "INTERFACE  MODE\n");
+	assert_render(
+		"status",
+		"{\"version\": \"1.0\", \"map_abi\": 2, \"uptime_s\": 61, \"config\": \"/b.conf\","
+		" \"pin_dir\": \"/p\", \"vips\": 2, \"backends\": 4, \"adopted\": false,"
+		" \"interfaces\": [], \"removed\": [], \"host\": {\"state\": \"ready\","
+		" \"announce\": true, \"announced\": [\"10.0.0.1\", \"fd00::1\"],"
+		" \"pps\": 12.5, \"table\": 4242, \"withdraw_wait_s\": 2.0}}",
+		"version     1.0\n"
+		"map layout  2\n"
+		"uptime      1m1s\n"
+		"config      /b.conf\n"
+		"pin dir     /p\n"
+		"vips        2\n"
+		"backends    4\n"
+		"adopted     no\n"
+		"host        ready\n"
+		"announced   10.0.0.1, fd00::1 (table 4242)\n"
+		"\n"
+		"INTERFACE  MODE\n");
 	assert_render("host.show",
 		      "{\"state\": \"drained\", \"announce\": true, \"announced\": [],"
 		      " \"pps\": 0.4, \"table\": 4242, \"drained_after_s\": 3.0}",

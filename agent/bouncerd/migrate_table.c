@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The record of every change to the pinned maps' layout. A change to
+ * include/bouncer_abi.h that changes a pinned map's key or value comes
+ * with one MAP_CONVERTED record here (the old layout kept below as
+ * struct NAME_vN), a unit test of both conversions in
+ * tests/unit/test_migrate.c, BNC_MAP_ABI_VERSION bumped, and the last
+ * commit of the old version in tests/live/upgrade.sh. A map added or
+ * removed is one MAP_ADDED or MAP_REMOVED record. A change of max_entries
+ * alone needs nothing: entries are copied as they are.
+ */
+#include <string.h>
+
+#include "bouncer_abi.h"
+#include "migrate_table.h"
+
+/* Version 1 to 2: flow values from 24 to 16 bytes, the timestamp in
+ * 2^BNC_FLOW_TIME_SHIFT ns units and 32 bits, the VIP id in 16.
+ */
+bool flow_value_v1_up(const struct migrate_ctx *ctx, const void *key, const void *value,
+		      void *new_key, void *new_value)
+{
+	const struct bnc_flow_value_v1 *old = value;
+	struct bnc_flow_value v = {
+		.last_seen = (__u32)(old->last_seen_ns >> BNC_FLOW_TIME_SHIFT),
+		.backend_id = old->backend_id,
+		.vip_gen = old->vip_gen,
+		.vip_id = (__u16)old->vip_id,
+		.forwarding = old->forwarding,
+	};
+
+	(void)ctx;
+	(void)key;
+	(void)new_key;
+	if (old->vip_id >= BNC_MAX_VIPS)
+		return false;
+	memcpy(new_value, &v, sizeof(v));
+	return true;
+}
+
+bool flow_value_v2_down(const struct migrate_ctx *ctx, const void *key, const void *value,
+			void *new_key, void *new_value)
+{
+	const struct bnc_flow_value *cur = value;
+	/* The stamp wrapped every 52 days: rebuild it as an age from now. */
+	__u32 age = (__u32)(ctx->now_ns >> BNC_FLOW_TIME_SHIFT) - cur->last_seen;
+	__u64 age_ns = (__u64)age << BNC_FLOW_TIME_SHIFT;
+	struct bnc_flow_value_v1 v = {
+		.last_seen_ns = age_ns < ctx->now_ns ? ctx->now_ns - age_ns : 0,
+		.backend_id = cur->backend_id,
+		.vip_id = cur->vip_id,
+		.vip_gen = cur->vip_gen,
+		.forwarding = cur->forwarding,
+	};
+
+	(void)key;
+	(void)new_key;
+	memcpy(new_value, &v, sizeof(v));
+	return true;
+}
+
+#define FLOW_VALUE_V1_TO_V2(name, key_type) \
+	{ \
+		.map = name, .from = 1, .kind = MAP_CONVERTED, .old_key_size = sizeof(key_type), \
+		.old_value_size = sizeof(struct bnc_flow_value_v1), \
+		.new_key_size = sizeof(key_type), .new_value_size = sizeof(struct bnc_flow_value), \
+		.up = flow_value_v1_up, .down = flow_value_v2_down \
+	}
+
+/* Keys convert by the machinery when their size stays: new_key holds a
+ * copy of the key when a conversion is called.
+ */
+const struct map_change map_changes[] = {
+	FLOW_VALUE_V1_TO_V2("flows4", struct bnc_flow4_key),
+	FLOW_VALUE_V1_TO_V2("flows6", struct bnc_flow_key),
+	{ .map = "meta", .from = 1, .kind = MAP_ADDED },
+};
+
+const size_t nmap_changes = sizeof(map_changes) / sizeof(map_changes[0]);
+
+static const struct {
+	const char *map;
+	const char *cost;
+} empty_costs[] = {
+	{ "flows4", "flow table started empty: established IPv4 flows re-hash to the ring" },
+	{ "flows6", "flow table started empty: established IPv6 flows re-hash to the ring" },
+	{ "flow_cache", "nothing: a cache, refilled from the flow table" },
+	{ "flow_epochs", "nothing: the flow cache starts cold with it" },
+	{ "vip_stats", "the VIPs' traffic counters start from zero" },
+	{ "backend_stats", "the backends' traffic counters start from zero" },
+	{ "global_stats", "the datapath's counters start from zero" },
+	{ "vips", "nothing: rebuilt from the config before the new program runs" },
+	{ "rings", "nothing: rebuilt from the config before the new program runs" },
+	{ "backends", "nothing: rebuilt from the config before the new program runs" },
+	{ "vip_filter", "nothing: rebuilt from the config before the new program runs" },
+	{ "config", "nothing: rebuilt from the config before the new program runs" },
+	{ "vip_gens", "recorded flows are checked against their VIP again" },
+	{ "workers", "nothing: the workers' sockets are put back as they are adopted" },
+	{ "meta", "nothing: written by the agent" },
+};
+
+const char *map_empty_cost(const char *map)
+{
+	for (size_t i = 0; i < sizeof(empty_costs) / sizeof(empty_costs[0]); i++)
+		if (strcmp(empty_costs[i].map, map) == 0)
+			return empty_costs[i].cost;
+	return NULL;
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The migration's copy engine on real maps: a flow table of the first
+ * layout copied whole into one with per-CPU LRU lists (where a copy from
+ * one CPU would keep only that CPU's share), the second copy adding only
+ * the flows recorded since and leaving the new program's entries alone,
+ * and counters that keep what the old program counted after the first
+ * copy.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bouncer_abi.h"
+#include "bouncerd/migrate_copy.h"
+
+/* Room for 4096 flows; 3000 of them, more than any one CPU's share on a
+ * machine of two or more CPUs.
+ */
+#define TABLE 4096
+#define FLOWS 3000
+
+static const struct migrate_ctx ctx = { .now_ns = 1ull << 40 };
+
+static int flow_table(__u32 value_size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_COMMON_LRU);
+
+	return bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "flows4", sizeof(struct bnc_flow4_key),
+			      value_size, TABLE, &opts);
+}
+
+static struct bnc_flow4_key key_of(__u32 i)
+{
+	return (struct bnc_flow4_key){ .saddr = htobe32(0x0a000000 + i),
+				       .daddr = htobe32(0x0a640064),
+				       .sport = htobe16((__u16)(1024 + i % 60000)),
+				       .dport = htobe16(80),
+				       .proto = 6 };
+}
+
+/* Writes flow i from CPU i % 2, as the datapath of a two-CPU machine
+ * would: from one CPU the table would hold only that CPU's share.
+ */
+static void put_spread(int fd, __u32 i, const void *value)
+{
+	struct bnc_flow4_key k = key_of(i);
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(i % 2, &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	assert_int_equal(bpf_map_update_elem(fd, &k, value, BPF_NOEXIST), 0);
+}
+
+static struct bnc_flow_value_v1 old_value_of(__u32 i)
+{
+	return (struct bnc_flow_value_v1){
+		.last_seen_ns = ctx.now_ns - i, .backend_id = i % 7, .vip_id = i % 3, .vip_gen = 1
+	};
+}
+
+static void test_flows_copied_and_caught_up(void **state)
+{
+	struct migrate_chain chain;
+	struct map_copy mc = { .ctx = &ctx, .chain = &chain };
+	struct bnc_flow4_key k;
+	struct bnc_flow_value_v1 ov;
+	struct bnc_flow_value v, mine = { .backend_id = 99 };
+	cpu_set_t allowed;
+
+	(void)state;
+	assert_int_equal(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
+	if (!CPU_ISSET(0, &allowed) || !CPU_ISSET(1, &allowed))
+		skip();
+	migrate_chain_build("flows4", 1, 2, &chain);
+	mc.old_fd = flow_table(sizeof(struct bnc_flow_value_v1));
+	mc.new_fd = flow_table(sizeof(struct bnc_flow_value));
+	assert_true(mc.old_fd >= 0 && mc.new_fd >= 0);
+	mc.old = (struct map_layout){ BPF_MAP_TYPE_LRU_HASH, sizeof(k), sizeof(ov), TABLE,
+				      BPF_F_NO_COMMON_LRU };
+	mc.new = mc.old;
+	mc.new.value_size = sizeof(v);
+	for (__u32 i = 0; i < FLOWS; i++) {
+		ov = old_value_of(i);
+		put_spread(mc.old_fd, i, &ov);
+	}
+	assert_int_equal(sched_setaffinity(0, sizeof(allowed), &allowed), 0);
+	assert_int_equal(migrate_copy_all(&mc), 0);
+	assert_int_equal(mc.stats.copied, FLOWS);
+	for (__u32 i = 0; i < FLOWS; i++) {
+		k = key_of(i);
+		assert_int_equal(bpf_map_lookup_elem(mc.new_fd, &k, &v), 0);
+		assert_int_equal(v.backend_id, i % 7);
+		assert_int_equal(v.vip_id, i % 3);
+	}
+	/* While the old program ran: two new flows; the new one has already
+	 * recorded one of them, on its own backend.
+	 */
+	for (__u32 i = FLOWS; i < FLOWS + 2; i++) {
+		k = key_of(i);
+		ov = old_value_of(i);
+		assert_int_equal(bpf_map_update_elem(mc.old_fd, &k, &ov, BPF_NOEXIST), 0);
+	}
+	k = key_of(FLOWS + 1);
+	assert_int_equal(bpf_map_update_elem(mc.new_fd, &k, &mine, BPF_NOEXIST), 0);
+	assert_int_equal(migrate_copy_again(&mc), 0);
+	assert_int_equal(mc.stats.later, 1);
+	k = key_of(FLOWS);
+	assert_int_equal(bpf_map_lookup_elem(mc.new_fd, &k, &v), 0);
+	assert_int_equal(v.backend_id, FLOWS % 7);
+	k = key_of(FLOWS + 1);
+	assert_int_equal(bpf_map_lookup_elem(mc.new_fd, &k, &v), 0);
+	assert_int_equal(v.backend_id, 99);
+	migrate_copy_free(&mc);
+	close(mc.old_fd);
+	close(mc.new_fd);
+}
+
+static void test_counters_keep_what_was_counted(void **state)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct migrate_chain none = { 0 };
+	struct map_copy mc = { .ctx = &ctx, .chain = &none, .counters = true };
+	struct bnc_traffic t[ncpus];
+	__u32 id = 5;
+
+	(void)state;
+	mc.old_fd =
+		bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "vip_stats", 4, sizeof(t[0]), 8, NULL);
+	mc.new_fd =
+		bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "vip_stats", 4, sizeof(t[0]), 16, NULL);
+	assert_true(mc.old_fd >= 0 && mc.new_fd >= 0);
+	mc.old = (struct map_layout){ BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(t[0]), 8, 0 };
+	mc.new = mc.old;
+	mc.new.max_entries = 16;
+	for (int c = 0; c < ncpus; c++)
+		t[c] = (struct bnc_traffic){ .packets = 10, .bytes = 1000, .flows = 1 };
+	assert_int_equal(bpf_map_update_elem(mc.old_fd, &id, t, BPF_ANY), 0);
+	assert_int_equal(migrate_copy_all(&mc), 0);
+	/* The old program counts on; so does the new one after the swap. */
+	for (int c = 0; c < ncpus; c++)
+		t[c].packets = 15;
+	assert_int_equal(bpf_map_update_elem(mc.old_fd, &id, t, BPF_ANY), 0);
+	assert_int_equal(bpf_map_lookup_elem(mc.new_fd, &id, t), 0);
+	t[0].packets += 3;
+	assert_int_equal(bpf_map_update_elem(mc.new_fd, &id, t, BPF_ANY), 0);
+	assert_int_equal(migrate_copy_again(&mc), 0);
+	assert_int_equal(bpf_map_lookup_elem(mc.new_fd, &id, t), 0);
+	assert_int_equal(t[0].packets, 18);
+	for (int c = 1; c < ncpus; c++)
+		assert_int_equal(t[c].packets, 15);
+	assert_int_equal(t[0].bytes, 1000);
+	migrate_copy_free(&mc);
+	close(mc.old_fd);
+	close(mc.new_fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_flows_copied_and_caught_up),
+		cmocka_unit_test(test_counters_keep_what_was_counted),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
