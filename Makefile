@@ -15,6 +15,12 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# The release, and the commit it is built from (git describe; empty
+# outside a git checkout): --version prints both.
+VERSION := 0.1.0
+# make deb passes it on to the package's build, from a copy of the tree.
+GIT_DESCRIBE ?= $(shell git -C $(CURDIR) describe --always --dirty 2>/dev/null)
+
 # Libraries, each found through pkg-config (scripts/deps.sh installs them).
 LIBS_PKGS := libbpf libelf zlib libconfig jansson libevent libmnl
 TEST_PKGS := cmocka
@@ -73,7 +79,7 @@ PROGS := $(foreach d,$(PROG_DIRS),$(BUILD)/$(call program_name,$(d)))
 .DELETE_ON_ERROR:
 # Keep objects that only serve as steps to a test or bench binary.
 .SECONDARY:
-.PHONY: print-programs all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
+.PHONY: FORCE programs print-programs install uninstall all test test-all unit-test datapath-test live-test bench bench-e2e demo demo-run check format clean deps
 
 # bouncerctl's bash completion, made from its grammar (bouncerctl
 # --completion bash). Tracked in git, so that an install from the tree has
@@ -104,12 +110,23 @@ $(BUILD)/obj/agent/bouncerd/status_page.o $(BUILD)/san/agent/bouncerd/status_pag
 $(BUILD)/obj/%.o: %.c $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/san/%.o: %.c $(SKELS)
 	$(call msg,CC-SAN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# Rewritten only when its text changes: a new commit recompiles
+# version.c alone, and an unchanged tree nothing.
+VERSION_H := $(BUILD)/version_build.h
+$(VERSION_H): FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)printf '#define BOUNCER_VERSION "%s"\n#define BOUNCER_GIT "%s"\n' \
+		'$(VERSION)' '$(GIT_DESCRIBE)' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+$(BUILD)/obj/agent/common/version.o $(BUILD)/san/agent/common/version.o: $(VERSION_H)
+FORCE:
 
 $(LIBAGENT): $(AGENT_OBJS)
 	$(call msg,AR,$@)
@@ -123,13 +140,16 @@ define program_rule
 $(BUILD)/$(call program_name,$(1)): $(BUILD)/obj/agent/$(1)/main.o $(LIBAGENT)
 	$$(call msg,LD,$$@)
 	$$(Q)mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(CFLAGS) $$^ $$(LIBS) -o $$@
+	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ $$(LIBS) -o $$@
 endef
 $(foreach d,$(PROG_DIRS),$(eval $(call program_rule,$(d))))
 
 $(COMPLETION): $(BUILD)/bouncerctl
 	$(call msg,GEN,$@)
 	$(Q)$< --completion bash > $@.tmp && mv $@.tmp $@
+
+# The programs alone, without the tests (what a package builds).
+programs: $(PROGS)
 
 # The programs' names, for scripts (vm/mkinitramfs).
 print-programs:
@@ -240,8 +260,8 @@ TIDY_TARGETS = $(addprefix tidy/,$(TIDY_SRCS))
 TIDY_FLAGS = $(filter-out -MMD -MP -Werror -O% -g,$(CFLAGS)) -Wno-unknown-warning-option \
 	--no-system-header-prefix=bpf/
 
-.PHONY: check-format check-cppcheck check-tidy check-shell check-man check-rules $(TIDY_TARGETS)
-check: check-format check-cppcheck check-tidy check-shell check-man check-rules
+.PHONY: check-format check-cppcheck check-tidy check-shell check-man check-rules check-unit $(TIDY_TARGETS)
+check: check-format check-cppcheck check-tidy check-shell check-man check-rules check-unit
 
 check-format:
 	$(call msg,FORMAT,$(words $(C_FILES)) C files)
@@ -261,7 +281,7 @@ check-tidy: $(TIDY_TARGETS)
 
 # Without clang's "N warnings generated.", which counts what it hid in
 # system headers.
-$(TIDY_TARGETS): tidy/%: % $(wildcard .clang-tidy) $(SKELS)
+$(TIDY_TARGETS): tidy/%: % $(wildcard .clang-tidy) $(SKELS) $(VERSION_H)
 	$(call msg,TIDY,$<)
 	$(Q)out=$$(clang-tidy --quiet --warnings-as-errors='*' $< -- $(TIDY_FLAGS) 2>&1); rc=$$?; \
 		printf '%s\n' "$$out" | grep -vE '^([0-9]+ warnings? generated\.)?$$' >&2; exit $$rc
@@ -289,14 +309,106 @@ check-rules:
 	$(call msg,PROMTOOL,$(words $(RULE_FILES)) rule files)
 	$(Q)$(if $(RULE_FILES),promtool check rules $(RULE_FILES) >/dev/null)
 
+# The unit as make install writes it: systemd-analyze verify finds every
+# command it names, and security rates its exposure at most
+# UNIT_EXPOSURE_MAX (0 safe .. 10 exposed; Debian's haproxy unit: 9.6).
+UNIT_EXPOSURE_MAX := 5.0
+CHECK_ROOT := $(BUILD)/check-install
+check-unit: $(PROGS)
+	$(call msg,UNIT,bouncerd.service)
+	$(Q)rm -rf $(CHECK_ROOT)
+	$(Q)$(MAKE) --no-print-directory -s install DESTDIR=$(abspath $(CHECK_ROOT)) PREFIX=/usr \
+		UNITDIR=/lib/systemd/system >/dev/null
+	$(Q)scripts/check-unit.sh $(CHECK_ROOT) bouncerd.service $(UNIT_EXPOSURE_MAX)
+
 format:
 	$(Q)clang-format -i $(C_FILES)
 
 deps:
 	$(Q)scripts/deps.sh
 
+# ---- Install ----
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the man
+# pages, the systemd unit written for PREFIX, bash completion (when
+# dist/ has it), the docs, and the example config as
+# SYSCONFDIR/bouncer/bouncer.conf unless one is there already.
+# make uninstall removes all of it but the config.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/bouncer
+SYSCONFDIR ?= /etc
+# systemd reads units from /usr/local/lib/systemd/system as well as from
+# /lib/systemd/system, where a Debian 12 package puts them.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+BASH_COMPLETION := $(wildcard dist/bouncerctl.bash-completion)
+DOCS := README.md $(wildcard docs/*.md)
+INSTALL ?= install
+
+install: $(PROGS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR)
+	$(Q)$(INSTALL) -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	$(Q)for m in $(MAN_PAGES); do \
+		s=$${m##*.}; \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s && \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
+	done
+	$(Q)$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/bouncerd.service.in >$(DESTDIR)$(UNITDIR)/bouncerd.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/bouncerd.service
+	$(Q)$(if $(BASH_COMPLETION),$(INSTALL) -D -m 0644 $(BASH_COMPLETION) \
+		$(DESTDIR)$(BASHCOMPDIR)/bouncerctl)
+	$(Q)$(INSTALL) -d $(DESTDIR)$(DOCDIR)
+	$(Q)$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/bouncer
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf ]; then \
+		echo "  kept     $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf (exists)"; \
+	else \
+		$(INSTALL) -m 0644 examples/bouncer.conf $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf; \
+	fi
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(PROGS)))
+	$(Q)for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	$(Q)rm -f $(DESTDIR)$(UNITDIR)/bouncerd.service $(DESTDIR)$(BASHCOMPDIR)/bouncerctl
+	$(Q)rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
+	$(Q)rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf ]; then \
+		echo "  kept     $(DESTDIR)$(SYSCONFDIR)/bouncer/bouncer.conf (the config is yours)"; \
+	fi
+
 clean:
 	$(Q)rm -rf $(BUILD)
+
+# ---- Debian package ----
+# make deb: bouncer_VERSION_ARCH.deb in $(DEB_DIR), built by
+# dpkg-buildpackage (debhelper; debian/rules runs make install) from a
+# copy of the tree, so that its by-products stay in build/, then checked
+# by lintian (no error allowed). make deb-test installs it in a chroot
+# that holds its declared dependencies and nothing else
+# (scripts/deb-test.sh).
+DEB_DIR := $(BUILD)/deb
+DEB_SRC := $(DEB_DIR)/bouncer-$(VERSION)
+.PHONY: deb deb-test
+deb:
+	$(call msg,DEB,$(DEB_DIR))
+	$(Q)cl=$$(dpkg-parsechangelog -S Version); [ "$$cl" = "$(VERSION)" ] || \
+		{ echo "debian/changelog is at $$cl, the Makefile's VERSION at $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)tar --exclude=./$(BUILD) --exclude=./.git -cf - . | tar -C $(DEB_SRC) -xf -
+	$(Q)cd $(DEB_SRC) && GIT_DESCRIBE='$(GIT_DESCRIBE)' dpkg-buildpackage -b -us -uc \
+		>../build.log 2>&1 || { tail -40 ../build.log >&2; exit 1; }
+	$(call msg,LINTIAN,$(DEB_DIR)/bouncer_$(VERSION)_*.deb)
+	$(Q)rc=0; lintian --fail-on error $(DEB_DIR)/bouncer_$(VERSION)_*.deb \
+		>$(DEB_DIR)/lintian.log 2>&1 || rc=$$?; \
+		grep -v '^running with root privileges' $(DEB_DIR)/lintian.log; exit $$rc
+
+deb-test: deb
+	$(Q)scripts/deb-test.sh $(DEB_DIR)/bouncer_$(VERSION)_*.deb
 
 # ---- VM ----
 # make vm-test boots Debian's 6.1 kernel under QEMU and runs the datapath
@@ -329,5 +441,13 @@ vm-test: vm-bins
 
 vm-shell: vm-bins
 	$(Q)vm/run --no-build --shell $(VM_ARGS)
+
+# make vm-systemd: the package's unit run by systemd as PID 1 in the
+# guest (vm/systemd-test): start, reload, a broken reload, kill -9 of the
+# agent and its restart adopting the workers, stop. Several minutes under
+# TCG: not part of vm-test.
+.PHONY: vm-systemd
+vm-systemd: deb
+	$(Q)vm/run --systemd $$(ls $(DEB_DIR)/bouncer_$(VERSION)_*.deb) --timeout 900 $(VM_ARGS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -47,6 +47,13 @@ pkgs=(
 	# make check renders the man pages to catch their warnings, and
 	# lints them with mandoc.
 	man-db groff-base mandoc
+	# make check: systemd-analyze verify and security on the unit as
+	# make install writes it (scripts/check-unit.sh); the tools work
+	# without systemd running as init.
+	systemd
+	# make deb: the package is built with debhelper (dpkg-buildpackage)
+	# and checked with lintian.
+	debhelper lintian
 	# make vm-test: QEMU boots another kernel; busybox-static gives the
 	# guest's initramfs its mount, modprobe and poweroff, and cpio and
 	# depmod to build it (vm/mkinitramfs; the guest's other programs are

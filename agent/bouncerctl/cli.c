@@ -599,6 +599,9 @@ static int parse_options(struct parse_ctx *p, int argc, char **argv, struct cli_
 		case OPT_HELP:
 			out->help = true;
 			break;
+		case OPT_VERSION:
+			out->version = true;
+			break;
 		}
 	}
 	out->output = pretty ? CLI_OUTPUT_PRETTY : json ? CLI_OUTPUT_JSON : CLI_OUTPUT_TABLE;
@@ -653,7 +656,10 @@ int cli_parse(int argc, char **argv, struct cli_request *out, char *err, size_t 
 	ret = parse_options(&p, argc, argv, out, words, &nwords, optv, &nopts);
 	if (ret)
 		goto cleanup;
-	if (out->completion)
+	/* -V anywhere: the version, whatever else the line says; and the
+	 * completion script.
+	 */
+	if (out->version || out->completion)
 		goto cleanup;
 	/* -h anywhere: the help of the object and command before it. */
 	if (out->help) {

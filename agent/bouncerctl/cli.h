@@ -51,6 +51,7 @@ struct cli_request {
 	 * nothing.
 	 */
 	bool help;
+	bool version; /* -V: print the version and send nothing */
 	const struct cli_object *object;
 	const struct cli_command *command;
 	const char *cmd; /* the protocol command, e.g. "backend.set" */

@@ -473,4 +473,8 @@ const struct opt_spec cli_options[CLI_NOPTIONS] = {
 	  .id = OPT_COMPLETION,
 	  .help = "print the completion script for SHELL (bash)" },
 	{ .short_name = 'h', .long_name = "help", .id = OPT_HELP, .help = "print this help" },
+	{ .short_name = 'V',
+	  .long_name = "version",
+	  .id = OPT_VERSION,
+	  .help = "print the version and exit" },
 };

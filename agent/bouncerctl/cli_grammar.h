@@ -96,11 +96,12 @@ enum opt_id {
 	OPT_CONFIG,
 	OPT_FOLLOW,
 	OPT_COMPLETION,
+	OPT_VERSION,
 };
 
 /* The objects, in the order help lists them, and bouncerctl's own options. */
 #define CLI_NOBJECTS 11
-#define CLI_NOPTIONS 9
+#define CLI_NOPTIONS 10
 extern const struct cli_object cli_objects[CLI_NOBJECTS];
 extern const struct opt_spec cli_options[CLI_NOPTIONS];
 

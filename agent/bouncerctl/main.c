@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "common/ctl.h"
 #include "common/util.h"
+#include "common/version.h"
 
 #define EXIT_USAGE 2
 
@@ -54,6 +55,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\nTry '%s'.\n", CLI_PROG, err,
 			cli_help_command(&req, hint, sizeof(hint)));
 		ret = EXIT_USAGE;
+		goto cleanup;
+	}
+	if (req.version) {
+		version_print(stdout, CLI_PROG);
+		ret = 0;
 		goto cleanup;
 	}
 	if (req.help) {

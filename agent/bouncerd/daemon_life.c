@@ -24,6 +24,7 @@
 #include "daemon.h"
 #include "common/log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "common/bpfsys.h"
 #include "common/util.h"
 #include "common/vocab.h"
@@ -542,7 +543,7 @@ static void log_seed_change(__u32 old, __u32 new)
 			 old, new);
 }
 
-int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_t errlen)
+static int reload_config(struct daemon *d, struct reload_summary *sum, char *err, size_t errlen)
 {
 	struct cfg *next;
 	__u32 old_seed;
@@ -600,5 +601,16 @@ int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_
 	log_info("reloaded: vips +%u -%u ~%u, backends +%u -%u ~%u", sum->vips_added,
 		 sum->vips_removed, sum->vips_changed, sum->backends_added, sum->backends_removed,
 		 sum->backends_changed);
+	return ret;
+}
+
+/* The service manager hears of every reload, by signal or by request. */
+int daemon_reload(struct daemon *d, struct reload_summary *sum, char *err, size_t errlen)
+{
+	int ret;
+
+	notify_reloading();
+	ret = reload_config(d, sum, err, errlen);
+	notify_reloaded(d, ret ? (err[0] ? err : strerror(-ret)) : NULL);
 	return ret;
 }

@@ -10,8 +10,10 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "notify.h"
 #include "common/log.h"
 #include "common/options.h"
+#include "common/version.h"
 
 #define PROG "bouncerd"
 
@@ -48,6 +50,10 @@ static const struct opt_spec options[] = {
 	  .id = 'S',
 	  .help = "where the state for a restart is kept\n"
 		  "(default /run/bouncer)" },
+	{ .short_name = 'V',
+	  .long_name = "version",
+	  .id = 'V',
+	  .help = "print the version and exit" },
 	{ .long_name = "downgrade-maps",
 	  .arg = "VERSION",
 	  .id = 'G',
@@ -92,6 +98,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	log_init(PROG, LOG_LEVEL_INFO);
+	notify_init();
 	log_route_libbpf();
 	if (opts_init(&parser, options, NOPTIONS))
 		return 1;
@@ -117,6 +124,9 @@ int main(int argc, char **argv)
 		case 'S':
 			opts.state_dir = optarg;
 			break;
+		case 'V':
+			version_print(stdout, PROG);
+			return 0;
 		case 'G':
 			downgrade = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end || downgrade < 1 || downgrade > 65535) {
@@ -160,7 +170,11 @@ int main(int argc, char **argv)
 		return daemon_downgrade_maps(&opts, (unsigned int)downgrade) ? 1 : 0;
 	ret = daemon_start(&d, &opts);
 	if (!ret)
+		ret = notify_ready(&d);
+	if (!ret) {
 		ret = daemon_run(&d);
+		notify_stopping();
+	}
 	daemon_stop(&d);
 	return ret ? 1 : 0;
 }

@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "common/bpfsys.h"
 #include "common/options.h"
+#include "common/version.h"
 #include "common/util.h"
 
 #define PROG_NAME "bouncer-decap"
@@ -82,6 +83,10 @@ static const struct opt_spec opts[] = {
 	  .long_name = "verbose",
 	  .id = 'v',
 	  .help = "also print libbpf's debug messages" },
+	{ .short_name = 'V',
+	  .long_name = "version",
+	  .id = 'V',
+	  .help = "print the version and exit" },
 	{ .short_name = 'h', .long_name = "help", .id = 'h', .help = "print this help and exit" },
 };
 
@@ -612,6 +617,9 @@ static int handle_opt(int c, struct ctx *ctx, bool *verbose)
 	case 'v':
 		*verbose = true;
 		return OPT_CONTINUE;
+	case 'V':
+		version_print(stdout, PROG_NAME);
+		return EXIT_SUCCESS;
 	case 'h':
 		usage(stdout);
 		return EXIT_SUCCESS;
