@@ -61,7 +61,7 @@ static int cgroup2_mount(char *out, size_t len)
 		if (snprintf(out, len, "%s", mnt) < (int)len)
 			err = 0;
 	}
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to flush */
 	return err;
 }
 
@@ -84,7 +84,7 @@ static int own_cgroup(char *out, size_t len)
 		if (snprintf(out, len, "%s", line + 3) < (int)len)
 			err = 0;
 	}
-	fclose(f);
+	(void)fclose(f); /* read only: nothing to flush */
 	return err;
 }
 
@@ -101,7 +101,9 @@ static int cgroup_open(char *path, size_t len)
 	if (snprintf(path, len, "%s%s", mnt, strcmp(cg, "/") ? cg : "") >= (int)len)
 		return -ENAMETOOLONG;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	return fd;
 }
 
 int daemon_binds_ensure(struct daemon *d, const struct cfg *c)

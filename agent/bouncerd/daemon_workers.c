@@ -193,8 +193,9 @@ int daemon_workers_start(struct daemon *d, struct vip_rt *v, const struct cfg_wo
 
 		addr_format(v->key.addr, v->key.family, addr, sizeof(addr));
 		log_warnx("vip %s: %s is on no interface of this host: its workers get no "
-			  "connections until it is (e.g. ip addr add %s dev lo)",
-			  v->name, addr, addr);
+			  "%s until it is (e.g. ip addr add %s dev lo)",
+			  v->name, addr,
+			  spec.udp_moved ? "datagrams, and cannot bind," : "connections", addr);
 	}
 	return 0;
 }
