@@ -133,6 +133,16 @@ struct {
 	__type(value, struct bnc_config);
 } config SEC(".maps");
 
+/* Where UDP workers' binds of their own ports go: see struct
+ * bnc_bind_key. Two ports per worker (see the agent's port alternation).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * BNC_MAX_BACKENDS);
+	__type(key, struct bnc_bind_key);
+	__type(value, struct bnc_bind_value);
+} worker_binds SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, BNC_MAX_VIPS);

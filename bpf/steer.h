@@ -69,7 +69,12 @@ static __always_inline bool worker_assign(struct bpf_sk_lookup *ctx, __u32 backe
 	sk = bpf_map_lookup_elem(&workers, &backend_id);
 	if (!sk)
 		return false;
-	err = bpf_sk_assign(ctx, sk, 0);
+	/* A UDP VIP's workers share its address and port in one reuseport
+	 * group (bind.h): the choice made here is final, else the group's
+	 * own hash would pick another worker.
+	 */
+	err = bpf_sk_assign(ctx, sk,
+			    ctx->protocol == IPPROTO_UDP ? BPF_SK_LOOKUP_F_NO_REUSEPORT : 0);
 	/* The lookup took a reference; the assignment holds its own. */
 	bpf_sk_release(sk);
 	return err == 0;

@@ -216,6 +216,35 @@ struct bnc_flow_cache_entry {
 };
 _Static_assert(sizeof(struct bnc_flow_cache_entry) == 64, "bnc_flow_cache_entry ABI");
 
+/* The worker_binds map: where a UDP worker's bind() of its own port goes
+ * instead. A worker of a UDP VIP binds $PORT like any worker, but its
+ * replies must leave from the VIP's address and port, which are those its
+ * socket is bound to; so the agent's cgroup bind hook binds it there,
+ * with SO_REUSEPORT so that all the VIP's workers share the address, and
+ * the sk_lookup program picks among them (bypassing reuseport's own
+ * choice). Key: the port the worker binds, network order, and the family
+ * of its socket.
+ */
+struct bnc_bind_key {
+	__be16 port;
+	__u8 family; /* enum bnc_family */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct bnc_bind_key) == 4, "bnc_bind_key ABI");
+
+/* The VIP's address and port (network order), of the key's family. Only
+ * binds in the network namespace whose cookie is netns_cookie (host order)
+ * are moved: the hook sees the binds of a whole cgroup, and another
+ * agent's namespace may use the same ports.
+ */
+struct bnc_bind_value {
+	__u64 netns_cookie;
+	__be32 addr[4];
+	__be16 port;
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct bnc_bind_value) == 32, "bnc_bind_value ABI");
+
 /* The VIP address filter: one bit per hash of a destination address, set
  * for every VIP address. A clear bit proves the packet is not for a VIP,
  * so non-VIP traffic leaves after one array read; a set bit may be a

@@ -35,6 +35,11 @@ pkgs=(
 	# The test starts its own bird processes: the system service is
 	# neither started nor enabled (below).
 	bird2
+	# Live tests: dnsmasq as the UDP workers of DNS VIPs, queried by dig
+	# (dnsutils), which drops an answer from another address or port
+	# (tests/live/udp_workers.sh). dnsmasq-base is the program without the
+	# dnsmasq package's system service.
+	dnsmasq-base dnsutils
 	# Live tests: script(1) gives bouncerctl top the pseudo-terminal its
 	# screen needs (essential in Debian, listed for minimal images).
 	bsdutils

@@ -103,6 +103,7 @@ struct daemon {
 	size_t nvips;
 	bool adopted; /* took over a datapath a previous agent left */
 	bool sk_lookup_attached; /* steering to local workers */
+	bool binds_attached; /* UDP workers bound to their VIP's port */
 	bool detach_on_exit;
 	time_t started;
 	enum cfg_attach_mode attached_mode[8]; /* per interface: native or skb */
@@ -223,6 +224,14 @@ int daemon_workers_scale(struct daemon *d, struct vip_rt *v, unsigned int count,
 int daemon_workers_restart(struct daemon *d, struct vip_rt *v, unsigned int id, char *err,
 			   size_t errlen);
 int daemon_workers_reload(struct daemon *d, struct vip_rt *v, char *err, size_t errlen);
+/* UDP workers bound to their VIP's address and port (daemon_binds.c):
+ * the bind hook taken over, or attached when c has UDP workers (a
+ * failure is logged, and UDP workers then answer from their own port);
+ * and the worker_binds map made to name the ports of every UDP VIP's
+ * workers, those of grow counted as count wide at least.
+ */
+int daemon_binds_ensure(struct daemon *d, const struct cfg *c);
+int daemon_binds_sync(struct daemon *d, const struct vip_rt *grow, unsigned int count);
 /* The worker behind a local backend, from the pool; false when none. */
 bool daemon_worker_info(const struct backend_rt *b, struct worker_info *out);
 

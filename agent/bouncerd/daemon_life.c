@@ -336,6 +336,9 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 	ret = daemon_announce_start(d);
 	if (!ret)
 		ret = config_apply_globals(d);
+	/* The bind hook before the VIPs: their UDP workers bind as they start. */
+	if (!ret)
+		ret = daemon_binds_ensure(d, d->cfg);
 	if (!ret)
 		ret = daemon_vips_attach(d, d->cfg, err, sizeof(err));
 	/* The programs go in only now, over maps that are complete. */
@@ -558,6 +561,8 @@ static int reload_config(struct daemon *d, struct reload_summary *sum, char *err
 	ret = reload_check_globals(d->cfg, next, err, errlen);
 	if (!ret)
 		ret = sk_lookup_ensure(d, next);
+	if (!ret)
+		ret = daemon_binds_ensure(d, next);
 	if (ret) {
 		if (!err[0])
 			snprintf(err, errlen, "cannot attach the sk_lookup program: %s",

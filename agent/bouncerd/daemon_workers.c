@@ -84,6 +84,7 @@ static void spec_of(const struct vip_rt *v, const struct cfg_workers *cw, struct
 	s->alt_port_base = cw->alt_port_base;
 	s->proto = v->key.proto;
 	s->conn_port = ntohs(v->key.port);
+	s->udp_moved = v->key.proto == IPPROTO_UDP && v->daemon->binds_attached;
 	s->ready_timeout_ms = cw->ready_timeout_ms;
 	s->kill_timeout_ms = cw->kill_timeout_ms;
 	s->drain_ms = cw->drain_ms;
@@ -162,6 +163,8 @@ int daemon_workers_start(struct daemon *d, struct vip_rt *v, const struct cfg_wo
 		return ret;
 	}
 	spec_of(v, v->workers, &spec);
+	/* Its ports in worker_binds before any worker binds them. */
+	daemon_binds_sync(d, v, cw->count);
 	if (saved && memcmp(&saved->key, &v->key, sizeof(v->key)) == 0) {
 		spec.adopt = saved->workers;
 		spec.nadopt = saved->nworkers;
@@ -172,14 +175,15 @@ int daemon_workers_start(struct daemon *d, struct vip_rt *v, const struct cfg_wo
 		snprintf(err, errlen, "vip %s: cannot start workers (%s): %s", v->name, cw->argv[0],
 			 ret == -ENOENT ? "no such program" : strerror(-ret));
 		backends_sync(d, v, 0);
+		daemon_binds_sync(d, NULL, 0);
 		return ret;
 	}
 	log_info("vip %s: %u workers of %s on ports %u+", v->name, cw->count, cw->argv[0],
 		 cw->port_base);
-	/* sk_lookup delivers datagrams to the worker's socket, but its
-	 * replies leave from the port that socket is bound to.
+	/* Without the bind hook (see daemon_binds_ensure's warning) a UDP
+	 * worker's replies leave from the port its socket is bound to.
 	 */
-	if (v->key.proto == IPPROTO_UDP)
+	if (v->key.proto == IPPROTO_UDP && !spec.udp_moved)
 		log_warnx("vip %s: UDP workers receive the VIP's datagrams, but their replies "
 			  "leave from their own port (PORT), not %u: clients that check the "
 			  "source port drop them",
@@ -189,8 +193,9 @@ int daemon_workers_start(struct daemon *d, struct vip_rt *v, const struct cfg_wo
 
 		addr_format(v->key.addr, v->key.family, addr, sizeof(addr));
 		log_warnx("vip %s: %s is on no interface of this host: its workers get no "
-			  "connections until it is (e.g. ip addr add %s dev lo)",
-			  v->name, addr, addr);
+			  "%s until it is (e.g. ip addr add %s dev lo)",
+			  v->name, addr,
+			  spec.udp_moved ? "datagrams, and cannot bind," : "connections", addr);
 	}
 	return 0;
 }
@@ -216,6 +221,7 @@ void daemon_workers_stop(struct daemon *d, struct vip_rt *v, bool wait)
 	for (size_t i = 0; i < v->nbackends; i++)
 		if (v->backends[i]->local)
 			bnc_maps_worker_clear(d->maps, v->backends[i]->id);
+	daemon_binds_sync(d, NULL, 0);
 }
 
 int daemon_workers_scale(struct daemon *d, struct vip_rt *v, unsigned int count, char *err,
@@ -243,6 +249,8 @@ int daemon_workers_scale(struct daemon *d, struct vip_rt *v, unsigned int count,
 	/* Backends for new ids exist before their workers can be ready. */
 	ret = backends_sync(d, v, count > now ? count : now);
 	if (!ret)
+		ret = daemon_binds_sync(d, v, count);
+	if (!ret)
 		ret = worker_pool_scale(v->pool, count);
 	if (ret == -ERANGE)
 		snprintf(err, errlen,
@@ -255,6 +263,7 @@ int daemon_workers_scale(struct daemon *d, struct vip_rt *v, unsigned int count,
 	backends_sync(d, v, pool_count(v));
 	if (!ret) {
 		v->workers->count = count;
+		daemon_binds_sync(d, NULL, 0);
 		log_info("vip %s: scaled from %u to %u workers", v->name, now, count);
 	}
 	daemon_vip_apply(d, v);
@@ -323,6 +332,7 @@ static void on_reload_done(struct worker_pool *p, int result, void *arg)
 		log_info("vip %s: rolling reload of the workers done", v->name);
 	/* A reload that ended well also scaled the pool to the new count. */
 	backends_sync(d, v, pool_count(v));
+	daemon_binds_sync(d, NULL, 0);
 	daemon_vip_apply(d, v);
 }
 
@@ -339,9 +349,15 @@ static int workers_reload_with(struct daemon *d, struct vip_rt *v, const struct 
 		return -ENOMEM;
 	spec_of(v, copy ? copy : v->workers, &spec);
 	ret = backends_sync(d, v, spec.count > now ? spec.count : now);
+	/* The new block's ports in worker_binds before its workers bind. */
+	v->workers_next = copy;
+	if (!ret)
+		ret = daemon_binds_sync(d, NULL, 0);
 	if (!ret)
 		ret = worker_pool_reload(v->pool, &spec, on_reload_done, d);
 	if (ret) {
+		v->workers_next = NULL;
+		daemon_binds_sync(d, NULL, 0);
 		cfg_workers_free(copy);
 		backends_sync(d, v, now);
 		snprintf(err, errlen, "vip %s: %s", v->name,
@@ -349,7 +365,6 @@ static int workers_reload_with(struct daemon *d, struct vip_rt *v, const struct 
 				       : strerror(-ret));
 		return ret;
 	}
-	v->workers_next = copy;
 	v->workers_reloading = true;
 	log_info("vip %s: rolling reload of %u workers started", v->name, now);
 	return 0;

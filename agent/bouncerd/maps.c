@@ -223,6 +223,42 @@ int bnc_maps_sk_lookup_link_adopt(struct bnc_maps *m, const char *link_pin)
 	return link_adopt(link_pin, bnc_maps_sk_lookup_prog_fd(m));
 }
 
+static int cgroup_link(struct bnc_maps *m, const struct bpf_program *prog, int cgroup_fd,
+		       enum bpf_attach_type type, const char *pin)
+{
+	int fd;
+
+	if (!pin && m->nlinks == MAX_UNPINNED_LINKS)
+		return -ENOSPC;
+	fd = bpf_link_create(bpf_program__fd(prog), cgroup_fd, type, NULL);
+	if (fd < 0)
+		return -errno;
+	return link_keep(m, fd, pin);
+}
+
+int bnc_maps_bind_attach(struct bnc_maps *m, int cgroup_fd, const char *pin4, const char *pin6)
+{
+	int err;
+
+	err = cgroup_link(m, m->skel->progs.lb_bind4, cgroup_fd, BPF_CGROUP_INET4_BIND, pin4);
+	if (!err)
+		err = cgroup_link(m, m->skel->progs.lb_bind6, cgroup_fd, BPF_CGROUP_INET6_BIND,
+				  pin6);
+	/* Half attached is useless: an IPv4 hook alone would be left behind. */
+	if (err && pin4)
+		unlink(pin4);
+	return err;
+}
+
+int bnc_maps_bind_link_adopt(struct bnc_maps *m, const char *pin4, const char *pin6)
+{
+	int err = link_adopt(pin4, bpf_program__fd(m->skel->progs.lb_bind4));
+
+	if (!err)
+		err = link_adopt(pin6, bpf_program__fd(m->skel->progs.lb_bind6));
+	return err;
+}
+
 static int map_fd(const struct bpf_map *map)
 {
 	return bpf_map__fd(map);
@@ -490,6 +526,43 @@ int bnc_maps_worker_cookie(struct bnc_maps *m, __u32 backend_id, __u64 *cookie)
 	if (backend_id >= BNC_MAX_BACKENDS)
 		return -EINVAL;
 	return lookup(m->skel->maps.workers, &backend_id, cookie);
+}
+
+static bool bind_key_in(const struct bnc_bind_key *k, const struct bnc_bind_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i].port == k->port && keys[i].family == k->family)
+			return true;
+	return false;
+}
+
+int bnc_maps_binds_replace(struct bnc_maps *m, const struct bnc_bind_key *keys,
+			   const struct bnc_bind_value *values, size_t n)
+{
+	int fd = map_fd(m->skel->maps.worker_binds);
+	struct bnc_bind_key key, next;
+	bool first = true;
+	int err;
+
+	/* Deleting the key just returned would restart the walk: step to the
+	 * next key first, then delete.
+	 */
+	while (!bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+		if (!first && !bind_key_in(&key, keys, n) && bpf_map_delete_elem(fd, &key) &&
+		    errno != ENOENT)
+			return -errno;
+		key = next;
+		first = false;
+	}
+	if (!first && !bind_key_in(&key, keys, n) && bpf_map_delete_elem(fd, &key) &&
+	    errno != ENOENT)
+		return -errno;
+	for (size_t i = 0; i < n; i++) {
+		err = update(m->skel->maps.worker_binds, &keys[i], &values[i], BPF_ANY);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int ring_create(const __u32 *slots, __u32 ring_size)

@@ -65,6 +65,14 @@ int bnc_maps_sk_lookup_prog_fd(const struct bnc_maps *m);
 int bnc_maps_sk_lookup_attach(struct bnc_maps *m, const char *netns_path, const char *link_pin);
 /* bnc_maps_link_adopt() for the sk_lookup link pinned at link_pin. */
 int bnc_maps_sk_lookup_link_adopt(struct bnc_maps *m, const char *link_pin);
+/* Attaches the UDP worker bind hooks (IPv4 and IPv6, bpf/bind.h) to the
+ * cgroup open at cgroup_fd, via BPF links pinned at pin4 and pin6 (or
+ * kept in m when NULL): from then on a bind there of a port in the
+ * worker_binds map goes to its VIP's address and port.
+ */
+int bnc_maps_bind_attach(struct bnc_maps *m, int cgroup_fd, const char *pin4, const char *pin6);
+/* bnc_maps_link_adopt() for the bind hook links pinned at pin4 and pin6. */
+int bnc_maps_bind_link_adopt(struct bnc_maps *m, const char *pin4, const char *pin6);
 
 int bnc_maps_set_config(struct bnc_maps *m, const struct bnc_config *cfg);
 /* The config entry as the programs read it. */
@@ -112,6 +120,11 @@ int bnc_maps_worker_clear(struct bnc_maps *m, __u32 backend_id);
  * -ENOENT when it has none.
  */
 int bnc_maps_worker_cookie(struct bnc_maps *m, __u32 backend_id, __u64 *cookie);
+/* Makes the worker_binds map hold exactly the n entries given: the others
+ * are deleted first, then these written.
+ */
+int bnc_maps_binds_replace(struct bnc_maps *m, const struct bnc_bind_key *keys,
+			   const struct bnc_bind_value *values, size_t n);
 
 /* Builds a new ring for the VIP from slots[0..ring_size) and swaps it in
  * with one map update: no packet sees a half-written ring. ring_size may

@@ -95,6 +95,7 @@ static const struct {
 	{ "config", "nothing: rebuilt from the config before the new program runs" },
 	{ "vip_gens", "recorded flows are checked against their VIP again" },
 	{ "workers", "nothing: the workers' sockets are put back as they are adopted" },
+	{ "worker_binds", "nothing: the UDP workers' ports are written before any worker starts" },
 	{ "meta", "nothing: written by the agent" },
 };
 

@@ -538,6 +538,10 @@ static void proc_ready_timeout(struct worker_pool *p, struct proc *pr)
 
 	pr->timed_out = true;
 	evtimer_del(pr->poll_ev);
+	if (pr->udp_unmoved)
+		log_warnx("%s/%u: its UDP socket on port %u was not bound to the VIP's port %u: "
+			  "a UDP worker must bind $PORT with a socket of the VIP's family",
+			  name, id, pr->port, pr->spec->s.conn_port);
 	if (pr->role != ROLE_NEXT) {
 		/* Its exit runs the restart policy. */
 		wk_proc_kill(pr);

@@ -19,7 +19,7 @@
  * then those of every process in its session (while it has children, and
  * every 500 ms for orphans it left), are searched for a socket
  * of proto on its port: a listening TCP socket, or a bound, unconnected
- * UDP one, IPv4 or IPv6, on any address. The first found is duplicated
+ * UDP one, IPv4 or IPv6, on any address (with udp_moved: on conn_port). The first found is duplicated
  * with pidfd_getfd() (needs ptrace access to the worker: the agent runs as
  * root) and handed to the event callback. A worker that also listens on
  * the other family hands over only one of the two sockets.
@@ -127,6 +127,13 @@ struct worker_spec {
 	 * own. 0: on its own port only.
 	 */
 	__u16 conn_port;
+	/* UDP only: the agent's bind hook moves each worker's bind of its
+	 * own port to the VIP's address and conn_port, so the worker's
+	 * socket is the one bound to conn_port (one on its own port was
+	 * not moved: another family than the VIP's). false: the one on its
+	 * own port, as for TCP.
+	 */
+	bool udp_moved;
 	unsigned int ready_timeout_ms; /* default 10000: not listening by then = failed start */
 	unsigned int kill_timeout_ms; /* default 5000: SIGTERM, then SIGKILL */
 	/* A worker replaced by a reload or a restart runs on after its

@@ -89,6 +89,7 @@ struct proc {
 	bool report_stop; /* report WORKER_STOPPED on exit */
 	bool awaited; /* worker_pool_restart() waits for it */
 	bool getfd_warned;
+	bool udp_unmoved; /* has a UDP socket on its port that the bind hook did not move */
 	unsigned int polls;
 	int64_t ready_deadline_ms;
 	int64_t kill_at_ms; /* SIGKILL then; 0: no SIGTERM sent */

@@ -729,11 +729,14 @@ int wk_proc_start(struct worker_pool *p, struct spec *sp, unsigned int id, __u16
 
 /* ---- readiness ---- */
 
-/* fd is a socket of the worker's protocol on port: listening (TCP) or
- * bound and not connected (UDP).
+/* fd is pr's socket: one of the worker's protocol on its port, listening
+ * (TCP), or bound and not connected (UDP) on its port or, when the bind
+ * hook moves UDP workers' binds, on the VIP's port (spec udp_moved).
  */
-static bool socket_matches(int fd, __u8 proto, __u16 port)
+static bool socket_matches(int fd, struct proc *pr)
 {
+	const struct worker_spec *s = &pr->spec->s;
+	__u8 proto = s->proto;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(int);
 	int domain = 0, protocol = 0, listening = 0;
@@ -762,7 +765,14 @@ static bool socket_matches(int fd, __u8 proto, __u16 port)
 		bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	else
 		bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return bound == port;
+	if (proto != IPPROTO_UDP || !s->udp_moved || s->conn_port == pr->port)
+		return bound == pr->port;
+	/* Still on its own port: the hook moves only binds of the VIP's
+	 * family, and replies from this one would leave from the wrong port.
+	 */
+	if (bound == pr->port)
+		pr->udp_unmoved = true;
+	return bound == s->conn_port;
 }
 
 /* A duplicate of pid's socket for pr, or -1. */
@@ -798,7 +808,7 @@ static int socket_in_process(struct proc *pr, pid_t pid, int pidfd)
 			}
 			continue;
 		}
-		if (socket_matches(fd, pr->spec->s.proto, pr->port))
+		if (socket_matches(fd, pr))
 			found = fd;
 		else
 			close(fd);

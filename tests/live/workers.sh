@@ -344,7 +344,7 @@ scenario_mixed() {
 
 # udp_load NS COUNT: COUNT datagrams to the UDP VIP, each from a new
 # socket (a new flow); the report as load's. The answer must come from
-# the VIP's address; its source port is the worker's own (see README).
+# the VIP's address and port.
 udp_load() {
 	in_ns "$1" "$PY" - "$VIP_UDP" "$2" <<'EOF'
 import json, socket, sys
@@ -355,8 +355,8 @@ for i in range(int(sys.argv[2])):
     try:
         s.sendto(b"who", (sys.argv[1], 53))
         data, peer = s.recvfrom(512)
-        if peer[0] != sys.argv[1]:
-            raise OSError("answer from %s" % peer[0])
+        if peer != (sys.argv[1], 53):
+            raise OSError("answer from %s:%d" % peer)
         who = " ".join(data.decode().split()[:2])
         ok += 1
         by[who] = by.get(who, 0) + 1
