@@ -19,7 +19,7 @@
  * removes what the older agent would not know); counters appended to a
  * value are an entry without conversions; a resized table needs none.
  */
-#define BNC_MAP_ABI_VERSION 2
+#define BNC_MAP_ABI_VERSION 3
 
 #define BNC_MAX_VIPS 512
 #define BNC_MAX_BACKENDS 4096

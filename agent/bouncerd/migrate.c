@@ -617,14 +617,15 @@ int migration_downgrade(const char *pin_dir, unsigned int to)
 	for (size_t i = 0; i < nmap_changes && !err; i++) {
 		const struct map_change *r = &map_changes[i];
 
-		if (r->kind != MAP_ADDED || r->from < to || r->from >= s.from)
+		if ((r->kind != MAP_ADDED && r->kind != LINK_ADDED) || r->from < to ||
+		    r->from >= s.from)
 			continue;
 		err = pin_path(path, sizeof(path), pin_dir, r->map, "");
 		if (!err && unlink(path) && errno != ENOENT)
 			err = -errno;
 		if (!err)
-			log_info("%s: not a map of layout version %u: its pin is removed", r->map,
-				 to);
+			log_info("%s: not a %s of layout version %u: its pin is removed", r->map,
+				 r->kind == LINK_ADDED ? "link" : "map", to);
 	}
 	if (err)
 		return err;

@@ -5,7 +5,8 @@
  * struct NAME_vN), a unit test of both conversions in
  * tests/unit/test_migrate.c, BNC_MAP_ABI_VERSION bumped, and the last
  * commit of the old version in tests/live/upgrade.sh. A map added or
- * removed is one MAP_ADDED or MAP_REMOVED record. A change of max_entries
+ * removed is one MAP_ADDED or MAP_REMOVED record, a pinned link added one
+ * LINK_ADDED. A change of max_entries
  * alone needs nothing: entries are copied as they are.
  */
 #include <string.h>
@@ -73,6 +74,12 @@ const struct map_change map_changes[] = {
 	FLOW_VALUE_V1_TO_V2("flows4", struct bnc_flow4_key),
 	FLOW_VALUE_V1_TO_V2("flows6", struct bnc_flow_key),
 	{ .map = "meta", .from = 1, .kind = MAP_ADDED },
+	/* Version 2 to 3: UDP workers bound to their VIP's address and port
+	 * by a cgroup bind hook.
+	 */
+	{ .map = "worker_binds", .from = 2, .kind = MAP_ADDED },
+	{ .map = "link_bind4", .from = 2, .kind = LINK_ADDED },
+	{ .map = "link_bind6", .from = 2, .kind = LINK_ADDED },
 };
 
 const size_t nmap_changes = sizeof(map_changes) / sizeof(map_changes[0]);

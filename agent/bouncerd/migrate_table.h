@@ -29,6 +29,11 @@ enum map_change_kind {
 	MAP_CONVERTED, /* key or value layout changed: up and down convert */
 	MAP_ADDED, /* the map is new in version from + 1 */
 	MAP_REMOVED, /* the map is gone in version from + 1 */
+	/* A pinned link (named by map, its pin's name) new in version
+	 * from + 1: a downgrade removes the pin, and with it the program the
+	 * older agent would not know.
+	 */
+	LINK_ADDED,
 };
 
 struct map_change {

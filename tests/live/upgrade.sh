@@ -3,7 +3,7 @@
 # An upgrade and a downgrade across a change of the maps' layout, under
 # traffic. The previous layout's agent is the real one: built from the
 # last commit of that layout (OLD_COMMIT, from git archive; cached in
-# build/abi1). One L2 segment joins a client C, the load balancer L and
+# build/abiN, N the old version). One L2 segment joins a client C, the load balancer L and
 # two dsr backends B1 and B2; the VIP also has two local workers on L.
 # Every backend and worker runs tests/lib/echo_server.py. Through all the
 # scenarios tests/lib/longconn.py keeps 60 long-lived connections echoing
@@ -31,10 +31,11 @@ BOUNCERCTL=${BOUNCERCTL:-$ROOT/build/bouncerctl}
 DECAP=${DECAP:-$ROOT/build/bouncer-decap}
 PY=/usr/bin/python3
 
-# The last commit whose maps have layout version 1: each layout change
-# records the last commit of the layout before it here.
-OLD_COMMIT=2c558c5adc1edb70190c1afc27b8a3b80fb6351a
-OLD_VERSION=1
+# The last commit whose maps have layout version 2 (version 1's was
+# 2c558c5adc1edb70190c1afc27b8a3b80fb6351a): each layout change records
+# the last commit of the layout before it here.
+OLD_COMMIT=fe9bb126e3a79de3b08759cff519338e5250cecb
+OLD_VERSION=2
 OLD_TREE=${OLD_TREE:-$ROOT/build/abi$OLD_VERSION}
 
 NS_C=bnc-up-$$-c

@@ -93,8 +93,9 @@ static void test_chains(void **state)
 	__u32 ks = sizeof(struct bnc_flow4_key), vs = sizeof(struct bnc_flow_value_v1);
 
 	(void)state;
+	/* One change of the flow value, from version 1 to 2. */
 	migrate_chain_build("flows4", 1, BNC_MAP_ABI_VERSION, &up);
-	assert_int_equal(up.n, BNC_MAP_ABI_VERSION - 1);
+	assert_int_equal(up.n, 1);
 	assert_false(up.down);
 	assert_true(migrate_chain_sizes(&up, &ks, &vs));
 	assert_int_equal(ks, sizeof(struct bnc_flow4_key));
