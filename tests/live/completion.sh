@@ -85,7 +85,7 @@ t_commands() {
 t_options() {
 	expect "bouncerctl worker restart web 1 --" "--completion --config --help --json --pretty --socket --timeout --version --wait"
 	expect "bouncerctl worker scale web 3 --w" "--wait"
-	expect "bouncerctl worker logs web -" "--completion --config --count --follow --help --json --pretty --socket -c -f -h -j -n -p -s"
+	expect "bouncerctl worker logs web -" "--completion --config --count --follow --help --json --pretty --socket --version -V -c -f -h -j -n -p -s"
 	expect "bouncerctl ring show web --d" "--digest"
 	# -f belongs to worker logs alone.
 	expect "bouncerctl top -f" ""
