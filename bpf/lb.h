@@ -36,7 +36,6 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 
 static __always_inline int handle_service(struct xdp_md *ctx, const struct packet *pkt)
 {
-	struct bnc_flow_value *known;
 	struct bnc_vip_value *vip;
 	struct selection sel = {};
 	struct cache_ref cache;
@@ -52,17 +51,11 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	}
 	if (!vip_filter_match(&pkt->flow))
 		goto not_vip;
-	sel.cache_epoch = flow_cache_epoch(&cache);
-	known = flow_lookup(&pkt->flow);
-	if (known && !pkt->tcp_syn && select_established(known, &sel)) {
-		count_pkt(pkt, BNC_STAT_FLOW_HIT);
-		flow_cache_fill(&cache, &pkt->flow, &sel);
-		return send_to_backend(ctx, pkt, &sel);
-	}
 	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
 	if (!vip)
 		goto not_vip;
-	if (!select_backend(pkt, &pkt->flow, vip, known, true, &sel)) {
+	sel.cache_epoch = flow_cache_epoch(&cache);
+	if (!select_backend(pkt, &pkt->flow, vip, true, &sel)) {
 		count_pkt(pkt, BNC_STAT_DROP_NO_BACKEND);
 		count_traffic(&vip_stats, vip->vip_id, ctx->data_end - ctx->data);
 		return XDP_DROP;
@@ -106,7 +99,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	vip = vip_lookup(flow.daddr, flow.dport, flow.proto, flow.family);
 	if (!vip)
 		goto pass;
-	if (!select_backend(pkt, &flow, vip, flow_lookup(&flow), false, &sel)) {
+	if (!select_backend(pkt, &flow, vip, false, &sel)) {
 		count_pkt(pkt, BNC_STAT_DROP_NO_BACKEND);
 		return XDP_DROP;
 	}

@@ -15,15 +15,18 @@ struct selection {
 	__u32 backend_id;
 	__u32 vip_id;
 	__u8 forwarding;
-	/* select_backend() only: the ring placed the flow (a new flow, or
-	 * one whose backend went down), rather than its entry.
-	 */
+	/* select_backend() only: the ring placed a new flow (a TCP SYN). */
 	bool placed;
 	/* In: the flow's cache epoch as read before its table entry. Out of
 	 * select_backend(): the epoch that a cache entry of this choice may
 	 * carry (see flow_epoch_bump()).
 	 */
 	__u32 cache_epoch;
+	/* BNC_BACKEND_NONE, unless the packet is a changed slot's miss sent
+	 * to the slot's previous backend (select_unknown()): then the slot's
+	 * current backend, the second chance for a packet prev does not know.
+	 */
+	__u32 second_id;
 };
 
 static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __be16 port,
@@ -298,114 +301,198 @@ static __always_inline __u32 ring_probe_next(__u32 slot, __u32 ring_size)
 	return slot + 1 < ring_size ? slot + 1 : 0;
 }
 
-/* The first backend that takes new flows among BNC_RING_PROBES slots of
- * the VIP's ring from the flow's: returns true with sel->backend and
- * sel->backend_id set, false when there is none.
- */
-static __always_inline bool ring_pick(const struct bnc_vip_value *vip,
-				      const struct bnc_flow_key *flow, struct selection *sel)
-{
-	__u32 ring_size = vip->ring_size, slot, *id;
-	struct bnc_backend *be;
+/* A flow's slot in its VIP's ring. */
+struct ring_ref {
 	void *ring;
+	__u32 slot;
+	__u32 size;
+};
 
-	ring = bpf_map_lookup_elem(&rings, &vip->vip_id);
-	if (!ring || !ring_size)
+/* Finds the flow's slot and reads its word (see BNC_RING_PREV_SHIFT):
+ * false when the VIP has no ring.
+ */
+static __always_inline bool ring_read(const struct bnc_vip_value *vip,
+				      const struct bnc_flow_key *flow, struct ring_ref *r,
+				      __u32 *word)
+{
+	__u32 *w;
+
+	r->size = vip->ring_size;
+	r->ring = bpf_map_lookup_elem(&rings, &vip->vip_id);
+	if (!r->ring || !r->size)
 		return false;
-	slot = ring_probe_first(vip, flow, ring_size);
+	r->slot = ring_probe_first(vip, flow, r->size);
+	w = bpf_map_lookup_elem(r->ring, &r->slot);
+	if (!w)
+		return false;
+	*word = *w;
+	return true;
+}
+
+/* Backend id when it takes new flows (or, with existing, existing ones
+ * too), else NULL.
+ */
+static __always_inline struct bnc_backend *backend_taking(__u32 id, bool existing)
+{
+	struct bnc_backend *be;
+
+	if (id >= BNC_MAX_BACKENDS)
+		return NULL;
+	be = bpf_map_lookup_elem(&backends, &id);
+	return be && backend_takes_flow(be, existing) ? be : NULL;
+}
+
+/* A new flow's backend: the slot's cur when it takes new flows, else the
+ * first cur that does among BNC_RING_PROBES slots from it. The walk covers
+ * the moments between the agent writing a backend's state and swapping in
+ * the ring that no longer gives it new flows. Returns true with
+ * sel->backend and sel->backend_id set, false when there is none.
+ */
+static __always_inline bool ring_pick_new(const struct ring_ref *r, __u32 word,
+					  struct selection *sel)
+{
+	__u32 slot = r->slot, id, *w;
+	struct bnc_backend *be;
+
 #pragma unroll
 	for (int i = 0; i < BNC_RING_PROBES; i++) {
-		id = bpf_map_lookup_elem(ring, &slot);
-		if (!id || *id == BNC_BACKEND_NONE)
-			return false;
-		be = bpf_map_lookup_elem(&backends, id);
-		if (be && backend_takes_flow(be, false)) {
+		id = bnc_ring_cur(word);
+		be = backend_taking(id, false);
+		if (be) {
 			sel->backend = be;
-			sel->backend_id = *id;
+			sel->backend_id = id;
 			return true;
 		}
-		slot = ring_probe_next(slot, ring_size);
+		slot = ring_probe_next(slot, r->size);
+		w = bpf_map_lookup_elem(r->ring, &slot);
+		if (!w || id == BNC_BACKEND_NONE)
+			return false;
+		word = *w;
 	}
 	return false;
 }
 
-/* The slow path, with the VIP looked up: known (may be NULL) is the flow's
- * entry that the fast path could not use. A flow keeps its backend while
- * that backend is up or draining, even when its VIP was replaced; a flow
- * whose backend went down is re-picked from the ring. New flows are
- * recorded when record is set (not for ICMP errors, which only follow a
- * flow). Returns true, or false when the VIP has no usable backend.
+/* Writes the flow's entry (a new one, or over a stale one) with sel's
+ * choice. A CPU's cache may still hold the flow from before its entry was
+ * evicted or rewritten: the bump retires that copy.
+ */
+static __always_inline void select_record(const struct packet *pkt,
+					  const struct bnc_flow_key *flow,
+					  const struct bnc_vip_value *vip, struct selection *sel)
+{
+	struct bnc_flow_value fresh = {
+		.backend_id = sel->backend_id,
+		.vip_id = vip->vip_id,
+		.vip_gen = vip_gen(vip->vip_id),
+		.forwarding = vip->forwarding,
+		.last_seen = flow_now(),
+	};
+
+	flow_record(flow, &fresh);
+	count_pkt(pkt, BNC_STAT_FLOW_INSERT);
+	sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);
+}
+
+/* A packet whose flow table lookup missed in a changed slot (or whose
+ * entry's backend takes no flows any more), other than a TCP SYN: a flow
+ * from before the slot changed, or one whose entry another host or an
+ * eviction holds. It goes to prev while prev takes existing flows; then
+ * second_id names cur, where a decapsulating backend may hand a packet it
+ * has no connection for. Else it is placed like a new flow. Nothing is
+ * recorded: a flood of such packets grows no state.
+ */
+static __always_inline bool select_unknown(const struct packet *pkt, const struct ring_ref *r,
+					   __u32 word, __u32 prev, struct selection *sel)
+{
+	struct bnc_backend *be = backend_taking(prev, true);
+	__u32 cur = bnc_ring_cur(word);
+
+	if (be) {
+		count_pkt(pkt, BNC_STAT_MISS_PREV);
+		sel->backend = be;
+		sel->backend_id = prev;
+		if (cur != prev && backend_taking(cur, false))
+			sel->second_id = cur;
+		return true;
+	}
+	count_pkt(pkt, BNC_STAT_FLOW_MISS);
+	return ring_pick_new(r, word, sel);
+}
+
+/* Every packet to a VIP, whatever its flow's state: reads the flow's ring
+ * slot. A clean slot names the backend (no table read, no insert, SYN or
+ * not). A changed slot asks the flow table: an entry whose backend still
+ * takes existing flows decides; a TCP SYN goes to the ring's new-flow
+ * choice and is recorded when record is set (not for ICMP errors, which
+ * only follow a flow), so that a later change cannot move it; anything
+ * else goes by select_unknown(). A clean slot whose backend takes no new
+ * flows is one the agent is about to change: it is read as changed with
+ * prev = cur. Returns true, or false when the VIP has no usable backend.
  */
 static __always_inline bool select_backend(const struct packet *pkt,
 					   const struct bnc_flow_key *flow,
-					   const struct bnc_vip_value *vip,
-					   struct bnc_flow_value *known, bool record,
+					   const struct bnc_vip_value *vip, bool record,
 					   struct selection *sel)
 {
-	struct bnc_flow_value fresh = {};
+	struct bnc_flow_value *known;
 	struct bnc_backend *be;
-	bool moved;
+	struct ring_ref r;
+	__u32 word, prev;
 
 	sel->vip_id = vip->vip_id;
 	sel->forwarding = vip->forwarding;
-	sel->placed = true;
+	sel->placed = false;
+	sel->second_id = BNC_BACKEND_NONE;
+	if (!ring_read(vip, flow, &r, &word))
+		return false;
+	prev = bnc_ring_prev(word);
+	if (prev == BNC_BACKEND_NONE) {
+		prev = bnc_ring_cur(word);
+		be = backend_taking(prev, false);
+		if (be) {
+			count_pkt(pkt, BNC_STAT_RING_CLEAN);
+			sel->backend = be;
+			sel->backend_id = prev;
+			sel->placed = pkt->tcp_syn;
+			return true;
+		}
+	}
+	count_pkt(pkt, BNC_STAT_RING_CHANGED);
+	known = flow_lookup(flow);
 	/* An entry left by another VIP that had this id is no flow of ours. */
 	if (known && known->vip_id != vip->vip_id)
 		known = NULL;
-	/* A SYN on a remembered 5-tuple is a new connection on a reused
-	 * port: it goes where the ring says (so a drained or weight-0 backend
-	 * gets no new connection), and its entry is overwritten.
-	 */
-	if (known && pkt->tcp_syn) {
-		count_pkt(pkt, BNC_STAT_FLOW_MISS);
-		if (!ring_pick(vip, flow, sel))
-			return false;
-		goto refresh;
-	}
-	if (known) {
-		be = bpf_map_lookup_elem(&backends, &known->backend_id);
-		if (be && backend_takes_flow(be, true)) {
+	if (known && !pkt->tcp_syn) {
+		be = backend_taking(known->backend_id, true);
+		if (be) {
 			count_pkt(pkt, BNC_STAT_FLOW_HIT);
 			sel->backend = be;
 			sel->backend_id = known->backend_id;
-			sel->placed = false;
-			goto refresh;
+			known->last_seen = flow_now();
+			return true;
 		}
 		count_pkt(pkt, BNC_STAT_REPICK_DOWN);
-	} else {
-		count_pkt(pkt, BNC_STAT_FLOW_MISS);
 	}
-	if (!ring_pick(vip, flow, sel))
-		return false;
-	if (!known) {
-		/* Replaces a stale entry of another VIP, if there was one. A
-		 * CPU's cache may still hold the flow from before its entry
-		 * was evicted: the bump retires that copy.
-		 */
-		if (record) {
-			fresh.backend_id = sel->backend_id;
-			fresh.vip_id = vip->vip_id;
-			fresh.vip_gen = vip_gen(vip->vip_id);
-			fresh.forwarding = vip->forwarding;
-			fresh.last_seen = flow_now();
-			flow_record(flow, &fresh);
-			sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);
-		}
+	/* A SYN is a new connection, also on a remembered 5-tuple (a reused
+	 * port): it goes where the ring places new flows, so that a drained
+	 * or weight-0 backend gets none, and its entry is written.
+	 */
+	if (pkt->tcp_syn) {
+		count_pkt(pkt, BNC_STAT_FLOW_MISS);
+		if (!ring_pick_new(&r, word, sel))
+			return false;
+		sel->placed = true;
+		if (record)
+			select_record(pkt, flow, vip, sel);
 		return true;
 	}
-refresh:
-	/* The entry now speaks for the current VIP, so the fast path can
-	 * take the flow's next packets again.
+	if (!select_unknown(pkt, &r, word, prev, sel))
+		return false;
+	/* An entry whose backend went down now names where the flow goes,
+	 * so that it stays there; an entry rewritten, never a new one.
 	 */
-	moved = known->backend_id != sel->backend_id;
-	known->backend_id = sel->backend_id;
-	known->vip_id = vip->vip_id;
-	known->vip_gen = vip_gen(vip->vip_id);
-	known->forwarding = vip->forwarding;
-	known->last_seen = flow_now();
-	/* Other CPUs' caches may hold the flow on its old backend. */
-	if (moved)
-		sel->cache_epoch = flow_epoch_bump(flow, sel->cache_epoch);
+	if (known && record)
+		select_record(pkt, flow, vip, sel);
 	return true;
 }
 

@@ -107,9 +107,11 @@ static __always_inline bool worker_repick(struct bpf_sk_lookup *ctx,
 	 */
 	for (int i = 0; i < BNC_SK_REPICK_PROBES; i++) {
 		slot_id = bpf_map_lookup_elem(ring, &slot);
-		if (!slot_id || *slot_id == BNC_BACKEND_NONE)
+		if (!slot_id)
 			return false;
-		id = *slot_id;
+		id = bnc_ring_cur(*slot_id);
+		if (id == BNC_BACKEND_NONE)
+			return false;
 		/* A backend often holds a run of slots: try it once. */
 		if (id != failed && id != tried) {
 			tried = id;
@@ -154,8 +156,7 @@ static __always_inline void steer_record(const struct bnc_flow_key *flow,
  */
 static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 {
-	struct bnc_vip_value *vip = NULL;
-	struct bnc_flow_value *known;
+	struct bnc_vip_value *vip;
 	struct packet pkt = {};
 	struct selection sel = {};
 	__u32 picked;
@@ -168,16 +169,17 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	pkt.stats = global_stats_this_cpu();
 	if (!pkt.stats)
 		return SK_PASS; /* an array entry that always exists */
-	/* As in XDP: a flow whose entry still speaks for it needs no VIP. */
-	known = flow_lookup(&pkt.flow);
-	if (!known || !select_established(known, &sel)) {
-		vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
-		if (!vip)
-			return SK_PASS;
-		if (!select_backend(&pkt, &pkt.flow, vip, known, true, &sel)) {
-			count_pkt(&pkt, BNC_STAT_SK_NO_WORKER);
-			return SK_PASS;
-		}
+	/* The stack looks a TCP listener up for a SYN only: the choice XDP
+	 * made (or would make) for that SYN. A UDP datagram is a packet of
+	 * a flow, as in XDP.
+	 */
+	pkt.tcp_syn = pkt.flow.proto == IPPROTO_TCP;
+	vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
+	if (!vip)
+		return SK_PASS;
+	if (!select_backend(&pkt, &pkt.flow, vip, true, &sel)) {
+		count_pkt(&pkt, BNC_STAT_SK_NO_WORKER);
+		return SK_PASS;
 	}
 	remote = sel.backend->kind != BNC_BACKEND_LOCAL;
 	if (!remote && worker_assign(ctx, sel.backend_id)) {
@@ -193,9 +195,7 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	 * and the stack would refuse it, so a local worker takes it if the
 	 * VIP has one.
 	 */
-	if (!vip)
-		vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
-	if (!vip || !worker_repick(ctx, vip, &pkt.flow, sel.backend_id, &picked)) {
+	if (!worker_repick(ctx, vip, &pkt.flow, sel.backend_id, &picked)) {
 		count_pkt(&pkt, remote ? BNC_STAT_SK_REMOTE : BNC_STAT_SK_NO_WORKER);
 		return SK_PASS;
 	}

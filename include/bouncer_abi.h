@@ -41,6 +41,52 @@
 /* Ring slot value of an empty ring: the VIP has no usable backend. */
 #define BNC_BACKEND_NONE 0xffffffffu
 
+/* A ring slot word (host order): the backend that takes the slot's new
+ * flows now (cur, low 16 bits; BNC_RING_CUR_NONE: none) and, when the
+ * agent changed the slot, what it held before (high 16 bits: prev + 1;
+ * 0: no previous, a clean slot). A plain backend id, as agents before
+ * this layout wrote, and BNC_BACKEND_NONE read as clean slots.
+ *
+ * A clean slot forwards every packet to cur with no flow table lookup and
+ * no insert. A changed slot asks the flow table: a hit goes to the
+ * entry's backend; a TCP SYN that misses goes to cur and is recorded; any
+ * other miss is a flow from before the change and goes to prev while
+ * prev takes existing flows (drained or up), else to cur. The agent
+ * keeps the oldest prev over later changes and cleans a slot when no
+ * flow can depend on prev any more (see docs and ring_history.c).
+ */
+#define BNC_RING_CUR_MASK 0xffffu
+#define BNC_RING_CUR_NONE 0xffffu
+#define BNC_RING_PREV_SHIFT 16
+_Static_assert(BNC_MAX_BACKENDS < BNC_RING_CUR_NONE, "a backend id fits a ring word's half");
+
+static inline __u32 bnc_ring_word(__u32 cur, __u32 prev)
+{
+	__u32 c = cur == BNC_BACKEND_NONE ? BNC_RING_CUR_NONE : cur & BNC_RING_CUR_MASK;
+
+	if (prev == BNC_BACKEND_NONE)
+		return cur == BNC_BACKEND_NONE ? BNC_BACKEND_NONE : c;
+	return ((prev + 1) << BNC_RING_PREV_SHIFT) | c;
+}
+
+/* The backend of a ring word's cur half, or BNC_BACKEND_NONE. */
+static inline __u32 bnc_ring_cur(__u32 word)
+{
+	__u32 c = word & BNC_RING_CUR_MASK;
+
+	return c == BNC_RING_CUR_NONE ? BNC_BACKEND_NONE : c;
+}
+
+/* The backend a changed slot held before, or BNC_BACKEND_NONE for a clean
+ * slot (BNC_BACKEND_NONE itself, an empty ring, is clean).
+ */
+static inline __u32 bnc_ring_prev(__u32 word)
+{
+	__u32 p = word >> BNC_RING_PREV_SHIFT;
+
+	return p == 0 || p > BNC_MAX_BACKENDS ? BNC_BACKEND_NONE : p - 1;
+}
+
 /* Address family of a key or backend: our own values, not AF_*, so that the
  * BPF side needs no libc header.
  */
@@ -300,6 +346,10 @@ _Static_assert(sizeof(struct bnc_traffic) == 24, "bnc_traffic ABI");
  * the connection); or left to the stack's own lookup because the choice
  * is a remote backend and no local worker of the VIP could take it
  * instead (a remote choice that a worker takes counts as a re-pick).
+ * RING_CLEAN counts packets a clean ring slot forwarded (no flow table
+ * read), RING_CHANGED flow table lookups in changed slots, FLOW_INSERT
+ * flows recorded (new entries and rewritten ones), MISS_PREV changed-slot
+ * misses sent to the slot's previous backend.
  */
 #define BNC_GLOBAL_STATS(X) \
 	X(PASS_NOT_IP, "pass_not_ip") \
@@ -325,7 +375,11 @@ _Static_assert(sizeof(struct bnc_traffic) == 24, "bnc_traffic ABI");
 	X(SK_ASSIGN, "sk_assign") \
 	X(SK_REPICK, "sk_repick") \
 	X(SK_NO_WORKER, "sk_no_worker") \
-	X(SK_REMOTE, "sk_remote")
+	X(SK_REMOTE, "sk_remote") \
+	X(RING_CLEAN, "ring_clean") \
+	X(RING_CHANGED, "ring_changed") \
+	X(FLOW_INSERT, "flow_insert") \
+	X(MISS_PREV, "miss_prev")
 
 #define BNC_STAT_ENUM(name, str) BNC_STAT_##name,
 enum bnc_stat { BNC_GLOBAL_STATS(BNC_STAT_ENUM) BNC_STAT_MAX };

@@ -20,6 +20,7 @@
 #include "lb.skel.h"
 #include "common/log.h"
 #include "maps.h"
+#include "ring_history.h"
 #include "migrate.h"
 #include "common/bpfsys.h"
 #include "common/util.h"
@@ -596,8 +597,8 @@ cleanup:
 	return fd;
 }
 
-int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
-		       __u32 ring_size)
+int bnc_maps_ring_write(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
+			__u32 ring_size)
 {
 	struct bnc_vip_value value;
 	int fd, err;
@@ -635,9 +636,42 @@ cleanup:
 	return err;
 }
 
+int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
+		       __u32 ring_size)
+{
+	struct bnc_vip_value value;
+	__u32 *old = NULL, *words;
+	int err;
+
+	if (ring_size == 0 || ring_size > BNC_RING_SIZE_MAX)
+		return -EINVAL;
+	err = lookup(m->skel->maps.vips, key, &value);
+	if (err)
+		return err;
+	words = malloc(sizeof(*words) * ring_size);
+	if (!words)
+		return -ENOMEM;
+	/* A ring of another size hashes flows to other slots: nothing of
+	 * the old one carries over.
+	 */
+	if (value.ring_size == ring_size) {
+		old = malloc(sizeof(*old) * ring_size);
+		if (old && bnc_maps_ring_read(m, value.vip_id, old, ring_size)) {
+			free(old);
+			old = NULL;
+		}
+	}
+	ring_history_merge(old, slots, ring_size, words);
+	err = bnc_maps_ring_write(m, key, words, ring_size);
+	free(old);
+	free(words);
+	return err;
+}
+
 int bnc_maps_ring_read(struct bnc_maps *m, __u32 vip_id, __u32 *slots, __u32 ring_size)
 {
-	__u32 inner_id;
+	LIBBPF_OPTS(bpf_map_batch_opts, batch);
+	__u32 inner_id, *keys, count, out_batch;
 	int fd, err = 0;
 
 	err = lookup(m->skel->maps.rings, &vip_id, &inner_id);
@@ -646,12 +680,19 @@ int bnc_maps_ring_read(struct bnc_maps *m, __u32 vip_id, __u32 *slots, __u32 rin
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
 		return -errno;
-	for (__u32 i = 0; i < ring_size; i++) {
-		if (bpf_map_lookup_elem(fd, &i, &slots[i])) {
-			err = -errno;
-			break;
-		}
+	keys = malloc(sizeof(*keys) * ring_size);
+	if (!keys) {
+		close(fd);
+		return -ENOMEM;
 	}
+	count = ring_size;
+	/* One batch for the whole ring; ENOENT only says the map ended. */
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, slots, &count, &batch) &&
+	    errno != ENOENT)
+		err = -errno;
+	else if (count != ring_size)
+		err = -EIO;
+	free(keys);
 	close(fd);
 	return err;
 }

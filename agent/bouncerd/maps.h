@@ -133,7 +133,14 @@ int bnc_maps_binds_replace(struct bnc_maps *m, const struct bnc_bind_key *keys,
  */
 int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
 		       __u32 ring_size);
-/* Reads a VIP's current ring into slots (ring_size entries). */
+/* The swap itself: slots are ring words as the datapath reads them (see
+ * BNC_RING_PREV_SHIFT), written as they are. bnc_maps_ring_swap() takes
+ * backend ids and marks the slots whose backend changed
+ * (ring_history_merge()); this one serves the slots' cleaning.
+ */
+int bnc_maps_ring_write(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
+			__u32 ring_size);
+/* Reads a VIP's current ring words into slots (ring_size entries). */
 int bnc_maps_ring_read(struct bnc_maps *m, __u32 vip_id, __u32 *slots, __u32 ring_size);
 
 /* Counters summed over CPUs. */

@@ -407,8 +407,9 @@ static uint32_t expected_repick(const struct sk_world *w, const struct bnc_flow_
 	assert_non_null(slots);
 	assert_int_equal(bnc_maps_ring_read(w->env.maps, vip.vip_id, slots, vip.ring_size), 0);
 	slot = flow_hash(flow, vip.flags, w->env.hash_seed) % vip.ring_size;
-	for (int i = 0; i < BNC_SK_REPICK_PROBES && slots[slot] != BNC_BACKEND_NONE; i++) {
-		uint32_t id = slots[slot];
+	for (int i = 0; i < BNC_SK_REPICK_PROBES && bnc_ring_cur(slots[slot]) != BNC_BACKEND_NONE;
+	     i++) {
+		uint32_t id = bnc_ring_cur(slots[slot]);
 
 		if (id != failed && bnc_maps_backend_get(w->env.maps, id, &be) == 0 &&
 		    be.kind == BNC_BACKEND_LOCAL && be.state == BNC_BACKEND_UP &&

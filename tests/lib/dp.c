@@ -306,11 +306,12 @@ int dp_ring_choice(struct dp_env *env, const struct bnc_flow_key *flow, uint32_t
 	err = -ENOENT;
 	slot = flow_hash(flow, vip.flags, env->hash_seed) % vip.ring_size;
 	for (int i = 0; i < BNC_RING_PROBES; i++) {
-		if (slots[slot] == BNC_BACKEND_NONE)
+		uint32_t id = bnc_ring_cur(slots[slot]);
+
+		if (id == BNC_BACKEND_NONE)
 			break;
-		if (bnc_maps_backend_get(env->maps, slots[slot], &be) == 0 &&
-		    be.state == BNC_BACKEND_UP) {
-			*backend_id = slots[slot];
+		if (bnc_maps_backend_get(env->maps, id, &be) == 0 && be.state == BNC_BACKEND_UP) {
+			*backend_id = id;
 			err = 0;
 			break;
 		}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Ring slot history: see ring_history.h. */
+#include "ring_history.h"
+
+__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, __u32 *out)
+{
+	__u32 changed = 0;
+
+	for (__u32 i = 0; i < n; i++) {
+		__u32 prev = BNC_BACKEND_NONE, was;
+
+		if (old) {
+			prev = bnc_ring_prev(old[i]);
+			was = bnc_ring_cur(old[i]);
+			/* An empty slot had no flows to keep. */
+			if (prev == BNC_BACKEND_NONE && was != cur[i])
+				prev = was;
+		}
+		out[i] = bnc_ring_word(cur[i], prev);
+		changed += prev != BNC_BACKEND_NONE;
+	}
+	return changed;
+}
+
+__u32 ring_history_clean(__u32 *words, const bool *keep, __u32 n)
+{
+	__u32 cleaned = 0;
+
+	for (__u32 i = 0; i < n; i++) {
+		if (bnc_ring_prev(words[i]) == BNC_BACKEND_NONE || (keep && keep[i]))
+			continue;
+		words[i] = bnc_ring_word(bnc_ring_cur(words[i]), BNC_BACKEND_NONE);
+		cleaned++;
+	}
+	return cleaned;
+}
+
+__u32 ring_history_changed(const __u32 *words, __u32 n)
+{
+	__u32 changed = 0;
+
+	for (__u32 i = 0; i < n; i++)
+		changed += bnc_ring_prev(words[i]) != BNC_BACKEND_NONE;
+	return changed;
+}

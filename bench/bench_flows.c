@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Datapath cost per packet by number of flows, from BPF_PROG_TEST_RUN:
+ * established packets cycling through 1 to 1,000,000 flows in a fixed
+ * random order (every flow opened and seen once before timing, so that
+ * caches miss as they do with real traffic), a SYN per call, the first
+ * packets of a connection (SYN, ACK, data), and established packets while
+ * a SYN flood runs. Each row is measured next to the floor program
+ * (XDP_TX and nothing else) in the same process, interleaved round by
+ * round, and reported as a ratio to it (min over min, per call).
+ *
+ * Every timed packet's output is checked: its destination MAC names the
+ * backend, which must be the one the flow's first packets went to.
+ *
+ * The rows with "changed slots" use a VIP whose every ring slot the agent
+ * changed (its backends rotated): every packet then asks the flow table.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+
+#include "floor.skel.h"
+#include "common/log.h"
+#include "bouncerd/maglev.h"
+#include "bouncerd/maps.h"
+#include "pkt.h"
+
+/* Rounds of interleaved floor/row samples (one more, untimed, first). */
+#define ROUNDS 9
+/* Calls of repeat=1 per sample. */
+#define CALLS 2000
+#define PKT_LEN 64
+#define OUT_MAX 256
+#define NBACKENDS 4
+#define VIP_PORT 80
+/* The default flow table: what an agent loads without flow_table_size. */
+#define FLOW_TABLE_SIZE BNC_MAX_FLOWS
+
+static const __u8 dev_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const __u8 router_mac[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0xfe };
+
+enum vip_kind {
+	VIP_DSR,
+	VIP_IPIP,
+	VIP_CHANGED, /* dsr, every ring slot changed */
+	VIP_KINDS,
+};
+
+static const struct {
+	const char *addr;
+	enum bnc_forwarding forwarding;
+} vips[VIP_KINDS] = {
+	[VIP_DSR] = { "198.51.100.1", BNC_FWD_DSR },
+	[VIP_IPIP] = { "198.51.100.2", BNC_FWD_IPIP },
+	[VIP_CHANGED] = { "198.51.100.3", BNC_FWD_DSR },
+};
+
+enum row_kind {
+	ROW_ESTABLISHED,
+	ROW_SYN,
+	ROW_FIRST_PACKETS, /* SYN, ACK, data of a new connection */
+	ROW_SYN_FLOOD, /* established, one flood SYN untimed before each */
+};
+
+struct row {
+	const char *name;
+	enum row_kind kind;
+	enum vip_kind vip;
+	__u32 flows;
+	double target; /* largest ratio to the floor; 0: none */
+	double target_over_ns; /* largest ns over the floor; 0: none */
+};
+
+static const struct row rows[] = {
+	{ "dsr established, 1 flow", ROW_ESTABLISHED, VIP_DSR, 1, 0, 0 },
+	{ "dsr established, 1,000 flows", ROW_ESTABLISHED, VIP_DSR, 1000, 0, 0 },
+	{ "dsr established, 10,000 flows", ROW_ESTABLISHED, VIP_DSR, 10000, 5, 0 },
+	{ "dsr established, 100,000 flows", ROW_ESTABLISHED, VIP_DSR, 100000, 0, 0 },
+	{ "dsr established, 1,000,000 flows", ROW_ESTABLISHED, VIP_DSR, 1000000, 5, 0 },
+	{ "ipip established, 1 flow", ROW_ESTABLISHED, VIP_IPIP, 1, 0, 0 },
+	{ "ipip established, 1,000 flows", ROW_ESTABLISHED, VIP_IPIP, 1000, 0, 0 },
+	{ "ipip established, 10,000 flows", ROW_ESTABLISHED, VIP_IPIP, 10000, 5, 0 },
+	{ "ipip established, 100,000 flows", ROW_ESTABLISHED, VIP_IPIP, 100000, 0, 0 },
+	{ "ipip established, 1,000,000 flows", ROW_ESTABLISHED, VIP_IPIP, 1000000, 5, 0 },
+	{ "dsr established, 100,000 flows, changed slots", ROW_ESTABLISHED, VIP_CHANGED, 100000, 0, 0 },
+	{ "dsr SYN per call", ROW_SYN, VIP_DSR, 0, 0, 250 },
+	{ "ipip SYN per call", ROW_SYN, VIP_IPIP, 0, 0, 250 },
+	{ "dsr SYN per call, changed slots", ROW_SYN, VIP_CHANGED, 0, 0, 0 },
+	{ "dsr SYN+ACK+data, per packet", ROW_FIRST_PACKETS, VIP_DSR, 0, 0, 0 },
+	{ "ipip SYN+ACK+data, per packet", ROW_FIRST_PACKETS, VIP_IPIP, 0, 0, 0 },
+	{ "dsr est. 100,000 flows under SYN flood", ROW_SYN_FLOOD, VIP_DSR, 100000, 0, 0 },
+	{ "dsr est. 100,000 flows under SYN flood, changed", ROW_SYN_FLOOD, VIP_CHANGED, 100000, 0, 0 },
+};
+
+#define NROWS (sizeof(rows) / sizeof(rows[0]))
+
+struct bench {
+	struct bnc_maps *maps;
+	struct floor *floor;
+	int lb_fd;
+	int floor_fd;
+	int cpu;
+	/* The next unused client of new connections (SYN rows, floods). */
+	__u32 next_new;
+	/* Row packets, in the order they are sent, and each one's backend
+	 * (the last byte of the stored next-hop MAC).
+	 */
+	__u8 (*pkts)[PKT_LEN];
+	__u8 *want;
+	size_t npkts;
+	size_t pos;
+};
+
+struct flow4 {
+	__be32 saddr;
+	__be32 daddr;
+	__u16 sport;
+	__u8 tcp_flags;
+	bool data;
+};
+
+/* Client i of a block: distinct address and port for up to 2^26 clients
+ * per block; established flows and new connections use separate blocks.
+ */
+static void client(__u32 block, __u32 i, struct flow4 *f)
+{
+	f->saddr = htonl((block << 24) | (i >> 6));
+	f->sport = (__u16)(10000 + (i & 63));
+}
+
+static int build_tcp4(__u8 *buf, const struct flow4 *f)
+{
+	const struct pkt_ipv4_opts ip = { .id = 1, .df = true };
+	struct pkt_tcp_opts tcp = { .seq = 1000, .ack = 2000 };
+	__u8 payload[10] = "0123456789";
+	struct pkt p;
+
+	pkt_init(&p);
+	pkt_eth_bytes(&p, dev_mac, router_mac);
+	pkt_ipv4_bytes(&p, (const __u8 *)&f->saddr, (const __u8 *)&f->daddr, &ip);
+	pkt_tcp(&p, f->sport, VIP_PORT, f->tcp_flags, &tcp);
+	if (f->data)
+		pkt_payload(&p, payload, sizeof(payload));
+	if (p.len < PKT_LEN)
+		pkt_trailer(&p, NULL, PKT_LEN - p.len);
+	if (pkt_finish(&p) || p.len != PKT_LEN)
+		return -EINVAL;
+	memcpy(buf, p.data, PKT_LEN);
+	return 0;
+}
+
+static __be32 ip4(const char *s)
+{
+	struct in_addr a;
+
+	return inet_pton(AF_INET, s, &a) == 1 ? a.s_addr : 0;
+}
+
+static int ring_set(struct bench *b, const struct bnc_vip_key *key, __u32 first, __u32 rotate)
+{
+	struct maglev_backend mb[NBACKENDS] = {};
+	__u32 *ring = malloc(BNC_RING_SIZE_DEFAULT * sizeof(*ring));
+	int err;
+
+	if (!ring)
+		return -ENOMEM;
+	for (__u32 i = 0; i < NBACKENDS; i++) {
+		mb[i].addr[0] = htonl(0x0a000000 | (first + i));
+		mb[i].family = BNC_FAMILY_IPV4;
+		mb[i].port = htons(VIP_PORT);
+		mb[i].weight = 1;
+		mb[i].id = first + (i + rotate) % NBACKENDS;
+	}
+	err = maglev_build(mb, NBACKENDS, BNC_RING_SIZE_DEFAULT, ring);
+	if (!err)
+		err = bnc_maps_ring_swap(b->maps, key, ring, BNC_RING_SIZE_DEFAULT);
+	free(ring);
+	return err;
+}
+
+static int vip_setup(struct bench *b, enum vip_kind k)
+{
+	struct bnc_vip_key key = {
+		.addr = { ip4(vips[k].addr) },
+		.port = htons(VIP_PORT),
+		.proto = IPPROTO_TCP,
+		.family = BNC_FAMILY_IPV4,
+	};
+	struct bnc_vip_value value = {
+		.vip_id = k,
+		.ring_size = BNC_RING_SIZE_DEFAULT,
+		.forwarding = vips[k].forwarding,
+	};
+	__u32 first = k * NBACKENDS;
+	int err;
+
+	err = bnc_maps_vip_add(b->maps, &key, &value);
+	for (__u32 i = 0; i < NBACKENDS && !err; i++) {
+		struct bnc_backend be = {
+			.addr = { htonl(0x0a000000 | (first + i)) },
+			.mtu = 1500,
+			.port = htons(VIP_PORT),
+			.family = BNC_FAMILY_IPV4,
+			.kind = BNC_BACKEND_REMOTE,
+			.state = BNC_BACKEND_UP,
+			.next_hop_mac = { 0x02, 0, 0, 0, 0x01, (__u8)(first + i) },
+		};
+
+		memcpy(be.src_mac, dev_mac, ETH_ALEN);
+		err = bnc_maps_backend_set(b->maps, first + i, &be);
+	}
+	if (!err)
+		err = ring_set(b, &key, first, 0);
+	/* Every slot to another backend: as after changes of the set. */
+	if (!err && k == VIP_CHANGED)
+		err = ring_set(b, &key, first, 1);
+	return err;
+}
+
+static int run(const struct bench *b, int fd, const __u8 *pkt, __u8 *out, __u32 *retval,
+	       __u32 *duration)
+{
+	struct bpf_test_run_opts opts = {
+		.sz = sizeof(opts),
+		.data_in = pkt,
+		.data_size_in = PKT_LEN,
+		.data_out = out,
+		.data_size_out = out ? OUT_MAX : 0,
+		.repeat = 1,
+	};
+
+	(void)b;
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return -errno;
+	*retval = opts.retval;
+	*duration = opts.duration;
+	return 0;
+}
+
+/* Sends one packet through the load balancer untimed; *backend is the
+ * backend it went to.
+ */
+static int send_one(const struct bench *b, const __u8 *pkt, __u8 *backend)
+{
+	__u8 out[OUT_MAX];
+	__u32 retval = 0, dur = 0;
+	int err = run(b, b->lb_fd, pkt, out, &retval, &dur);
+
+	if (err)
+		return err;
+	if (retval != XDP_TX)
+		return -EPROTO;
+	*backend = out[5];
+	return 0;
+}
+
+static __u64 rng_state = 0x9e3779b97f4a7c15ull;
+
+static __u32 rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (__u32)(rng_state >> 16);
+}
+
+/* A new connection's packet (a client never used before). */
+static int new_syn(struct bench *b, enum vip_kind k, __u8 *buf, struct flow4 *f)
+{
+	client(12, b->next_new++, f);
+	f->daddr = ip4(vips[k].addr);
+	f->tcp_flags = PKT_TCP_SYN;
+	f->data = false;
+	return build_tcp4(buf, f);
+}
+
+/* Opens n flows (SYN, then a data packet), lays out their data packets
+ * in a fixed random order, and records each one's backend.
+ */
+static int prepare_established(struct bench *b, const struct row *r)
+{
+	__u32 *order;
+	__u8 syn[PKT_LEN];
+	int err = 0;
+
+	order = malloc(sizeof(*order) * r->flows);
+	b->pkts = malloc(PKT_LEN * (size_t)r->flows);
+	b->want = malloc(r->flows);
+	if (!order || !b->pkts || !b->want) {
+		free(order);
+		return -ENOMEM;
+	}
+	for (__u32 i = 0; i < r->flows; i++)
+		order[i] = i;
+	for (__u32 i = r->flows; i > 1; i--) {
+		__u32 j = rng() % i, t = order[i - 1];
+
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	for (__u32 i = 0; i < r->flows && !err; i++) {
+		struct flow4 f;
+		__u8 first;
+
+		client((__u32)(r->vip + 1) * 16 + (r->flows > 100000), order[i], &f);
+		f.daddr = ip4(vips[r->vip].addr);
+		f.tcp_flags = PKT_TCP_SYN;
+		f.data = false;
+		err = build_tcp4(syn, &f);
+		if (!err)
+			err = send_one(b, syn, &first);
+		f.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
+		f.data = true;
+		if (!err)
+			err = build_tcp4(b->pkts[i], &f);
+		/* Seen once more, as the flow's first data. */
+		if (!err)
+			err = send_one(b, b->pkts[i], &b->want[i]);
+		if (!err && b->want[i] != first)
+			err = -EPROTO;
+	}
+	free(order);
+	b->npkts = r->flows;
+	b->pos = 0;
+	return err;
+}
+
+/* Enough new connections' packets for every round. */
+static int prepare_new(struct bench *b, const struct row *r)
+{
+	size_t per = r->kind == ROW_FIRST_PACKETS ? 3 : 1;
+	size_t n = ((size_t)CALLS * (ROUNDS + 1) + per - 1) / per * per;
+	int err = 0;
+
+	b->pkts = malloc(PKT_LEN * n);
+	b->want = calloc(n, 1);
+	if (!b->pkts || !b->want)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i += per) {
+		struct flow4 f;
+
+		err = new_syn(b, r->vip, b->pkts[i], &f);
+		if (per == 3 && !err) {
+			f.tcp_flags = PKT_TCP_ACK;
+			err = build_tcp4(b->pkts[i + 1], &f);
+			f.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
+			f.data = true;
+			if (!err)
+				err = build_tcp4(b->pkts[i + 2], &f);
+		}
+	}
+	b->npkts = n;
+	b->pos = 0;
+	return err;
+}
+
+/* One sample: CALLS packets from the row's next ones through fd; with
+ * check, each one's backend must be the recorded one (a new connection's
+ * first packet records it for the next two).
+ */
+static int sample(struct bench *b, const struct row *r, int fd, bool check, size_t start,
+		  double *ns)
+{
+	__u8 out[OUT_MAX], flood[PKT_LEN], ignored;
+	__u32 retval = 0, dur = 0;
+	__u64 sum = 0;
+	struct flow4 f;
+	int err;
+
+	for (__u32 i = 0; i < CALLS; i++) {
+		size_t at = (start + i) % b->npkts;
+
+		if (check && r->kind == ROW_SYN_FLOOD) {
+			err = new_syn(b, r->vip, flood, &f);
+			if (!err)
+				err = send_one(b, flood, &ignored);
+			if (err)
+				return err;
+		}
+		err = run(b, fd, b->pkts[at], check ? out : NULL, &retval, &dur);
+		if (err)
+			return err;
+		if (retval != XDP_TX) {
+			log_warnx("%s: call %u returned %u", r->name, i, retval);
+			return -EPROTO;
+		}
+		sum += dur;
+		if (!check)
+			continue;
+		if (r->kind == ROW_SYN || r->kind == ROW_FIRST_PACKETS) {
+			if (r->kind == ROW_SYN || at % 3 == 0)
+				b->want[at] = out[5];
+			else if (out[5] != b->want[at - at % 3])
+				return -EPROTO;
+		} else if (out[5] != b->want[at]) {
+			log_warnx("%s: flow %zu went to backend %u, first to %u", r->name, at,
+				  out[5], b->want[at]);
+			return -EPROTO;
+		}
+	}
+	*ns = (double)sum / CALLS;
+	return 0;
+}
+
+static int measure_row(struct bench *b, const struct row *r, double *best, double *floor_best)
+{
+	double ns, floor_ns;
+	int err;
+
+	err = r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD ? prepare_established(b, r) :
+								      prepare_new(b, r);
+	*best = *floor_best = 1e18;
+	for (int round = 0; round <= ROUNDS && !err; round++) {
+		err = sample(b, r, b->floor_fd, false, b->pos, &floor_ns);
+		if (!err)
+			err = sample(b, r, b->lb_fd, true, b->pos, &ns);
+		b->pos += CALLS;
+		if (err || round == 0)
+			continue;
+		if (ns < *best)
+			*best = ns;
+		if (floor_ns < *floor_best)
+			*floor_best = floor_ns;
+	}
+	free(b->pkts);
+	free(b->want);
+	b->pkts = NULL;
+	b->want = NULL;
+	return err;
+}
+
+static int setup(struct bench *b)
+{
+	struct bnc_maps_opts opts = { .flow_table_size = FLOW_TABLE_SIZE };
+	struct bnc_config cfg = { .ipip_src_v4 = ip4("10.99.0.1"), .hash_seed = 1 };
+	cpu_set_t set;
+	int err;
+
+	b->cpu = sched_getcpu();
+	CPU_ZERO(&set);
+	CPU_SET(b->cpu, &set);
+	if (b->cpu < 0 || sched_setaffinity(0, sizeof(set), &set))
+		return -errno;
+	err = bnc_maps_open(&opts, &b->maps);
+	if (err)
+		return err;
+	b->lb_fd = bnc_maps_prog_fd(b->maps);
+	err = bnc_maps_set_config(b->maps, &cfg);
+	for (int k = 0; k < VIP_KINDS && !err; k++)
+		err = vip_setup(b, k);
+	if (err)
+		return err;
+	b->floor = floor__open_and_load();
+	if (!b->floor)
+		return -errno;
+	b->floor_fd = bpf_program__fd(b->floor->progs.floor_xdp);
+	return 0;
+}
+
+int main(void)
+{
+	struct bench b = {};
+	struct utsname u;
+	int err, failed = 0;
+
+	log_init("bench_flows", LOG_LEVEL_WARN);
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench_flows: needs root (BPF_PROG_TEST_RUN)\n");
+		return 1;
+	}
+	log_route_libbpf();
+	err = setup(&b);
+	if (err) {
+		fprintf(stderr, "bench_flows: %s\n", strerror(-err));
+		return 1;
+	}
+	if (uname(&u))
+		memset(&u, 0, sizeof(u));
+	printf("bouncer datapath by number of flows: ns per packet, BPF_PROG_TEST_RUN, repeat=1, "
+	       "64-byte TCP/IPv4 frames\n");
+	printf("kernel %s, CPU %d, flow table %u entries, %d rounds of %d calls, min over rounds "
+	       "of the per-call mean\n\n",
+	       u.release, b.cpu, FLOW_TABLE_SIZE, ROUNDS, CALLS);
+	printf("%-50s %8s %8s %8s %8s  %s\n", "row", "ns", "floor", "over", "ratio", "target");
+	for (size_t i = 0; i < NROWS; i++) {
+		const struct row *r = &rows[i];
+		double ns, floor_ns, over, ratio;
+		char target[32] = "";
+		bool miss = false;
+
+		err = measure_row(&b, r, &ns, &floor_ns);
+		if (err) {
+			printf("%-50s failed: %s\n", r->name, strerror(-err));
+			failed++;
+			continue;
+		}
+		over = ns - floor_ns;
+		ratio = ns / floor_ns;
+		if (r->target) {
+			snprintf(target, sizeof(target), "<= %.0fx", r->target);
+			miss = ratio > r->target;
+		} else if (r->target_over_ns) {
+			snprintf(target, sizeof(target), "<= %.0f ns over", r->target_over_ns);
+			miss = over > r->target_over_ns;
+		}
+		printf("%-50s %8.1f %8.1f %8.1f %7.2fx  %s%s\n", r->name, ns, floor_ns, over, ratio,
+		       target, miss ? " MISSED" : "");
+		fflush(stdout);
+	}
+	floor__destroy(b.floor);
+	bnc_maps_close(b.maps);
+	return failed ? 1 : 0;
+}
