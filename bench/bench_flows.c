@@ -473,6 +473,7 @@ static int setup(struct bench *b)
 int main(void)
 {
 	struct bench b = {};
+	const char *only = getenv("BENCH_FLOWS_ONLY");
 	struct utsname u;
 	int err, failed = 0;
 
@@ -500,6 +501,10 @@ int main(void)
 		double ns, floor_ns, over, ratio;
 		char target[32] = "";
 		bool miss = false;
+
+		/* BENCH_FLOWS_ONLY=TEXT: only the rows whose name holds it. */
+		if (only && !strstr(r->name, only))
+			continue;
 
 		err = measure_row(&b, r, &ns, &floor_ns);
 		if (err) {

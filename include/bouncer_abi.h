@@ -242,7 +242,7 @@ _Static_assert(BNC_MAX_VIPS <= 65536, "a VIP id fits the flow value's 16 bits");
  * read before the table entry it copies, so it cannot outlive a write it
  * did not see.
  */
-#define BNC_FLOW_CACHE_BITS 12
+#define BNC_FLOW_CACHE_BITS 8
 #define BNC_FLOW_CACHE_SIZE (1u << BNC_FLOW_CACHE_BITS)
 /* valid: entries written by a program of this layout. Older programs
  * wrote 1 and kept no epoch: their entries are ignored, not trusted.

@@ -469,11 +469,30 @@ int bnc_maps_vip_del(struct bnc_maps *m, const struct bnc_vip_key *key)
 	return vip_gen_bump(m, value.vip_id);
 }
 
+static bool takes_existing(__u8 state)
+{
+	return state == BNC_BACKEND_UP || state == BNC_BACKEND_DRAIN;
+}
+
 int bnc_maps_backend_set(struct bnc_maps *m, __u32 id, const struct bnc_backend *backend)
 {
+	struct bnc_backend was;
+	bool retire;
+	int err;
+
 	if (id >= BNC_MAX_BACKENDS)
 		return -EINVAL;
-	return update(m->skel->maps.backends, &id, backend, BPF_ANY);
+	retire = lookup(m->skel->maps.backends, &id, &was) == 0 && takes_existing(was.state) &&
+		 !takes_existing(backend->state);
+	err = update(m->skel->maps.backends, &id, backend, BPF_ANY);
+	/* The flows of a backend that goes down are placed again, without
+	 * an entry (see select_unknown()): no CPU's cached copy may send
+	 * one back to it when it returns. A new generation for every VIP
+	 * retires all of them; the caches refill from the next packets.
+	 */
+	for (__u32 vip = 0; retire && !err && vip < BNC_MAX_VIPS; vip++)
+		err = vip_gen_bump(m, vip);
+	return err;
 }
 
 int bnc_maps_backend_get(struct bnc_maps *m, __u32 id, struct bnc_backend *backend)
@@ -636,11 +655,48 @@ cleanup:
 	return err;
 }
 
+/* Which backends named as prev in words take no flows (down or unset),
+ * for ring_history_merge().
+ */
+static int backends_down(struct bnc_maps *m, const __u32 *words, __u32 n, bool **out)
+{
+	/* 0: not read yet, 1: takes existing flows, 2: down */
+	__u8 *seen = calloc(BNC_MAX_BACKENDS, 1);
+	bool *down = calloc(BNC_MAX_BACKENDS, sizeof(*down));
+	struct bnc_backend be;
+
+	if (!seen || !down) {
+		free(seen);
+		free(down);
+		return -ENOMEM;
+	}
+	for (__u32 i = 0; i < n; i++) {
+		__u32 ids[2] = { bnc_ring_prev(words[i]), bnc_ring_cur(words[i]) };
+
+		for (int k = 0; k < 2; k++) {
+			__u32 id = ids[k];
+
+			if (id >= BNC_MAX_BACKENDS || seen[id])
+				continue;
+			seen[id] = bnc_maps_backend_get(m, id, &be) == 0 &&
+						   (be.state == BNC_BACKEND_UP ||
+						    be.state == BNC_BACKEND_DRAIN) ?
+					   1 :
+					   2;
+			down[id] = seen[id] == 2;
+		}
+	}
+	free(seen);
+	*out = down;
+	return 0;
+}
+
 int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
 		       __u32 ring_size)
 {
 	struct bnc_vip_value value;
 	__u32 *old = NULL, *words;
+	bool *down = NULL;
 	int err;
 
 	if (ring_size == 0 || ring_size > BNC_RING_SIZE_MAX)
@@ -661,7 +717,16 @@ int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const 
 			old = NULL;
 		}
 	}
-	ring_history_merge(old, slots, ring_size, words);
+	if (old)
+		err = backends_down(m, old, ring_size, &down);
+	if (!err)
+		ring_history_merge(old, slots, ring_size, down, words);
+	free(down);
+	if (err) {
+		free(old);
+		free(words);
+		return err;
+	}
 	err = bnc_maps_ring_write(m, key, words, ring_size);
 	free(old);
 	free(words);

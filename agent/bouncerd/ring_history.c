@@ -2,7 +2,13 @@
 /* Ring slot history: see ring_history.h. */
 #include "ring_history.h"
 
-__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, __u32 *out)
+static bool is_down(const bool *down, __u32 id)
+{
+	return down && id < BNC_MAX_BACKENDS && down[id];
+}
+
+__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, const bool *down,
+			 __u32 *out)
 {
 	__u32 changed = 0;
 
@@ -12,9 +18,16 @@ __u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, __u32 *out
 		if (old) {
 			prev = bnc_ring_prev(old[i]);
 			was = bnc_ring_cur(old[i]);
-			/* An empty slot had no flows to keep. */
 			if (prev == BNC_BACKEND_NONE && was != cur[i])
 				prev = was;
+			/* The datapath sent the flows of a down prev to the
+			 * old cur (or, that one down too, to the new one).
+			 */
+			if (prev != BNC_BACKEND_NONE && is_down(down, prev))
+				prev = is_down(down, was) ? cur[i] : was;
+			/* An empty slot had no flows to keep. */
+			if (prev == cur[i] && bnc_ring_prev(old[i]) == BNC_BACKEND_NONE)
+				prev = BNC_BACKEND_NONE;
 		}
 		out[i] = bnc_ring_word(cur[i], prev);
 		changed += prev != BNC_BACKEND_NONE;

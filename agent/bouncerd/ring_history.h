@@ -15,11 +15,15 @@
  * flows' choice: a slot whose backend differs from the old word's becomes
  * changed, its prev the old backend; a slot changed already keeps its
  * prev, the oldest, since flows born since its first change are in the
- * flow table. old NULL (a new VIP, or a ring of another size, whose slots
- * mean other flows): every slot clean. Returns how many slots are changed
- * in out.
+ * flow table. A prev that is down (down[id]; NULL: none is) had its flows
+ * broken already, and those the datapath then sent to the slot's old cur
+ * (unrecorded) must stay there when it comes back: the old cur becomes
+ * prev (the new cur if the old one is down too). old NULL (a new
+ * VIP, or a ring of another size, whose slots mean other flows): every
+ * slot clean. Returns how many slots are changed in out.
  */
-__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, __u32 *out);
+__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, const bool *down,
+			 __u32 *out);
 
 /* Cleans the changed slots of words (n slots) that keep[] does not mark
  * (keep NULL: every one): a slot is clean again when no flow can depend

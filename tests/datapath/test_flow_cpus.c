@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,6 +79,15 @@ static void ring_to(struct dp_env *env, const struct pkt *p, uint32_t backend_id
 	assert_int_equal(dp_ring_fill(env, &vip, &backend_id, 1), 0);
 }
 
+/* A VIP's first ring: every slot clean. */
+static void ring_fresh(struct dp_env *env, const struct pkt *p, uint32_t backend_id)
+{
+	struct bnc_vip_key vip;
+
+	dp_vip_of(p, &vip);
+	assert_int_equal(dp_ring_fresh(env, &vip, &backend_id, 1), 0);
+}
+
 /* A connection on backend A whose packets were processed on both CPUs:
  * each CPU's cache holds it. Leaves the packet an ACK of it.
  */
@@ -91,7 +101,7 @@ static void connection_on_a(struct dp_env *env, struct pkt *p, uint16_t sport)
 	uint64_t cache_hits;
 
 	dp_build_input(p, &syn);
-	ring_to(env, p, DP_BE_V4_A);
+	ring_fresh(env, p, DP_BE_V4_A);
 	expect_backend(env, 0, p, DP_BE_V4_A);
 	dp_set_tcp_flags(p, PKT_TCP_ACK);
 	expect_backend(env, 1, p, DP_BE_V4_A);
@@ -128,7 +138,8 @@ static void test_reused_port_follows_its_syn(void **state)
 }
 
 /* A flow re-picked on one CPU while its backend was down stays on the new
- * backend when the old one comes back, on the other CPU too.
+ * backend when the old one comes back, on the other CPU too. As the agent
+ * does, every change of a backend's state is followed by a ring swap.
  */
 static void test_repicked_flow_stays_on_every_cpu(void **state)
 {
@@ -140,45 +151,45 @@ static void test_repicked_flow_stays_on_every_cpu(void **state)
 	ring_to(env, &p, DP_BE_V4_B);
 	assert_int_equal(bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_DOWN), 0);
 	expect_backend(env, 0, &p, DP_BE_V4_B);
+	ring_to(env, &p, DP_BE_V4_B);
+	expect_backend(env, 0, &p, DP_BE_V4_B);
 	assert_int_equal(bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_UP), 0);
+	ring_to(env, &p, DP_BE_V4_A);
 	expect_backend(env, 1, &p, DP_BE_V4_B);
 	expect_backend(env, 0, &p, DP_BE_V4_B);
 	run_on_cpu(0);
 }
 
-/* A UDP flow cached on one CPU loses its table entry (the LRU evicted it);
- * its next datagram, on another CPU, is placed again by the changed ring.
- * The first CPU's copy must not keep the flow on its old backend.
+/* A UDP flow from before a ring change, cached on one CPU, has no table
+ * entry (a clean slot records none): its next datagram, on another CPU,
+ * finds the slot changed and goes to the slot's previous backend, as the
+ * first CPU's cache says, not to the new one.
  */
-static void test_flow_placed_again_after_eviction(void **state)
+static void test_udp_flow_keeps_prev_on_every_cpu(void **state)
 {
 	struct dp_env *env = *state;
 	struct dp_input dgram = {
 		.family = 4, .proto = IPPROTO_UDP, .daddr = "10.100.0.1", .sport = 4003, .dport = 53
 	};
-	struct bnc_flow4_key k4 = {};
+	struct bnc_flow_value fv;
 	struct bnc_flow_key flow;
+	uint64_t prev_sent;
 	struct pkt p;
-	int fd;
 
 	need_two_cpus();
 	dp_build_input(&p, &dgram);
-	ring_to(env, &p, DP_BE_V4_A);
+	ring_fresh(env, &p, DP_BE_V4_A);
 	expect_backend(env, 0, &p, DP_BE_V4_A);
 	expect_backend(env, 0, &p, DP_BE_V4_A);
 	ring_to(env, &p, DP_BE_V4_B);
-	/* Evicted: gone from the table as the LRU removes it, no flush. */
 	dp_flow_of(&p, &flow);
-	k4.saddr = flow.saddr[0];
-	k4.daddr = flow.daddr[0];
-	k4.sport = flow.sport;
-	k4.dport = flow.dport;
-	k4.proto = flow.proto;
-	fd = bnc_maps_map_fd(env->maps, "flows4");
-	assert_true(fd >= 0);
-	assert_int_equal(bpf_map_delete_elem(fd, &k4), 0);
-	expect_backend(env, 1, &p, DP_BE_V4_B);
-	expect_backend(env, 0, &p, DP_BE_V4_B);
+	assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), -ENOENT);
+	prev_sent = stat(env, BNC_STAT_MISS_PREV);
+	expect_backend(env, 1, &p, DP_BE_V4_A);
+	assert_int_equal(stat(env, BNC_STAT_MISS_PREV) - prev_sent, 1);
+	expect_backend(env, 0, &p, DP_BE_V4_A);
+	/* Still nothing recorded: a flood of such datagrams grows no state. */
+	assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), -ENOENT);
 	run_on_cpu(0);
 }
 
@@ -197,17 +208,19 @@ static void test_flow_table_serves_another_cpu(void **state)
 
 	need_two_cpus();
 	dp_build_input(&p, &syn);
-	ring_to(env, &p, DP_BE_V4_A);
-	expect_backend(env, 0, &p, DP_BE_V4_A);
+	/* A changed slot (A, then C): its SYN is recorded, on C. */
+	ring_fresh(env, &p, DP_BE_V4_A);
+	ring_to(env, &p, DP_BE_V4_C);
+	expect_backend(env, 0, &p, DP_BE_V4_C);
 	dp_set_tcp_flags(&p, PKT_TCP_ACK);
 	ring_to(env, &p, DP_BE_V4_B);
 	hits = stat(env, BNC_STAT_FLOW_HIT);
 	cache_hits = stat(env, BNC_STAT_FLOW_CACHE_HIT);
-	expect_backend(env, 1, &p, DP_BE_V4_A);
+	expect_backend(env, 1, &p, DP_BE_V4_C);
 	assert_int_equal(stat(env, BNC_STAT_FLOW_HIT) - hits, 1);
 	assert_int_equal(stat(env, BNC_STAT_FLOW_CACHE_HIT) - cache_hits, 0);
 	/* Back on the first CPU the cache answers. */
-	expect_backend(env, 0, &p, DP_BE_V4_A);
+	expect_backend(env, 0, &p, DP_BE_V4_C);
 	assert_int_equal(stat(env, BNC_STAT_FLOW_CACHE_HIT) - cache_hits, 1);
 }
 
@@ -220,7 +233,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		WITH_ENV(test_reused_port_follows_its_syn),
 		WITH_ENV(test_repicked_flow_stays_on_every_cpu),
-		WITH_ENV(test_flow_placed_again_after_eviction),
+		WITH_ENV(test_udp_flow_keeps_prev_on_every_cpu),
 		WITH_ENV(test_flow_table_serves_another_cpu),
 	};
 

@@ -40,6 +40,24 @@ static struct bnc_vip_key v4_vip(const char *addr, uint16_t port, uint8_t proto)
 	return key;
 }
 
+/* Marks every slot of the VIP's ring changed (prev = cur), as rings are
+ * after changes of the VIP's backends: new flows are then recorded.
+ */
+static void ring_all_changed(struct dp_env *env, const struct bnc_vip_key *key)
+{
+	struct bnc_vip_value vip;
+	uint32_t *slots;
+
+	assert_int_equal(bnc_maps_vip_lookup(env->maps, key, &vip), 0);
+	slots = calloc(vip.ring_size, sizeof(*slots));
+	assert_non_null(slots);
+	assert_int_equal(bnc_maps_ring_read(env->maps, vip.vip_id, slots, vip.ring_size), 0);
+	for (uint32_t i = 0; i < vip.ring_size; i++)
+		slots[i] = bnc_ring_word(bnc_ring_cur(slots[i]), bnc_ring_cur(slots[i]));
+	assert_int_equal(bnc_maps_ring_write(env->maps, key, slots, vip.ring_size), 0);
+	free(slots);
+}
+
 /* Echo is answered while any VIP uses the address, and not after. */
 static void test_address_entry_follows_vips(void **state)
 {
@@ -151,8 +169,11 @@ static void test_flow_list_and_flush(void **state)
 	if (geteuid() != 0)
 		skip();
 	assert_int_equal(bnc_maps_flow_flush(env->maps, NULL, NULL), 0);
-	/* Ten flows on A, then five on B. */
+	/* Ten flows on A, then five on B, in changed slots (which record
+	 * new flows).
+	 */
 	assert_int_equal(dp_ring_fill(env, &key, &a, 1), 0);
+	ring_all_changed(env, &key);
 	for (int i = 0; i < 15; i++) {
 		if (i == 10)
 			assert_int_equal(dp_ring_fill(env, &key, &b, 1), 0);
@@ -197,7 +218,10 @@ static void test_counters_and_reset(void **state)
 	assert_int_equal(vip.bytes, 3 * p.len);
 	assert_int_equal(bnc_maps_global_stats(env->maps, &g), 0);
 	assert_int_equal(g.counters[BNC_STAT_FWD_DSR], 3);
-	assert_int_equal(g.counters[BNC_STAT_FLOW_MISS], 1);
+	/* A clean ring slot: no flow table read, no entry. */
+	assert_int_equal(g.counters[BNC_STAT_RING_CLEAN], 1);
+	assert_int_equal(g.counters[BNC_STAT_FLOW_MISS], 0);
+	assert_int_equal(g.counters[BNC_STAT_FLOW_INSERT], 0);
 	assert_int_equal(g.counters[BNC_STAT_FLOW_CACHE_HIT], 2);
 	assert_string_equal(bnc_stat_name(BNC_STAT_FWD_DSR), "fwd_dsr");
 	assert_null(bnc_stat_name(BNC_STAT_MAX));
@@ -238,6 +262,8 @@ static void test_flushed_flow_follows_the_ring(void **state)
 		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .sport = 6, .dport = 80
 	};
 	uint32_t a = DP_BE_V4_A, b = DP_BE_V4_B;
+	struct bnc_global_stats before, after;
+	struct bnc_traffic on_b, on_b_after;
 	struct bnc_flow_key flow;
 	struct bnc_flow_value fv;
 	struct pkt p;
@@ -246,17 +272,28 @@ static void test_flushed_flow_follows_the_ring(void **state)
 		skip();
 	dp_build_input(&p, &syn);
 	dp_flow_of(&p, &flow);
+	assert_int_equal(dp_ring_fresh(env, &key, &b, 1), 0);
 	assert_int_equal(dp_ring_fill(env, &key, &a, 1), 0);
+	/* Born in a changed slot (B, then A): recorded on A. */
 	assert_int_equal(run(env, &p), XDP_TX);
 	dp_set_tcp_flags(&p, PKT_TCP_ACK);
 	assert_int_equal(dp_ring_fill(env, &key, &b, 1), 0);
 	assert_int_equal(run(env, &p), XDP_TX);
 	assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), 0);
 	assert_int_equal(fv.backend_id, a);
+	/* Flushed, it is a flow the slot's changes do not know: it goes to
+	 * the slot's previous backend, B, and nothing is recorded.
+	 */
 	assert_int_equal(bnc_maps_flow_flush(env->maps, NULL, NULL), 0);
+	assert_int_equal(bnc_maps_global_stats(env->maps, &before), 0);
+	assert_int_equal(bnc_maps_backend_stats(env->maps, b, &on_b), 0);
 	assert_int_equal(run(env, &p), XDP_TX);
-	assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), 0);
-	assert_int_equal(fv.backend_id, b);
+	assert_int_equal(bnc_maps_global_stats(env->maps, &after), 0);
+	assert_int_equal(after.counters[BNC_STAT_MISS_PREV] - before.counters[BNC_STAT_MISS_PREV],
+			 1);
+	assert_int_equal(bnc_maps_backend_stats(env->maps, b, &on_b_after), 0);
+	assert_int_equal(on_b_after.packets - on_b.packets, 1);
+	assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), -ENOENT);
 }
 
 #define SEED_FLOWS 32
@@ -292,9 +329,15 @@ static uint32_t read_ring(struct dp_env *env, uint32_t *slots)
 	struct bnc_vip_key key = v4_vip("10.100.0.1", 80, IPPROTO_TCP);
 	struct bnc_vip_value vip;
 
+	/* Changed slots record new flows, so that run_flow() reads them;
+	 * slots gets each slot's backend.
+	 */
+	ring_all_changed(env, &key);
 	assert_int_equal(bnc_maps_vip_lookup(env->maps, &key, &vip), 0);
 	assert_int_equal(vip.ring_size, DP_RING_SIZE);
 	assert_int_equal(bnc_maps_ring_read(env->maps, vip.vip_id, slots, DP_RING_SIZE), 0);
+	for (uint32_t i = 0; i < DP_RING_SIZE; i++)
+		slots[i] = bnc_ring_cur(slots[i]);
 	return vip.flags;
 }
 
@@ -401,10 +444,11 @@ static void test_pinned_maps_are_adopted(void **state)
 								     .family = BNC_FAMILY_IPV4 }),
 			 0);
 	{
-		uint32_t slots[7] = { DP_BE_V4_A, DP_BE_V4_A, DP_BE_V4_A, DP_BE_V4_A,
-				      DP_BE_V4_A, DP_BE_V4_A, DP_BE_V4_A };
+		/* Changed slots, whose new flows are recorded. */
+		uint32_t w = bnc_ring_word(DP_BE_V4_A, DP_BE_V4_B);
+		uint32_t slots[7] = { w, w, w, w, w, w, w };
 
-		assert_int_equal(bnc_maps_ring_swap(first, &key, slots, 7), 0);
+		assert_int_equal(bnc_maps_ring_write(first, &key, slots, 7), 0);
 	}
 	env.maps = first;
 	env.prog_fd = bnc_maps_prog_fd(first);

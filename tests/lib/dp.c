@@ -166,6 +166,20 @@ int dp_ring_fill(struct dp_env *env, const struct bnc_vip_key *vip, const uint32
 	return err;
 }
 
+int dp_ring_fresh(struct dp_env *env, const struct bnc_vip_key *vip, const uint32_t *ids, size_t n)
+{
+	uint32_t *slots = calloc(DP_RING_SIZE, sizeof(*slots));
+	int err;
+
+	if (!slots)
+		return -ENOMEM;
+	err = maglev_ring(ids, n, slots);
+	if (!err)
+		err = bnc_maps_ring_write(env->maps, vip, slots, DP_RING_SIZE);
+	free(slots);
+	return err;
+}
+
 int dp_set_hash_seed(struct dp_env *env, uint32_t seed)
 {
 	struct bnc_config cfg = { .hash_seed = seed };
