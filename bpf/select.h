@@ -17,6 +17,8 @@ struct selection {
 	__u8 forwarding;
 	/* select_backend() only: the ring placed a new flow (a TCP SYN). */
 	bool placed;
+	/* select_backend() only: the flow's table entry decided. */
+	bool from_entry;
 	/* In: the flow's cache epoch as read before its table entry. Out of
 	 * select_backend(): the epoch that a cache entry of this choice may
 	 * carry (see flow_epoch_bump()).
@@ -329,6 +331,30 @@ static __always_inline bool ring_read(const struct bnc_vip_value *vip,
 	return true;
 }
 
+/* Marks the flow's slot changed (prev = cur) if it is clean, so that the
+ * entry just written for the flow with a backend other than the slot's is
+ * read: a clean slot reads no entry. Misses there still go to cur.
+ */
+static __always_inline void ring_mark_changed(const struct bnc_vip_value *vip,
+					      const struct bnc_flow_key *flow)
+{
+	__u32 size = vip->ring_size, slot, word, cur, *w;
+	void *ring = bpf_map_lookup_elem(&rings, &vip->vip_id);
+
+	if (!ring || !size)
+		return;
+	slot = ring_probe_first(vip, flow, size);
+	w = bpf_map_lookup_elem(ring, &slot);
+	if (!w)
+		return;
+	word = READ_ONCE(*w);
+	cur = bnc_ring_cur(word);
+	if (bnc_ring_prev(word) != BNC_BACKEND_NONE || cur == BNC_BACKEND_NONE)
+		return;
+	/* Lost to the agent's own write of the slot: that one stands. */
+	__sync_val_compare_and_swap(w, word, bnc_ring_word(cur, cur));
+}
+
 /* Backend id when it takes new flows (or, with existing, existing ones
  * too), else NULL.
  */
@@ -442,6 +468,7 @@ static __always_inline bool select_backend(const struct packet *pkt,
 	sel->vip_id = vip->vip_id;
 	sel->forwarding = vip->forwarding;
 	sel->placed = false;
+	sel->from_entry = false;
 	sel->second_id = BNC_BACKEND_NONE;
 	if (!ring_read(vip, flow, &r, &word))
 		return false;
@@ -468,6 +495,7 @@ static __always_inline bool select_backend(const struct packet *pkt,
 			count_pkt(pkt, BNC_STAT_FLOW_HIT);
 			sel->backend = be;
 			sel->backend_id = known->backend_id;
+			sel->from_entry = true;
 			known->last_seen = flow_now();
 			return true;
 		}

@@ -143,6 +143,7 @@ static __always_inline void steer_record(const struct bnc_flow_key *flow,
 	};
 
 	flow_record(flow, &value);
+	ring_mark_changed(vip, flow);
 }
 
 /* The sk_lookup program's logic. A lookup for a VIP ends in one of the
@@ -169,11 +170,13 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	pkt.stats = global_stats_this_cpu();
 	if (!pkt.stats)
 		return SK_PASS; /* an array entry that always exists */
-	/* The stack looks a TCP listener up for a SYN only: the choice XDP
-	 * made (or would make) for that SYN. A UDP datagram is a packet of
-	 * a flow, as in XDP.
+	/* A lookup is read as a packet of its flow (tcp_syn stays clear), so
+	 * that it agrees with what XDP did with the same packet: an entry
+	 * XDP wrote decides, and a miss in a changed slot goes to the slot's
+	 * previous backend. So a new TCP connection from a client XDP did
+	 * not see goes there too while the slot is changed, a draining
+	 * worker included.
 	 */
-	pkt.tcp_syn = pkt.flow.proto == IPPROTO_TCP;
 	vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
 	if (!vip)
 		return SK_PASS;
@@ -184,8 +187,11 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	remote = sel.backend->kind != BNC_BACKEND_LOCAL;
 	if (!remote && worker_assign(ctx, sel.backend_id)) {
 		count_pkt(&pkt, BNC_STAT_SK_ASSIGN);
-		/* Placed here: a client XDP did not see. */
-		if (sel.placed)
+		/* Placed here: a new TCP connection of a client XDP did not
+		 * see (clean slots record nothing, so a lookup cannot tell;
+		 * a flow XDP recorded is a hit).
+		 */
+		if (pkt.flow.proto == IPPROTO_TCP && !sel.from_entry)
 			count_placed(sel.vip_id, sel.backend_id);
 		return SK_PASS;
 	}
