@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Every state a flow can be in under ring slot history (see
+ * BNC_RING_PREV_SHIFT): a clean slot forwards with no flow table read and
+ * records nothing; a changed slot's table hit keeps its backend, its SYN
+ * miss is recorded on the new backend, its other misses go to the slot's
+ * previous backend; a second change keeps the oldest previous backend; a
+ * cleaned slot sends every packet to its backend; and floods of SYNs,
+ * ACKs or UDP datagrams record nothing in clean slots.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include "bouncerd/ring_history.h"
+#include "dp_case.h"
+
+struct seen {
+	uint32_t backend;
+	uint64_t counter; /* how much the counter asked for moved */
+};
+
+static uint64_t stat(struct dp_env *env, enum bnc_stat which)
+{
+	struct bnc_global_stats g;
+
+	assert_int_equal(bnc_maps_global_stats(env->maps, &g), 0);
+	return g.counters[which];
+}
+
+/* Runs p and returns the backend it went to (the dsr output names it by
+ * its MAC), and how much counter moved.
+ */
+static struct seen send_pkt(struct dp_env *env, const struct pkt *p, enum bnc_stat counter)
+{
+	static const uint32_t ids[] = { DP_BE_V4_A, DP_BE_V4_B, DP_BE_V4_C };
+	uint8_t out[PKT_MAX_LEN];
+	struct seen s = { .backend = BNC_BACKEND_NONE };
+	uint64_t before = stat(env, counter);
+	uint32_t verdict;
+	struct pkt want;
+	size_t len;
+
+	assert_int_equal(dp_run(env, p, out, &len, &verdict), 0);
+	assert_int_equal(verdict, XDP_TX);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		assert_int_equal(dp_want_dsr(env, p, ids[i], &want), 0);
+		if (len == want.len && memcmp(out, want.data, len) == 0)
+			s.backend = ids[i];
+	}
+	s.counter = stat(env, counter) - before;
+	return s;
+}
+
+static void ring_to(struct dp_env *env, const struct pkt *p, uint32_t id, bool fresh)
+{
+	struct bnc_vip_key vip;
+
+	dp_vip_of(p, &vip);
+	assert_int_equal(fresh ? dp_ring_fresh(env, &vip, &id, 1) : dp_ring_fill(env, &vip, &id, 1),
+			 0);
+}
+
+static void build(struct pkt *p, uint8_t proto, uint16_t sport, uint8_t tcp_flags)
+{
+	struct dp_input in = { .family = 4,
+			       .proto = proto,
+			       .daddr = "10.100.0.1",
+			       .sport = sport,
+			       .dport = proto == IPPROTO_UDP ? 53 : 80,
+			       .tcp_flags = tcp_flags };
+
+	dp_build_input(p, &in);
+}
+
+static bool recorded(struct dp_env *env, const struct pkt *p, uint32_t *backend)
+{
+	struct bnc_flow_value fv;
+	struct bnc_flow_key flow;
+
+	dp_flow_of(p, &flow);
+	if (bnc_maps_flow_lookup(env->maps, &flow, &fv))
+		return false;
+	*backend = fv.backend_id;
+	return true;
+}
+
+/* A clean slot: SYN and data go to its backend, nothing is read from or
+ * written to the flow table.
+ */
+static void test_clean_slot_records_nothing(void **state)
+{
+	struct dp_env *env = *state;
+	struct seen s;
+	uint32_t id;
+	struct pkt p;
+
+	if (geteuid() != 0)
+		skip();
+	build(&p, IPPROTO_TCP, 5001, 0);
+	ring_to(env, &p, DP_BE_V4_A, true);
+	s = send_pkt(env, &p, BNC_STAT_RING_CLEAN);
+	assert_int_equal(s.backend, DP_BE_V4_A);
+	assert_int_equal(s.counter, 1);
+	assert_false(recorded(env, &p, &id));
+	assert_int_equal(stat(env, BNC_STAT_RING_CHANGED), 0);
+}
+
+/* A changed slot (A, then B): a SYN is recorded on B and its data follows
+ * the entry after a second change (to C); a mid-stream packet no entry
+ * knows goes to the oldest previous backend, A, and is not recorded.
+ */
+static void test_changed_slot_hit_and_misses(void **state)
+{
+	struct dp_env *env = *state;
+	struct pkt syn, old;
+	struct seen s;
+	uint32_t id;
+
+	if (geteuid() != 0)
+		skip();
+	build(&syn, IPPROTO_TCP, 5002, 0);
+	build(&old, IPPROTO_TCP, 5003, PKT_TCP_ACK);
+	ring_to(env, &syn, DP_BE_V4_A, true);
+	ring_to(env, &syn, DP_BE_V4_B, false);
+	s = send_pkt(env, &syn, BNC_STAT_FLOW_INSERT);
+	assert_int_equal(s.backend, DP_BE_V4_B);
+	assert_int_equal(s.counter, 1);
+	assert_true(recorded(env, &syn, &id));
+	assert_int_equal(id, DP_BE_V4_B);
+	/* The second change keeps A as the previous backend. */
+	ring_to(env, &syn, DP_BE_V4_C, false);
+	dp_set_tcp_flags(&syn, PKT_TCP_ACK);
+	/* This CPU's cache answers; test_flow_cpus has the table's hit. */
+	s = send_pkt(env, &syn, BNC_STAT_FLOW_CACHE_HIT);
+	assert_int_equal(s.backend, DP_BE_V4_B);
+	assert_int_equal(s.counter, 1);
+	s = send_pkt(env, &old, BNC_STAT_MISS_PREV);
+	assert_int_equal(s.backend, DP_BE_V4_A);
+	assert_int_equal(s.counter, 1);
+	assert_false(recorded(env, &old, &id));
+	/* The previous backend down: its flows are lost, and go to cur. */
+	assert_int_equal(bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_DOWN), 0);
+	s = send_pkt(env, &old, BNC_STAT_FLOW_MISS);
+	assert_int_equal(s.backend, DP_BE_V4_C);
+	assert_int_equal(s.counter, 1);
+}
+
+/* A drained backend: the agent's ring no longer gives it new flows, and
+ * its slots remember it, so its connections keep it while new ones
+ * (SYNs) go to the new backend, recorded.
+ */
+static void test_drained_backend_keeps_its_flows_only(void **state)
+{
+	struct dp_env *env = *state;
+	struct pkt syn, est;
+	struct seen s;
+	uint32_t id;
+
+	if (geteuid() != 0)
+		skip();
+	build(&syn, IPPROTO_TCP, 5004, 0);
+	build(&est, IPPROTO_TCP, 5005, PKT_TCP_ACK);
+	ring_to(env, &syn, DP_BE_V4_A, true);
+	assert_int_equal(send_pkt(env, &est, BNC_STAT_RING_CLEAN).backend, DP_BE_V4_A);
+	assert_int_equal(bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_DRAIN), 0);
+	/* Before the agent's ring swap the slot reads as changed: the flow
+	 * keeps A, a new one finds no other backend in this one-backend ring.
+	 */
+	assert_int_equal(send_pkt(env, &est, BNC_STAT_MISS_PREV).counter, 0);
+	ring_to(env, &syn, DP_BE_V4_B, false);
+	assert_int_equal(send_pkt(env, &est, BNC_STAT_MISS_PREV).backend, DP_BE_V4_A);
+	dp_set_tcp_flags(&syn, PKT_TCP_SYN);
+	s = send_pkt(env, &syn, BNC_STAT_FLOW_INSERT);
+	assert_int_equal(s.backend, DP_BE_V4_B);
+	assert_true(recorded(env, &syn, &id));
+	assert_int_equal(id, DP_BE_V4_B);
+}
+
+/* A cleaned slot (ring_history_clean()) forwards every packet to its
+ * backend again, without reading the table.
+ */
+static void test_cleaned_slot_is_clean(void **state)
+{
+	struct dp_env *env = *state;
+	struct bnc_vip_key key;
+	struct bnc_vip_value vip;
+	uint32_t slots[DP_RING_SIZE];
+	struct pkt old;
+	struct seen s;
+
+	if (geteuid() != 0)
+		skip();
+	build(&old, IPPROTO_TCP, 5006, PKT_TCP_ACK);
+	ring_to(env, &old, DP_BE_V4_A, true);
+	ring_to(env, &old, DP_BE_V4_B, false);
+	assert_int_equal(send_pkt(env, &old, BNC_STAT_MISS_PREV).backend, DP_BE_V4_A);
+	dp_vip_of(&old, &key);
+	assert_int_equal(bnc_maps_vip_lookup(env->maps, &key, &vip), 0);
+	assert_int_equal(bnc_maps_ring_read(env->maps, vip.vip_id, slots, DP_RING_SIZE), 0);
+	assert_int_equal(ring_history_changed(slots, DP_RING_SIZE), DP_RING_SIZE);
+	assert_int_equal(ring_history_clean(slots, NULL, DP_RING_SIZE), DP_RING_SIZE);
+	assert_int_equal(bnc_maps_ring_write(env->maps, &key, slots, DP_RING_SIZE), 0);
+	/* A new generation retires cached choices, as cleaning must. */
+	assert_int_equal(bnc_maps_vip_add(env->maps, &key, &vip), 0);
+	s = send_pkt(env, &old, BNC_STAT_RING_CLEAN);
+	assert_int_equal(s.backend, DP_BE_V4_B);
+	assert_int_equal(s.counter, 1);
+}
+
+/* Floods in clean slots: SYNs, ACKs and UDP datagrams of 2,000 spoofed
+ * sources each record nothing, so they cannot evict the entry of a flow
+ * born in a changed slot, which keeps its backend.
+ */
+static void test_floods_record_nothing(void **state)
+{
+	static const struct {
+		uint8_t proto, flags;
+	} kinds[] = { { IPPROTO_TCP, 0 }, { IPPROTO_TCP, PKT_TCP_ACK }, { IPPROTO_UDP, 0 } };
+	struct dp_env *env = *state;
+	struct pkt est, flood;
+	uint64_t inserts;
+	uint32_t id;
+
+	if (geteuid() != 0)
+		skip();
+	build(&est, IPPROTO_TCP, 5007, 0);
+	ring_to(env, &est, DP_BE_V4_A, true);
+	ring_to(env, &est, DP_BE_V4_B, false);
+	assert_int_equal(send_pkt(env, &est, BNC_STAT_FLOW_INSERT).backend, DP_BE_V4_B);
+	/* Clean slots again (the agent cleaned them), on the flow's backend. */
+	ring_to(env, &est, DP_BE_V4_B, true);
+	inserts = stat(env, BNC_STAT_FLOW_INSERT);
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (uint16_t i = 0; i < 2000; i++) {
+			build(&flood, kinds[k].proto, (uint16_t)(20000 + i), kinds[k].flags);
+			assert_int_equal(send_pkt(env, &flood, BNC_STAT_RING_CLEAN).counter, 1);
+		}
+	}
+	assert_int_equal(stat(env, BNC_STAT_FLOW_INSERT) - inserts, 0);
+	assert_true(recorded(env, &est, &id));
+	assert_int_equal(id, DP_BE_V4_B);
+	dp_set_tcp_flags(&est, PKT_TCP_ACK);
+	assert_int_equal(send_pkt(env, &est, BNC_STAT_RING_CLEAN).backend, DP_BE_V4_B);
+}
+
+#define WITH_ENV(test) \
+	cmocka_unit_test_setup_teardown(test, dp_env_cmocka_setup, dp_env_cmocka_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		WITH_ENV(test_clean_slot_records_nothing),
+		WITH_ENV(test_changed_slot_hit_and_misses),
+		WITH_ENV(test_drained_backend_keeps_its_flows_only),
+		WITH_ENV(test_cleaned_slot_is_clean),
+		WITH_ENV(test_floods_record_nothing),
+	};
+
+	return cmocka_run_group_tests_name("ring slot history", tests, NULL, NULL);
+}
