@@ -95,14 +95,16 @@ static const struct row rows[] = {
 	{ "ipip established, 10,000 flows", ROW_ESTABLISHED, VIP_IPIP, 10000, 5, 0 },
 	{ "ipip established, 100,000 flows", ROW_ESTABLISHED, VIP_IPIP, 100000, 0, 0 },
 	{ "ipip established, 1,000,000 flows", ROW_ESTABLISHED, VIP_IPIP, 1000000, 5, 0 },
-	{ "dsr established, 100,000 flows, changed slots", ROW_ESTABLISHED, VIP_CHANGED, 100000, 0, 0 },
+	{ "dsr established, 100,000 flows, changed slots", ROW_ESTABLISHED, VIP_CHANGED, 100000, 0,
+	  0 },
 	{ "dsr SYN per call", ROW_SYN, VIP_DSR, 0, 0, 250 },
 	{ "ipip SYN per call", ROW_SYN, VIP_IPIP, 0, 0, 250 },
 	{ "dsr SYN per call, changed slots", ROW_SYN, VIP_CHANGED, 0, 0, 0 },
 	{ "dsr SYN+ACK+data, per packet", ROW_FIRST_PACKETS, VIP_DSR, 0, 0, 0 },
 	{ "ipip SYN+ACK+data, per packet", ROW_FIRST_PACKETS, VIP_IPIP, 0, 0, 0 },
 	{ "dsr est. 100,000 flows under SYN flood", ROW_SYN_FLOOD, VIP_DSR, 100000, 0, 0 },
-	{ "dsr est. 100,000 flows under SYN flood, changed", ROW_SYN_FLOOD, VIP_CHANGED, 100000, 0, 0 },
+	{ "dsr est. 100,000 flows under SYN flood, changed", ROW_SYN_FLOOD, VIP_CHANGED, 100000, 0,
+	  0 },
 };
 
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
@@ -420,8 +422,8 @@ static int measure_row(struct bench *b, const struct row *r, double *best, doubl
 	double ns, floor_ns;
 	int err;
 
-	err = r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD ? prepare_established(b, r) :
-								      prepare_new(b, r);
+	err = r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD ? prepare_established(b, r)
+								     : prepare_new(b, r);
 	*best = *floor_best = 1e18;
 	for (int round = 0; round <= ROUNDS && !err; round++) {
 		err = sample(b, r, b->floor_fd, false, b->pos, &floor_ns);

@@ -402,8 +402,7 @@ static __always_inline bool ring_pick_new(const struct ring_ref *r, __u32 word,
  * choice. A CPU's cache may still hold the flow from before its entry was
  * evicted or rewritten: the bump retires that copy.
  */
-static __always_inline void select_record(const struct packet *pkt,
-					  const struct bnc_flow_key *flow,
+static __always_inline void select_record(const struct packet *pkt, const struct bnc_flow_key *flow,
 					  const struct bnc_vip_value *vip, struct selection *sel)
 {
 	struct bnc_flow_value fresh = {

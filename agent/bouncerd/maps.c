@@ -680,9 +680,9 @@ static int backends_down(struct bnc_maps *m, const __u32 *words, __u32 n, bool *
 				continue;
 			seen[id] = bnc_maps_backend_get(m, id, &be) == 0 &&
 						   (be.state == BNC_BACKEND_UP ||
-						    be.state == BNC_BACKEND_DRAIN) ?
-					   1 :
-					   2;
+						    be.state == BNC_BACKEND_DRAIN)
+					   ? 1
+					   : 2;
 			down[id] = seen[id] == 2;
 		}
 	}

@@ -7,8 +7,7 @@ static bool is_down(const bool *down, __u32 id)
 	return down && id < BNC_MAX_BACKENDS && down[id];
 }
 
-__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, const bool *down,
-			 __u32 *out)
+__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, const bool *down, __u32 *out)
 {
 	__u32 changed = 0;
 

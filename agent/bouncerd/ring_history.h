@@ -22,8 +22,7 @@
  * VIP, or a ring of another size, whose slots mean other flows): every
  * slot clean. Returns how many slots are changed in out.
  */
-__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, const bool *down,
-			 __u32 *out);
+__u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, const bool *down, __u32 *out);
 
 /* Cleans the changed slots of words (n slots) that keep[] does not mark
  * (keep NULL: every one): a slot is clean again when no flow can depend

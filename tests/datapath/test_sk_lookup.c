@@ -231,8 +231,8 @@ static int ring_build(struct sk_world *w, const struct bnc_vip_key *key, const u
 		return -ENOMEM;
 	err = maglev_build(mb, n, DP_RING_SIZE, slots);
 	if (!err)
-		err = fresh ? bnc_maps_ring_write(w->env.maps, key, slots, DP_RING_SIZE) :
-			      bnc_maps_ring_swap(w->env.maps, key, slots, DP_RING_SIZE);
+		err = fresh ? bnc_maps_ring_write(w->env.maps, key, slots, DP_RING_SIZE)
+			    : bnc_maps_ring_swap(w->env.maps, key, slots, DP_RING_SIZE);
 	free(slots);
 	return err;
 }
