@@ -315,7 +315,7 @@ static int prepare_established(struct bench *b, const struct row *r)
 	}
 	for (__u32 i = 0; i < r->flows && !err; i++) {
 		struct flow4 f;
-		__u8 first;
+		__u8 first = 0;
 
 		client((__u32)(r->vip + 1) * 16 + (r->flows > 100000), order[i], &f);
 		f.daddr = ip4(vips[r->vip].addr);
@@ -376,7 +376,7 @@ static int prepare_new(struct bench *b, const struct row *r)
 static int sample(struct bench *b, const struct row *r, int fd, bool check, size_t start,
 		  double *ns)
 {
-	__u8 out[OUT_MAX], flood[PKT_LEN], ignored;
+	__u8 out[OUT_MAX] = { 0 }, flood[PKT_LEN], ignored;
 	__u32 retval = 0, dur = 0;
 	__u64 sum = 0;
 	struct flow4 f;
@@ -494,9 +494,9 @@ int main(void)
 		memset(&u, 0, sizeof(u));
 	printf("bouncer datapath by number of flows: ns per packet, BPF_PROG_TEST_RUN, repeat=1, "
 	       "64-byte TCP/IPv4 frames\n");
-	printf("kernel %s, CPU %d, flow table %u entries, %d rounds of %d calls, min over rounds "
+	printf("kernel %s, CPU %d, flow table %d entries, %d rounds of %d calls, min over rounds "
 	       "of the per-call mean\n\n",
-	       u.release, b.cpu, FLOW_TABLE_SIZE, ROUNDS, CALLS);
+	       u.release, b.cpu, (int)FLOW_TABLE_SIZE, ROUNDS, CALLS);
 	printf("%-50s %8s %8s %8s %8s  %s\n", "row", "ns", "floor", "over", "ratio", "target");
 	for (size_t i = 0; i < NROWS; i++) {
 		const struct row *r = &rows[i];

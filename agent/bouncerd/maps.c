@@ -711,7 +711,7 @@ int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const 
 	 * the old one carries over.
 	 */
 	if (value.ring_size == ring_size) {
-		old = malloc(sizeof(*old) * ring_size);
+		old = calloc(ring_size, sizeof(*old));
 		if (old && bnc_maps_ring_read(m, value.vip_id, old, ring_size)) {
 			free(old);
 			old = NULL;
