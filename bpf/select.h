@@ -24,6 +24,10 @@ struct selection {
 	 * carry (see flow_epoch_bump()).
 	 */
 	__u32 cache_epoch;
+	/* The backend an ipip packet names as its second chance, or
+	 * BNC_BACKEND_NONE (see second_chance_of() in forward.h).
+	 */
+	__u32 second_id;
 };
 
 static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __be16 port,
