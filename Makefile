@@ -165,9 +165,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBAGENT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -lm -o $@
 
-# bench_datapath builds its frames with the tests' packet builder, compiled
-# without sanitizers like the benchmark itself.
-$(BUILD)/bench/bench_datapath: $(BUILD)/obj/tests/lib/pkt.o
+# bench_datapath and bench_decap build their frames with the tests' packet
+# builder, compiled without sanitizers like the benchmarks themselves.
+$(BUILD)/bench/bench_datapath $(BUILD)/bench/bench_decap: $(BUILD)/obj/tests/lib/pkt.o
 
 # tests/run.sh runs each program under a time bound, counts the test cases
 # and ends with "N passed, N failed, N skipped"; datapath and live need root.

@@ -361,8 +361,7 @@ static __always_inline int remove_outer(struct xdp_md *ctx, struct pkt *pkt)
  * marked as used, so that the next backend never hands it on again. The
  * outer source stays the load balancer's, which the next backend checks.
  */
-static __always_inline int hand_on(struct xdp_md *ctx, void *l3, void *data_end,
-				   struct pkt *pkt)
+static __always_inline int hand_on(struct xdp_md *ctx, void *l3, void *data_end, struct pkt *pkt)
 {
 	struct bpf_fib_lookup params = {};
 	struct ethhdr *eth = (void *)(long)ctx->data;

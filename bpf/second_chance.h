@@ -138,7 +138,7 @@ static __always_inline enum sc_verdict tcp_verdict(struct xdp_md *ctx, struct in
 		 * IHL (kernel 6.18: "R3 min value is negative").
 		 */
 		iph_len = f->tuple_len == sizeof(f->tuple.ipv4) ? sizeof(struct iphdr)
-								 : sizeof(struct ipv6hdr);
+								: sizeof(struct ipv6hdr);
 		if (inner + iph_len <= data_end && th + sizeof(struct tcphdr) <= data_end &&
 		    bpf_tcp_check_syncookie(sk, inner, iph_len, th, sizeof(struct tcphdr)) == 0)
 			v = SC_DELIVER;

@@ -116,8 +116,7 @@ static int add_addr(struct bpf_map *map, const char *s)
 	return bpf_map__update_elem(map, &key, sizeof(key), &zero, sizeof(zero), BPF_ANY);
 }
 
-static int sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage *ss,
-		       socklen_t *len)
+static int sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -141,8 +140,7 @@ static int sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage 
 /* A socket of type bound to addr:port; connected to peer:peer_port when
  * peer is set. -1 on failure.
  */
-static int sock_at(int type, const char *addr, uint16_t port, const char *peer,
-		   uint16_t peer_port)
+static int sock_at(int type, const char *addr, uint16_t port, const char *peer, uint16_t peer_port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -229,8 +227,8 @@ static int world_setup(void **state)
 
 static int world_teardown(void **state)
 {
-	int *fds[] = { &listen4, &listen6, &conn4[0], &conn4[1], &conn6[0],
-		       &conn6[1], &udp_conn, &udp_open };
+	int *fds[] = { &listen4,  &listen6,  &conn4[0], &conn4[1],
+		       &conn6[0], &conn6[1], &udp_conn, &udp_open };
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
@@ -346,8 +344,7 @@ static void run_decap(const struct pkt *in, int verdict, const enum bnc_decap_st
 
 	for (stat = 0; stat < BNC_DECAP_STAT_MAX; stat++)
 		before[stat] = counter((enum bnc_decap_stat)stat);
-	assert_int_equal(run_prog(bpf_program__fd(skel->progs.decap), in, out, out_len),
-			 verdict);
+	assert_int_equal(run_prog(bpf_program__fd(skel->progs.decap), in, out, out_len), verdict);
 	for (stat = 0; stat < BNC_DECAP_STAT_MAX; stat++) {
 		__u64 rise = (stat == (int)want[0] || stat == (int)want[1]) ? 1 : 0;
 
@@ -427,8 +424,9 @@ static void expect_handed_on(const struct spec *s, const char *peer)
 
 static void test_no_second_chance(void **state)
 {
-	const struct spec s = { .lb = LB4, .sport = STRANGER_PORT, .dport = VIP_PORT,
-				.tcp_flags = PKT_TCP_ACK };
+	const struct spec s = {
+		.lb = LB4, .sport = STRANGER_PORT, .dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK
+	};
 
 	(void)state;
 	/* As before second chances existed: no socket, decapsulated all
@@ -442,8 +440,11 @@ static void test_handed_on_listener_only(void **state)
 	/* Only the listener matches: a mid-stream packet has no
 	 * connection here.
 	 */
-	const struct spec s = { .lb = LB4, .sc = { PEER4, 0 }, .sport = STRANGER_PORT,
-				.dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK };
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4, 0 },
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
+				.tcp_flags = PKT_TCP_ACK };
 
 	(void)state;
 	expect_handed_on(&s, PEER4);
@@ -451,8 +452,11 @@ static void test_handed_on_listener_only(void **state)
 
 static void test_handed_on_no_socket(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4, 0 }, .sport = STRANGER_PORT,
-				.dport = 81, .tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH };
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4, 0 },
+				.sport = STRANGER_PORT,
+				.dport = 81,
+				.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH };
 
 	(void)state;
 	expect_handed_on(&s, PEER4);
@@ -460,8 +464,11 @@ static void test_handed_on_no_socket(void **state)
 
 static void test_handed_on_v6(void **state)
 {
-	const struct spec s = { .lb = LB6, .sc = { PEER6, 0 }, .inner6 = true,
-				.sport = STRANGER_PORT, .dport = VIP_PORT,
+	const struct spec s = { .lb = LB6,
+				.sc = { PEER6, 0 },
+				.inner6 = true,
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
 				.tcp_flags = PKT_TCP_ACK };
 
 	(void)state;
@@ -470,8 +477,11 @@ static void test_handed_on_v6(void **state)
 
 static void test_local_established(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4, 0 }, .sport = client_port4,
-				.dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK };
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4, 0 },
+				.sport = client_port4,
+				.dport = VIP_PORT,
+				.tcp_flags = PKT_TCP_ACK };
 
 	(void)state;
 	expect_delivered(&s, BNC_DECAP_STAT_SC_LOCAL);
@@ -479,8 +489,11 @@ static void test_local_established(void **state)
 
 static void test_local_established_v6(void **state)
 {
-	const struct spec s = { .lb = LB6, .sc = { PEER6, 0 }, .inner6 = true,
-				.sport = client_port6, .dport = VIP_PORT,
+	const struct spec s = { .lb = LB6,
+				.sc = { PEER6, 0 },
+				.inner6 = true,
+				.sport = client_port6,
+				.dport = VIP_PORT,
 				.tcp_flags = PKT_TCP_ACK };
 
 	(void)state;
@@ -489,8 +502,11 @@ static void test_local_established_v6(void **state)
 
 static void test_syn_never_handed_on(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4, 0 }, .sport = STRANGER_PORT,
-				.dport = 81, .tcp_flags = PKT_TCP_SYN };
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4, 0 },
+				.sport = STRANGER_PORT,
+				.dport = 81,
+				.tcp_flags = PKT_TCP_SYN };
 
 	(void)state;
 	expect_delivered(&s, BNC_DECAP_STAT_SC_SYN);
@@ -498,8 +514,11 @@ static void test_syn_never_handed_on(void **state)
 
 static void test_forged_source(void **state)
 {
-	const struct spec s = { .lb = FORGER4, .sc = { PEER4, 0 }, .sport = STRANGER_PORT,
-				.dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK };
+	const struct spec s = { .lb = FORGER4,
+				.sc = { PEER4, 0 },
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
+				.tcp_flags = PKT_TCP_ACK };
 
 	(void)state;
 	expect_delivered(&s, BNC_DECAP_STAT_SC_REFUSED);
@@ -507,8 +526,11 @@ static void test_forged_source(void **state)
 
 static void test_forged_peer(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { STRANGER4, 0 }, .sport = STRANGER_PORT,
-				.dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK };
+	const struct spec s = { .lb = LB4,
+				.sc = { STRANGER4, 0 },
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
+				.tcp_flags = PKT_TCP_ACK };
 
 	(void)state;
 	expect_delivered(&s, BNC_DECAP_STAT_SC_REFUSED);
@@ -516,8 +538,10 @@ static void test_forged_peer(void **state)
 
 static void test_second_hop_refused(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4, BNC_SC_F_HANDED_ON },
-				.sport = STRANGER_PORT, .dport = VIP_PORT,
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4, BNC_SC_F_HANDED_ON },
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
 				.tcp_flags = PKT_TCP_ACK };
 
 	(void)state;
@@ -526,8 +550,11 @@ static void test_second_hop_refused(void **state)
 
 static void test_second_chance_is_self(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { SELF4, 0 }, .sport = STRANGER_PORT,
-				.dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK };
+	const struct spec s = { .lb = LB4,
+				.sc = { SELF4, 0 },
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
+				.tcp_flags = PKT_TCP_ACK };
 
 	(void)state;
 	expect_delivered(&s, BNC_DECAP_STAT_SC_LOCAL);
@@ -535,8 +562,11 @@ static void test_second_chance_is_self(void **state)
 
 static void test_udp_connected_local(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4, 0 }, .udp = true,
-				.sport = UDP_PEER_PORT, .dport = UDP_CONN_PORT };
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4, 0 },
+				.udp = true,
+				.sport = UDP_PEER_PORT,
+				.dport = UDP_CONN_PORT };
 
 	(void)state;
 	expect_delivered(&s, BNC_DECAP_STAT_SC_LOCAL);
@@ -544,8 +574,11 @@ static void test_udp_connected_local(void **state)
 
 static void test_udp_unconnected_unknown(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4, 0 }, .udp = true,
-				.sport = UDP_PEER_PORT, .dport = UDP_OPEN_PORT };
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4, 0 },
+				.udp = true,
+				.sport = UDP_PEER_PORT,
+				.dport = UDP_OPEN_PORT };
 
 	(void)state;
 	expect_delivered(&s, BNC_DECAP_STAT_SC_UNKNOWN);
@@ -553,8 +586,9 @@ static void test_udp_unconnected_unknown(void **state)
 
 static void test_udp_no_socket_handed_on(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4, 0 }, .udp = true,
-				.sport = UDP_PEER_PORT, .dport = 55 };
+	const struct spec s = {
+		.lb = LB4, .sc = { PEER4, 0 }, .udp = true, .sport = UDP_PEER_PORT, .dport = 55
+	};
 
 	(void)state;
 	expect_handed_on(&s, PEER4);
@@ -562,10 +596,12 @@ static void test_udp_no_socket_handed_on(void **state)
 
 static void test_no_neighbour_through_stack(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4_NO_NEIGH, 0 }, .sport = STRANGER_PORT,
-				.dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK };
-	const enum bnc_decap_stat want[2] = { BNC_DECAP_STAT_HANDED_ON_STACK,
-					      BNC_DECAP_STAT_MAX };
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4_NO_NEIGH, 0 },
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
+				.tcp_flags = PKT_TCP_ACK };
+	const enum bnc_decap_stat want[2] = { BNC_DECAP_STAT_HANDED_ON_STACK, BNC_DECAP_STAT_MAX };
 	uint8_t out[PKT_MAX_LEN], dst[4];
 	__u32 out_len;
 	struct pkt in;
@@ -583,8 +619,11 @@ static void test_no_neighbour_through_stack(void **state)
 
 static void test_no_route_dropped(void **state)
 {
-	const struct spec s = { .lb = LB4, .sc = { PEER4_NO_ROUTE, 0 }, .sport = STRANGER_PORT,
-				.dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK };
+	const struct spec s = { .lb = LB4,
+				.sc = { PEER4_NO_ROUTE, 0 },
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
+				.tcp_flags = PKT_TCP_ACK };
 	const enum bnc_decap_stat want[2] = { BNC_DECAP_STAT_DROP_NOWHERE, BNC_DECAP_STAT_MAX };
 	uint8_t out[PKT_MAX_LEN];
 	__u32 out_len;
@@ -603,8 +642,9 @@ static void test_no_route_dropped(void **state)
  */
 static void lb_backend(struct bench_wrap *w, __u32 id, const char *addr, const char *mac)
 {
-	struct bnc_backend be = { .kind = BNC_BACKEND_REMOTE, .state = BNC_BACKEND_UP,
-				  .mtu = 1500, .ifindex = 0 };
+	struct bnc_backend be = {
+		.kind = BNC_BACKEND_REMOTE, .state = BNC_BACKEND_UP, .mtu = 1500, .ifindex = 0
+	};
 
 	if (inet_pton(AF_INET, addr, be.addr) == 1) {
 		be.family = BNC_FAMILY_IPV4;
@@ -614,15 +654,18 @@ static void lb_backend(struct bench_wrap *w, __u32 id, const char *addr, const c
 	}
 	assert_int_equal(pkt_parse_mac(mac, be.next_hop_mac), 0);
 	assert_int_equal(pkt_parse_mac(LB_MAC, be.src_mac), 0);
-	assert_int_equal(bpf_map__update_elem(w->maps.backends, &id, sizeof(id), &be, sizeof(be),
-					      BPF_ANY),
-			 0);
+	assert_int_equal(
+		bpf_map__update_elem(w->maps.backends, &id, sizeof(id), &be, sizeof(be), BPF_ANY),
+		0);
 }
 
 static void lb_case(struct bench_wrap *w, __u32 second_id, const struct sc_spec *sc)
 {
-	const struct spec s = { .lb = LB4, .sc = *sc, .sport = STRANGER_PORT,
-				.dport = VIP_PORT, .tcp_flags = PKT_TCP_ACK };
+	const struct spec s = { .lb = LB4,
+				.sc = *sc,
+				.sport = STRANGER_PORT,
+				.dport = VIP_PORT,
+				.tcp_flags = PKT_TCP_ACK };
 	uint8_t out[PKT_MAX_LEN];
 	struct pkt client, expect;
 	__u32 out_len;
