@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Sending a packet to a remote backend: next-hop resolution (stored by the
- * agent or bpf_fib_lookup), IPIP/IP6IP6 encapsulation, the MAC rewrite and
- * the transmit verdict; and the ICMP reply for packets that would outgrow
- * the egress MTU once encapsulated.
+ * agent or bpf_fib_lookup), IPIP/IP6IP6 encapsulation (with a second chance
+ * when the selection names one), the MAC rewrite and the transmit verdict;
+ * and the ICMP reply for packets that would outgrow the egress MTU once
+ * encapsulated.
  */
 #ifndef BOUNCER_BPF_FORWARD_H
 #define BOUNCER_BPF_FORWARD_H
