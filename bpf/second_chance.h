@@ -151,7 +151,8 @@ static __always_inline enum sc_verdict tcp_verdict(struct xdp_md *ctx, struct in
  * unconnected socket that would take the datagram is no proof either way
  * (see the README): the caller delivers it here.
  */
-static __always_inline int udp_verdict(struct xdp_md *ctx, struct inner_flow *f, bool *unknown)
+static __always_inline enum sc_verdict udp_verdict(struct xdp_md *ctx, struct inner_flow *f,
+						   bool *unknown)
 {
 	struct bpf_sock *sk;
 	enum sc_verdict v = SC_HAND_ON;
