@@ -136,6 +136,8 @@ int encap_second(struct xdp_md *ctx)
  * header and 4 bytes of private data holding the address) on an outer
  * IPv4 header: 36 bytes pushed, against 20 for plain ipip and 28 with the
  * IP option. UDP checksum zero, as RFC 6935 allows for tunnels over IPv4.
+ * A bare push, without forward_remote()'s MTU check and counters: its cost
+ * is a lower bound for the format.
  */
 #define GUE_PORT 6080
 struct gue_encap {
