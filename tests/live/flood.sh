@@ -284,6 +284,8 @@ flood_scenario() {
 	}
 	# Each idle connection echoes once more, on the new ring, or broke.
 	wait_for $((IDLE + 10)) idle_done "$kind-idle"
+	diag "$(ctl stats | grep '^flow table' | tr '\n' ';')"
+	diag "agent: $(grep 'flow table:' "$WORK/agent.log" | tr '\n' ';')"
 	client_stop "$kind-idle"
 	client_stop "$kind-busy"
 	trap - EXIT
