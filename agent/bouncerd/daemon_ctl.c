@@ -619,6 +619,9 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 	free(slots);
 	free(per_backend);
 	reply = json_pack("{s:o, s:o, s:o}", "global", global, "vips", vips, "backends", backends);
+	/* Before the tick's first sample, one now. */
+	if (!d->flow_watch.sampled)
+		flow_watch_tick(&d->flow_watch, d->maps, (double)now_ms() / 1000.0);
 	sampled = flow_watch_json(&d->flow_watch, (double)now_ms() / 1000.0);
 	/* A fresh count, asked for, wins over the sample's. */
 	if (sampled && flows)

@@ -21,6 +21,9 @@
 #         b1's weight goes to 3 half way
 #   udp   datagrams to the UDP VIP on the same address; b2 is drained
 #         half way (its connections stay, new ones go elsewhere)
+#   stats `bouncerctl stats` shows the flow table as sampled within the
+#         sample period: its size, each CPU's share (the size over the
+#         possible CPUs: one LRU list each), and its turnover
 #
 # Run as root from anywhere; needs build/bouncerd, build/bouncerctl and
 # build/bouncer-decap, and trafgen (netsniff-ng). Prints "ok - NAME" /
@@ -284,7 +287,7 @@ flood_scenario() {
 	}
 	# Each idle connection echoes once more, on the new ring, or broke.
 	wait_for $((IDLE + 10)) idle_done "$kind-idle"
-	diag "$(ctl stats | grep '^flow table' | tr '\n' ';')"
+	diag "$(ctl stats >"$WORK/stats.txt" && grep '^flow table' "$WORK/stats.txt" | tr '\n' ';')"
 	diag "agent: $(grep 'flow table:' "$WORK/agent.log" | tr '\n' ';')"
 	client_stop "$kind-idle"
 	client_stop "$kind-busy"
@@ -302,7 +305,23 @@ scenario_syn() { flood_scenario syn b3_up backend add web "$B3_IP:$PORT"; }
 scenario_ack() { flood_scenario ack b1_weight3 backend set web "$B1_IP:$PORT" weight 3; }
 scenario_udp() { flood_scenario udp b2_drained backend set web "$B2_IP:$PORT" state drain; }
 
+# ft_field KEY: the flow table's KEY in bouncerctl stats.
+ft_field() { ctl -j stats | json "d['flow_table']['$1']"; }
+
+scenario_stats() {
+	local cpus out
+	cpus=$(awk -F- '{ print $NF + 1 }' /sys/devices/system/cpu/possible)
+	[[ $(ft_field size_ipv4) == "$FLOW_TABLE" && $(ft_field size_ipv6) == "$FLOW_TABLE" ]]
+	[[ $(ft_field cpu_share_ipv4) == $((FLOW_TABLE / cpus)) ]]
+	# Sampled every 10 s at least (more when a count takes long).
+	"$PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) <= 11 else 1)" "$(ft_field sampled_s_ago)"
+	out=$(ctl stats)
+	grep -q "^flow table ipv4: [0-9]* of $FLOW_TABLE entries" <<<"$out"
+	grep -q '^flow table turnover: [0-9]* inserts/s, [0-9]* evictions/s' <<<"$out"
+}
+
 setup
+run stats scenario_stats
 run syn scenario_syn
 run ack scenario_ack
 run udp scenario_udp
