@@ -121,7 +121,7 @@ vips = (
                 env = { LOG_REQUESTS = "1"; };
                 restart = { min_uptime = 1; }; }; },
   { name = "mix"; address = "$VIP_MIX"; port = 80; ring_size = 1021; forwarding = "dsr";
-    check = { type = "tcp"; interval = 0.2; timeout = 0.15; rise = 1; fall = 2; };
+    check = { type = "tcp"; interval = $(scaled 0.2); timeout = $(scaled 0.15); rise = 1; fall = 2; };
     backends = ( { address = "$B1_IP"; port = 80; } );
     workers = { command = [ $mix_cmd ]; count = 2; port_base = 9200;
                 alt_port_base = 9250; ready_timeout = 3; kill_timeout = 2; }; },
