@@ -283,7 +283,7 @@ VM_TEST_BINS := $(patsubst $(BUILD)/%,$(VM_BIN)/%,$(TEST_BINS) $(LIVE_BINS))
 # What vm/run puts in the guest besides the scripts.
 VM_BINS := $(VM_TEST_BINS) $(PROGS)
 
-.PHONY: vm-bins vm-test vm-shell
+.PHONY: vm-bins vm-test vm-test-all vm-nic-test vm-shell
 
 $(VM_BIN)/tests/%: $(BUILD)/obj/tests/%.o $(VM_TESTLIB_OBJS) $(LIBAGENT)
 	$(call msg,LD,$@)
@@ -297,6 +297,17 @@ vm-bins: $(VM_BINS)
 VM_ARGS ?=
 vm-test: vm-bins
 	$(Q)vm/run --no-build $(VM_ARGS)
+
+# Every live suite, the slow ones under emulation included (vm/run's
+# SKIP_TESTS default names them, and why): for a kernel change, not for
+# each CI run.
+vm-test-all: vm-bins
+	$(Q)SKIP_TESTS= vm/run --no-build $(VM_ARGS)
+
+# bouncer in the guest, native XDP on its virtio-net NIC, with a client
+# and backends in host namespaces (vm/nic-test).
+vm-nic-test: vm-bins
+	$(Q)vm/nic-test $(VM_ARGS)
 
 vm-shell: vm-bins
 	$(Q)vm/run --no-build --shell $(VM_ARGS)
