@@ -295,8 +295,12 @@ vm-bins: $(VM_BINS)
 # VM_ARGS: more options and the tests for vm/run, e.g.
 # VM_ARGS='--kernel linux-image-amd64 datapath'.
 VM_ARGS ?=
+# Then the virtio NIC test (vm-nic-test, below), where root can build its
+# namespaces: a few minutes more under TCG.
 vm-test: vm-bins
 	$(Q)vm/run --no-build $(VM_ARGS)
+	$(Q)if [ "$$(id -u)" -eq 0 ]; then vm/nic-test; \
+	else echo "vm-test: vm-nic-test left out: it needs root (namespaces, a tap device)"; fi
 
 # Every live suite, the slow ones under emulation included (vm/run's
 # SKIP_TESTS default names them, and why): for a kernel change, not for
