@@ -126,8 +126,7 @@ static const char *native_refused(int err, const char *dev, char *buf, size_t le
 	char drv[64];
 
 	if (!dev_driver(dev, drv, sizeof(drv))) {
-		snprintf(buf, len, "native mode not supported by %s (%s); try --mode skb", dev,
-			 strerror(-err));
+		snprintf(buf, len, "native mode not supported by %s; try --mode skb", dev);
 		return buf;
 	}
 	if (!strcmp(drv, "virtio_net")) {
