@@ -248,9 +248,11 @@ lines_at_least() { [[ -f $1 && $(wc -l <"$1") -ge $2 ]]; }
 # requests URL N OUT: N fresh connections, one answer a line, or "FAIL
 # STATUS" with curl's exit status (28: timed out, 7: refused, 56: reset).
 requests() {
-	local i
+	local i max
+	# A request's time-out is a wall-clock bound: emulation needs more.
+	max=$(scaled 2)
 	for ((i = 0; i < $2; i++)); do
-		in_ns "$NS_C" curl -s --max-time 2 "$1" || echo "FAIL $?"
+		in_ns "$NS_C" curl -s --max-time "$max" "$1" || echo "FAIL $?"
 	done >"$3"
 }
 
