@@ -202,18 +202,18 @@ metrics = { listen = "127.0.0.1"; port = 9368; };
 vips = (
   { name = "web"; address = "$VIP_DSR"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "http"; path = "/"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE;
+    check = { type = "http"; path = "/"; interval = $(scaled "$INTERVAL"); timeout = $(scaled "$CHECK_TIMEOUT"); rise = $RISE;
               fall = $FALL; };
     backends = ( { address = "$B1_IP"; port = 80; },
                  { address = "$B2_IP"; port = 80; weight = $web_b2_weight; } ); },
   { name = "tunnel"; address = "$VIP_IPIP"; port = 80; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021;
-    check = { type = "tcp"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $(scaled "$INTERVAL"); timeout = $(scaled "$CHECK_TIMEOUT"); rise = $RISE; fall = $FALL; };
     backends = ( { address = "$B1_IP"; port = 80; weight = $tunnel_b1_weight; },
                  { address = "$B2_IP"; port = 80; } ); },
   { name = "web6"; address = "$VIP_6"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "tcp"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $(scaled "$INTERVAL"); timeout = $(scaled "$CHECK_TIMEOUT"); rise = $RISE; fall = $FALL; };
     backends = ( { address = "$B1_IP6"; port = 80; }, { address = "$B2_IP6"; port = 80; }
                  $web6_more ); }
 );
@@ -251,9 +251,11 @@ lines_at_least() { [[ -f $1 && $(wc -l <"$1") -ge $2 ]]; }
 # requests URL N OUT: N fresh connections, one answer a line, or "FAIL
 # STATUS" with curl's exit status (28: timed out, 7: refused, 56: reset).
 requests() {
-	local i
+	local i max
+	# A request's time-out is a wall-clock bound: emulation needs more.
+	max=$(scaled 2)
 	for ((i = 0; i < $2; i++)); do
-		in_ns "$NS_C" curl -s --max-time 2 "$1" || echo "FAIL $?"
+		in_ns "$NS_C" curl -s --max-time "$max" "$1" || echo "FAIL $?"
 	done >"$3"
 }
 

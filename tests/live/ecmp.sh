@@ -186,7 +186,7 @@ protocol device {
 	scan time 10;
 }
 protocol bfd {
-	interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+	interface "*" { min rx interval $(scaled 100) ms; min tx interval $(scaled 100) ms; multiplier 3; };
 }
 EOF
 }
@@ -258,12 +258,12 @@ announce = { table = 4242; withdraw_wait = 1.0; };
 vips = (
   { name = "web"; address = "$VIP"; port = $PORT; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021;
-    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $(scaled "$INTERVAL"); timeout = $(scaled 0.15); rise = $RISE; fall = $FALL; };
     backends = ( { address = "$(be_ip b1)"; port = $PORT; },
                  { address = "$(be_ip b2)"; port = $PORT; } ); },
   { name = "api"; address = "$VIP_API"; port = $PORT; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021; fail = "closed";
-    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $(scaled "$INTERVAL"); timeout = $(scaled 0.15); rise = $RISE; fall = $FALL; };
     backends = ( { address = "$(api_ip b1)"; port = $PORT; },
                  { address = "$(api_ip b2)"; port = $PORT; } ); }
 );

@@ -97,10 +97,12 @@ metrics = { listen = "127.0.0.1"; port = 9369; };
 vips = (
   { name = "ka"; address = "$VIP_KA"; port = 80; ring_size = 1021;
     workers = { command = [ "node", "$APP" ]; count = 2; port_base = 9500;
-                alt_port_base = 9510; drain = 2; kill_timeout = 2; }; },
+                alt_port_base = 9510; drain = 2; kill_timeout = 2;
+                ready_timeout = $(scaled 10); }; },
   { name = "short"; address = "$VIP_SHORT"; port = 80; ring_size = 1021;
     workers = { command = [ "node", "$APP" ]; count = 2; port_base = 9600;
-                alt_port_base = 9610; drain = 30; kill_timeout = 2; }; }
+                alt_port_base = 9610; drain = 30; kill_timeout = 2;
+                ready_timeout = $(scaled 10); }; }
 );
 EOF
 }

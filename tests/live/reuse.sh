@@ -82,7 +82,7 @@ flow_table_size = 65536;
 vips = (
   { name = "web"; address = "$VIP"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "tcp"; interval = 0.2; timeout = 0.15; rise = 1; fall = 2; };
+    check = { type = "tcp"; interval = $(scaled 0.2); timeout = $(scaled 0.15); rise = 1; fall = 2; };
     backends = ( ${list%, } ); }
 );
 EOF

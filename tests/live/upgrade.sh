@@ -61,7 +61,7 @@ SETUP_DONE=
 
 require_root upgrade
 require_built "$BOUNCERD" "$BOUNCERCTL" "$DECAP"
-require_tools git ethtool nsenter "$PY"
+require_tools ethtool nsenter "$PY"
 
 cleanup() {
 	set +e
@@ -85,6 +85,8 @@ trap "exit 1" INT TERM HUP PIPE
 # The old agent, built once from the commit's tree.
 build_old() {
 	[[ -x $OLD_TREE/build/bouncerd && -x $OLD_TREE/build/bouncerctl ]] && return 0
+	# Only to build it: the guest of vm/run gets it built.
+	require_tools git
 	# A shallow clone lacks the commit: its origin may still have it.
 	git -C "$ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null ||
 		git -C "$ROOT" fetch -q origin "$OLD_COMMIT" 2>/dev/null || true
@@ -100,6 +102,14 @@ build_old() {
 		exit 1
 	}
 }
+
+# --build-old: build the old agent and stop (vm/run does, for its guest,
+# which has neither the history nor a compiler).
+if [[ ${1:-} == --build-old ]]; then
+	SETUP_DONE=1
+	build_old
+	exit 0
+fi
 
 # Every echo server is named: the backends b1 and b2, the workers w0, w1.
 write_config() {
