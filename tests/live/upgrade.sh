@@ -121,10 +121,11 @@ control_socket = "$WORK/ctl.sock";
 flow_table_size = 65536;
 vips = (
   { name = "echo"; address = "$VIP"; port = $PORT; ring_size = 1021; forwarding = "dsr";
-    check = { type = "tcp"; interval = 0.5; timeout = 0.45; rise = 1; fall = 2; };
+    check = { type = "tcp"; interval = $(scaled 0.5); timeout = $(scaled 0.45); rise = 1; fall = 2; };
     backends = ( { address = "$B1_IP"; port = $PORT; }, { address = "$B2_IP"; port = $PORT; } );
     workers = { command = [ "sh", "-c", "exec $PY $WORK/echo_server.py \$PORT w\$WORKER_ID" ];
-                count = 2; port_base = 9700; alt_port_base = 9750; }; }
+                count = 2; port_base = 9700; alt_port_base = 9750;
+                ready_timeout = $(scaled 10); }; }
 );
 EOF
 }
@@ -147,7 +148,7 @@ kill_agent() {
 	wait_for 5 pid_gone "$WORK/agent.pid"
 }
 
-ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
+ctl() { in_ns "$NS_L" timeout "$(scaled 10)" "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
 agent_answers() { ctl status >/dev/null 2>&1; }
 
 all_up() {
