@@ -39,6 +39,11 @@ everything and prints one JSON object:
   when it woke up: a stall of the machine shows there), intervals [{t, new_ok, new_failed, broken}] per second,
   start, end.
 Times ("t", "start", "end") are Unix times, to set beside the caller's.
+
+Under emulation (BOUNCER_TIME_SCALE, as in tests/lib/live.sh: vm/run sets
+it) the wall-clock bounds --stall, --new-timeout and --max-time are
+multiplied by the factor, and so is --interval, while --rate is divided by
+it: the same load relative to the machine's speed, the same checks.
 """
 import argparse
 import asyncio
@@ -274,6 +279,12 @@ def main():
     ap.add_argument("--max-time", type=float, default=120.0)
     ap.add_argument("--progress")
     a = ap.parse_args()
+    scale = float(os.environ.get("BOUNCER_TIME_SCALE") or 1)
+    a.interval *= scale
+    a.stall *= scale
+    a.new_timeout *= scale
+    a.max_time *= scale
+    a.rate /= scale
     report = asyncio.run(Run(a).main())
     json.dump(report, sys.stdout)
     print()
