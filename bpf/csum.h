@@ -26,6 +26,20 @@ static __always_inline __u16 ipv4_header_csum(const struct iphdr *iph)
 	return csum_fold(sum);
 }
 
+/* Checksum of an IPv4 header of len bytes (a constant, a multiple of 4:
+ * a header with options of a known size), check field zero.
+ */
+static __always_inline __u16 ipv4_header_csum_len(const struct iphdr *iph, const int len)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u64 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < len / 2; i++)
+		sum += w[i];
+	return csum_fold(sum);
+}
+
 /* RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for a 16-bit field change. Byte
  * order does not matter as long as all three are in the same one.
  */

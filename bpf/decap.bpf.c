@@ -8,11 +8,19 @@
  * out, so that the stack sees the client's packet as if it had been sent
  * straight to the backend, and passes it on. Everything else is passed
  * unchanged; the program never drops, except for the one case RFC 6040
- * requires (outer CE on a packet that is not ECN capable).
+ * requires (outer CE on a packet that is not ECN capable) and a packet to
+ * be handed on that has no route.
+ *
+ * An outer header may carry a second chance (bouncer_decap.h): another
+ * backend, the one the load balancer's current ring names, while this one
+ * is the one its previous ring named. A mid-stream packet for which this
+ * host has no connection is then sent on to that backend, outer header
+ * kept and marked as handed on, instead of meeting a reset here.
  */
 #include "common.h"
 #include "csum.h"
 #include "bouncer_decap.h"
+#include "second_chance.h"
 
 /* The two ECN bits of the IPv4 TOS / IPv6 traffic class (RFC 3168). */
 #define ECN_MASK 0x3
@@ -40,6 +48,7 @@ struct pkt {
 	__u8 outer_ecn; /* ECN bits of the outer header */
 	__u8 set_ce; /* the inner packet must be marked CE */
 	__u8 pad[1];
+	struct sc_info sc;
 };
 
 struct {
@@ -48,6 +57,22 @@ struct {
 	__type(key, struct bnc_decap_key);
 	__type(value, __u32);
 } decap_addrs SEC(".maps");
+
+/* Outer sources a second chance is trusted from: the load balancers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BNC_DECAP_MAX_LBS);
+	__type(key, struct bnc_decap_key);
+	__type(value, __u32);
+} decap_lbs SEC(".maps");
+
+/* Where a packet may be handed on to: the other backends of our VIPs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BNC_DECAP_MAX_PEERS);
+	__type(key, struct bnc_decap_key);
+	__type(value, __u32);
+} decap_peers SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -121,32 +146,71 @@ static __always_inline int parse_outer_ipv4(void *l3, void *data_end, struct pkt
 	pkt->outer_dst.family = BNC_FAMILY_IPV4;
 	pkt->outer_dst.addr[0] = iph->daddr;
 	pkt->outer_len = iph->ihl * 4;
+	/* A second chance is the only option, right after the fixed header,
+	 * as the load balancer writes it; other options are stepped over as
+	 * before.
+	 */
+	if (iph->ihl == 5 + BNC_SC_OPT_V4_LEN / 4) {
+		struct bnc_sc_v4 *opt = (void *)(iph + 1);
+
+		if ((void *)(opt + 1) > data_end)
+			return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+		if (opt->type == BNC_SC_OPT_V4 && opt->len == BNC_SC_OPT_V4_LEN) {
+			pkt->sc.present = 1;
+			pkt->sc.flags = opt->flags;
+			pkt->sc.addr.family = BNC_FAMILY_IPV4;
+			pkt->sc.addr.addr[0] = opt->addr;
+			pkt->sc.outer_src.family = BNC_FAMILY_IPV4;
+			pkt->sc.outer_src.addr[0] = iph->saddr;
+		}
+	}
 	pkt->outer_frag = bpf_ntohs(iph->frag_off) & (IPV4_MF | IPV4_FRAG_OFFSET);
 	pkt->outer_ecn = iph->tos & ECN_MASK;
 	return BNC_CONTINUE;
 }
 
-/* Outer IPv6 header: is it IP-in-IP, and to which address? The load balancer
- * puts no extension headers on the outer header, so none are looked for.
+/* Outer IPv6 header: is it IP-in-IP, and to which address? The only
+ * extension header the load balancer puts on it is the destination options
+ * header of a second chance; no other is looked for.
  */
 static __always_inline int parse_outer_ipv6(void *l3, void *data_end, struct pkt *pkt)
 {
 	struct ipv6hdr *ip6h = l3;
+	struct bnc_sc_v6 *opt;
+	__u8 nexthdr;
 
 	if ((void *)(ip6h + 1) > data_end)
 		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
 	if (ip6h->version != 6)
 		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
-	if (ip6h->nexthdr == IPPROTO_IPIP)
+	nexthdr = ip6h->nexthdr;
+	pkt->outer_len = sizeof(*ip6h);
+	if (nexthdr == IPPROTO_DSTOPTS) {
+		opt = (void *)(ip6h + 1);
+		if ((void *)(opt + 1) > data_end)
+			return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+		if (opt->hdrlen != BNC_SC_DSTOPT_LEN / 8 - 1 || opt->type != BNC_SC_OPT_V6 ||
+		    opt->len != BNC_SC_OPT_V6_DATA_LEN)
+			return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
+		nexthdr = opt->nexthdr;
+		pkt->outer_len += BNC_SC_DSTOPT_LEN;
+		pkt->sc.present = 1;
+		pkt->sc.flags = opt->flags;
+		pkt->sc.addr.family = BNC_FAMILY_IPV6;
+		__builtin_memcpy(pkt->sc.addr.addr, opt->addr, sizeof(pkt->sc.addr.addr));
+		pkt->sc.outer_src.family = BNC_FAMILY_IPV6;
+		__builtin_memcpy(pkt->sc.outer_src.addr, &ip6h->saddr,
+				 sizeof(pkt->sc.outer_src.addr));
+	}
+	if (nexthdr == IPPROTO_IPIP)
 		pkt->inner_proto = ETH_P_IP;
-	else if (ip6h->nexthdr == IPPROTO_IPV6)
+	else if (nexthdr == IPPROTO_IPV6)
 		pkt->inner_proto = ETH_P_IPV6;
 	else
 		return count(BNC_DECAP_STAT_PASSED, XDP_PASS);
 
 	pkt->outer_dst.family = BNC_FAMILY_IPV6;
 	__builtin_memcpy(pkt->outer_dst.addr, &ip6h->daddr, sizeof(pkt->outer_dst.addr));
-	pkt->outer_len = sizeof(*ip6h);
 	/* Traffic class straddles the first two bytes; its ECN bits are bits
 	 * 5:4 of the second, the first byte of flow_lbl.
 	 */
@@ -292,6 +356,104 @@ static __always_inline int remove_outer(struct xdp_md *ctx, struct pkt *pkt)
 	return BNC_CONTINUE;
 }
 
+/* Sends the packet, outer header and all, to the second-chance backend:
+ * the outer destination becomes its address and the second chance is
+ * marked as used, so that the next backend never hands it on again. The
+ * outer source stays the load balancer's, which the next backend checks.
+ */
+static __always_inline int hand_on(struct xdp_md *ctx, void *l3, void *data_end, struct pkt *pkt)
+{
+	struct bpf_fib_lookup params = {};
+	struct ethhdr *eth = (void *)(long)ctx->data;
+	long rc;
+
+	if ((void *)(eth + 1) > data_end)
+		return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+	params.ifindex = ctx->ingress_ifindex;
+	if (pkt->sc.addr.family == BNC_FAMILY_IPV4) {
+		struct iphdr *iph = l3;
+		struct bnc_sc_v4 *opt = (void *)(iph + 1);
+
+		if ((void *)(opt + 1) > data_end)
+			return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+		iph->daddr = pkt->sc.addr.addr[0];
+		opt->flags |= BNC_SC_F_HANDED_ON;
+		iph->check = 0;
+		iph->check = ipv4_header_csum_len(iph, sizeof(*iph) + sizeof(*opt));
+		params.family = AF_INET;
+		params.ipv4_src = iph->saddr;
+		params.ipv4_dst = iph->daddr;
+		params.tot_len = bpf_ntohs(iph->tot_len);
+	} else {
+		struct ipv6hdr *ip6h = l3;
+		struct bnc_sc_v6 *opt = (void *)(ip6h + 1);
+
+		if ((void *)(opt + 1) > data_end)
+			return count(BNC_DECAP_STAT_MALFORMED, XDP_PASS);
+		__builtin_memcpy(&ip6h->daddr, pkt->sc.addr.addr, sizeof(ip6h->daddr));
+		opt->flags |= BNC_SC_F_HANDED_ON;
+		params.family = AF_INET6;
+		__builtin_memcpy(params.ipv6_src, &ip6h->saddr, sizeof(params.ipv6_src));
+		__builtin_memcpy(params.ipv6_dst, pkt->sc.addr.addr, sizeof(params.ipv6_dst));
+		params.tot_len = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	}
+
+	rc = bpf_fib_lookup(ctx, &params, sizeof(params), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		/* The stack forwards it (the outer destination is not ours
+		 * now) and resolves the neighbour on the way.
+		 */
+		return count(BNC_DECAP_STAT_HANDED_ON_STACK, XDP_PASS);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return count(BNC_DECAP_STAT_DROP_NOWHERE, XDP_DROP);
+	__builtin_memcpy(eth->h_dest, params.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, params.smac, ETH_ALEN);
+	if (params.ifindex == ctx->ingress_ifindex)
+		return count(BNC_DECAP_STAT_HANDED_ON, XDP_TX);
+	return count(BNC_DECAP_STAT_HANDED_ON, bpf_redirect(params.ifindex, 0));
+}
+
+/* The packet carries a second chance: hand it on, or BNC_CONTINUE to
+ * decapsulate it here. Handed on only when the load balancer sent it (its
+ * outer source is in decap_lbs), the second chance is one of our VIPs'
+ * backends (in decap_peers) and not ourselves, it was not handed on
+ * before, and this host has no connection for it.
+ */
+static __always_inline int second_chance(struct xdp_md *ctx, void *l3, void *data_end,
+					 struct pkt *pkt)
+{
+	struct inner_flow f = {};
+	bool unknown = false;
+	void *inner = l3 + pkt->outer_len;
+	void *th = NULL;
+	enum sc_verdict v;
+
+	if (pkt->sc.flags & BNC_SC_F_HANDED_ON)
+		return count(BNC_DECAP_STAT_SC_SECOND_HOP, BNC_CONTINUE);
+	if (pkt->sc.addr.family != pkt->outer_dst.family ||
+	    !bpf_map_lookup_elem(&decap_lbs, &pkt->sc.outer_src) ||
+	    !bpf_map_lookup_elem(&decap_peers, &pkt->sc.addr))
+		return count(BNC_DECAP_STAT_SC_REFUSED, BNC_CONTINUE);
+	if (bpf_map_lookup_elem(&decap_addrs, &pkt->sc.addr))
+		return count(BNC_DECAP_STAT_SC_LOCAL, BNC_CONTINUE);
+	if (!inner_flow_of(inner, data_end, pkt->inner_proto, &f, &th))
+		return count(BNC_DECAP_STAT_SC_UNKNOWN, BNC_CONTINUE);
+	if (f.proto == IPPROTO_TCP) {
+		if (f.syn)
+			return count(BNC_DECAP_STAT_SC_SYN, BNC_CONTINUE);
+		if (!th)
+			return count(BNC_DECAP_STAT_SC_UNKNOWN, BNC_CONTINUE);
+		v = tcp_verdict(ctx, &f, inner, th, data_end);
+	} else {
+		v = udp_verdict(ctx, &f, &unknown);
+		if (unknown)
+			return count(BNC_DECAP_STAT_SC_UNKNOWN, BNC_CONTINUE);
+	}
+	if (v == SC_DELIVER)
+		return count(BNC_DECAP_STAT_SC_LOCAL, BNC_CONTINUE);
+	return hand_on(ctx, l3, data_end, pkt);
+}
+
 SEC("xdp")
 int decap(struct xdp_md *ctx)
 {
@@ -321,6 +483,12 @@ int decap(struct xdp_md *ctx)
 	ret = check_decapable(l3, data_end, &pkt);
 	if (ret != BNC_CONTINUE)
 		return ret;
+
+	if (pkt.sc.present) {
+		ret = second_chance(ctx, l3, data_end, &pkt);
+		if (ret != BNC_CONTINUE)
+			return ret;
+	}
 
 	ret = remove_outer(ctx, &pkt);
 	if (ret != BNC_CONTINUE)

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Sending a packet to a remote backend: next-hop resolution (stored by the
- * agent or bpf_fib_lookup), IPIP/IP6IP6 encapsulation, the MAC rewrite and
- * the transmit verdict; and the ICMP reply for packets that would outgrow
- * the egress MTU once encapsulated.
+ * agent or bpf_fib_lookup), IPIP/IP6IP6 encapsulation (with a second chance
+ * when the selection names one), the MAC rewrite and the transmit verdict;
+ * and the ICMP reply for packets that would outgrow the egress MTU once
+ * encapsulated.
  */
 #ifndef BOUNCER_BPF_FORWARD_H
 #define BOUNCER_BPF_FORWARD_H
 
 #include "common.h"
 #include "csum.h"
+#include "bouncer_decap.h"
 #include "bouncer_hash.h"
 #include "icmp.h"
 #include "lb_maps.h"
@@ -35,10 +37,35 @@ struct next_hop {
 	__u32 mtu;
 };
 
-/* Encapsulation overhead of an outer header of the backend's family. */
-static __always_inline __u32 encap_overhead(const struct bnc_backend *be)
+/* Encapsulation overhead of an outer header of the backend's family, with
+ * the second chance's option when there is one.
+ */
+static __always_inline __u32 encap_overhead(const struct bnc_backend *be,
+					    const struct bnc_backend *second)
 {
-	return be->family == BNC_FAMILY_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	if (be->family == BNC_FAMILY_IPV6)
+		return sizeof(struct ipv6hdr) + (second ? BNC_SC_DSTOPT_LEN : 0);
+	return sizeof(struct iphdr) + (second ? BNC_SC_OPT_V4_LEN : 0);
+}
+
+/* The backend that an ipip packet carries as its second chance (see
+ * bouncer_decap.h), or NULL: second_id names one, the VIP forwards by ipip
+ * (dsr has nowhere to carry it), and it is a remote backend of the first
+ * one's family that is not down (the option holds one address of the outer
+ * header's family).
+ */
+static __always_inline const struct bnc_backend *
+second_chance_of(__u8 forwarding, const struct bnc_backend *be, __u32 second_id)
+{
+	const struct bnc_backend *second;
+
+	if (second_id == BNC_BACKEND_NONE || forwarding != BNC_FWD_IPIP)
+		return NULL;
+	second = bpf_map_lookup_elem(&backends, &second_id);
+	if (!second || second == be || second->kind != BNC_BACKEND_REMOTE ||
+	    second->state == BNC_BACKEND_DOWN || second->family != be->family)
+		return NULL;
+	return second;
 }
 
 static __always_inline int next_hop_fib(struct xdp_md *ctx, const struct packet *pkt,
@@ -171,13 +198,37 @@ static __always_inline int transmit(struct xdp_md *ctx, const __u8 *dmac, const 
 	return bpf_redirect(ifindex, 0);
 }
 
+/* The fixed 20 bytes of an outer IPv4 header without options, checksum
+ * zero.
+ */
+static __always_inline void encap_ipv4_fixed(struct iphdr *iph, const struct packet *pkt,
+					     __u8 inner_proto, const struct bnc_config *cfg,
+					     const struct bnc_backend *be)
+{
+	iph->version = 4;
+	iph->ihl = 5;
+	iph->tos = pkt->tos;
+	iph->tot_len = bpf_htons(pkt->l3_len + sizeof(*iph));
+	iph->id = 0;
+	/* Keep the sender's DF: it asked for PMTU discovery. */
+	iph->frag_off =
+		(pkt->ipv4_df || pkt->flow.family == BNC_FAMILY_IPV6) ? bpf_htons(IPV4_DF) : 0;
+	iph->ttl = BNC_TTL;
+	iph->protocol = inner_proto;
+	iph->check = 0;
+	iph->saddr = cfg->ipip_src_v4;
+	iph->daddr = be->addr[0];
+}
+
 /* Pushes an outer header of the backend's family in front of the IP
- * datagram. The inner packet is not touched: its checksums stay valid.
- * False when it could not be (no config entry, a frame too short): the
- * frame, perhaps half rewritten, is then to be dropped.
+ * datagram, with second's address as its second chance when second is not
+ * NULL. The inner packet is not touched: its checksums stay valid. False
+ * when it could not be (no config entry, a frame too short): the frame,
+ * perhaps half rewritten, is then to be dropped.
  */
 static __always_inline bool encap_push(struct xdp_md *ctx, const struct packet *pkt,
-				       const struct bnc_backend *be)
+				       const struct bnc_backend *be,
+				       const struct bnc_backend *second)
 {
 	__u32 zero = 0, l3_off = pkt->l3_off & L3_OFF_MASK, flow_label;
 	struct bnc_config *cfg = bpf_map_lookup_elem(&config, &zero);
@@ -193,7 +244,7 @@ static __always_inline bool encap_push(struct xdp_md *ctx, const struct packet *
 	/* Only the tags move: transmit() writes both MACs afterwards. */
 	if (!cfg || l3_off > sizeof(l2) || (pkt->nvlan && !l2_save(ctx, &l2)))
 		return false;
-	outer_len = encap_overhead(be);
+	outer_len = encap_overhead(be, second);
 	if (bpf_xdp_adjust_head(ctx, -outer_len))
 		return false;
 	if (!l2_push(ctx, pkt, &l2, be->family == BNC_FAMILY_IPV6 ? ETH_P_IPV6_BE : ETH_P_IP_BE))
@@ -212,30 +263,44 @@ static __always_inline bool encap_push(struct xdp_md *ctx, const struct packet *
 		ip6->flow_lbl[0] = ((pkt->tos & 0xf) << 4) | (flow_label >> 16);
 		ip6->flow_lbl[1] = flow_label >> 8;
 		ip6->flow_lbl[2] = flow_label;
-		ip6->payload_len = bpf_htons(pkt->l3_len);
-		ip6->nexthdr = inner_proto;
+		ip6->payload_len = bpf_htons(pkt->l3_len + (second ? BNC_SC_DSTOPT_LEN : 0));
+		ip6->nexthdr = second ? IPPROTO_DSTOPTS : inner_proto;
 		ip6->hop_limit = BNC_TTL;
 		__builtin_memcpy(&ip6->saddr, cfg->ipip_src_v6, sizeof(ip6->saddr));
 		__builtin_memcpy(&ip6->daddr, be->addr, sizeof(ip6->daddr));
+		if (second) {
+			struct bnc_sc_v6 *opt = (void *)(ip6 + 1);
+
+			if ((void *)(opt + 1) > data_end)
+				return false;
+			opt->nexthdr = inner_proto;
+			opt->hdrlen = BNC_SC_DSTOPT_LEN / 8 - 1;
+			opt->type = BNC_SC_OPT_V6;
+			opt->len = BNC_SC_OPT_V6_DATA_LEN;
+			*(__u32 *)&opt->flags = 0; /* flags and padding */
+			__builtin_memcpy(opt->addr, second->addr, sizeof(opt->addr));
+		}
+	} else if (second) {
+		struct iphdr *iph = data + l3_off;
+		struct bnc_sc_v4 *opt = (void *)(iph + 1);
+
+		if ((void *)(opt + 1) > data_end)
+			return false;
+		encap_ipv4_fixed(iph, pkt, inner_proto, cfg, be);
+		iph->ihl = 5 + BNC_SC_OPT_V4_LEN / 4;
+		iph->tot_len = bpf_htons(pkt->l3_len + sizeof(*iph) + sizeof(*opt));
+		opt->type = BNC_SC_OPT_V4;
+		opt->len = BNC_SC_OPT_V4_LEN;
+		opt->flags = 0;
+		opt->pad = 0;
+		opt->addr = second->addr[0];
+		iph->check = ipv4_header_csum_len(iph, sizeof(*iph) + sizeof(*opt));
 	} else {
 		struct iphdr *iph = data + l3_off;
 
 		if ((void *)(iph + 1) > data_end)
 			return false;
-		iph->version = 4;
-		iph->ihl = 5;
-		iph->tos = pkt->tos;
-		iph->tot_len = bpf_htons(pkt->l3_len + sizeof(*iph));
-		iph->id = 0;
-		/* Keep the sender's DF: it asked for PMTU discovery. */
-		iph->frag_off = (pkt->ipv4_df || pkt->flow.family == BNC_FAMILY_IPV6)
-					? bpf_htons(IPV4_DF)
-					: 0;
-		iph->ttl = BNC_TTL;
-		iph->protocol = inner_proto;
-		iph->check = 0;
-		iph->saddr = cfg->ipip_src_v4;
-		iph->daddr = be->addr[0];
+		encap_ipv4_fixed(iph, pkt, inner_proto, cfg, be);
 		iph->check = ipv4_header_csum(iph);
 	}
 	return true;
@@ -348,11 +413,16 @@ static __always_inline int reply_too_big(struct xdp_md *ctx, const struct packet
 	return XDP_TX;
 }
 
-/* Sends the packet to a remote backend as the VIP's forwarding asks. */
+/* Sends the packet to a remote backend as the VIP's forwarding asks; an
+ * ipip packet carries backends[second_id] as its second chance when
+ * second_chance_of() allows it.
+ */
 static __always_inline int forward_remote(struct xdp_md *ctx, const struct packet *pkt,
-					  __u8 forwarding, const struct bnc_backend *be)
+					  __u8 forwarding, const struct bnc_backend *be,
+					  __u32 second_id)
 {
-	__u32 overhead = forwarding == BNC_FWD_IPIP ? encap_overhead(be) : 0;
+	const struct bnc_backend *second = second_chance_of(forwarding, be, second_id);
+	__u32 overhead = forwarding == BNC_FWD_IPIP ? encap_overhead(be, second) : 0;
 	bool fib = be->flags & BNC_BACKEND_F_FIB;
 	struct next_hop nh;
 	__u32 mtu = be->mtu;
@@ -378,7 +448,7 @@ static __always_inline int forward_remote(struct xdp_md *ctx, const struct packe
 		return reply_too_big(ctx, pkt, mtu - overhead);
 	}
 	if (overhead) {
-		if (!encap_push(ctx, pkt, be)) {
+		if (!encap_push(ctx, pkt, be, second)) {
 			count_pkt(pkt, BNC_STAT_DROP_INTERNAL);
 			return XDP_DROP;
 		}

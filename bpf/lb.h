@@ -31,13 +31,13 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 		count_pkt(pkt, BNC_STAT_PASS_LOCAL);
 		return XDP_PASS;
 	}
-	return forward_remote(ctx, pkt, sel->forwarding, sel->backend);
+	return forward_remote(ctx, pkt, sel->forwarding, sel->backend, sel->second_id);
 }
 
 static __always_inline int handle_service(struct xdp_md *ctx, const struct packet *pkt)
 {
 	struct bnc_vip_value *vip;
-	struct selection sel = {};
+	struct selection sel = { .second_id = BNC_BACKEND_NONE };
 	struct cache_ref cache;
 
 	/* The cache first: an established flow then needs no filter read,
@@ -86,7 +86,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bnc_flow_key flow = {};
 	struct bnc_vip_value *vip;
-	struct selection sel = {};
+	struct selection sel = { .second_id = BNC_BACKEND_NONE };
 
 	if (!icmp_quoted_flow(data, data_end, pkt, &flow))
 		goto pass;

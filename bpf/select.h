@@ -26,7 +26,8 @@ struct selection {
 	__u32 cache_epoch;
 	/* BNC_BACKEND_NONE, unless the packet is a changed slot's miss sent
 	 * to the slot's previous backend (select_unknown()): then the slot's
-	 * current backend, the second chance for a packet prev does not know.
+	 * current backend, the second chance for a packet prev does not know
+	 * (ipip only: see second_chance_of() in forward.h).
 	 */
 	__u32 second_id;
 };

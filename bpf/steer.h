@@ -159,7 +159,7 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 {
 	struct bnc_vip_value *vip;
 	struct packet pkt = {};
-	struct selection sel = {};
+	struct selection sel = { .second_id = BNC_BACKEND_NONE };
 	__u32 picked;
 	bool remote;
 

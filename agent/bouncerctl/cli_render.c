@@ -522,6 +522,37 @@ void cli_render_backend_list(FILE *f, const json_t *r)
 	render_rows(f, json_object_get(r, "backends"), backend_cols, ARRAY_SIZE(backend_cols));
 }
 
+/* The agent's sample of the flow table (none in its first seconds). */
+static void render_flow_table(FILE *f, const json_t *ft)
+{
+	static const char *const families[] = { "ipv4", "ipv6" };
+	char key[32];
+
+	if (!json_is_object(ft))
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++) {
+		long long n, size, share;
+
+		n = json_integer_value(json_object_get(ft, families[i]));
+		snprintf(key, sizeof(key), "size_%s", families[i]);
+		size = json_integer_value(json_object_get(ft, key));
+		snprintf(key, sizeof(key), "cpu_share_%s", families[i]);
+		share = json_integer_value(json_object_get(ft, key));
+		fprintf(f,
+			"flow table %s: %lld of %lld entries (%.1f%%), %lld for the flows each CPU "
+			"sees first\n",
+			families[i], n, size, size ? 100.0 * (double)n / (double)size : 0.0, share);
+	}
+	fprintf(f,
+		"flow table turnover: %.0f inserts/s, %.0f evictions/s, %lld evictions in all%s "
+		"(sampled %.0f s ago)\n\n",
+		json_number_value(json_object_get(ft, "inserts_per_s")),
+		json_number_value(json_object_get(ft, "evictions_per_s")),
+		json_integer_value(json_object_get(ft, "evictions")),
+		json_is_true(json_object_get(ft, "evicting")) ? ", EVICTING" : "",
+		json_number_value(json_object_get(ft, "sampled_s_ago")));
+}
+
 void cli_render_stats(FILE *f, const json_t *r)
 {
 	static const struct col vip_rate_cols[] = {
@@ -549,6 +580,7 @@ void cli_render_stats(FILE *f, const json_t *r)
 	table_print(f, &t);
 	table_free(&t);
 	fputc('\n', f);
+	render_flow_table(f, json_object_get(r, "flow_table"));
 	render_rows(f, json_object_get(r, "vips"), vip_rate_cols, ARRAY_SIZE(vip_rate_cols));
 	fputc('\n', f);
 	render_rows(f, json_object_get(r, "backends"), backend_rate_cols,

@@ -68,6 +68,8 @@ struct top_sample {
 	double new_flows; /* flows placed a second, all VIPs; NAN: unknown */
 	bool flow_table;
 	unsigned long long flows4, flows6, size4, size6;
+	/* The agent's last sample of the table's turnover; NAN: none. */
+	double inserts_per_s, evictions_per_s;
 	struct top_vip *vips;
 	size_t nvips;
 };
@@ -307,6 +309,8 @@ struct top_sample *top_sample_new(const struct top_replies *r, const struct top_
 	s->flows6 = count_field(ft, "ipv6");
 	s->size4 = count_field(ft, "size_ipv4");
 	s->size6 = count_field(ft, "size_ipv6");
+	s->inserts_per_s = num_field(ft, "inserts_per_s");
+	s->evictions_per_s = num_field(ft, "evictions_per_s");
 	return s;
 fail:
 	top_sample_free(s);
@@ -447,6 +451,10 @@ static void header(FILE *f, const struct top_sample *s, const struct top_view *v
 		fputs("  flow table", f);
 		flow_table_line(f, "v4", s->flows4, s->size4);
 		flow_table_line(f, "v6", s->flows6, s->size6);
+		if (isfinite(s->inserts_per_s))
+			fprintf(f, "  inserts %s/s  evictions %s/s",
+				cli_format_rate(s->inserts_per_s, a, sizeof(a)),
+				cli_format_rate(s->evictions_per_s, b, sizeof(b)));
 	}
 	fputs("\ndrops", f);
 	/* Only the reasons that happened: the others are noise here. */

@@ -16,6 +16,7 @@
 #include "announce.h"
 #include "config.h"
 #include "daemon_state.h"
+#include "flow_watch.h"
 #include "health.h"
 #include "lock.h"
 #include "maps.h"
@@ -110,6 +111,7 @@ struct daemon {
 	struct ctl_server *ctl;
 	struct metrics *metrics;
 	struct event *tick; /* rates, next hops, state file */
+	struct flow_watch flow_watch; /* the flow table's fill and turnover */
 	struct event *sig_hup, *sig_term, *sig_int;
 	char state_path[256];
 	struct saved_state *saved; /* what the previous agent left, until start ends */

@@ -17,6 +17,7 @@
 #include "common/ctl.h"
 #include "daemon.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "common/vocab.h"
 #include "workers_log.h"
 
@@ -560,7 +561,7 @@ static json_t *flow_table_json(struct daemon *d, __u32 *per_backend)
 static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
 	json_t *global = json_object(), *vips = json_array(), *backends = json_array();
-	json_t *flows = NULL, *reply;
+	json_t *flows = NULL, *sampled, *reply;
 	bool want_flows = json_is_true(json_object_get(args, "flows"));
 	__u32 *slots = ring_slots(d), *per_backend = NULL;
 	struct bnc_global_stats g;
@@ -618,10 +619,18 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 	free(slots);
 	free(per_backend);
 	reply = json_pack("{s:o, s:o, s:o}", "global", global, "vips", vips, "backends", backends);
-	if (reply && flows)
-		json_object_set_new(reply, "flow_table", flows);
+	/* Before the tick's first sample, one now. */
+	if (!d->flow_watch.sampled)
+		flow_watch_tick(&d->flow_watch, d->maps, (double)now_ms() / 1000.0);
+	sampled = flow_watch_json(&d->flow_watch, (double)now_ms() / 1000.0);
+	/* A fresh count, asked for, wins over the sample's. */
+	if (sampled && flows)
+		json_object_update(sampled, flows);
+	json_decref(flows);
+	if (reply && sampled)
+		json_object_set_new(reply, "flow_table", sampled);
 	else
-		json_decref(flows);
+		json_decref(sampled);
 	return reply;
 }
 
@@ -818,6 +827,7 @@ static json_t *cmd_flow_flush(struct daemon *d, const json_t *args, char *err, s
 		snprintf(err, errlen, "cannot flush the flow table");
 		return NULL;
 	}
+	flow_watch_deleted(&d->flow_watch, flushed);
 	log_info("flushed %zu flows", flushed);
 	return json_pack("{s:I}", "flushed", (json_int_t)flushed);
 }

@@ -149,6 +149,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	daemon_refresh(d, ++ticks % 5 == 0);
 	daemon_host_tick(d);
+	flow_watch_tick(&d->flow_watch, d->maps, (double)now_ms() / 1000.0);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)

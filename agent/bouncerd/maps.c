@@ -1013,6 +1013,22 @@ int bnc_maps_flow_usage(struct bnc_maps *m, struct bnc_flow_usage *out, __u32 *p
 	return 0;
 }
 
+static __u32 cpu_share(const struct bpf_map *map)
+{
+	int cpus = libbpf_num_possible_cpus();
+	__u32 size = bpf_map__max_entries(map);
+
+	if (!(bpf_map__map_flags(map) & BPF_F_NO_COMMON_LRU) || cpus <= 0)
+		return size;
+	return size / (__u32)cpus;
+}
+
+void bnc_maps_flow_cpu_share(struct bnc_maps *m, __u32 *share4, __u32 *share6)
+{
+	*share4 = cpu_share(m->skel->maps.flows4);
+	*share6 = cpu_share(m->skel->maps.flows6);
+}
+
 struct flow_victims {
 	const __u32 *backend_id;
 	struct bnc_flow_key *keys;

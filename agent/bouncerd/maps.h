@@ -172,6 +172,11 @@ struct bnc_flow_usage {
  * Reads the table in batches: cost in proportion to the entries in use.
  */
 int bnc_maps_flow_usage(struct bnc_maps *m, struct bnc_flow_usage *out, __u32 *per_backend);
+/* Entries the flow table holds for the flows one CPU sees first: its
+ * size, or its size over the possible CPUs when each CPU has an LRU list
+ * of its own (BPF_F_NO_COMMON_LRU).
+ */
+void bnc_maps_flow_cpu_share(struct bnc_maps *m, __u32 *share4, __u32 *share6);
 /* Deletes every flow, or only those on backend_id when it is not NULL;
  * *flushed (if not NULL) gets the number deleted.
  */

@@ -296,7 +296,6 @@ fail:
 
 int metrics_render(struct daemon *d, FILE *f)
 {
-	struct bnc_flow_usage flows;
 	struct bnc_global_stats g;
 	struct samples s;
 
@@ -321,20 +320,32 @@ int metrics_render(struct daemon *d, FILE *f)
 				flow_lookups[i].result,
 				(unsigned long long)g.counters[flow_lookups[i].stat]);
 	}
-	if (bnc_maps_flow_usage(d->maps, &flows, NULL) == 0) {
-		/* The table is LRU: full, it evicts the flows idle longest,
-		 * which may still be open.
+	if (d->flow_watch.sampled) {
+		const struct flow_watch *w = &d->flow_watch;
+
+		/* Sampled by the agent's tick (see flow_watch.h): counting a
+		 * table of millions of entries on every scrape would cost a
+		 * second each time. The table is LRU: full, it evicts the flows
+		 * idle longest, which may still be open.
 		 */
 		help_type(f, "bouncer_flow_table_entries", METRIC_GAUGE,
-			  "Entries in use in the flow table, by address family.");
+			  "Entries in use in the flow table, by address family (sampled).");
 		fprintf(f, "bouncer_flow_table_entries{family=\"ipv4\"} %llu\n",
-			(unsigned long long)flows.ipv4);
+			(unsigned long long)w->usage.ipv4);
 		fprintf(f, "bouncer_flow_table_entries{family=\"ipv6\"} %llu\n",
-			(unsigned long long)flows.ipv6);
+			(unsigned long long)w->usage.ipv6);
 		help_type(f, "bouncer_flow_table_size", METRIC_GAUGE,
 			  "Entries the flow table holds, by address family.");
-		fprintf(f, "bouncer_flow_table_size{family=\"ipv4\"} %u\n", flows.size4);
-		fprintf(f, "bouncer_flow_table_size{family=\"ipv6\"} %u\n", flows.size6);
+		fprintf(f, "bouncer_flow_table_size{family=\"ipv4\"} %u\n", w->usage.size4);
+		fprintf(f, "bouncer_flow_table_size{family=\"ipv6\"} %u\n", w->usage.size6);
+		help_type(f, "bouncer_flow_table_cpu_share", METRIC_GAUGE,
+			  "Entries the flow table holds for the flows one CPU sees first.");
+		fprintf(f, "bouncer_flow_table_cpu_share{family=\"ipv4\"} %u\n", w->cpu_share4);
+		fprintf(f, "bouncer_flow_table_cpu_share{family=\"ipv6\"} %u\n", w->cpu_share6);
+		help_type(f, "bouncer_flow_table_evictions_total", METRIC_COUNTER,
+			  "Entries the flow table evicted to make room, estimated from inserts "
+			  "and fill.");
+		fprintf(f, "bouncer_flow_table_evictions_total %llu\n", w->evictions);
 	}
 	help_type(f, "bouncer_host_drained", METRIC_GAUGE,
 		  "1 while the host is drained (bouncerctl host drain): it announces nothing.");

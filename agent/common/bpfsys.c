@@ -3,12 +3,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <linux/magic.h>
 
 #include "bpfsys.h"
@@ -90,8 +95,63 @@ int xdp_link_create(int prog_fd, int ifindex, bool skb)
 	return fd < 0 ? -errno : fd;
 }
 
+/* The name of the driver behind dev, as ethtool -i gives it, in buf; false
+ * when the device has none to tell (or is gone).
+ */
+static bool dev_driver(const char *dev, char *buf, size_t len)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = { 0 };
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (char *)&info;
+	err = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	if (err || !info.driver[0])
+		return false;
+	snprintf(buf, len, "%.*s", (int)sizeof(info.driver), info.driver);
+	return true;
+}
+
+/* Native mode refused by the driver (the kernel's reason goes to the
+ * netlink request, which a link does not have): name the driver, and for
+ * virtio_net, the one an operator meets first in a VM, what it asks for.
+ */
+static const char *native_refused(int err, const char *dev, char *buf, size_t len)
+{
+	char drv[64];
+
+	if (!dev_driver(dev, drv, sizeof(drv))) {
+		snprintf(buf, len, "native mode not supported by %s; try --mode skb", dev);
+		return buf;
+	}
+	if (!strcmp(drv, "virtio_net")) {
+		snprintf(
+			buf, len,
+			"the virtio_net driver of %s refused native mode (%s): it needs the host's "
+			"receive offloads off (ethtool -K %s rx-gro-hw off, or QEMU's "
+			"guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off,guest_csum=off "
+			"where the device does not let the guest switch them), an MTU that fits a "
+			"page (at most about 3500 bytes), and on older kernels a spare queue pair "
+			"per CPU (QEMU: mq=on, and twice as many queues as CPUs); try --mode skb",
+			dev, strerror(-err), dev);
+		return buf;
+	}
+	snprintf(buf, len,
+		 "the %s driver of %s refused native mode (%s): see the driver's XDP "
+		 "requirements; try --mode skb",
+		 drv, dev, strerror(-err));
+	return buf;
+}
+
 const char *xdp_link_explain(int err, const char *dev, bool skb, char *buf, size_t len)
 {
+	if (!skb && (err == -EOPNOTSUPP || err == -EINVAL || err == -ENOMEM || err == -ENOSPC))
+		return native_refused(err, dev, buf, len);
 	switch (err) {
 	case -EBUSY:
 	case -EEXIST:
@@ -104,10 +164,6 @@ const char *xdp_link_explain(int err, const char *dev, bool skb, char *buf, size
 			 dev, dev);
 		break;
 	case -EOPNOTSUPP:
-		if (!skb) {
-			snprintf(buf, len, "native mode not supported by %s; try --mode skb", dev);
-			break;
-		}
 		snprintf(buf, len, "attach to %s in skb mode: %s", dev, strerror(-err));
 		break;
 	default:

@@ -38,6 +38,8 @@
 #define PIN_LINK "link"
 #define PIN_STATS "stats"
 #define PIN_ADDRS "addrs"
+#define PIN_LBS "lbs"
+#define PIN_PEERS "peers"
 
 #define EXIT_USAGE 2
 
@@ -51,6 +53,11 @@ struct ctx {
 	const char *pin_dir; /* --pin, or NULL for PIN_ROOT/DEV */
 	enum attach_mode mode;
 	bool mode_set;
+	/* --lb and --peer, in the order given. */
+	const char *lbs[BNC_DECAP_MAX_LBS];
+	int nr_lbs;
+	const char *peers[BNC_DECAP_MAX_PEERS];
+	int nr_peers;
 	int argc; /* arguments after the command */
 	char **argv;
 };
@@ -79,6 +86,18 @@ static const struct opt_spec opts[] = {
 	  .id = 'p',
 	  .help = "pin directory on a bpf filesystem\n"
 		  "(default " PIN_ROOT "/DEV)" },
+	{ .long_name = "lb",
+	  .arg = "ADDR",
+	  .id = 'l',
+	  .help = "attach: a load balancer's ipip source address; a second\n"
+		  "chance is trusted only from these (repeat for each,\n"
+		  "at most 64; none: never hand on)" },
+	{ .long_name = "peer",
+	  .arg = "ADDR",
+	  .id = 'P',
+	  .help = "attach: an address a packet may be handed on to: the\n"
+		  "other backends of this backend's VIPs (repeat for\n"
+		  "each, at most 1024; none: never hand on)" },
 	{ .short_name = 'v',
 	  .long_name = "verbose",
 	  .id = 'v',
@@ -101,16 +120,24 @@ static const char *const stat_names[] = {
 static int cmd_attach(const struct ctx *ctx);
 static int cmd_detach(const struct ctx *ctx);
 static int cmd_stats(const struct ctx *ctx);
+static int cmd_peers(const struct ctx *ctx);
 
 static const struct cmd cmds[] = {
-	{ "attach", "DEV ADDR [ADDR...] [--mode native|skb] [--pin DIR]",
+	{ "attach",
+	  "DEV ADDR [ADDR...] [--lb ADDR]... [--peer ADDR]... [--mode native|skb] [--pin DIR]",
 	  "Load the decap program, attach it to DEV and decapsulate IPIP packets\n"
 	  "(outer IPv4 or IPv6, protocol 4 or 41) whose outer destination is one\n"
 	  "of the ADDRs: IPv4 or IPv6 addresses of this host, at most 64. The\n"
 	  "program stays attached after the command exits: its link and maps are\n"
 	  "pinned in the pin directory. Mounts the bpf filesystem on " BPFFS_ROOT "\n"
-	  "if it is not mounted.",
+	  "if it is not mounted. A packet whose outer header carries a second\n"
+	  "chance, from an --lb address to a --peer address, and for which this\n"
+	  "host has no connection, is handed on to that peer.",
 	  2, -1, cmd_attach },
+	{ "peers", "DEV [ADDR...] [--pin DIR]",
+	  "Replace the addresses packets may be handed on to (--peer of attach)\n"
+	  "with the ADDRs; none: never hand on. For when the VIPs' backends change.",
+	  1, -1, cmd_peers },
 	{ "detach", "DEV [--pin DIR]", "Detach the program from DEV and remove its pin directory.",
 	  1, 1, cmd_detach },
 	{ "stats", "[DEV] [--pin DIR]",
@@ -141,7 +168,18 @@ static void usage(FILE *f)
 		   "                bad outer checksum, inner header truncated or of the wrong\n"
 		   "                version): passed unchanged, the stack drops it\n"
 		   "  drop_ecn      outer header marked CE, inner packet not ECN capable:\n"
-		   "                dropped (RFC 6040)\n");
+		   "                dropped (RFC 6040)\n"
+		   "  handed_on     carried a second chance, no connection here: sent on to\n"
+		   "                the second-chance backend\n"
+		   "  handed_on_stack  the same, through the stack (next hop's MAC unknown)\n"
+		   "  drop_nowhere  to be handed on, but no route there: dropped\n"
+		   "Second-chance outcomes, counted besides decapsulated:\n"
+		   "  sc_local      a connection here: delivered here\n"
+		   "  sc_syn        a SYN: never handed on\n"
+		   "  sc_refused    not from an --lb address or not to a --peer: ignored\n"
+		   "  sc_second_hop handed on once already: never again\n"
+		   "  sc_unknown    not TCP or UDP, a fragment, or UDP that only an unconnected\n"
+		   "                socket here would take: delivered here\n");
 	fprintf(f, "\nExit status: 0 on success, 1 on failure, 2 on a usage error.\n");
 }
 
@@ -257,6 +295,30 @@ static int attach_xdp(int prog_fd, unsigned int ifindex, const char *dev, enum a
 	return fd;
 }
 
+/* Adds the addresses strs[0..n) to an address map (decap_lbs or
+ * decap_peers); what names them in messages.
+ */
+static int fill_addr_map(struct bpf_map *map, const char *const *strs, int n, const char *what)
+{
+	struct bnc_decap_key key;
+	__u32 zero = 0;
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		if (parse_addr(strs[i], &key)) {
+			log_warnx("bad %s address '%s': not an IPv4 or IPv6 address", what,
+				  strs[i]);
+			return -EINVAL;
+		}
+		err = bpf_map__update_elem(map, &key, sizeof(key), &zero, sizeof(zero), BPF_ANY);
+		if (err) {
+			log_warnx("add %s address '%s': %s", what, strs[i], strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 static int cmd_attach(const struct ctx *ctx)
 {
 	struct bnc_decap_key keys[BNC_DECAP_MAX_ADDRS];
@@ -315,6 +377,12 @@ static int cmd_attach(const struct ctx *ctx)
 		}
 	}
 
+	err = fill_addr_map(skel->maps.decap_lbs, ctx->lbs, ctx->nr_lbs, "load balancer");
+	if (!err)
+		err = fill_addr_map(skel->maps.decap_peers, ctx->peers, ctx->nr_peers, "peer");
+	if (err)
+		goto cleanup;
+
 	link_fd = attach_xdp(bpf_program__fd(skel->progs.decap), ifindex, dev, ctx->mode);
 	if (link_fd < 0) {
 		err = link_fd;
@@ -342,6 +410,17 @@ static int cmd_attach(const struct ctx *ctx)
 		log_warnx("pin the address map in %s: %s", dir, strerror(-err));
 		goto cleanup;
 	}
+	err = join_path(path, dir, PIN_LBS);
+	if (!err)
+		err = bpf_map__pin(skel->maps.decap_lbs, path);
+	if (!err)
+		err = join_path(path, dir, PIN_PEERS);
+	if (!err)
+		err = bpf_map__pin(skel->maps.decap_peers, path);
+	if (err) {
+		log_warnx("pin the second-chance maps in %s: %s", dir, strerror(-err));
+		goto cleanup;
+	}
 	log_info("attached to %s in %s mode for %d address%s; pinned in %s", dev,
 		 ctx->mode == MODE_SKB ? "skb" : "native", nr_keys, nr_keys == 1 ? "" : "es", dir);
 
@@ -355,6 +434,10 @@ cleanup:
 		if (!join_path(path, dir, PIN_STATS))
 			unlink(path);
 		if (!join_path(path, dir, PIN_ADDRS))
+			unlink(path);
+		if (!join_path(path, dir, PIN_LBS))
+			unlink(path);
+		if (!join_path(path, dir, PIN_PEERS))
 			unlink(path);
 		if (created_dir)
 			rmdir(dir);
@@ -370,7 +453,7 @@ cleanup:
 
 static int cmd_detach(const struct ctx *ctx)
 {
-	const char *names[] = { PIN_LINK, PIN_STATS, PIN_ADDRS };
+	const char *names[] = { PIN_LINK, PIN_STATS, PIN_ADDRS, PIN_LBS, PIN_PEERS };
 	char dir[PATH_MAX], path[PATH_MAX];
 	const char *dev = ctx->argv[0];
 	int link_fd = -1;
@@ -471,21 +554,27 @@ static const char *link_state(const char *dir, char *buf, size_t len)
 	return buf;
 }
 
-static int print_addrs(const char *dir)
+/* Prints the addresses of the map pinned as dir/name under the heading
+ * title. A map that an attach of an older version did not pin is left
+ * out when optional.
+ */
+static int print_addrs(const char *dir, const char *name, const char *title, bool optional)
 {
 	struct bnc_decap_key key, next, *prev = NULL;
 	char path[PATH_MAX], buf[INET6_ADDRSTRLEN];
 	int fd, err;
 
-	err = join_path(path, dir, PIN_ADDRS);
+	err = join_path(path, dir, name);
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
+		if (optional && fd == -ENOENT)
+			return 0;
 		log_warnx("open %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	printf("  %-13s", "addresses");
+	printf("  %-13s", title);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		printf(" %s", format_addr(&next, buf, sizeof(buf)));
 		key = next;
@@ -525,7 +614,11 @@ static int print_stats(const char *name, const char *dir)
 	}
 
 	printf("%s: %s\n", name, link_state(dir, state, sizeof(state)));
-	err = print_addrs(dir);
+	err = print_addrs(dir, PIN_ADDRS, "addresses", false);
+	if (!err)
+		err = print_addrs(dir, PIN_LBS, "lbs", true);
+	if (!err)
+		err = print_addrs(dir, PIN_PEERS, "peers", true);
 	if (err)
 		goto cleanup;
 	for (key = 0; key < BNC_DECAP_STAT_MAX; key++) {
@@ -594,6 +687,72 @@ cleanup:
 	return err;
 }
 
+/* Replaces the pinned peer map's entries: the new ones are added first,
+ * then the ones no longer named removed, so that a peer in both sets is
+ * never missing in between.
+ */
+static int cmd_peers(const struct ctx *ctx)
+{
+	struct bnc_decap_key keys[BNC_DECAP_MAX_PEERS], cur, next, *prev = NULL;
+	int nr = ctx->argc - 1, fd = -1, err = 0, i;
+	char dir[PATH_MAX], path[PATH_MAX];
+	bool keep;
+	__u32 zero = 0;
+
+	if (nr > BNC_DECAP_MAX_PEERS) {
+		log_warnx("too many peers: %d, at most %d", nr, BNC_DECAP_MAX_PEERS);
+		return -E2BIG;
+	}
+	for (i = 0; i < nr; i++) {
+		if (parse_addr(ctx->argv[i + 1], &keys[i])) {
+			log_warnx("bad address '%s': not an IPv4 or IPv6 address",
+				  ctx->argv[i + 1]);
+			return -EINVAL;
+		}
+	}
+	err = pin_dir_of(ctx, ctx->argv[0], dir);
+	if (!err)
+		err = join_path(path, dir, PIN_PEERS);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		log_warnx("open %s: %s (is decap attached to %s?)", path, strerror(-fd),
+			  ctx->argv[0]);
+		return fd;
+	}
+	for (i = 0; i < nr; i++) {
+		if (bpf_map_update_elem(fd, &keys[i], &zero, BPF_ANY)) {
+			err = -errno;
+			log_warnx("add peer '%s': %s", ctx->argv[i + 1], strerror(-err));
+			goto cleanup;
+		}
+	}
+	/* A deleted key restarts the walk from the start: next is looked up
+	 * again from prev, which stays a key that is kept.
+	 */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		keep = false;
+		for (i = 0; i < nr && !keep; i++)
+			keep = memcmp(&keys[i], &next, sizeof(next)) == 0;
+		if (keep) {
+			cur = next;
+			prev = &cur;
+			continue;
+		}
+		if (bpf_map_delete_elem(fd, &next) && errno != ENOENT) {
+			err = -errno;
+			log_warnx("remove a peer: %s", strerror(-err));
+			goto cleanup;
+		}
+	}
+	log_info("%d peer%s for %s", nr, nr == 1 ? "" : "s", ctx->argv[0]);
+
+cleanup:
+	close(fd);
+	return err;
+}
+
 /* Exit status of a command line that main() should return, or OPT_CONTINUE. */
 #define OPT_CONTINUE (-1)
 
@@ -614,6 +773,16 @@ static int handle_opt(int c, struct ctx *ctx, bool *verbose)
 			return usage_error("empty --pin");
 		ctx->pin_dir = optarg;
 		return OPT_CONTINUE;
+	case 'l':
+		if (ctx->nr_lbs >= BNC_DECAP_MAX_LBS)
+			return usage_error("more than %d --lb", BNC_DECAP_MAX_LBS);
+		ctx->lbs[ctx->nr_lbs++] = optarg;
+		return OPT_CONTINUE;
+	case 'P':
+		if (ctx->nr_peers >= BNC_DECAP_MAX_PEERS)
+			return usage_error("more than %d --peer", BNC_DECAP_MAX_PEERS);
+		ctx->peers[ctx->nr_peers++] = optarg;
+		return OPT_CONTINUE;
 	case 'v':
 		*verbose = true;
 		return OPT_CONTINUE;
@@ -632,7 +801,7 @@ static int handle_opt(int c, struct ctx *ctx, bool *verbose)
 
 int main(int argc, char **argv)
 {
-	struct ctx ctx = { .mode = MODE_NATIVE };
+	static struct ctx ctx = { .mode = MODE_NATIVE }; /* 8 KB of --peer: not on the stack */
 	struct opts_parser parser;
 	const struct cmd *cmd = NULL;
 	bool verbose = false;
@@ -674,6 +843,8 @@ int main(int argc, char **argv)
 
 	if (ctx.mode_set && cmd->run != cmd_attach)
 		return usage_error("--mode applies to attach only, not to %s", cmd->name);
+	if ((ctx.nr_lbs || ctx.nr_peers) && cmd->run != cmd_attach)
+		return usage_error("--lb and --peer apply to attach only, not to %s", cmd->name);
 	if (ctx.argc < cmd->min_args || (cmd->max_args >= 0 && ctx.argc > cmd->max_args))
 		return usage_error("%s: %s arguments; usage: %s %s %s", cmd->name,
 				   ctx.argc < cmd->min_args ? "missing" : "too many", PROG_NAME,

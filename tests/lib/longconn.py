@@ -24,12 +24,13 @@ tcpi_total_retrans): a lost SYN, sent again after a second, fails the
 connection, a stall of the machine does not.
 
 --progress: FILE is rewritten every 0.2 s with JSON {"new_ok", "new_failed",
-"broken"}, the counts so far, for a caller that waits for traffic.
+"broken", "echoes"}, the counts so far, for a caller that waits for traffic.
+--rate 0: no new connections, only the long ones.
 
 Runs until FILE exists, at most --max-time seconds (120), then closes
 everything and prints one JSON object:
   long, open_failed, broken, broken_list [{sport, backend, t, why}],
-  max_echo_s (the longest echo wait of a connection not broken), slow
+  echoes (answered, all long connections together), max_echo_s (the longest echo wait of a connection not broken), slow
   (echo waits over 0.5 s), waits {sport: the longest echo wait of that
   connection, when over 0.1 s}, long_by {backend: connections},
   new_ok, new_failed, new_by {backend: count}, new_failures [{t, end,
@@ -38,6 +39,11 @@ everything and prints one JSON object:
   when it woke up: a stall of the machine shows there), intervals [{t, new_ok, new_failed, broken}] per second,
   start, end.
 Times ("t", "start", "end") are Unix times, to set beside the caller's.
+
+Under emulation (BOUNCER_TIME_SCALE, as in tests/lib/live.sh: vm/run sets
+it) the wall-clock bounds --stall, --new-timeout and --max-time are
+multiplied by the factor, and so is --interval, while --rate is divided by
+it: the same load relative to the machine's speed, the same checks.
 """
 import argparse
 import asyncio
@@ -65,6 +71,7 @@ class Run:
         self.waits = {}  # sport -> its longest echo wait, over 0.1 s
         self.max_lag, self.lag_at = 0.0, None
         self.slow = 0
+        self.echoes = 0  # answered echoes of the long connections
         self.new_ok = 0
         self.new_failed = 0
         self.new_by = {}
@@ -119,6 +126,7 @@ class Run:
                 if line != msg:
                     why = "answered %r" % line[:20]
                     break
+                self.echoes += 1
                 self.max_echo = max(self.max_echo, took)
                 if took > 0.1:
                     self.waits[sport] = round(max(self.waits.get(sport, 0), took), 3)
@@ -179,6 +187,8 @@ class Run:
         self.new_by[name] = self.new_by.get(name, 0) + 1
 
     async def run_new(self):
+        if self.a.rate <= 0:
+            return
         loop = asyncio.get_running_loop()
         tasks = set()
         next_t = loop.time()
@@ -199,7 +209,7 @@ class Run:
         tmp = self.a.progress + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"new_ok": self.new_ok, "new_failed": self.new_failed,
-                       "broken": len(self.broken)}, f)
+                       "broken": len(self.broken), "echoes": self.echoes}, f)
         os.rename(tmp, self.a.progress)
 
     async def watch(self, deadline):
@@ -241,6 +251,7 @@ class Run:
         return {
             "long": len(self.conns), "open_failed": self.open_failed,
             "broken": len(self.broken), "broken_list": self.broken,
+            "echoes": self.echoes,
             "max_echo_s": round(self.max_echo, 3), "slow": self.slow,
             "waits": self.waits,
             "max_lag_s": round(self.max_lag, 3),
@@ -268,6 +279,12 @@ def main():
     ap.add_argument("--max-time", type=float, default=120.0)
     ap.add_argument("--progress")
     a = ap.parse_args()
+    scale = float(os.environ.get("BOUNCER_TIME_SCALE") or 1)
+    a.interval *= scale
+    a.stall *= scale
+    a.new_timeout *= scale
+    a.max_time *= scale
+    a.rate /= scale
     report = asyncio.run(Run(a).main())
     json.dump(report, sys.stdout)
     print()

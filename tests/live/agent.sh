@@ -125,18 +125,21 @@ trap cleanup EXIT
 # A signal (^C, a closed pipe, the runner's time-out) still cleans up.
 trap "exit 1" INT TERM HUP PIPE
 
-ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
+ctl() { in_ns "$NS_L" timeout "$(scaled 10)" "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
 
-# The backends' HTTP server: names itself; /slow streams for a while.
+# The backends' HTTP server: names itself; /slow streams for a while (2 s,
+# /long 8 s, both scaled like the test's other bounds).
 write_server() {
 	cat >"$WORK/server.py" <<'EOF'
 import http.server
+import os
 import socket
 import socketserver
 import sys
 import time
 
 NAME = sys.argv[2]
+TICK = 0.1 * float(os.environ.get("BOUNCER_TIME_SCALE") or 1)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -149,7 +152,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for _ in range(80 if self.path.startswith("/long") else 20):
                 self.wfile.write(b".")
                 self.wfile.flush()
-                time.sleep(0.1)
+                time.sleep(TICK)
         self.wfile.write(NAME.encode() + b"\n")
 
     def log_message(self, *args):
@@ -202,18 +205,18 @@ metrics = { listen = "127.0.0.1"; port = 9368; };
 vips = (
   { name = "web"; address = "$VIP_DSR"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "http"; path = "/"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE;
+    check = { type = "http"; path = "/"; interval = $(scaled "$INTERVAL"); timeout = $(scaled "$CHECK_TIMEOUT"); rise = $RISE;
               fall = $FALL; };
     backends = ( { address = "$B1_IP"; port = 80; },
                  { address = "$B2_IP"; port = 80; weight = $web_b2_weight; } ); },
   { name = "tunnel"; address = "$VIP_IPIP"; port = 80; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021;
-    check = { type = "tcp"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $(scaled "$INTERVAL"); timeout = $(scaled "$CHECK_TIMEOUT"); rise = $RISE; fall = $FALL; };
     backends = ( { address = "$B1_IP"; port = 80; weight = $tunnel_b1_weight; },
                  { address = "$B2_IP"; port = 80; } ); },
   { name = "web6"; address = "$VIP_6"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "tcp"; interval = $INTERVAL; timeout = $CHECK_TIMEOUT; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $(scaled "$INTERVAL"); timeout = $(scaled "$CHECK_TIMEOUT"); rise = $RISE; fall = $FALL; };
     backends = ( { address = "$B1_IP6"; port = 80; }, { address = "$B2_IP6"; port = 80; }
                  $web6_more ); }
 );
@@ -251,9 +254,11 @@ lines_at_least() { [[ -f $1 && $(wc -l <"$1") -ge $2 ]]; }
 # requests URL N OUT: N fresh connections, one answer a line, or "FAIL
 # STATUS" with curl's exit status (28: timed out, 7: refused, 56: reset).
 requests() {
-	local i
+	local i max
+	# A request's time-out is a wall-clock bound: emulation needs more.
+	max=$(scaled 2)
 	for ((i = 0; i < $2; i++)); do
-		in_ns "$NS_C" curl -s --max-time 2 "$1" || echo "FAIL $?"
+		in_ns "$NS_C" curl -s --max-time "$max" "$1" || echo "FAIL $?"
 	done >"$3"
 }
 
@@ -364,7 +369,7 @@ scenario_falsedown() {
 	log0=$(wc -l <"$WORK/agent.log")
 	# 24 downloads of 8 s: P(none on b1) < 6.2e-8, (511/1021)^24.
 	for i in $(seq 1 24); do
-		in_ns "$NS_C" curl -s --max-time 30 "http://$VIP_DSR/long" \
+		in_ns "$NS_C" curl -s --max-time "$(scaled 30)" "http://$VIP_DSR/long" \
 			>"$WORK/long.$i" 2>/dev/null &
 		pids+=($!)
 	done
@@ -375,6 +380,8 @@ scenario_falsedown() {
 	for i in $(seq 1 24); do
 		kill -0 "${pids[i - 1]}" 2>/dev/null || {
 			diag "download $i ended before b1 was down"
+			# b1 back, for the scenarios after this one.
+			ip -n "$NS_B1" route del blackhole "$L_IP/32"
 			return 1
 		}
 	done
@@ -418,7 +425,7 @@ scenario_drain() {
 	# 24 of them: P(none on b1) < 6.2e-8, (511/1021)^24 (was 8:
 	# (511/1021)^8 = 3.9e-3).
 	for i in $(seq 1 24); do
-		in_ns "$NS_C" curl -s --max-time 10 "http://$VIP_DSR/slow" \
+		in_ns "$NS_C" curl -s --max-time "$(scaled 10)" "http://$VIP_DSR/slow" \
 			>"$WORK/slow.$i" 2>/dev/null &
 		pids+=($!)
 	done
@@ -484,7 +491,7 @@ backends_now() {
 # second_agent LOG ARGS...: a second bouncerd in L; its exit status.
 second_agent() {
 	local rc=0
-	in_ns "$NS_L" timeout 10 "$BOUNCERD" -c "$WORK/bouncer.conf" "${@:2}" >"$1" 2>&1 </dev/null ||
+	in_ns "$NS_L" timeout "$(scaled 10)" "$BOUNCERD" -c "$WORK/bouncer.conf" "${@:2}" >"$1" 2>&1 </dev/null ||
 		rc=$?
 	echo "$rc"
 }
@@ -755,7 +762,7 @@ scenario_added() {
 
 scenario_metrics() {
 	local m="$WORK/metrics.txt" web
-	in_ns "$NS_L" curl -sf --max-time 2 "http://127.0.0.1:9368/metrics" >"$m"
+	in_ns "$NS_L" curl -sf --max-time "$(scaled 2)" "http://127.0.0.1:9368/metrics" >"$m"
 	grep -q '^# TYPE bouncer_datapath_packets_total counter$' "$m"
 	grep -q "^bouncer_backend_up{vip=\"web\",backend=\"$B1_IP\",port=\"80\"} 1$" "$m"
 	grep -q '^bouncer_backend_admin_state{vip="web",backend="'"$B2_IP"'",port="80",state="ready"} 1$' "$m"

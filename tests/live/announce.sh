@@ -86,13 +86,13 @@ flow_table_size = 65536;
 announce = { table = $1; withdraw_wait = 1.0; };
 vips = (
   { name = "web"; address = "$VIP_WEB"; port = 80; fail = "closed";
-    check = { type = "tcp"; interval = 0.2; timeout = 0.15; rise = 1; fall = 2; };
+    check = { type = "tcp"; interval = $(scaled 0.2); timeout = $(scaled 0.15); rise = 1; fall = 2; };
     backends = ( { address = "$B1_IP"; port = 80; } ); },
   { name = "open"; address = "$VIP_OPEN"; port = 80;
-    check = { type = "tcp"; interval = 0.2; timeout = 0.15; rise = 1; fall = 2; };
+    check = { type = "tcp"; interval = $(scaled 0.2); timeout = $(scaled 0.15); rise = 1; fall = 2; };
     backends = ( { address = "$SILENT_IP"; port = 80; } ); },
   { name = "closed"; address = "$VIP_CLOSED"; port = 80; fail = "closed";
-    check = { type = "tcp"; interval = 0.2; timeout = 0.15; rise = 1; fall = 2; };
+    check = { type = "tcp"; interval = $(scaled 0.2); timeout = $(scaled 0.15); rise = 1; fall = 2; };
     backends = ( { address = "$SILENT_IP"; port = 80; } ); }
 );
 EOF

@@ -5,6 +5,9 @@
 # frames (Ethernet, outer IPv4/IPv6, inner IPv4/IPv6 + UDP) from a packet
 # socket; B is the backend, with bouncer-decap attached to its veth in native
 # mode, a VIP on lo and a UDP server on the VIP that records what it gets.
+# For the second chance, A also plays a second backend (address A4_PEER,
+# decap on its veth, the VIP on lo, a server on PORT_A that B lacks): B
+# hands it what it has no socket for.
 #
 # Run as root from anywhere; needs build/bouncer-decap. Prints one
 # "ok - NAME" / "not ok - NAME" line per scenario; exit 77 when not root.
@@ -25,6 +28,8 @@ PIN_DIR=/sys/fs/bpf/bouncer-decap/$VETH_B
 # For the attaches that must fail, and the skb mode one.
 PIN_LO=/sys/fs/bpf/bnc-dc-$$-lo
 PIN_SKB=/sys/fs/bpf/bnc-dc-$$-skb
+PIN_SC=/sys/fs/bpf/bnc-dc-$$-sc
+PIN_SC_A=/sys/fs/bpf/bnc-dc-$$-sc-a
 
 A4=10.0.0.1
 B4=10.0.0.2
@@ -32,11 +37,14 @@ B4_OTHER=10.0.0.3 # B's too, but not given to decap
 A6=fd00:dc::1
 B6=fd00:dc::2
 B6_OTHER=fd00:dc::3
+A4_PEER=10.0.0.9 # A as the second backend
+A4_FORGER=10.0.0.77 # A too, but no load balancer of B's
 CLIENT4=10.99.0.7 # the client the load balancer forwards for
 CLIENT6=fd00:99::7
 VIP4=10.200.0.1
 VIP6=fd00:200::1
 PORT=7777
+PORT_A=7778 # only A, the second backend, serves it
 # This kernel has no 8021q module, so no VLAN devices: the tagged scenarios
 # use priority tags (VLAN id 0), which the core stack strips by itself and
 # delivers on the parent device. The program does not look at the id.
@@ -44,6 +52,7 @@ VLAN=0
 
 WORK=
 SERVER_PID=
+SERVER_A_PID=
 SETUP_DONE=
 FAILURES=0
 # shellcheck source=tests/lib/live.sh
@@ -66,13 +75,15 @@ cleanup() {
 	if [[ -z $SETUP_DONE ]]; then
 		echo "not ok - setup"
 	fi
-	if [[ -n $SERVER_PID ]]; then
-		kill "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
-	fi
+	for pid in "$SERVER_PID" "$SERVER_A_PID"; do
+		if [[ -n $pid ]]; then
+			kill "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+		fi
+	done
 	# Pins outlive namespaces: remove them, whatever state a scenario
 	# left them in.
-	for dir in "$PIN_DIR" "$PIN_LO" "$PIN_SKB"; do
+	for dir in "$PIN_DIR" "$PIN_LO" "$PIN_SKB" "$PIN_SC" "$PIN_SC_A"; do
 		[[ -d $dir ]] && rm -rf "$dir"
 	done
 	rmdir /sys/fs/bpf/bouncer-decap 2>/dev/null
@@ -181,6 +192,8 @@ p.add_argument("--bad-csum", action="store_true", help="corrupt the outer checks
 p.add_argument("--inner-src", required=True)
 p.add_argument("--inner-dst", required=True)
 p.add_argument("--inner-tos", type=int, default=0)
+p.add_argument("--sc", help="a second chance: this IPv4 address in the option")
+p.add_argument("--sc-flags", type=int, default=0)
 p.add_argument("--dport", type=int, required=True)
 p.add_argument("--payload", required=True)
 a = p.parse_args()
@@ -194,7 +207,9 @@ if a.outer_proto is not None:
     proto = a.outer_proto
 if family(a.outer_dst) == socket.AF_INET:
     outer = ipv4(a.outer_src, a.outer_dst, proto, a.outer_tos, inner,
-                 options=b"\x01" * a.outer_options,
+                 options=(b"\x01" * a.outer_options if not a.sc else
+                          struct.pack("!BBBx4s", 0x9E, 8, a.sc_flags,
+                                      socket.inet_pton(socket.AF_INET, a.sc))),
                  frag=0x2000 if a.outer_frag else 0x4000, bad_csum=a.bad_csum)
     ethertype = 0x0800
 else:
@@ -493,6 +508,66 @@ t_skb_mode() {
 	test ! -e "$PIN_SKB"
 }
 
+# counter_at PIN NAME: a counter of the decap pinned in PIN, in NS.
+counter_at() {
+	in_ns "$1" "$DECAP" stats --pin "$2" | awk -v name="$3" '$1 == name { print $2; found = 1 }
+		END { exit !found }'
+}
+
+# B trusts A4 and hands on to A4_PEER, where A decapsulates: a datagram to
+# a port B has no socket of reaches A's server; one with a socket at B, a
+# forged one and one handed on already stay at B.
+t_second_chance() {
+	local n
+	decap attach "$VETH_B" "$B4" --pin "$PIN_SC" --lb "$A4" --peer "$A4_PEER"
+	in_b sysctl -qw net.ipv4.ip_forward=1
+	in_b ip neigh replace "$A4_PEER" lladdr "$MAC_A" dev "$VETH_B" nud permanent
+	ip -n "$NS_A" addr add "$A4_PEER/24" dev "$VETH_A"
+	ip -n "$NS_A" addr add "$A4_FORGER/24" dev "$VETH_A"
+	ip -n "$NS_A" addr add "$VIP4/32" dev lo
+	ip -n "$NS_A" addr add "$VIP6/128" dev lo
+	for dev in all default "$VETH_A"; do
+		in_a sysctl -qw "net.ipv4.conf.$dev.rp_filter=0"
+	done
+	# Also the program XDP_TX on B's veth needs on A's end (FACTS.md).
+	in_a timeout 10 "$DECAP" attach "$VETH_A" "$A4_PEER" --pin "$PIN_SC_A"
+	nsenter --net="/run/netns/$NS_A" -- timeout 300 "$PY" "$WORK/server.py" \
+		"$WORK/received_a" "$WORK/ready_a" "$VIP4" "$VIP6" "$PORT_A" &
+	SERVER_A_PID=$!
+	wait_for "$TIMEOUT" test -s "$WORK/ready_a"
+
+	send44 --dport "$PORT_A" --sc "$A4_PEER" --payload sc-handed-on
+	wait_for "$TIMEOUT" grep -qxF -- "$CLIENT4 0 sc-handed-on" "$WORK/received_a"
+	[[ $(counter_at "$NS_B" "$PIN_SC" handed_on) == 1 ]]
+	[[ $(counter_at "$NS_A" "$PIN_SC_A" sc_second_hop) == 1 ]]
+	# B's server has an unconnected socket on PORT: B cannot tell, keeps it.
+	send44 --sc "$A4_PEER" --payload sc-unknown
+	expect_received "$CLIENT4 0 sc-unknown"
+	[[ $(counter_at "$NS_B" "$PIN_SC" sc_unknown) == 1 ]]
+	# Not from a load balancer: never handed on.
+	send --outer-src "$A4_FORGER" --outer-dst "$B4" --inner-src "$CLIENT4" \
+		--inner-dst "$VIP4" --dport "$PORT_A" --sc "$A4_PEER" --payload sc-forged
+	wait_for "$TIMEOUT" test "$(counter_at "$NS_B" "$PIN_SC" sc_refused)" == 1
+	# Handed on once already: never again.
+	send44 --dport "$PORT_A" --sc "$A4_PEER" --sc-flags 1 --payload sc-second-hop
+	wait_for "$TIMEOUT" test "$(counter_at "$NS_B" "$PIN_SC" sc_second_hop)" == 1
+	n=$(counter_at "$NS_B" "$PIN_SC" handed_on)
+	diag "handed on by B: $n"
+	[[ $n == 1 ]]
+	if grep -qE "sc-forged|sc-second-hop" "$WORK/received_a"; then
+		diag "A received what B must not hand on"
+		return 1
+	fi
+	decap stats --pin "$PIN_SC" | grep -qE "^  peers +$A4_PEER\$"
+	decap peers "$VETH_B" --pin "$PIN_SC"
+	if decap stats --pin "$PIN_SC" | grep -qF "$A4_PEER"; then
+		diag "peers left $A4_PEER in place"
+		return 1
+	fi
+	decap detach "$VETH_B" --pin "$PIN_SC"
+	in_a timeout 10 "$DECAP" detach "$VETH_A" --pin "$PIN_SC_A"
+}
+
 setup
 SETUP_DONE=1
 echo "ok - setup"
@@ -513,6 +588,7 @@ run ecn t_ecn
 run stats t_stats
 run detach t_detach
 run skb_mode t_skb_mode
+run second_chance t_second_chance
 
 if ((FAILURES)); then
 	echo "# $FAILURES scenario(s) failed"

@@ -63,6 +63,19 @@
 #              paper's case: a flow that moves to a host without its entry
 #              is placed on the new ring). Fails only if a connection that
 #              did not move broke.
+#   secondchance (needs slot history: SLOT_HISTORY=1) B3 added on every
+#              host, then H3 dies: 0 long connections broken in ipip; a
+#              moved flow that misses the flow table reaches its slot's
+#              previous backend, which hands it on to the current one when
+#              it has no socket for it. Prints how many packets the
+#              backends handed on. Replaces measure when it runs.
+#   secondchance_weight  (the same) then B1's weight changed on every
+#              host and H2 dies: 0 broken.
+#
+# SLOT_HISTORY=1 runs the second-chance scenarios: the load balancer's
+# datapath must keep each ring slot's previous backend and name it as the
+# second chance (struct selection's second_id). Until it does they are
+# reported as skipped and measure runs instead.
 #
 # Each agent announces what it can serve (announce = { table = 4242; }):
 # a blackhole route per VIP in kernel table 4242, which the host's BIRD
@@ -154,24 +167,27 @@ trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
 # ctl HOST ARGS...: bouncerctl against HOST's agent.
-ctl() { in_ns "$P-$1" timeout 10 "$BOUNCERCTL" -s "$WORK/$1/ctl.sock" "${@:2}"; }
+ctl() { in_ns "$P-$1" timeout "$(scaled 10)" "$BOUNCERCTL" -s "$WORK/$1/ctl.sock" "${@:2}"; }
 
 # birdc_at WHO ARGS...: WHO is a host or r.
-birdc_at() { timeout 10 birdc -s "$WORK/$1/bird.ctl" "${@:2}"; }
+birdc_at() { timeout "$(scaled 10)" birdc -s "$WORK/$1/bird.ctl" "${@:2}"; }
 
 # --- Configs ----------------------------------------------------------------
 # The BIRD configs are examples/bird-host.conf and examples/bird-router.conf
 # with this test's addresses, a log file and a control socket of their
 # own; the examples scenario checks that every other line is the same.
 
-# BGP timers, the same at both ends (bird-host.conf says why).
+# BGP timers, the same at both ends (bird-host.conf says why), scaled like
+# BFD's (bird_common): BFD, not the hold time, still takes a host out under
+# emulation, and a session's state still shows why it went down when the
+# test looks.
 bgp_timers() {
 	cat <<EOF
-	hold time 3;
-	keepalive time 1;
-	connect delay time 1;
-	connect retry time 1;
-	error wait time 1, 2;
+	hold time $(scaled 3);
+	keepalive time $(scaled 1);
+	connect delay time $(scaled 1);
+	connect retry time $(scaled 1);
+	error wait time $(scaled 1), $(scaled 2);
 	bfd on;
 EOF
 }
@@ -186,7 +202,7 @@ protocol device {
 	scan time 10;
 }
 protocol bfd {
-	interface "*" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; };
+	interface "*" { min rx interval $(scaled 100) ms; min tx interval $(scaled 100) ms; multiplier 3; };
 }
 EOF
 }
@@ -254,16 +270,16 @@ control_socket = "$WORK/$h/ctl.sock";
 flow_table_size = 65536;
 ipip_source = { v4 = "$(host_ip "$h")"; };
 ${2:+hash_seed = $2;}
-announce = { table = 4242; withdraw_wait = 1.0; };
+announce = { table = 4242; withdraw_wait = $(scaled 1.0); };
 vips = (
   { name = "web"; address = "$VIP"; port = $PORT; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021;
-    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $(scaled "$INTERVAL"); timeout = $(scaled 0.15); rise = $RISE; fall = $FALL; };
     backends = ( { address = "$(be_ip b1)"; port = $PORT; },
                  { address = "$(be_ip b2)"; port = $PORT; } ); },
   { name = "api"; address = "$VIP_API"; port = $PORT; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021; fail = "closed";
-    check = { type = "tcp"; interval = $INTERVAL; timeout = 0.15; rise = $RISE; fall = $FALL; };
+    check = { type = "tcp"; interval = $(scaled "$INTERVAL"); timeout = $(scaled 0.15); rise = $RISE; fall = $FALL; };
     backends = ( { address = "$(api_ip b1)"; port = $PORT; },
                  { address = "$(api_ip b2)"; port = $PORT; } ); }
 );
@@ -530,7 +546,7 @@ no_failures() {
 # --- Setup ----------------------------------------------------------------------
 
 setup() {
-	local h ns
+	local h ns x sc_args
 	WORK=$(mktemp -d /tmp/bnc-ecmp.XXXXXX)
 	mkdir -p "$PIN" "$WORK/r"
 	# The segment of the router and the hosts: R's end is vr, a host's vhN.
@@ -593,7 +609,14 @@ setup() {
 		ip -n "$ns" addr add "$VIP/32" dev lo
 		ip -n "$ns" addr add "$VIP_API/32" dev lo
 		in_ns "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-		in_ns "$ns" "$DECAP" attach vb "$(be_ip "$h")" "$(api_ip "$h")" --pin "$PIN/decap-$h" 2>/dev/null
+		# Second chances trusted from the hosts, handed on to the other
+		# backends; the route lookup that hands on needs forwarding.
+		in_ns "$ns" sysctl -qw net.ipv4.ip_forward=1
+		sc_args=()
+		for x in "${HOSTS[@]}"; do sc_args+=(--lb "$(host_ip "$x")"); done
+		for x in "${BACKENDS[@]}"; do sc_args+=(--peer "$(be_ip "$x")" --peer "$(api_ip "$x")"); done
+		in_ns "$ns" "$DECAP" attach vb "$(be_ip "$h")" "$(api_ip "$h")" --pin "$PIN/decap-$h" \
+			"${sc_args[@]}" 2>/dev/null
 		nsenter --net="/run/netns/$ns" -- "$PY" "$ROOT/tests/lib/echo_server.py" "$PORT" "$h" \
 			>"$WORK/$h/server.log" 2>&1 </dev/null &
 		echo $! >"$WORK/$h/server.pid"
@@ -621,9 +644,14 @@ setup() {
 
 # bird_statements FILE: FILE's statements, one a line, sorted, without
 # comments, addresses, names of sessions, logging and debugging.
+# Under emulation (BOUNCER_TIME_SCALE) the test's timers are scaled: their
+# lines are left out of both sides there, and compared on the host.
 bird_statements() {
+	local timers='^\(interface "\*" { min rx interval\|hold time\|keepalive time\|connect delay time\|connect retry time\|error wait time\) '
+	[[ ${BOUNCER_TIME_SCALE:-1} == 1 ]] && timers='^$'
 	sed -e 's/^[[:space:]]*//' -e '/^#/d' -e '/^$/d' \
-		-e '/^\(log\|debug\|router id\|local\|neighbor\|protocol bgp\) /d' "$1" | sort -u
+		-e '/^\(log\|debug\|router id\|local\|neighbor\|protocol bgp\) /d' "$1" |
+		grep -v "$timers" | sort -u
 }
 
 scenario_examples() {
@@ -700,13 +728,16 @@ scenario_spread() {
 # it was under way when the host died, or started before the router's
 # change.
 scenario_hostdies() {
-	local name=hostdies t_kill change window moved_n waits
+	local name=hostdies t_kill change window moved_n waits h1_at_r
 	client_start "$name"
 	paths "$WORK/$name.ready" "$WORK/$name.before"
 	more_new "$name" 50
 	t_kill=$(date +%s.%N)
 	host_die h1
 	wait_for 10 router_hosts_are "h2 h3"
+	# Why the router let h1 go, before its next attempt to connect
+	# replaces the reason.
+	h1_at_r=$(birdc_at r show protocols all h1 | tr -s ' ' | tr '\n' ';')
 	more_new "$name" 150
 	client_stop "$name"
 	paths "$WORK/$name.ready" "$WORK/$name.after"
@@ -727,12 +758,12 @@ scenario_hostdies() {
 	# (one every 0.1 s), which waited for the router's change.
 	[[ -n $waits ]]
 	awk '$1 < 0.1 { exit 1 }' <<<"$waits"
-	# BFD, not the hold time (3 s), took the host out, fast.
-	birdc_at r show protocols h1 | grep -q 'BFD session down' || {
-		diag "h1 at the router: $(birdc_at r show protocols all h1 | tr -s ' ' | tr '\n' ';')"
+	# BFD, not the hold time (3 s, scaled), took the host out, fast.
+	grep -q 'BFD session down' <<<"$h1_at_r" || {
+		diag "h1 at the router: $h1_at_r"
 		return 1
 	}
-	awk -v a="$change" -v b="$t_kill" 'BEGIN { exit !(a - b < 1.5) }'
+	awk -v a="$change" -v b="$t_kill" -v limit="$(scaled 1.5)" 'BEGIN { exit !(a - b < limit) }'
 	# Each failed new connection was under way when the host died, and
 	# started before the router's change.
 	[[ $(result "$name" "sum(1 for f in d['new_failures'] if not (f['t'] <= $change and f['end'] >= $t_kill))") == 0 ]]
@@ -846,7 +877,7 @@ scenario_drain() {
 	local name=drain out
 	client_start "$name"
 	more_new "$name" 50
-	out=$(ctl h4 host drain --wait --timeout 30)
+	out=$(ctl h4 host drain --wait --timeout "$(scaled 30)")
 	diag "h4: $(tr '\n' ' ' <<<"$out")"
 	grep -q '^host drained' <<<"$out"
 	router_hosts_are "h1 h2 h3"
@@ -874,7 +905,7 @@ scenario_drain() {
 api_serves() {
 	local i
 	for ((i = 0; i < $1; i++)); do
-		in_ns "$NS_C" timeout 3 bash -c "exec 3<>/dev/tcp/$VIP_API/$PORT; head -1 <&3" ||
+		in_ns "$NS_C" timeout "$(scaled 3)" bash -c "exec 3<>/dev/tcp/$VIP_API/$PORT; head -1 <&3" ||
 			echo FAIL
 	done >"$WORK/api.out"
 	[[ $(grep -c '^b[12]$' "$WORK/api.out") == "$1" ]]
@@ -939,6 +970,61 @@ scenario_measure() {
 	}
 }
 
+# handed_on: packets the backends handed on to a second chance, all told.
+handed_on() {
+	local h n=0 c
+	for h in "${BACKENDS[@]}"; do
+		c=$(in_ns "$P-$h" "$DECAP" stats --pin "$PIN/decap-$h" | awk '$1 == "handed_on" { print $2 }')
+		n=$((n + ${c:-0}))
+	done
+	echo "$n"
+}
+
+# A backend added on every host, then a host lost, with second chances:
+# no connection breaks, whether it moved host or not.
+scenario_secondchance() {
+	local name=secondchance h before
+	before=$(handed_on)
+	client_start "$name"
+	paths "$WORK/$name.ready" "$WORK/$name.before"
+	for h in h1 h2 h3 h4; do
+		ctl "$h" backend add web "$(be_ip b3):$PORT"
+	done
+	for h in h1 h2 h3 h4; do
+		wait_for 10 all_up "$h" 3
+	done
+	more_new "$name" 50
+	host_die h3
+	wait_for 10 router_hosts_are "h1 h2 h4"
+	more_new "$name" 150
+	client_stop "$name"
+	paths "$WORK/$name.ready" "$WORK/$name.after"
+	moved "$WORK/$name.before" "$WORK/$name.after" >"$WORK/$name.moved"
+	diag "moved $(wc -l <"$WORK/$name.moved"), broken $(result "$name" "d['broken']"), packets handed on $(($(handed_on) - before))"
+	no_breaks "$name"
+}
+
+# The same with a weight change instead of a backend added: B1's weight
+# on every live host, then H2 lost.
+scenario_secondchance_weight() {
+	local name=secondchance_weight h before
+	before=$(handed_on)
+	client_start "$name"
+	paths "$WORK/$name.ready" "$WORK/$name.before"
+	for h in h1 h2 h4; do
+		ctl "$h" backend set web "$(be_ip b1):$PORT" weight 3
+	done
+	more_new "$name" 50
+	host_die h2
+	wait_for 10 router_hosts_are "h1 h4"
+	more_new "$name" 150
+	client_stop "$name"
+	paths "$WORK/$name.ready" "$WORK/$name.after"
+	moved "$WORK/$name.before" "$WORK/$name.after" >"$WORK/$name.moved"
+	diag "moved $(wc -l <"$WORK/$name.moved"), broken $(result "$name" "d['broken']"), packets handed on $(($(handed_on) - before))"
+	no_breaks "$name"
+}
+
 setup
 run examples scenario_examples
 run spread scenario_spread
@@ -949,7 +1035,17 @@ run hostjoin scenario_hostjoin
 run killagent scenario_killagent
 run drain scenario_drain
 run vipdown scenario_vipdown
-run measure scenario_measure
+if [[ ${SLOT_HISTORY:-} == 1 ]]; then
+	run secondchance scenario_secondchance
+	run secondchance_weight scenario_secondchance_weight
+else
+	for s in secondchance secondchance_weight; do
+		if [[ -z ${ONLY:-} || " $ONLY " == *" $s "* ]]; then
+			echo "ok - $s # SKIP needs slot history: the load balancer does not name a second chance yet (SLOT_HISTORY=1 runs it)"
+		fi
+	done
+	run measure scenario_measure
+fi
 if ((FAILURES)); then
 	for f in "$WORK"/*/agent.log "$WORK"/r/bird.log; do
 		tail -15 "$f" | sed "s|^|# ${f#"$WORK"/}: |" >&2

@@ -97,10 +97,12 @@ metrics = { listen = "127.0.0.1"; port = 9369; };
 vips = (
   { name = "ka"; address = "$VIP_KA"; port = 80; ring_size = 1021;
     workers = { command = [ "node", "$APP" ]; count = 2; port_base = 9500;
-                alt_port_base = 9510; drain = 2; kill_timeout = 2; }; },
+                alt_port_base = 9510; drain = 2; kill_timeout = $(scaled 2);
+                ready_timeout = $(scaled 10); }; },
   { name = "short"; address = "$VIP_SHORT"; port = 80; ring_size = 1021;
     workers = { command = [ "node", "$APP" ]; count = 2; port_base = 9600;
-                alt_port_base = 9610; drain = 30; kill_timeout = 2; }; }
+                alt_port_base = 9610; drain = $(scaled 30); kill_timeout = $(scaled 2);
+                ready_timeout = $(scaled 10); }; }
 );
 EOF
 }
@@ -127,12 +129,14 @@ setup() {
 }
 
 # clients NAME URL ARGS...: keep-alive clients in C until $WORK/NAME.stop,
-# their report in $WORK/NAME.json.
+# their report in $WORK/NAME.json. Their time-outs are scaled, not their
+# pauses: the pauses are what the scenario is about.
 clients() {
 	local name=$1 url=$2
 	shift 2
 	in_ns "$NS_C" "$PY" "$ROOT/tests/lib/keepalive_load.py" "$url" \
-		--until "$WORK/$name.stop" "$@" >"$WORK/$name.json" &
+		--until "$WORK/$name.stop" --timeout "$(scaled 5)" --max-time "$(scaled 300)" \
+		"$@" >"$WORK/$name.json" &
 }
 
 # reload VIP: a rolling reload that must succeed, then the old workers'
@@ -193,7 +197,7 @@ scenario_early() {
 	# 21 requests at least, for the count checked below, however slow the
 	# machine.
 	in_ns "$NS_C" "$PY" "$ROOT/tests/lib/http_load.py" "http://$VIP_SHORT/" \
-		--until "$WORK/early.stop" --min-count 21 >"$WORK/early.json" &
+		--until "$WORK/early.stop" --min-count 21 --timeout "$(scaled 2)" >"$WORK/early.json" &
 	local loader=$!
 	sleep 0.5
 	t0=$SECONDS
@@ -204,7 +208,8 @@ scenario_early() {
 	touch "$WORK/early.stop"
 	wait "$loader"
 	diag "early: old workers gone ${took}s after the reload began; $(cat "$WORK/early.json")"
-	((took < 15))
+	# Long before the drain time: both scaled alike.
+	((took < $(scaled 15)))
 	[[ $(json "d['failed'] == 0 and d['ok'] > 20" <"$WORK/early.json") == True ]]
 	grep -q 'short/[01]: pid [0-9]*: connections ended' "$WORK/agent.log"
 }

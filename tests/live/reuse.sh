@@ -65,7 +65,7 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
 
-ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
+ctl() { in_ns "$NS_L" timeout "$(scaled 10)" "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
 
 write_config() {
 	local b list=
@@ -82,7 +82,7 @@ flow_table_size = 65536;
 vips = (
   { name = "web"; address = "$VIP"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "tcp"; interval = 0.2; timeout = 0.15; rise = 1; fall = 2; };
+    check = { type = "tcp"; interval = $(scaled 0.2); timeout = $(scaled 0.15); rise = 1; fall = 2; };
     backends = ( ${list%, } ); }
 );
 EOF
@@ -152,12 +152,15 @@ scenario_reuse() {
 	churn_ring &
 	churn=$!
 	# Two clients: each reuses its 32 ports every 32 connections. Each
-	# takes 10-20 s here, 120 s at the most.
+	# takes 10-20 s here, 120 s at the most (scaled, as the time-out of
+	# each connection is).
 	in_ns "$NS_C" "$PY" "$ROOT/tests/live/reuse_client.py" "$VIP" 80 --src "$C_IP" \
-		--ports 20000-20031 --count "$each" >"$WORK/c1.json" &
+		--ports 20000-20031 --count "$each" --max-seconds "$(scaled 120)" \
+		--timeout "$(scaled 2)" >"$WORK/c1.json" &
 	c1=$!
 	in_ns "$NS_C" "$PY" "$ROOT/tests/live/reuse_client.py" "$VIP" 80 --src "$C_IP" \
-		--ports 20100-20131 --count "$each" >"$WORK/c2.json" &
+		--ports 20100-20131 --count "$each" --max-seconds "$(scaled 120)" \
+		--timeout "$(scaled 2)" >"$WORK/c2.json" &
 	c2=$!
 	wait "$c1" "$c2"
 	touch "$WORK/stop"

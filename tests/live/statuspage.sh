@@ -440,7 +440,8 @@ test_rules() {
 	local name
 	http "$ORIGIN/metrics" >"$WORK/metrics"
 	while read -r name; do
-		grep -q "^$name{" "$WORK/metrics" || { diag "$name: not in /metrics"; return 1; }
+		# With labels or without.
+		grep -qE "^${name}[{ ]" "$WORK/metrics" || { diag "$name: not in /metrics"; return 1; }
 	done < <(grep -ohE 'bouncer_[a-z_]+' "$ROOT/examples/prometheus/bouncer-alerts.yml" | sort -u)
 	grep -q '^bouncer_backend_up{vip="demo",backend="10.10.0.11",port="80"} 1$' "$WORK/metrics"
 	grep -q '^bouncer_backend_admin_state{vip="demo",backend="worker/1",port="",state="ready"} 1$' "$WORK/metrics"

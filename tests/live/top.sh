@@ -149,7 +149,7 @@ flow_table_size = 4096;
 vips = (
   { name = "web"; address = "$VIP"; port = 80; protocol = "tcp"; forwarding = "dsr";
     ring_size = 1021;
-    check = { type = "tcp"; interval = 0.5; timeout = 0.4; rise = 1; fall = 3; };
+    check = { type = "tcp"; interval = $(scaled 0.5); timeout = $(scaled 0.4); rise = 1; fall = 3; };
     backends = ( { address = "$B1_IP"; port = 80; }, { address = "$B2_IP"; port = 80; } ); }
 );
 EOF

@@ -61,7 +61,7 @@ SETUP_DONE=
 
 require_root upgrade
 require_built "$BOUNCERD" "$BOUNCERCTL" "$DECAP"
-require_tools git ethtool nsenter "$PY"
+require_tools ethtool nsenter "$PY"
 
 cleanup() {
 	set +e
@@ -85,6 +85,8 @@ trap "exit 1" INT TERM HUP PIPE
 # The old agent, built once from the commit's tree.
 build_old() {
 	[[ -x $OLD_TREE/build/bouncerd && -x $OLD_TREE/build/bouncerctl ]] && return 0
+	# Only to build it: the guest of vm/run gets it built.
+	require_tools git
 	# A shallow clone lacks the commit: its origin may still have it.
 	git -C "$ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null ||
 		git -C "$ROOT" fetch -q origin "$OLD_COMMIT" 2>/dev/null || true
@@ -101,6 +103,14 @@ build_old() {
 	}
 }
 
+# --build-old: build the old agent and stop (vm/run does, for its guest,
+# which has neither the history nor a compiler).
+if [[ ${1:-} == --build-old ]]; then
+	SETUP_DONE=1
+	build_old
+	exit 0
+fi
+
 # Every echo server is named: the backends b1 and b2, the workers w0, w1.
 write_config() {
 	cat >"$WORK/bouncer.conf" <<EOF
@@ -111,10 +121,11 @@ control_socket = "$WORK/ctl.sock";
 flow_table_size = 65536;
 vips = (
   { name = "echo"; address = "$VIP"; port = $PORT; ring_size = 1021; forwarding = "dsr";
-    check = { type = "tcp"; interval = 0.5; timeout = 0.45; rise = 1; fall = 2; };
+    check = { type = "tcp"; interval = $(scaled 0.5); timeout = $(scaled 0.45); rise = 1; fall = 2; };
     backends = ( { address = "$B1_IP"; port = $PORT; }, { address = "$B2_IP"; port = $PORT; } );
     workers = { command = [ "sh", "-c", "exec $PY $WORK/echo_server.py \$PORT w\$WORKER_ID" ];
-                count = 2; port_base = 9700; alt_port_base = 9750; }; }
+                count = 2; port_base = 9700; alt_port_base = 9750;
+                ready_timeout = $(scaled 10); }; }
 );
 EOF
 }
@@ -137,7 +148,7 @@ kill_agent() {
 	wait_for 5 pid_gone "$WORK/agent.pid"
 }
 
-ctl() { in_ns "$NS_L" timeout 10 "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
+ctl() { in_ns "$NS_L" timeout "$(scaled 10)" "$BOUNCERCTL" -s "$WORK/ctl.sock" "$@"; }
 agent_answers() { ctl status >/dev/null 2>&1; }
 
 all_up() {
