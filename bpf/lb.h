@@ -62,7 +62,8 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	}
 	if (sel.placed)
 		count_placed(sel.vip_id, sel.backend_id);
-	flow_cache_fill(&cache, &pkt->flow, &sel);
+	if (!sel.to_prev)
+		flow_cache_fill(&cache, &pkt->flow, &sel);
 	return send_to_backend(ctx, pkt, &sel);
 not_vip:
 	count_pkt(pkt, BNC_STAT_PASS_NOT_VIP);

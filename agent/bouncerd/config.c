@@ -39,6 +39,8 @@
  * flow tables would take gigabytes of kernel memory.
  */
 #define FLOW_TABLE_MIN 1024u
+/* A week: longer than any idle timeout a TCP path keeps. */
+#define RING_HISTORY_IDLE_MAX (7u * 24 * 3600)
 #define FLOW_TABLE_MAX (1u << 26)
 /* Weights are shares of a ring of at most BNC_RING_SIZE_MAX slots: a ratio
  * beyond that cannot be represented anyway, and the cap keeps the sum of
@@ -1094,10 +1096,19 @@ static int parse_hash_seed(struct cfg_parser *p, const config_setting_t *root, _
 	return err;
 }
 
-static const char *const top_keys[] = { "interfaces", "mode",		"log_level",
-					"pin_dir",    "control_socket", "flow_table_size",
-					"hash_seed",  "ipip_source",	"metrics",
-					"announce",   "vips",		NULL };
+static const char *const top_keys[] = { "interfaces",
+					"mode",
+					"log_level",
+					"pin_dir",
+					"control_socket",
+					"flow_table_size",
+					"hash_seed",
+					"ring_history_idle",
+					"ipip_source",
+					"metrics",
+					"announce",
+					"vips",
+					NULL };
 
 static int parse_root(struct cfg_parser *p, const config_setting_t *root, struct cfg *c)
 {
@@ -1123,6 +1134,9 @@ static int parse_root(struct cfg_parser *p, const config_setting_t *root, struct
 				   &c->flow_table_size);
 	if (!err)
 		err = parse_hash_seed(p, root, &c->hash_seed);
+	if (!err)
+		err = cfgp_get_u32(p, root, "ring_history_idle", 1, RING_HISTORY_IDLE_MAX,
+				   &c->ring_history_idle);
 	if (err)
 		return err;
 	c->mode = (enum cfg_attach_mode)mode;
@@ -1171,6 +1185,7 @@ static int cfg_from_config(const config_t *lc, const char *name, const char *dir
 	c->announce_withdraw_wait_ms = ANNOUNCE_WITHDRAW_WAIT_DEFAULT_MS;
 	c->flow_table_size = BNC_MAX_FLOWS;
 	c->hash_seed = BNC_HASH_SEED;
+	c->ring_history_idle = CFG_DEFAULT_RING_HISTORY_IDLE;
 	c->path = strdup(name);
 	c->pin_dir = strdup(CFG_DEFAULT_PIN_DIR);
 	c->control_socket = strdup(CFG_DEFAULT_SOCKET);

@@ -15,6 +15,8 @@
 #define CFG_DEFAULT_PIN_DIR "/sys/fs/bpf/bouncer"
 #define CFG_DEFAULT_SOCKET "/run/bouncer/bouncer.sock"
 #define CFG_DEFAULT_METRICS_PORT 9368
+/* As long as IPVS keeps an idle established TCP connection. */
+#define CFG_DEFAULT_RING_HISTORY_IDLE 900u
 /* How long the agent waits after withdrawing its routes before it
  * detaches: time for the BGP daemon to learn the change and tell its
  * peers (BIRD learns it at once over netlink; the update takes well under
@@ -131,6 +133,10 @@ struct cfg {
 	 * host that must map a flow to the same ring slot.
 	 */
 	__u32 hash_seed;
+	/* Seconds without a packet sent to a ring slot's previous backend
+	 * after which the changed slots are clean again (ring_clean.c).
+	 */
+	__u32 ring_history_idle;
 	struct cfg_vip *vips;
 	size_t nvips;
 };

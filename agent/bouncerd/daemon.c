@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "daemon_state.h"
 #include "common/log.h"
+#include "common/util.h"
 #include "maglev.h"
 #include "metrics.h"
 
@@ -218,11 +219,23 @@ static void backend_maglev(const struct backend_rt *b, struct maglev_backend *mb
 	mb->id = b->id;
 }
 
+/* Whether any packet reached v: until one has, no flow can depend on what
+ * its ring said, and a new ring needs no history (so hosts whose backends
+ * came up in another order before any traffic have the same clean rings).
+ */
+static bool vip_carried_traffic(struct daemon *d, const struct vip_rt *v)
+{
+	struct bnc_traffic t;
+
+	return bnc_maps_vip_stats(d->maps, v->vip_id, &t) || t.packets > 0;
+}
+
 /* Builds v's ring from the backends that take new flows and swaps it in. */
 static int vip_rebuild_ring(struct daemon *d, struct vip_rt *v)
 {
 	struct maglev_backend *mb = calloc(v->nbackends + 1, sizeof(*mb));
 	__u32 *ring = calloc(v->ring_size, sizeof(*ring));
+	__u32 changed = 0;
 	size_t n = 0;
 	int err = -ENOMEM;
 
@@ -240,11 +253,13 @@ static int vip_rebuild_ring(struct daemon *d, struct vip_rt *v)
 		log_warnx("vip %s: cannot build the ring: %s", v->name, strerror(-err));
 		goto cleanup;
 	}
-	err = bnc_maps_ring_swap(d->maps, &v->key, ring, v->ring_size);
+	err = bnc_maps_ring_swap_history(d->maps, &v->key, ring, v->ring_size,
+					 vip_carried_traffic(d, v), &changed);
 	if (err) {
 		log_warnx("vip %s: cannot swap the ring in: %s", v->name, strerror(-err));
 		goto cleanup;
 	}
+	ring_clean_changed(v, changed, (double)now_ms() / 1000.0);
 	v->ring_backends = (__u32)n;
 	v->moved = v->ring ? (__u32)maglev_count_moved(v->ring, ring, v->ring_size) : v->ring_size;
 	if (v->ring && v->moved)

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "daemon_state.h"
 #include "flow_watch.h"
+#include "ring_clean.h"
 #include "health.h"
 #include "lock.h"
 #include "maps.h"
@@ -84,6 +85,11 @@ struct vip_rt {
 	size_t nbackends;
 	__u32 *ring; /* the ring last swapped in */
 	__u32 moved; /* slots that changed in the last rebuild */
+	/* Ring slots changed (with a previous backend), and since when the
+	 * VIP has had them: see ring_clean.h.
+	 */
+	__u32 changed_slots;
+	double history_since;
 	time_t rebuilt;
 	struct bnc_traffic last;
 	double pps, bps, fps; /* fps: flows placed a second */
@@ -112,6 +118,7 @@ struct daemon {
 	struct metrics *metrics;
 	struct event *tick; /* rates, next hops, state file */
 	struct flow_watch flow_watch; /* the flow table's fill and turnover */
+	struct ring_clean ring_clean; /* when changed ring slots are clean again */
 	struct event *sig_hup, *sig_term, *sig_int;
 	char state_path[256];
 	struct saved_state *saved; /* what the previous agent left, until start ends */

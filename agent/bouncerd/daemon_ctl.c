@@ -711,14 +711,6 @@ static const struct backend_rt *backend_by_id(struct daemon *d, __u32 id)
 	return NULL;
 }
 
-/* Seconds since the flow's last packet; stamps wrap (BNC_FLOW_TIME_SHIFT). */
-static double flow_idle_s(const struct bnc_flow_value *v, __u64 now_ns)
-{
-	__u32 age = (__u32)(now_ns >> BNC_FLOW_TIME_SHIFT) - v->last_seen;
-
-	return (double)((__u64)age << BNC_FLOW_TIME_SHIFT) / 1e9;
-}
-
 static json_t *flow_json(struct daemon *d, const struct bnc_flow_key *k,
 			 const struct bnc_flow_value *v, __u64 now_ns)
 {
@@ -735,19 +727,10 @@ static json_t *flow_json(struct daemon *d, const struct bnc_flow_key *k,
 		      vocab_name(&vocab_protocol, k->proto), "src", src, "sport",
 		      (int)ntohs(k->sport), "dst", dst, "dport", (int)ntohs(k->dport), "backend",
 		      "address", baddr, "port", b ? (int)b->port : 0, "idle_s",
-		      flow_idle_s(v, now_ns));
+		      bnc_flow_idle_s(v, now_ns));
 	if (j && b)
 		local_fields(json_object_get(j, "backend"), b);
 	return j;
-}
-
-static __u64 coarse_now_ns(void)
-{
-	struct timespec ts;
-
-	/* The datapath stamps flows with the coarse monotonic clock. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
 }
 
 static int collect_flow(const struct bnc_flow_key *k, const struct bnc_flow_value *v, void *arg)
@@ -764,7 +747,9 @@ static int collect_flow(const struct bnc_flow_key *k, const struct bnc_flow_valu
 
 static json_t *cmd_flow_list(struct daemon *d, const json_t *args, char *err, size_t errlen)
 {
-	struct flow_collect c = { .d = d, .limit = FLOW_LIST_DEFAULT, .now_ns = coarse_now_ns() };
+	struct flow_collect c = { .d = d,
+				  .limit = FLOW_LIST_DEFAULT,
+				  .now_ns = bnc_flow_clock_ns() };
 
 	if (json_object_get(args, "vip")) {
 		c.only = arg_vip(d, args, "vip", err, errlen);
@@ -810,7 +795,7 @@ static json_t *cmd_flow_lookup(struct daemon *d, const json_t *args, char *err, 
 		snprintf(err, errlen, "no such flow");
 		return NULL;
 	}
-	return json_pack("{s:o}", "flow", flow_json(d, &k, &v, coarse_now_ns()));
+	return json_pack("{s:o}", "flow", flow_json(d, &k, &v, bnc_flow_clock_ns()));
 }
 
 static json_t *cmd_flow_flush(struct daemon *d, const json_t *args, char *err, size_t errlen)

@@ -150,6 +150,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	daemon_refresh(d, ++ticks % 5 == 0);
 	daemon_host_tick(d);
 	flow_watch_tick(&d->flow_watch, d->maps, (double)now_ms() / 1000.0);
+	ring_clean_tick(d, (double)now_ms() / 1000.0);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -342,6 +343,9 @@ int daemon_start(struct daemon *d, const struct daemon_opts *opts)
 		ret = daemon_binds_ensure(d, d->cfg);
 	if (!ret)
 		ret = daemon_vips_attach(d, d->cfg, err, sizeof(err));
+	/* Flows the old agent recorded against rings without history. */
+	if (!ret && d->adopted)
+		ret = ring_clean_adopt(d);
 	/* The programs go in only now, over maps that are complete. */
 	if (!ret)
 		ret = sk_lookup_ensure(d, d->cfg);
@@ -536,15 +540,18 @@ static bool vip_stays(struct vip_rt *v, const struct cfg *next)
 	return true;
 }
 
-/* A new seed applies to new flows only: established ones are in the flow
- * table, and keep their backends.
+/* A new seed hashes every flow to another ring slot. Only flows in the
+ * table (those of changed slots) keep their backends: the rest follow the
+ * ring, and most move.
  */
 static void log_seed_change(__u32 old, __u32 new)
 {
 	if (old != new)
-		log_info("hash_seed 0x%08x -> 0x%08x: new flows hash with it, established flows "
-			 "keep their backends; every host of the tier needs the same seed",
-			 old, new);
+		log_warnx(
+			"hash_seed 0x%08x -> 0x%08x: every flow hashes to another ring slot, and "
+			"established flows not in the flow table move to other backends; change it "
+			"on a drained tier, the same on every host",
+			old, new);
 }
 
 static int reload_config(struct daemon *d, struct reload_summary *sum, char *err, size_t errlen)

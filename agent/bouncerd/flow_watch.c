@@ -14,8 +14,7 @@
 /* The datapath's inserts into the flow table, from its counters. */
 static unsigned long long datapath_inserts(const struct bnc_global_stats *g)
 {
-	/* Every miss of a packet that records its flow inserts one entry. */
-	return g->counters[BNC_STAT_FLOW_MISS];
+	return g->counters[BNC_STAT_FLOW_INSERT];
 }
 
 static void log_pressure(const struct flow_watch *w)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -694,6 +695,12 @@ static int backends_down(struct bnc_maps *m, const __u32 *words, __u32 n, bool *
 int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
 		       __u32 ring_size)
 {
+	return bnc_maps_ring_swap_history(m, key, slots, ring_size, true, NULL);
+}
+
+int bnc_maps_ring_swap_history(struct bnc_maps *m, const struct bnc_vip_key *key,
+			       const __u32 *slots, __u32 ring_size, bool history, __u32 *changed)
+{
 	struct bnc_vip_value value;
 	__u32 *old = NULL, *words;
 	bool *down = NULL;
@@ -710,7 +717,7 @@ int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const 
 	/* A ring of another size hashes flows to other slots: nothing of
 	 * the old one carries over.
 	 */
-	if (value.ring_size == ring_size) {
+	if (history && value.ring_size == ring_size) {
 		old = calloc(ring_size, sizeof(*old));
 		if (old && bnc_maps_ring_read(m, value.vip_id, old, ring_size)) {
 			free(old);
@@ -719,8 +726,12 @@ int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const 
 	}
 	if (old)
 		err = backends_down(m, old, ring_size, &down);
-	if (!err)
-		ring_history_merge(old, slots, ring_size, down, words);
+	if (!err) {
+		__u32 n = ring_history_merge(old, slots, ring_size, down, words);
+
+		if (changed)
+			*changed = n;
+	}
 	free(down);
 	if (err) {
 		free(old);
@@ -728,6 +739,12 @@ int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const 
 		return err;
 	}
 	err = bnc_maps_ring_write(m, key, words, ring_size);
+	/* A CPU's cached choice from a slot that just changed would keep its
+	 * flow off the table and off miss_prev: a new generation retires
+	 * every cached choice of the VIP.
+	 */
+	if (!err && old)
+		err = vip_gen_bump(m, value.vip_id);
 	free(old);
 	free(words);
 	return err;
@@ -861,6 +878,22 @@ static void flow_key_of4(const struct bnc_flow4_key *k4, struct bnc_flow_key *ke
 	key->dport = k4->dport;
 	key->proto = k4->proto;
 	key->family = BNC_FAMILY_IPV4;
+}
+
+__u64 bnc_flow_clock_ns(void)
+{
+	struct timespec ts;
+
+	/* The datapath stamps flows with the coarse monotonic clock. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+double bnc_flow_idle_s(const struct bnc_flow_value *v, __u64 now_ns)
+{
+	__u32 age = (__u32)(now_ns >> BNC_FLOW_TIME_SHIFT) - v->last_seen;
+
+	return (double)((__u64)age << BNC_FLOW_TIME_SHIFT) / 1e9;
 }
 
 int bnc_maps_flow_lookup(struct bnc_maps *m, const struct bnc_flow_key *key,

@@ -133,6 +133,12 @@ int bnc_maps_binds_replace(struct bnc_maps *m, const struct bnc_bind_key *keys,
  */
 int bnc_maps_ring_swap(struct bnc_maps *m, const struct bnc_vip_key *key, const __u32 *slots,
 		       __u32 ring_size);
+/* bnc_maps_ring_swap(), but with history false the new ring's slots are
+ * all clean (for a VIP no flow can have used yet); *changed (if not
+ * NULL) gets how many slots are changed in the ring swapped in.
+ */
+int bnc_maps_ring_swap_history(struct bnc_maps *m, const struct bnc_vip_key *key,
+			       const __u32 *slots, __u32 ring_size, bool history, __u32 *changed);
 /* The swap itself: slots are ring words as the datapath reads them (see
  * BNC_RING_PREV_SHIFT), written as they are. bnc_maps_ring_swap() takes
  * backend ids and marks the slots whose backend changed
@@ -151,6 +157,12 @@ int bnc_maps_backend_stats(struct bnc_maps *m, __u32 backend_id, struct bnc_traf
 const char *bnc_stat_name(enum bnc_stat stat);
 /* Zeroes every counter (tests and benchmarks). */
 int bnc_maps_stats_reset(struct bnc_maps *m);
+
+/* The clock the datapath stamps flows with (ns), and a flow's seconds
+ * since its last packet by it; stamps wrap (BNC_FLOW_TIME_SHIFT).
+ */
+__u64 bnc_flow_clock_ns(void);
+double bnc_flow_idle_s(const struct bnc_flow_value *v, __u64 now_ns);
 
 int bnc_maps_flow_lookup(struct bnc_maps *m, const struct bnc_flow_key *key,
 			 struct bnc_flow_value *value);

@@ -47,6 +47,21 @@ __u32 ring_history_clean(__u32 *words, const bool *keep, __u32 n)
 	return cleaned;
 }
 
+__u32 ring_history_mark(__u32 *words, const bool *mark, __u32 n)
+{
+	__u32 marked = 0, cur;
+
+	for (__u32 i = 0; i < n; i++) {
+		cur = bnc_ring_cur(words[i]);
+		if (!mark[i] || bnc_ring_prev(words[i]) != BNC_BACKEND_NONE ||
+		    cur == BNC_BACKEND_NONE)
+			continue;
+		words[i] = bnc_ring_word(cur, cur);
+		marked++;
+	}
+	return marked;
+}
+
 __u32 ring_history_changed(const __u32 *words, __u32 n)
 {
 	__u32 changed = 0;

@@ -30,6 +30,15 @@ __u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, const bool
  */
 __u32 ring_history_clean(__u32 *words, const bool *keep, __u32 n);
 
+/* Marks the clean slots of words (n slots) that mark[] names changed with
+ * prev = cur: the flow table then decides for their flows, and a miss
+ * still goes to cur. For entries that name another backend than their
+ * slot's cur in a clean slot, which the datapath would not read (a table
+ * kept over an upgrade from before slot history). Returns how many it
+ * marked.
+ */
+__u32 ring_history_mark(__u32 *words, const bool *mark, __u32 n);
+
 /* How many slots of words are changed. */
 __u32 ring_history_changed(const __u32 *words, __u32 n);
 

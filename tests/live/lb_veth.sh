@@ -375,7 +375,7 @@ check_balanced() {
 	# 1.8e-15, but blind to any skew short of a backend left out).
 	t=$("$PY" "$ROOT/tests/lib/share_bound.py" "$REQUESTS" 2 --ring 65537 --explain)
 	((nb >= t && nb2 >= t))
-	expect_grew before after "$fwd" flow_miss "vip.$vip_id.packets" \
+	expect_grew before after "$fwd" ring_clean "vip.$vip_id.packets" \
 		"backend.$id_b.packets" "backend.$id_b2.packets"
 	expect_grew_any before after flow_cache_hit flow_hit
 	expect_same before after drop_no_backend drop_fib drop_internal drop_too_big \
@@ -421,7 +421,7 @@ scenario_pass() {
 	[[ $body == backend-l ]]
 	snapshot after
 	expect_grew before after pass_not_vip pass_icmp
-	expect_same before after reply_echo fwd_dsr fwd_ipip flow_miss flow_hit flow_cache_hit
+	expect_same before after reply_echo fwd_dsr fwd_ipip flow_miss flow_hit flow_cache_hit ring_clean ring_changed
 }
 
 setup
