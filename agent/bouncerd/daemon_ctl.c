@@ -140,6 +140,7 @@ static json_t *vip_json(struct daemon *d, const struct vip_rt *v, bool with_back
 		json_object_set_new(j, "run_time",
 				    v->added ? json_pack("[s]", "added") : json_array());
 		json_object_set_new(j, "announced", json_boolean(daemon_vip_announced(d, v)));
+		json_object_set_new(j, "slots_changed", json_integer(v->changed_slots));
 	}
 	if (!j || !with_backends)
 		return j;

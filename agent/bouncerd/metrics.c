@@ -47,7 +47,7 @@ static const char *const metric_type_names[] = {
  */
 struct sample {
 	struct bnc_traffic traffic; /* VIPs and backends: from the stats maps */
-	__u64 failing_open, announced; /* VIPs */
+	__u64 failing_open, announced, slots_changed; /* VIPs */
 	__u64 up, admin, checks, failures, transitions; /* backends */
 	__u64 restarts, state; /* local workers */
 	char *labels; /* vip="web",backend="10.0.0.2",port="80"; malloc'ed */
@@ -95,6 +95,10 @@ static const struct metric vip_metrics[] = {
 	{ METRIC("bouncer_vip_announced", GAUGE,
 		 "1 while this host announces the VIP's address to its routers."),
 	  FIELD(announced) },
+	{ METRIC("bouncer_vip_ring_slots_changed", GAUGE,
+		 "Ring slots that keep their previous backend since a change; their packets "
+		 "read the flow table."),
+	  FIELD(slots_changed) },
 };
 
 static const struct metric backend_traffic_metrics[] = {
@@ -259,6 +263,7 @@ static int samples_read(struct daemon *d, struct samples *out)
 		s->has_traffic = bnc_maps_vip_stats(d->maps, v->vip_id, &s->traffic) == 0;
 		s->failing_open = v->failing_open;
 		s->announced = daemon_vip_announced(d, v);
+		s->slots_changed = v->changed_slots;
 	}
 	for (i = 0; i < d->nvips; i++)
 		for (j = 0; j < d->vips[i]->nbackends; j++) {

@@ -98,6 +98,7 @@ static void test_example(void **state)
 	assert_string_equal(c->control_socket, "/run/bouncer/bouncer.sock");
 	assert_int_equal(c->flow_table_size, 1048576);
 	assert_int_equal(c->hash_seed, 0x2f8e61c3);
+	assert_int_equal(c->ring_history_idle, 600);
 	assert_true(c->has_ipip_src4);
 	assert_int_equal(c->ipip_src4, htonl(0x0a000001));
 	assert_true(c->has_ipip_src6);
@@ -270,6 +271,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->pin_dir, CFG_DEFAULT_PIN_DIR);
 	assert_string_equal(c->control_socket, CFG_DEFAULT_SOCKET);
 	assert_int_equal(c->flow_table_size, BNC_MAX_FLOWS);
+	assert_int_equal(c->ring_history_idle, CFG_DEFAULT_RING_HISTORY_IDLE);
 	/* The seed every bouncer used before it was a setting: hosts that
 	 * leave it out keep agreeing with those.
 	 */
@@ -530,6 +532,8 @@ static const struct bad_case bad_cases[] = {
 	  "bad.conf:2: log_level 'trace' is not one of error, warn, info, debug" },
 	{ IF "mode = 1;\n", "bad.conf:2: mode must be a string" },
 	{ IF "flow_table_size = \"big\";\n", "bad.conf:2: flow_table_size must be an integer" },
+	{ IF "ring_history_idle = 0;\n",
+	  "bad.conf:2: ring_history_idle must be between 1 and 604800, not 0" },
 	{ IF "flow_table_size = 10;\n",
 	  "bad.conf:2: flow_table_size must be between 1024 and 67108864, not 10" },
 	{ IF "hash_seed = \"0x6b6f756e\";\n", "bad.conf:2: hash_seed must be an integer" },

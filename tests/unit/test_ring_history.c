@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Ring slot history: the word encoding (old rings read clean), the merge
  * of a new ring over the old one (first change, second change, a down
- * previous backend, a slot back to its backend), and cleaning.
+ * previous backend, a slot back to its backend), cleaning, and marking
+ * the slots an adopted table needs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,12 +72,33 @@ static void test_clean(void **state)
 	assert_int_equal(ring_history_changed(words, 3), 0);
 }
 
+/* Slots with a recorded flow of another backend, in a ring without
+ * history: marked changed with prev = cur; a changed slot, an empty one
+ * and an unmarked one stay as they are.
+ */
+static void test_mark(void **state)
+{
+	__u32 words[4] = { A, B, bnc_ring_word(C, A), NONE };
+	const bool mark[4] = { true, false, true, true };
+
+	(void)state;
+	assert_int_equal(ring_history_mark(words, mark, 4), 1);
+	assert_int_equal(words[0], bnc_ring_word(A, A));
+	assert_int_equal(bnc_ring_prev(words[0]), A);
+	assert_int_equal(words[1], B);
+	assert_int_equal(words[2], bnc_ring_word(C, A));
+	assert_int_equal(words[3], NONE);
+	/* Marked once: a second pass changes nothing. */
+	assert_int_equal(ring_history_mark(words, mark, 4), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_old_words_read_clean),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_clean),
+		cmocka_unit_test(test_mark),
 	};
 
 	return cmocka_run_group_tests_name("ring slot history", tests, NULL, NULL);
