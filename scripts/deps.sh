@@ -40,6 +40,9 @@ pkgs=(
 	# (tests/live/udp_workers.sh). dnsmasq-base is the program without the
 	# dnsmasq package's system service.
 	dnsmasq-base dnsutils
+	# Live tests: trafgen (netsniff-ng) sends the spoofed floods of
+	# tests/live/flood.sh from a namespace.
+	netsniff-ng
 	# Live tests: script(1) gives bouncerctl top the pseudo-terminal its
 	# screen needs (essential in Debian, listed for minimal images).
 	bsdutils
