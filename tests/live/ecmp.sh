@@ -104,6 +104,10 @@ R_AS=65000
 H_AS=65001
 # Health checks every 200 ms: a backend is up 0.4 s after it answers.
 INTERVAL=0.2
+# Seconds without a packet to a previous backend after which changed ring
+# slots are clean again: short, so that one scenario's ring changes are
+# gone before the next scenario's begin.
+HISTORY_IDLE=3
 RISE=2
 FALL=2
 
@@ -260,6 +264,7 @@ flow_table_size = 65536;
 ipip_source = { v4 = "$(host_ip "$h")"; };
 ${2:+hash_seed = $2;}
 announce = { table = 4242; withdraw_wait = $(scaled 1.0); };
+ring_history_idle = $(scaled "$HISTORY_IDLE");
 vips = (
   { name = "web"; address = "$VIP"; port = $PORT; protocol = "tcp"; forwarding = "ipip";
     ring_size = 1021;
@@ -310,6 +315,9 @@ all_up() {
 
 # vip_field HOST FIELD: the VIP's counter on HOST.
 vip_field() { ctl "$1" -j vip list | json "d['vips'][0]['$2']"; }
+
+# slots_clean HOST: web's ring on HOST has no changed slot.
+slots_clean() { [[ $(vip_field "$1" slots_changed) == 0 ]]; }
 
 # global_field HOST NAME: one of HOST's datapath counters.
 global_field() { ctl "$1" -j stats | json "d['global']['$2']"; }
@@ -957,6 +965,13 @@ scenario_secondchance() {
 # on every live host, then H2 lost.
 scenario_secondchance_weight() {
 	local name=secondchance_weight h before
+	# B3's addition is history first: a slot keeps only its oldest
+	# previous backend, so flows born between two changes of it survive a
+	# host loss only if the first change was cleaned before the second
+	# (README, "What survives what").
+	for h in h1 h2 h4; do
+		wait_for $((4 * HISTORY_IDLE)) slots_clean "$h"
+	done
 	before=$(handed_on)
 	client_start "$name"
 	paths "$WORK/$name.ready" "$WORK/$name.before"
