@@ -559,6 +559,7 @@ void cli_render_stats(FILE *f, const json_t *r)
 		{ "VIP", COL_TEXT, "name", NULL },	{ "PACKETS", COL_NUMBER, "packets", NULL },
 		{ "BYTES", COL_NUMBER, "bytes", NULL }, { "PKT/S", COL_RATE, "pps", NULL },
 		{ "BIT/S", COL_RATE, "bps", NULL },
+		{ "CHANGED SLOTS", COL_NUMBER, "slots_changed", NULL },
 	};
 	static const struct col backend_rate_cols[] = {
 		{ "VIP", COL_TEXT, "vip", NULL },	    { "BACKEND", COL_BACKEND, NULL, NULL },

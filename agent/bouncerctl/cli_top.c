@@ -49,6 +49,7 @@ struct top_vip {
 	unsigned long long packets, bytes, placed;
 	double pps, Bps, fps;
 	long long flows; /* -1: unknown */
+	unsigned long long slots_changed; /* ring slots with a previous backend */
 	struct top_backend *backends;
 	size_t nbackends;
 };
@@ -70,6 +71,7 @@ struct top_sample {
 	unsigned long long flows4, flows6, size4, size6;
 	/* The agent's last sample of the table's turnover; NAN: none. */
 	double inserts_per_s, evictions_per_s;
+	unsigned long long slots_changed; /* all VIPs */
 	struct top_vip *vips;
 	size_t nvips;
 };
@@ -226,6 +228,7 @@ static int vip_fill(struct top_vip *tv, const json_t *v, const struct top_replie
 	tv->placed = count_field(v, "new_flows");
 	tv->fps = rate(tv->placed, pv ? &pv->placed : NULL, dt, num_field(v, "fps"));
 	tv->flows = -1;
+	tv->slots_changed = count_field(v, "slots_changed");
 	json_array_foreach(list, i, b) n += strcmp(str_field(b, "vip"), tv->name) == 0;
 	tv->backends = calloc(n ? n : 1, sizeof(*tv->backends));
 	if (!tv->backends)
@@ -303,6 +306,7 @@ struct top_sample *top_sample_new(const struct top_replies *r, const struct top_
 			s->Bps += tv->Bps;
 		if (isfinite(tv->fps))
 			s->new_flows = (isfinite(s->new_flows) ? s->new_flows : 0) + tv->fps;
+		s->slots_changed += tv->slots_changed;
 	}
 	s->flow_table = json_is_object(ft);
 	s->flows4 = count_field(ft, "ipv4");
@@ -456,6 +460,9 @@ static void header(FILE *f, const struct top_sample *s, const struct top_view *v
 				cli_format_rate(s->inserts_per_s, a, sizeof(a)),
 				cli_format_rate(s->evictions_per_s, b, sizeof(b)));
 	}
+	/* Slots whose packets read the flow table since a ring change. */
+	if (s->slots_changed)
+		fprintf(f, "  changed slots %llu", s->slots_changed);
 	fputs("\ndrops", f);
 	/* Only the reasons that happened: the others are noise here. */
 	json_object_foreach((json_t *)s->global, name, val)

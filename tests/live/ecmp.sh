@@ -57,14 +57,14 @@
 #   vipdown    H3 alone cannot reach api's backends (B1 and B2 answer
 #              nothing from those addresses to H3): H3 withdraws api and
 #              keeps web; the other hosts serve api
-#   secondchance B3 added on every
-#              host, then H3 dies: 0 long connections broken in ipip; a
-#              moved flow that misses the flow table reaches its slot's
-#              previous backend, which hands it on to the current one when
-#              it has no socket for it. Prints how many packets the
-#              backends handed on.
-#   secondchance_weight  then B1's weight changed on every
-#              host and H2 dies: 0 broken.
+#   secondchance B3 added on every host, then long connections opened,
+#              then H3 dies: 0 broken in ipip; a moved flow misses the
+#              flow table and reaches its slot's previous backend, which
+#              hands it on to the current one (B3) when it has no socket
+#              for it. Prints how many packets the backends handed on.
+#   secondchance_weight  long connections opened, then B1's weight
+#              changed on every host and H2 dies: 0 broken (moved flows
+#              from before the change reach their previous backend).
 #
 # Each agent announces what it can serve (announce = { table = 4242; }):
 # a blackhole route per VIP in kernel table 4242, which the host's BIRD
@@ -942,14 +942,16 @@ handed_on() {
 scenario_secondchance() {
 	local name=secondchance h before
 	before=$(handed_on)
-	client_start "$name"
-	paths "$WORK/$name.ready" "$WORK/$name.before"
 	for h in h1 h2 h3 h4; do
 		ctl "$h" backend add web "$(be_ip b3):$PORT"
 	done
 	for h in h1 h2 h3 h4; do
 		wait_for 10 all_up "$h" 3
 	done
+	# Born after the change: those in slots B3 took are recorded on their
+	# host only, and reach the previous backend on another.
+	client_start "$name"
+	paths "$WORK/$name.ready" "$WORK/$name.before"
 	more_new "$name" 50
 	host_die h3
 	wait_for 10 router_hosts_are "h1 h2 h4"

@@ -866,7 +866,7 @@ static void test_render_stats(void **state)
 		"stats",
 		"{\"global\": {\"pass_not_ip\": 12, \"fwd_dsr\": 123456789},"
 		" \"vips\": [{\"name\": \"web\", \"packets\": 1000, \"bytes\": 64000,"
-		" \"pps\": 1234.5, \"bps\": 9876543.2}],"
+		" \"pps\": 1234.5, \"bps\": 9876543.2, \"slots_changed\": 341}],"
 		" \"backends\": ["
 		"{\"vip\": \"web\", \"address\": \"10.0.0.2\", \"port\": 8080, \"packets\": 600,"
 		" \"bytes\": 40000, \"pps\": 999.4, \"bps\": 0},"
@@ -876,8 +876,8 @@ static void test_render_stats(void **state)
 		"pass_not_ip         12\n"
 		"fwd_dsr      123456789\n"
 		"\n"
-		"VIP  PACKETS  BYTES  PKT/S  BIT/S\n"
-		"web     1000  64000  1.23k  9.88M\n"
+		"VIP  PACKETS  BYTES  PKT/S  BIT/S  CHANGED SLOTS\n"
+		"web     1000  64000  1.23k  9.88M            341\n"
 		"\n"
 		"VIP  BACKEND        PACKETS  BYTES  PKT/S  BIT/S\n"
 		"web  10.0.0.2:8080      600  40000    999      0\n"
@@ -1127,7 +1127,7 @@ static void test_render_local_workers(void **state)
 		      " \"bytes\": 64, \"pps\": 0, \"bps\": 0}]}",
 		      "COUNTER  VALUE\n"
 		      "\n"
-		      "VIP  PACKETS  BYTES  PKT/S  BIT/S\n"
+		      "VIP  PACKETS  BYTES  PKT/S  BIT/S  CHANGED SLOTS\n"
 		      "\n"
 		      "VIP  BACKEND   PACKETS  BYTES  PKT/S  BIT/S\n"
 		      "app  worker/-        1     64      0      0\n");
