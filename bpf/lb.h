@@ -62,7 +62,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	}
 	if (sel.placed)
 		count_placed(sel.vip_id, sel.backend_id);
-	if (!sel.to_prev)
+	if (sel.clean)
 		flow_cache_fill(&cache, &pkt->flow, &sel);
 	return send_to_backend(ctx, pkt, &sel);
 not_vip:

@@ -19,12 +19,13 @@ struct selection {
 	bool placed;
 	/* select_backend() only: the flow's table entry decided. */
 	bool from_entry;
-	/* select_backend() only: a changed slot's miss went to the slot's
-	 * previous backend, unrecorded. Not for the flow cache: each such
-	 * packet must count in miss_prev, which tells the agent that flows
-	 * still depend on that backend (see ring_clean.h).
+	/* select_backend() only: a clean ring slot chose. Only such a choice
+	 * goes into the flow cache: in a changed slot every packet must reach
+	 * the table (a hit keeps its entry's last_seen true) or count in
+	 * miss_prev (flows still on the previous backend), which is what the
+	 * agent reads to tell when the slot can be clean again (ring_clean.h).
 	 */
-	bool to_prev;
+	bool clean;
 	/* In: the flow's cache epoch as read before its table entry. Out of
 	 * select_backend(): the epoch that a cache entry of this choice may
 	 * carry (see flow_epoch_bump()).
@@ -441,7 +442,6 @@ static __always_inline bool select_unknown(const struct packet *pkt, const struc
 
 	if (be) {
 		count_pkt(pkt, BNC_STAT_MISS_PREV);
-		sel->to_prev = true;
 		sel->backend = be;
 		sel->backend_id = prev;
 		if (cur != prev && backend_taking(cur, false))
@@ -476,7 +476,7 @@ static __always_inline bool select_backend(const struct packet *pkt,
 	sel->forwarding = vip->forwarding;
 	sel->placed = false;
 	sel->from_entry = false;
-	sel->to_prev = false;
+	sel->clean = false;
 	sel->second_id = BNC_BACKEND_NONE;
 	if (!ring_read(vip, flow, &r, &word))
 		return false;
@@ -489,6 +489,7 @@ static __always_inline bool select_backend(const struct packet *pkt,
 			sel->backend = be;
 			sel->backend_id = prev;
 			sel->placed = pkt->tcp_syn;
+			sel->clean = true;
 			return true;
 		}
 	}

@@ -138,8 +138,8 @@ static void test_changed_slot_hit_and_misses(void **state)
 	/* The second change keeps A as the previous backend. */
 	ring_to(env, &syn, DP_BE_V4_C, false);
 	dp_set_tcp_flags(&syn, PKT_TCP_ACK);
-	/* This CPU's cache answers; test_flow_cpus has the table's hit. */
-	s = send_pkt(env, &syn, BNC_STAT_FLOW_CACHE_HIT);
+	/* The table answers: a changed slot's flows are never cached. */
+	s = send_pkt(env, &syn, BNC_STAT_FLOW_HIT);
 	assert_int_equal(s.backend, DP_BE_V4_B);
 	assert_int_equal(s.counter, 1);
 	s = send_pkt(env, &old, BNC_STAT_MISS_PREV);
