@@ -556,8 +556,10 @@ static void render_flow_table(FILE *f, const json_t *ft)
 void cli_render_stats(FILE *f, const json_t *r)
 {
 	static const struct col vip_rate_cols[] = {
-		{ "VIP", COL_TEXT, "name", NULL },	{ "PACKETS", COL_NUMBER, "packets", NULL },
-		{ "BYTES", COL_NUMBER, "bytes", NULL }, { "PKT/S", COL_RATE, "pps", NULL },
+		{ "VIP", COL_TEXT, "name", NULL },
+		{ "PACKETS", COL_NUMBER, "packets", NULL },
+		{ "BYTES", COL_NUMBER, "bytes", NULL },
+		{ "PKT/S", COL_RATE, "pps", NULL },
 		{ "BIT/S", COL_RATE, "bps", NULL },
 		{ "CHANGED SLOTS", COL_NUMBER, "slots_changed", NULL },
 	};

@@ -107,7 +107,7 @@ static int scan_rings(struct daemon *d, bool (*want)(const struct vip_rt *, doub
 	if (err) {
 		for (int i = 0; i < n; i++)
 			ring_scan_free(&rings[i]);
-		return err;
+		return err < 0 ? err : -EIO;
 	}
 	return n;
 }
