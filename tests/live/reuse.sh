@@ -143,12 +143,13 @@ churn_ring() {
 	echo "$i" >"$WORK/changes"
 }
 
-stat() { ctl -j stats | json "d['global']['$1']"; }
+# placed: the flows web's ring placed (every SYN, clean slot or not).
+placed() { ctl -j vip list | json "d['vips'][0]['new_flows']"; }
 
 scenario_reuse() {
 	local churn c1 c2 total ok reset failed misses_before misses_after
 	local each=$((REUSE_CONNECTIONS / 2))
-	misses_before=$(stat flow_miss)
+	misses_before=$(placed)
 	churn_ring &
 	churn=$!
 	# Two clients: each reuses its 32 ports every 32 connections. Each
@@ -165,7 +166,7 @@ scenario_reuse() {
 	wait "$c1" "$c2"
 	touch "$WORK/stop"
 	wait "$churn"
-	misses_after=$(stat flow_miss)
+	misses_after=$(placed)
 	for f in c1 c2; do
 		diag "$f: $(cat "$WORK/$f.json")"
 	done
@@ -177,7 +178,7 @@ failed = sum(x["failed"] for x in r)
 print(ok + reset + failed, ok, reset, failed)' "$WORK/c1.json" "$WORK/c2.json")
 	diag "$total connections over $(cat "$WORK/changes") ring changes: $ok ok, $reset reset, $failed failed"
 	diag "SYNs and new flows placed by the ring: $((misses_after - misses_before))"
-	# The flow table placed every SYN, on reused 5-tuples too.
+	# The ring placed every SYN, on reused 5-tuples too.
 	((misses_after - misses_before >= total))
 	((total == 2 * each && reset == 0 && failed == 0))
 	# Every backend served c1 (each is in the ring two seconds of three,
