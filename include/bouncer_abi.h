@@ -17,9 +17,11 @@
  * and the last commit of the old version recorded in tests/live/upgrade.sh.
  * A map added or removed is a MAP_ADDED or MAP_REMOVED entry (a downgrade
  * removes what the older agent would not know); counters appended to a
- * value are an entry without conversions; a resized table needs none.
+ * value are an entry without conversions; a resized table needs none,
+ * unless its indices name other entries at the new size (a cache indexed
+ * by hash bits), which is a MAP_CLEARED entry.
  */
-#define BNC_MAP_ABI_VERSION 3
+#define BNC_MAP_ABI_VERSION 4
 
 #define BNC_MAX_VIPS 512
 #define BNC_MAX_BACKENDS 4096

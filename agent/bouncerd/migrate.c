@@ -32,6 +32,10 @@ struct map_plan {
 	char name[BPF_OBJ_NAME_LEN];
 	struct bpf_map *map; /* NULL for PLAN_DROP */
 	enum plan_action action;
+	/* PLAN_EMPTY by a MAP_CLEARED record: nothing was meant to carry
+	 * over.
+	 */
+	bool cleared;
 	struct migrate_chain chain;
 	struct map_copy copy;
 };
@@ -249,6 +253,11 @@ static int plan_map(struct migration *mg, struct bpf_map *map)
 		return bpf_map__set_pin_path(map, path);
 	}
 	p->copy.old_fd = fd;
+	if (migrate_cleared(name, mg->from, BNC_MAP_ABI_VERSION)) {
+		p->action = PLAN_EMPTY;
+		p->cleared = true;
+		return 0;
+	}
 	if (old->type == new->type && old->map_flags == new->map_flags &&chain_fits &&ks ==
 					      new->key_size &&vs ==
 					      new->value_size &&migrate_copyable(old->type))
@@ -429,6 +438,12 @@ static void log_plan(const struct migration *mg, const struct map_plan *p)
 		break;
 	case PLAN_EMPTY:
 		cost = map_empty_cost(p->name);
+		if (p->cleared) {
+			log_info("%s: started empty: its entries mean nothing in layout version "
+				 "%u; cost: %s",
+				 p->name, BNC_MAP_ABI_VERSION, cost ? cost : "unknown");
+			break;
+		}
 		log_warnx("%s: cannot convert the pinned map (layout version %u): started empty; "
 			  "cost: %s",
 			  p->name, mg->from, cost ? cost : "unknown");
@@ -531,12 +546,14 @@ static int down_one(const char *name, int fd, void *arg)
 	struct down_scan *s = arg;
 	struct migrate_chain chain;
 	struct map_copy mc = { .old_fd = fd, .new_fd = -1, .chain = &chain, .ctx = &s->ctx };
+	const struct map_change *cleared = migrate_cleared(name, s->from, s->to);
+	const char *cost = map_empty_cost(name);
 	__u32 ks, vs;
 	int err;
 
 	migrate_chain_build(name, s->from, s->to, &chain);
 	err = map_layout_of_fd(fd, &mc.old);
-	if (err || chain.n == 0) {
+	if (err || (chain.n == 0 && !cleared)) {
 		close(fd);
 		return err;
 	}
@@ -556,17 +573,26 @@ static int down_one(const char *name, int fd, void *arg)
 	mc.new = mc.old;
 	mc.new.key_size = ks;
 	mc.new.value_size = vs;
+	/* A cleared map goes back to its older size, empty: the older agent
+	 * adopts it as it is.
+	 */
+	if (cleared)
+		mc.new.max_entries = cleared->old_max_entries;
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = mc.old.map_flags);
-	mc.new_fd = bpf_map_create(mc.old.type, name, ks, vs, mc.old.max_entries, &opts);
+	mc.new_fd = bpf_map_create(mc.old.type, name, ks, vs, mc.new.max_entries, &opts);
 	if (mc.new_fd < 0)
 		err = -errno;
-	if (!err)
+	if (!err && !cleared)
 		err = migrate_copy_all(&mc);
 	if (!err)
 		err = pin_replace(s->pin_dir, name, mc.new_fd);
 	if (err)
 		log_errx("%s: cannot convert to layout version %u: %s", name, s->to,
 			 strerror(-err));
+	else if (cleared)
+		log_info("%s: started empty at layout version %u's size (%u entries): its "
+			 "entries mean nothing there; cost: %s",
+			 name, s->to, mc.new.max_entries, cost ? cost : "unknown");
 	else
 		log_info("%s: %zu entries converted to layout version %u, %zu dropped", name,
 			 mc.stats.copied, s->to, mc.stats.dropped);

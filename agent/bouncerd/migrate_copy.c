@@ -33,6 +33,23 @@ void migrate_chain_build(const char *map, unsigned int from, unsigned int to,
 	}
 }
 
+const struct map_change *migrate_cleared(const char *map, unsigned int from, unsigned int to)
+{
+	unsigned int lo = from < to ? from : to, hi = from < to ? to : from;
+	const struct map_change *found = NULL;
+
+	for (size_t i = 0; i < nmap_changes; i++) {
+		const struct map_change *r = &map_changes[i];
+
+		if (r->kind != MAP_CLEARED || r->from < lo || r->from >= hi ||
+		    strcmp(r->map, map) != 0)
+			continue;
+		if (!found || r->from < found->from)
+			found = r;
+	}
+	return found;
+}
+
 bool migrate_chain_sizes(const struct migrate_chain *c, __u32 *key_size, __u32 *value_size)
 {
 	for (size_t i = 0; i < c->n; i++) {

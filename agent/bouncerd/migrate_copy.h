@@ -34,6 +34,11 @@ struct migrate_chain {
 
 void migrate_chain_build(const char *map, unsigned int from, unsigned int to,
 			 struct migrate_chain *c);
+/* The MAP_CLEARED record of map between the versions from and to,
+ * either way: NULL when its entries carry over. Down, the oldest, whose
+ * old_max_entries is the size the map had at version to.
+ */
+const struct map_change *migrate_cleared(const char *map, unsigned int from, unsigned int to);
 /* The sizes after the chain for a map of key_size and value_size now:
  * false when the chain does not start from those sizes.
  */

@@ -7,7 +7,10 @@
  * commit of the old version in tests/live/upgrade.sh. A map added or
  * removed is one MAP_ADDED or MAP_REMOVED record, a pinned link added one
  * LINK_ADDED. A change of max_entries
- * alone needs nothing: entries are copied as they are.
+ * alone needs nothing: entries are copied as they are (an array's first
+ * min(old, new) indices; every entry of a hash map, an LRU map evicting
+ * past its size), unless an index means another entry at the new size
+ * (a cache indexed by hash bits): one MAP_CLEARED record then.
  */
 #include <string.h>
 
@@ -80,6 +83,34 @@ const struct map_change map_changes[] = {
 	{ .map = "worker_binds", .from = 2, .kind = MAP_ADDED },
 	{ .map = "link_bind4", .from = 2, .kind = LINK_ADDED },
 	{ .map = "link_bind6", .from = 2, .kind = LINK_ADDED },
+	/* Version 3 to 4: four counters appended to the global ones, which
+	 * a prefix copy keeps (up: zero; down: dropped). The flow cache
+	 * takes the top 8 bits of a flow's hash as its index instead of 12:
+	 * an entry's index names other flows at the new size, so the cache
+	 * and its epochs start empty, both ways. The ring words gained the
+	 * slot's previous backend in their high half, with no record: an
+	 * older ring's plain backend ids read as clean slots in layout 4, and
+	 * down, the older agent builds every VIP's ring again from its config
+	 * before its programs run, so no older program reads a word with a
+	 * previous backend.
+	 */
+	{ .map = "global_stats",
+	  .from = 3,
+	  .kind = MAP_CONVERTED,
+	  .old_key_size = sizeof(__u32),
+	  .old_value_size = sizeof(struct bnc_global_stats_v3),
+	  .new_key_size = sizeof(__u32),
+	  .new_value_size = sizeof(struct bnc_global_stats) },
+	{ .map = "flow_cache",
+	  .from = 3,
+	  .kind = MAP_CLEARED,
+	  .old_max_entries = BNC_FLOW_CACHE_SIZE_V3,
+	  .new_max_entries = BNC_FLOW_CACHE_SIZE },
+	{ .map = "flow_epochs",
+	  .from = 3,
+	  .kind = MAP_CLEARED,
+	  .old_max_entries = BNC_FLOW_CACHE_SIZE_V3,
+	  .new_max_entries = BNC_FLOW_CACHE_SIZE },
 };
 
 const size_t nmap_changes = sizeof(map_changes) / sizeof(map_changes[0]);

@@ -34,6 +34,11 @@ enum map_change_kind {
 	 * older agent would not know.
 	 */
 	LINK_ADDED,
+	/* The map's entries mean nothing in version from + 1 (a cache
+	 * indexed by another number of hash bits): it starts empty there,
+	 * and empty again at old_max_entries on the way down.
+	 */
+	MAP_CLEARED,
 };
 
 struct map_change {
@@ -48,6 +53,8 @@ struct map_change {
 	 * zeroed, which is right for counters appended at a value's end.
 	 */
 	migrate_fn up, down;
+	/* MAP_CLEARED: max_entries before and after the change. */
+	__u32 old_max_entries, new_max_entries;
 };
 
 extern const struct map_change map_changes[];
@@ -64,6 +71,18 @@ bool flow_value_v1_up(const struct migrate_ctx *ctx, const void *key, const void
 		      void *new_key, void *new_value);
 bool flow_value_v2_down(const struct migrate_ctx *ctx, const void *key, const void *value,
 			void *new_key, void *new_value);
+
+/* The counters of layout 3: struct bnc_global_stats before ring_clean,
+ * ring_changed, flow_insert and miss_prev were appended.
+ */
+#define BNC_STAT_MAX_V3 24
+struct bnc_global_stats_v3 {
+	__u64 counters[BNC_STAT_MAX_V3];
+};
+_Static_assert(sizeof(struct bnc_global_stats_v3) == 192, "bnc_global_stats v3 ABI");
+
+/* The flow cache's size in layout 3 (BNC_FLOW_CACHE_BITS 12). */
+#define BNC_FLOW_CACHE_SIZE_V3 4096u
 
 /* The first layout of struct bnc_flow_value: 24 bytes, ns timestamps. */
 struct bnc_flow_value_v1 {

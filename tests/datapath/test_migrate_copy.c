@@ -4,7 +4,8 @@
  * one CPU would keep only that CPU's share), the second copy adding only
  * the flows recorded since and leaving the new program's entries alone,
  * and counters that keep what the old program counted after the first
- * copy.
+ * copy; layout 3's global counters grown by layout 4's record and back,
+ * and an array copied into a smaller one.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -166,11 +167,112 @@ static void test_counters_keep_what_was_counted(void **state)
 	close(mc.new_fd);
 }
 
+/* Layout 3 to 4 and back on real per-CPU arrays, through the table's
+ * record: what both programs counted is kept, the appended counters start
+ * at zero up and are dropped down.
+ */
+static void test_global_stats_up_and_down(void **state)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct migrate_chain up, down;
+	struct map_copy mc = { .ctx = &ctx, .chain = &up, .counters = true };
+	struct map_copy back = { .ctx = &ctx, .chain = &down };
+	struct bnc_global_stats_v3 o[ncpus];
+	struct bnc_global_stats n[ncpus];
+	__u32 zero = 0;
+
+	(void)state;
+	migrate_chain_build("global_stats", 3, 4, &up);
+	migrate_chain_build("global_stats", 4, 3, &down);
+	mc.old = (struct map_layout){ BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(o[0]), 1, 0 };
+	mc.new = (struct map_layout){ BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(n[0]), 1, 0 };
+	mc.old_fd = bpf_map_create(mc.old.type, "global_stats", 4, sizeof(o[0]), 1, NULL);
+	mc.new_fd = bpf_map_create(mc.new.type, "global_stats", 4, sizeof(n[0]), 1, NULL);
+	assert_true(mc.old_fd >= 0 && mc.new_fd >= 0);
+	for (int c = 0; c < ncpus; c++)
+		for (int i = 0; i < BNC_STAT_MAX_V3; i++)
+			o[c].counters[i] = 100ull * (__u64)c + (__u64)i;
+	assert_int_equal(bpf_map_update_elem(mc.old_fd, &zero, o, BPF_ANY), 0);
+	assert_int_equal(migrate_copy_all(&mc), 0);
+	assert_int_equal(mc.stats.copied, 1);
+	/* The old program counts on; the new one counts after the swap,
+	 * also in a counter the old layout lacks.
+	 */
+	o[0].counters[BNC_STAT_FLOW_HIT] += 7;
+	assert_int_equal(bpf_map_update_elem(mc.old_fd, &zero, o, BPF_ANY), 0);
+	assert_int_equal(bpf_map_lookup_elem(mc.new_fd, &zero, n), 0);
+	for (int c = 0; c < ncpus; c++)
+		for (int i = BNC_STAT_MAX_V3; i < BNC_STAT_MAX; i++)
+			assert_int_equal(n[c].counters[i], 0);
+	n[0].counters[BNC_STAT_FLOW_HIT] += 2;
+	n[0].counters[BNC_STAT_RING_CLEAN] = 9;
+	assert_int_equal(bpf_map_update_elem(mc.new_fd, &zero, n, BPF_ANY), 0);
+	assert_int_equal(migrate_copy_again(&mc), 0);
+	assert_int_equal(bpf_map_lookup_elem(mc.new_fd, &zero, n), 0);
+	assert_int_equal(n[0].counters[BNC_STAT_FLOW_HIT], o[0].counters[BNC_STAT_FLOW_HIT] + 2);
+	assert_int_equal(n[0].counters[BNC_STAT_RING_CLEAN], 9);
+	for (int c = 1; c < ncpus; c++)
+		assert_memory_equal(n[c].counters, o[c].counters, sizeof(o[c]));
+
+	/* Down, as --downgrade-maps copies: layout 3's counters as they are. */
+	back.old = mc.new;
+	back.new = mc.old;
+	back.old_fd = mc.new_fd;
+	back.new_fd = bpf_map_create(back.new.type, "global_stats", 4, sizeof(o[0]), 1, NULL);
+	assert_true(back.new_fd >= 0);
+	assert_int_equal(migrate_copy_all(&back), 0);
+	assert_int_equal(bpf_map_lookup_elem(back.new_fd, &zero, o), 0);
+	for (int c = 0; c < ncpus; c++)
+		assert_memory_equal(o[c].counters, n[c].counters, sizeof(o[c]));
+	migrate_copy_free(&mc);
+	migrate_copy_free(&back);
+	close(mc.old_fd);
+	close(mc.new_fd);
+	close(back.new_fd);
+}
+
+/* An array copied into a smaller one (a max_entries change without a
+ * record): the indices that fit are copied, the others are not an error.
+ */
+static void test_array_shrinks(void **state)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct migrate_chain none = { 0 };
+	struct map_copy mc = { .ctx = &ctx, .chain = &none };
+	__u64 v[ncpus];
+
+	(void)state;
+	mc.old = (struct map_layout){ BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(__u64), 4096, 0 };
+	mc.new = mc.old;
+	mc.new.max_entries = 256;
+	mc.old_fd = bpf_map_create(mc.old.type, "shrinks", 4, sizeof(__u64), 4096, NULL);
+	mc.new_fd = bpf_map_create(mc.new.type, "shrinks", 4, sizeof(__u64), 256, NULL);
+	assert_true(mc.old_fd >= 0 && mc.new_fd >= 0);
+	for (__u32 i = 0; i < 4096; i += 255) {
+		for (int c = 0; c < ncpus; c++)
+			v[c] = i + 1;
+		assert_int_equal(bpf_map_update_elem(mc.old_fd, &i, v, BPF_ANY), 0);
+	}
+	assert_int_equal(migrate_copy_all(&mc), 0);
+	assert_int_equal(mc.stats.copied, 256);
+	assert_int_equal(migrate_copy_again(&mc), 0);
+	for (__u32 i = 0; i < 256; i++) {
+		assert_int_equal(bpf_map_lookup_elem(mc.new_fd, &i, v), 0);
+		for (int c = 0; c < ncpus; c++)
+			assert_int_equal(v[c], i % 255 == 0 ? i + 1 : 0);
+	}
+	migrate_copy_free(&mc);
+	close(mc.old_fd);
+	close(mc.new_fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_flows_copied_and_caught_up),
 		cmocka_unit_test(test_counters_keep_what_was_counted),
+		cmocka_unit_test(test_global_stats_up_and_down),
+		cmocka_unit_test(test_array_shrinks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

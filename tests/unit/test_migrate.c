@@ -176,6 +176,100 @@ static void test_counters_appended(void **state)
 	assert_memory_equal(back, before, sizeof(before));
 }
 
+/* Layout 3 to 4: the global counters through the table's own record, on
+ * three CPUs. Up, layout 3's counters keep their place and the four
+ * appended ones start at zero; down, those four are dropped and nothing
+ * is written past layout 3's value.
+ */
+static void test_global_stats_v3(void **state)
+{
+	const struct map_layout v3 = { .type = BPF_MAP_TYPE_PERCPU_ARRAY,
+				       .key_size = 4,
+				       .value_size = sizeof(struct bnc_global_stats_v3),
+				       .max_entries = 1 };
+	const struct map_layout v4 = { .type = BPF_MAP_TYPE_PERCPU_ARRAY,
+				       .key_size = 4,
+				       .value_size = sizeof(struct bnc_global_stats),
+				       .max_entries = 1 };
+	struct bnc_global_stats_v3 before[3], back[4];
+	struct bnc_global_stats after[3];
+	struct migrate_chain up, down;
+	__u32 key = 0, nkey, ks = 4, vs = sizeof(struct bnc_global_stats_v3);
+
+	(void)state;
+	/* The counters new in layout 4 are the ones appended. */
+	assert_int_equal(BNC_STAT_RING_CLEAN, BNC_STAT_MAX_V3);
+	assert_int_equal(BNC_STAT_MAX, BNC_STAT_MAX_V3 + 4);
+	migrate_chain_build("global_stats", 3, 4, &up);
+	migrate_chain_build("global_stats", 4, 3, &down);
+	assert_int_equal(up.n, 1);
+	assert_int_equal(down.n, 1);
+	assert_true(migrate_chain_sizes(&up, &ks, &vs));
+	assert_int_equal(vs, sizeof(struct bnc_global_stats));
+	assert_true(migrate_chain_sizes(&down, &ks, &vs));
+	assert_int_equal(vs, sizeof(struct bnc_global_stats_v3));
+
+	for (int cpu = 0; cpu < 3; cpu++)
+		for (int i = 0; i < BNC_STAT_MAX_V3; i++)
+			before[cpu].counters[i] = 1000ull * (__u64)cpu + (__u64)i + 1;
+	memset(after, 0xaa, sizeof(after));
+	assert_true(migrate_chain_convert(&up, &ctx, &v3, 3, &key, before, &nkey, after));
+	assert_int_equal(nkey, 0);
+	for (int cpu = 0; cpu < 3; cpu++) {
+		assert_memory_equal(after[cpu].counters, before[cpu].counters, sizeof(before[cpu]));
+		for (int i = BNC_STAT_MAX_V3; i < BNC_STAT_MAX; i++)
+			assert_int_equal(after[cpu].counters[i], 0);
+	}
+
+	/* The new program counted in the new counters before the way down. */
+	for (int cpu = 0; cpu < 3; cpu++) {
+		after[cpu].counters[BNC_STAT_RING_CLEAN] = 77;
+		after[cpu].counters[BNC_STAT_MISS_PREV] = 5;
+	}
+	memset(back, 0xaa, sizeof(back));
+	assert_true(migrate_chain_convert(&down, &ctx, &v4, 3, &key, after, &nkey, back));
+	assert_memory_equal(back, before, sizeof(before));
+	for (size_t i = 0; i < sizeof(back[3]); i++)
+		assert_int_equal(((const __u8 *)&back[3])[i], 0xaa);
+}
+
+/* Layout 3 to 4: the flow cache's index takes 8 hash bits instead of 12,
+ * so the cache and its epochs start empty, up and down, and go back to
+ * layout 3's size on the way down. Neither has a conversion to run.
+ */
+static void test_flow_cache_cleared(void **state)
+{
+	static const char *const maps[] = { "flow_cache", "flow_epochs" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		const struct map_change *up = migrate_cleared(maps[i], 3, 4);
+		const struct map_change *down = migrate_cleared(maps[i], 4, 3);
+		struct migrate_chain c;
+
+		assert_non_null(up);
+		assert_ptr_equal(up, down);
+		assert_int_equal(up->old_max_entries, 4096);
+		assert_int_equal(up->new_max_entries, BNC_FLOW_CACHE_SIZE);
+		/* From any older layout, and down to any. */
+		assert_ptr_equal(migrate_cleared(maps[i], 1, BNC_MAP_ABI_VERSION), up);
+		assert_ptr_equal(migrate_cleared(maps[i], BNC_MAP_ABI_VERSION, 1), up);
+		/* Not before layout 3, nor once at 4. */
+		assert_null(migrate_cleared(maps[i], 1, 3));
+		assert_null(migrate_cleared(maps[i], 3, 1));
+		assert_null(migrate_cleared(maps[i], 4, 4));
+		migrate_chain_build(maps[i], 3, 4, &c);
+		assert_int_equal(c.n, 0);
+		migrate_chain_build(maps[i], 4, 3, &c);
+		assert_int_equal(c.n, 0);
+		/* What starting empty costs is said in the log. */
+		assert_non_null(map_empty_cost(maps[i]));
+	}
+	/* The other maps' entries carry over. */
+	assert_null(migrate_cleared("flows4", 3, 4));
+	assert_null(migrate_cleared("global_stats", 4, 3));
+}
+
 /* Every record is consistent: conversions both ways or neither, versions
  * below the current one, and the newest record of each map ends at the
  * layout this build has.
@@ -193,12 +287,22 @@ static void test_table_consistent(void **state)
 		assert_true(r->old_value_size <= MIGRATE_MAX_SIZE &&
 			    r->new_value_size <= MIGRATE_MAX_SIZE);
 	}
+	/* A cleared map has sizes both ways and a cost to log. */
+	for (size_t i = 0; i < nmap_changes; i++) {
+		const struct map_change *r = &map_changes[i];
+
+		if (r->kind != MAP_CLEARED)
+			continue;
+		assert_true(r->old_max_entries > 0 && r->new_max_entries > 0);
+		assert_non_null(map_empty_cost(r->map));
+	}
 	struct {
 		const char *map;
 		__u32 key, value;
 	} now[] = {
 		{ "flows4", sizeof(struct bnc_flow4_key), sizeof(struct bnc_flow_value) },
 		{ "flows6", sizeof(struct bnc_flow_key), sizeof(struct bnc_flow_value) },
+		{ "global_stats", sizeof(__u32), sizeof(struct bnc_global_stats) },
 	};
 	for (size_t i = 0; i < sizeof(now) / sizeof(now[0]); i++) {
 		struct migrate_chain c;
@@ -225,6 +329,8 @@ int main(void)
 		cmocka_unit_test(test_chains),
 		cmocka_unit_test(test_chain_convert_flow),
 		cmocka_unit_test(test_counters_appended),
+		cmocka_unit_test(test_global_stats_v3),
+		cmocka_unit_test(test_flow_cache_cleared),
 		cmocka_unit_test(test_table_consistent),
 	};
 
