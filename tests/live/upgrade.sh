@@ -31,11 +31,12 @@ BOUNCERCTL=${BOUNCERCTL:-$ROOT/build/bouncerctl}
 DECAP=${DECAP:-$ROOT/build/bouncer-decap}
 PY=/usr/bin/python3
 
-# The last commit whose maps have layout version 2 (version 1's was
+# The last commit whose maps have layout version 3 (version 2's was
+# fe9bb126e3a79de3b08759cff519338e5250cecb, version 1's
 # 2c558c5adc1edb70190c1afc27b8a3b80fb6351a): each layout change records
 # the last commit of the layout before it here.
-OLD_COMMIT=fe9bb126e3a79de3b08759cff519338e5250cecb
-OLD_VERSION=2
+OLD_COMMIT=d47c260a0742114eefc3c0a94ac7c4dea62a5576
+OLD_VERSION=3
 OLD_TREE=${OLD_TREE:-$ROOT/build/abi$OLD_VERSION}
 
 NS_C=bnc-up-$$-c
