@@ -533,6 +533,93 @@ void migration_free(struct migration *mg)
 	free(mg);
 }
 
+/* Ring words read per system call. */
+#define RING_BATCH 4096
+
+/* One VIP's ring: how many of its words name a previous backend. */
+static int ring_count_changed(int fd, __u64 *n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 keys[RING_BATCH], words[RING_BATCH], token = 0, count;
+	void *in = NULL;
+	bool more = true;
+
+	*n = 0;
+	while (more) {
+		count = RING_BATCH;
+		if (bpf_map_lookup_batch(fd, in, &token, keys, words, &count, &opts)) {
+			/* ENOENT: the last batch. */
+			if (errno != ENOENT)
+				return -errno;
+			more = false;
+		}
+		for (__u32 i = 0; i < count; i++)
+			*n += bnc_ring_prev(words[i]) != BNC_BACKEND_NONE;
+		in = &token;
+	}
+	return 0;
+}
+
+int migration_ring_changed(int rings_fd, __u64 *slots, __u32 *vips)
+{
+	struct map_layout outer;
+	int err = map_layout_of_fd(rings_fd, &outer);
+
+	*slots = 0;
+	*vips = 0;
+	for (__u32 vip = 0; !err && vip < outer.max_entries; vip++) {
+		__u32 inner_id;
+		__u64 n;
+		int fd;
+
+		if (bpf_map_lookup_elem(rings_fd, &vip, &inner_id)) {
+			if (errno != ENOENT)
+				err = -errno;
+			continue;
+		}
+		fd = bpf_map_get_fd_by_id(inner_id);
+		if (fd < 0) {
+			err = -errno;
+			break;
+		}
+		err = ring_count_changed(fd, &n);
+		close(fd);
+		*slots += n;
+		*vips += n > 0;
+	}
+	return err;
+}
+
+/* A downgrade below BNC_RING_PREV_LAYOUT loses what the changed slots
+ * remember: the older agent writes every slot's current backend alone,
+ * and the older datapath sends there the flows that the slot sent to its
+ * previous backend without a flow table entry. Said before it happens.
+ */
+static void warn_ring_changed(const char *pin_dir, unsigned int to)
+{
+	char path[PATH_MAX];
+	__u64 slots;
+	__u32 vips;
+	int fd, err;
+
+	err = pin_path(path, sizeof(path), pin_dir, "rings", "");
+	fd = err ? -1 : bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	err = migration_ring_changed(fd, &slots, &vips);
+	close(fd);
+	if (err)
+		log_warnx("rings: cannot count the slots that remember a previous backend: %s",
+			  strerror(-err));
+	else if (slots)
+		log_warnx("rings: %llu slots of %u VIPs send the flows from before a ring change "
+			  "to the backend they had before it; layout version %u's datapath knows "
+			  "only a slot's current backend: once the older agent runs, those of "
+			  "them not in the flow table (TCP connections older than the change, "
+			  "UDP flows) go to the current backend and break",
+			  (unsigned long long)slots, vips, to);
+}
+
 struct down_scan {
 	unsigned int from, to;
 	struct migrate_ctx ctx;
@@ -655,6 +742,8 @@ int migration_downgrade(const char *pin_dir, unsigned int to)
 	}
 	if (err)
 		return err;
+	if (s.from >= BNC_RING_PREV_LAYOUT && to < BNC_RING_PREV_LAYOUT)
+		warn_ring_changed(pin_dir, to);
 	/* A version whose maps had no meta map lost it above. */
 	err = pin_path(path, sizeof(path), pin_dir, "meta", "");
 	fd = err ? -1 : bpf_obj_get(path);

@@ -43,4 +43,9 @@ void migration_free(struct migration *mg);
  */
 int migration_downgrade(const char *pin_dir, unsigned int to);
 
+/* The slots of the rings map rings_fd whose word names a previous
+ * backend (see BNC_RING_PREV_SHIFT), and how many VIPs have one.
+ */
+int migration_ring_changed(int rings_fd, __u64 *slots, __u32 *vips);
+
 #endif /* BOUNCER_MIGRATE_H */

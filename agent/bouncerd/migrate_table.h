@@ -81,6 +81,11 @@ struct bnc_global_stats_v3 {
 };
 _Static_assert(sizeof(struct bnc_global_stats_v3) == 192, "bnc_global_stats v3 ABI");
 
+/* The first layout whose ring words carry a slot's previous backend
+ * (BNC_RING_PREV_SHIFT); older datapaths read a word as one backend id.
+ */
+#define BNC_RING_PREV_LAYOUT 4
+
 /* The flow cache's size in layout 3 (BNC_FLOW_CACHE_BITS 12). */
 #define BNC_FLOW_CACHE_SIZE_V3 4096u
 

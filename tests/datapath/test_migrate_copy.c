@@ -5,7 +5,8 @@
  * the flows recorded since and leaving the new program's entries alone,
  * and counters that keep what the old program counted after the first
  * copy; layout 3's global counters grown by layout 4's record and back,
- * and an array copied into a smaller one.
+ * an array copied into a smaller one, and the changed ring slots a
+ * downgrade to a layout without them counts.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "bouncer_abi.h"
+#include "bouncerd/migrate.h"
 #include "bouncerd/migrate_copy.h"
 
 /* Room for 4096 flows; 3000 of them, more than any one CPU's share on a
@@ -266,6 +268,71 @@ static void test_array_shrinks(void **state)
 	close(mc.new_fd);
 }
 
+/* A ring of n words, as the agent creates one: each VIP's of its own
+ * size (BPF_F_INNER_MAP).
+ */
+static int ring_create(__u32 n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+
+	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "ring", 4, 4, n, &opts);
+}
+
+/* VIP vip's ring of n words, all backend 2 but those of changed[] (slot,
+ * word).
+ */
+static int ring_of(int outer, __u32 vip, __u32 n, const __u32 (*changed)[2], size_t nchanged)
+{
+	int fd = ring_create(n);
+	__u32 two = 2;
+
+	assert_true(fd >= 0);
+	for (__u32 i = 0; i < n; i++)
+		assert_int_equal(bpf_map_update_elem(fd, &i, &two, BPF_ANY), 0);
+	for (size_t i = 0; i < nchanged; i++)
+		assert_int_equal(bpf_map_update_elem(fd, &changed[i][0], &changed[i][1], BPF_ANY),
+				 0);
+	assert_int_equal(bpf_map_update_elem(outer, &vip, &fd, BPF_ANY), 0);
+	return fd;
+}
+
+/* The slots a downgrade below layout 4 warns about: words naming a
+ * previous backend, over every VIP's ring, also past one read's batch; a
+ * plain backend id and an empty ring's word are clean.
+ */
+static void test_ring_changed_counted(void **state)
+{
+	/* (slot, word): an empty ring's word is clean, the others changed. */
+	const __u32 wa[][2] = { { 0, BNC_BACKEND_NONE },
+				{ 1, bnc_ring_word(3, 5) },
+				{ 3, bnc_ring_word(4, 4) },
+				{ 6, bnc_ring_word(BNC_BACKEND_NONE, 1) } };
+	const __u32 c[][2] = { { 4500, bnc_ring_word(2, 7) } };
+	int inner = ring_create(7), outer, fds[3];
+	__u64 slots;
+	__u32 vips;
+
+	(void)state;
+	assert_true(inner >= 0);
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .inner_map_fd = inner);
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "rings", 4, 4, 8, &opts);
+	assert_true(outer >= 0);
+	assert_int_equal(migration_ring_changed(outer, &slots, &vips), 0);
+	assert_int_equal(slots, 0);
+	assert_int_equal(vips, 0);
+
+	fds[0] = ring_of(outer, 1, 7, wa, 4);
+	fds[1] = ring_of(outer, 4, 7, NULL, 0);
+	fds[2] = ring_of(outer, 6, 5003, c, 1);
+	assert_int_equal(migration_ring_changed(outer, &slots, &vips), 0);
+	assert_int_equal(slots, 4);
+	assert_int_equal(vips, 2);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	close(outer);
+	close(inner);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_counters_keep_what_was_counted),
 		cmocka_unit_test(test_global_stats_up_and_down),
 		cmocka_unit_test(test_array_shrinks),
+		cmocka_unit_test(test_ring_changed_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
