@@ -92,11 +92,11 @@ const struct map_change map_changes[] = {
 	 * older ring's plain backend ids read as clean slots in layout 4, and
 	 * down, the older agent builds every VIP's ring again from its config
 	 * before its programs run, so no older program reads a word with a
-	 * previous backend. Neither way carries what the words cannot say:
-	 * up, a flow that layout 3 recorded on another backend than its
-	 * slot's, in a slot that reads clean (no entry is read there); down,
-	 * the flows a changed slot sends to its previous backend without an
-	 * entry, which the downgrade counts and warns about.
+	 * previous backend. Up, the flows layout 3 recorded on another
+	 * backend than their slot's keep it as on any start over pinned maps
+	 * (ring_clean_adopt() marks their slots changed). Down, the flows a
+	 * changed slot sends to its previous backend without an entry are
+	 * lost to the words: the downgrade counts those slots and warns.
 	 */
 	{ .map = "global_stats",
 	  .from = 3,
