@@ -562,7 +562,7 @@ static int ring_count_changed(int fd, __u64 *n)
 
 int migration_ring_changed(int rings_fd, __u64 *slots, __u32 *vips)
 {
-	struct map_layout outer;
+	struct map_layout outer = { 0 };
 	int err = map_layout_of_fd(rings_fd, &outer);
 
 	*slots = 0;
