@@ -3,8 +3,9 @@
  * established packets cycling through 1 to 1,000,000 flows in a fixed
  * random order (every flow opened and seen once before timing, so that
  * caches miss as they do with real traffic), a SYN per call, the first
- * packets of a connection (SYN, ACK, data), and established packets while
- * a SYN flood runs. Each row is measured next to the floor program
+ * packets of a connection (SYN, ACK, data), established packets while
+ * a SYN flood runs, and mid-stream packets of flows never seen (a flow
+ * table miss: in a changed slot it goes to the slot's previous backend). Each row is measured next to the floor program
  * (XDP_TX and nothing else) in the same process, interleaved round by
  * round, and reported as a ratio to it (min over min, per call).
  *
@@ -56,6 +57,7 @@ enum vip_kind {
 	VIP_DSR,
 	VIP_IPIP,
 	VIP_CHANGED, /* dsr, every ring slot changed */
+	VIP_CHANGED_IPIP, /* ipip, every ring slot changed */
 	VIP_KINDS,
 };
 
@@ -66,6 +68,7 @@ static const struct {
 	[VIP_DSR] = { "198.51.100.1", BNC_FWD_DSR },
 	[VIP_IPIP] = { "198.51.100.2", BNC_FWD_IPIP },
 	[VIP_CHANGED] = { "198.51.100.3", BNC_FWD_DSR },
+	[VIP_CHANGED_IPIP] = { "198.51.100.4", BNC_FWD_IPIP },
 };
 
 enum row_kind {
@@ -73,6 +76,11 @@ enum row_kind {
 	ROW_SYN,
 	ROW_FIRST_PACKETS, /* SYN, ACK, data of a new connection */
 	ROW_SYN_FLOOD, /* established, one flood SYN untimed before each */
+	/* Mid-stream packets of flows never seen (no SYN): in a changed slot
+	 * each misses the flow table and goes to the slot's previous backend
+	 * (ipip: with the current one as its second chance).
+	 */
+	ROW_MISS,
 };
 
 struct row {
@@ -97,6 +105,13 @@ static const struct row rows[] = {
 	{ "ipip established, 1,000,000 flows", ROW_ESTABLISHED, VIP_IPIP, 1000000, 5, 0 },
 	{ "dsr established, 100,000 flows, changed slots", ROW_ESTABLISHED, VIP_CHANGED, 100000, 0,
 	  0 },
+	{ "ipip established, 100,000 flows, changed slots", ROW_ESTABLISHED, VIP_CHANGED_IPIP,
+	  100000, 0, 0 },
+	{ "dsr miss, 100,000 flows, clean slots", ROW_MISS, VIP_DSR, 100000, 0, 0 },
+	{ "dsr miss, 100,000 flows, changed slots (to prev)", ROW_MISS, VIP_CHANGED, 100000, 0, 0 },
+	{ "ipip miss, 100,000 flows, clean slots", ROW_MISS, VIP_IPIP, 100000, 0, 0 },
+	{ "ipip miss, 100,000 flows, changed slots (prev, 2nd chance)", ROW_MISS, VIP_CHANGED_IPIP,
+	  100000, 0, 0 },
 	{ "dsr SYN per call", ROW_SYN, VIP_DSR, 0, 0, 250 },
 	{ "ipip SYN per call", ROW_SYN, VIP_IPIP, 0, 0, 250 },
 	{ "dsr SYN per call, changed slots", ROW_SYN, VIP_CHANGED, 0, 0, 0 },
@@ -227,7 +242,7 @@ static int vip_setup(struct bench *b, enum vip_kind k)
 	if (!err)
 		err = ring_set(b, &key, first, 0);
 	/* Every slot to another backend: as after changes of the set. */
-	if (!err && k == VIP_CHANGED)
+	if (!err && (k == VIP_CHANGED || k == VIP_CHANGED_IPIP))
 		err = ring_set(b, &key, first, 1);
 	return err;
 }
@@ -289,8 +304,9 @@ static int new_syn(struct bench *b, enum vip_kind k, __u8 *buf, struct flow4 *f)
 	return build_tcp4(buf, f);
 }
 
-/* Opens n flows (SYN, then a data packet), lays out their data packets
- * in a fixed random order, and records each one's backend.
+/* Opens n flows (SYN, then a data packet; a ROW_MISS row sends no SYN),
+ * lays out their data packets in a fixed random order, and records each
+ * one's backend.
  */
 static int prepare_established(struct bench *b, const struct row *r)
 {
@@ -317,12 +333,15 @@ static int prepare_established(struct bench *b, const struct row *r)
 		struct flow4 f;
 		__u8 first = 0;
 
-		client((__u32)(r->vip + 1) * 16 + (r->flows > 100000), order[i], &f);
+		/* Miss rows' clients are their own: no other row opened them. */
+		client((__u32)(r->vip + 1) * 16 + (r->kind == ROW_MISS ? 8 : 0) +
+			       (r->flows > 100000),
+		       order[i], &f);
 		f.daddr = ip4(vips[r->vip].addr);
 		f.tcp_flags = PKT_TCP_SYN;
 		f.data = false;
 		err = build_tcp4(syn, &f);
-		if (!err)
+		if (!err && r->kind != ROW_MISS)
 			err = send_one(b, syn, &first);
 		f.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
 		f.data = true;
@@ -331,7 +350,7 @@ static int prepare_established(struct bench *b, const struct row *r)
 		/* Seen once more, as the flow's first data. */
 		if (!err)
 			err = send_one(b, b->pkts[i], &b->want[i]);
-		if (!err && b->want[i] != first)
+		if (!err && r->kind != ROW_MISS && b->want[i] != first)
 			err = -EPROTO;
 	}
 	free(order);
@@ -422,8 +441,9 @@ static int measure_row(struct bench *b, const struct row *r, double *best, doubl
 	double ns, floor_ns;
 	int err;
 
-	err = r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD ? prepare_established(b, r)
-								     : prepare_new(b, r);
+	err = r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD || r->kind == ROW_MISS
+		      ? prepare_established(b, r)
+		      : prepare_new(b, r);
 	*best = *floor_best = 1e18;
 	for (int round = 0; round <= ROUNDS && !err; round++) {
 		err = sample(b, r, b->floor_fd, false, b->pos, &floor_ns);
