@@ -105,9 +105,9 @@ H_AS=65001
 # Health checks every 200 ms: a backend is up 0.4 s after it answers.
 INTERVAL=0.2
 # Seconds without a packet to a previous backend after which changed ring
-# slots are clean again: short, so that one scenario's ring changes are
-# gone before the next scenario's begin.
-HISTORY_IDLE=3
+# slots are clean again (ring_history_idle): long enough to outlast any
+# scenario; secondchance_weight shortens it for a moment to start clean.
+HISTORY_IDLE=600
 RISE=2
 FALL=2
 
@@ -315,6 +315,17 @@ all_up() {
 
 # vip_field HOST FIELD: the VIP's counter on HOST.
 vip_field() { ctl "$1" -j vip list | json "d['vips'][0]['$2']"; }
+
+# history_idle SECONDS HOST...: the hosts reloaded with that
+# ring_history_idle.
+history_idle() {
+	local h
+	HISTORY_IDLE=$1
+	for h in "${@:2}"; do
+		write_agent_config "$h"
+		ctl "$h" reload >/dev/null
+	done
+}
 
 # slots_clean HOST: web's ring on HOST has no changed slot.
 slots_clean() { [[ $(vip_field "$1" slots_changed) == 0 ]]; }
@@ -605,6 +616,9 @@ setup() {
 		ip -n "$ns" link set vb up
 		ip -n "$ns" link set lo up
 		ip -n "$NS_R" link set "r$h" up
+		# A backend's XDP_TX (a packet handed on) reaches the router
+		# only with a program on the router's end of its veth.
+		in_ns "$NS_R" "$DECAP" attach "r$h" 192.0.2.1 --pin "$PIN/decap-r$h" 2>/dev/null
 		ip -n "$ns" route add default via "$(be_r_ip "$h")"
 		ip -n "$ns" addr add "$VIP/32" dev lo
 		ip -n "$ns" addr add "$VIP_API/32" dev lo
@@ -970,10 +984,12 @@ scenario_secondchance_weight() {
 	# B3's addition is history first: a slot keeps only its oldest
 	# previous backend, so flows born between two changes of it survive a
 	# host loss only if the first change was cleaned before the second
-	# (README, "What survives what").
+	# (README, "What survives what"). A short ring_history_idle for that.
+	history_idle 2 h1 h2 h4
 	for h in h1 h2 h4; do
-		wait_for $((4 * HISTORY_IDLE)) slots_clean "$h"
+		wait_for 20 slots_clean "$h"
 	done
+	history_idle 600 h1 h2 h4
 	before=$(handed_on)
 	client_start "$name"
 	paths "$WORK/$name.ready" "$WORK/$name.before"
