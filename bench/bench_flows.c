@@ -43,7 +43,11 @@
 #define ROUNDS 9
 /* Calls of repeat=1 per sample. */
 #define CALLS 2000
-#define PKT_LEN 64
+/* Every frame's buffer; an IPv4 frame is padded to 64 bytes, an IPv6 one
+ * (its SYN to the length of its data packet) to 84.
+ */
+#define PKT_LEN 84
+#define PKT_LEN_V4 64
 #define OUT_MAX 256
 #define NBACKENDS 4
 #define VIP_PORT 80
@@ -58,17 +62,25 @@ enum vip_kind {
 	VIP_IPIP,
 	VIP_CHANGED, /* dsr, every ring slot changed */
 	VIP_CHANGED_IPIP, /* ipip, every ring slot changed */
+	VIP_DSR6,
+	VIP_IPIP6,
 	VIP_KINDS,
 };
 
+/* IPv6 VIPs have IPv4 backends, as the others: dsr rewrites only MACs,
+ * and ipip carries IPv6 in IPv4.
+ */
 static const struct {
 	const char *addr;
 	enum bnc_forwarding forwarding;
+	bool v6;
 } vips[VIP_KINDS] = {
 	[VIP_DSR] = { "198.51.100.1", BNC_FWD_DSR },
 	[VIP_IPIP] = { "198.51.100.2", BNC_FWD_IPIP },
 	[VIP_CHANGED] = { "198.51.100.3", BNC_FWD_DSR },
 	[VIP_CHANGED_IPIP] = { "198.51.100.4", BNC_FWD_IPIP },
+	[VIP_DSR6] = { "2001:db8:100::1", BNC_FWD_DSR, true },
+	[VIP_IPIP6] = { "2001:db8:100::2", BNC_FWD_IPIP, true },
 };
 
 enum row_kind {
@@ -112,8 +124,16 @@ static const struct row rows[] = {
 	{ "ipip miss, 100,000 flows, clean slots", ROW_MISS, VIP_IPIP, 100000, 0, 0 },
 	{ "ipip miss, 100,000 flows, changed slots (prev, 2nd chance)", ROW_MISS, VIP_CHANGED_IPIP,
 	  100000, 0, 0 },
+	{ "dsr IPv6 established, 1 flow", ROW_ESTABLISHED, VIP_DSR6, 1, 0, 0 },
+	{ "dsr IPv6 established, 10,000 flows", ROW_ESTABLISHED, VIP_DSR6, 10000, 5, 0 },
+	{ "dsr IPv6 established, 1,000,000 flows", ROW_ESTABLISHED, VIP_DSR6, 1000000, 5, 0 },
+	{ "ipip IPv6 established, 1 flow", ROW_ESTABLISHED, VIP_IPIP6, 1, 0, 0 },
+	{ "ipip IPv6 established, 10,000 flows", ROW_ESTABLISHED, VIP_IPIP6, 10000, 5, 0 },
+	{ "ipip IPv6 established, 1,000,000 flows", ROW_ESTABLISHED, VIP_IPIP6, 1000000, 5, 0 },
 	{ "dsr SYN per call", ROW_SYN, VIP_DSR, 0, 0, 250 },
 	{ "ipip SYN per call", ROW_SYN, VIP_IPIP, 0, 0, 250 },
+	{ "dsr IPv6 SYN per call", ROW_SYN, VIP_DSR6, 0, 0, 250 },
+	{ "ipip IPv6 SYN per call", ROW_SYN, VIP_IPIP6, 0, 0, 250 },
 	{ "dsr SYN per call, changed slots", ROW_SYN, VIP_CHANGED, 0, 0, 0 },
 	{ "dsr SYN+ACK+data, per packet", ROW_FIRST_PACKETS, VIP_DSR, 0, 0, 0 },
 	{ "ipip SYN+ACK+data, per packet", ROW_FIRST_PACKETS, VIP_IPIP, 0, 0, 0 },
@@ -139,43 +159,65 @@ struct bench {
 	__u8 *want;
 	size_t npkts;
 	size_t pos;
+	__u32 len; /* the row's frame length (its VIP's family) */
 };
 
-struct flow4 {
-	__be32 saddr;
-	__be32 daddr;
+struct flow {
+	bool v6;
+	__be32 saddr[4];
+	__be32 daddr[4];
 	__u16 sport;
 	__u8 tcp_flags;
 	bool data;
 };
 
-/* Client i of a block: distinct address and port for up to 2^26 clients
- * per block; established flows and new connections use separate blocks.
- */
-static void client(__u32 block, __u32 i, struct flow4 *f)
+static __u32 frame_len(bool v6)
 {
-	f->saddr = htonl((block << 24) | (i >> 6));
+	return v6 ? PKT_LEN : PKT_LEN_V4;
+}
+
+/* Client i of a block, of the VIP k's family: distinct address and port
+ * for up to 2^26 clients per block; established flows and new
+ * connections use separate blocks. Sets the flow's destination, the VIP.
+ */
+static void client(enum vip_kind k, __u32 block, __u32 i, struct flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->v6 = vips[k].v6;
+	if (f->v6) {
+		f->saddr[0] = htonl(0x20010db8);
+		f->saddr[1] = htonl(block);
+		f->saddr[3] = htonl(i >> 6);
+		inet_pton(AF_INET6, vips[k].addr, f->daddr);
+	} else {
+		f->saddr[0] = htonl((block << 24) | (i >> 6));
+		inet_pton(AF_INET, vips[k].addr, f->daddr);
+	}
 	f->sport = (__u16)(10000 + (i & 63));
 }
 
-static int build_tcp4(__u8 *buf, const struct flow4 *f)
+static int build_tcp(__u8 *buf, const struct flow *f)
 {
 	const struct pkt_ipv4_opts ip = { .id = 1, .df = true };
 	struct pkt_tcp_opts tcp = { .seq = 1000, .ack = 2000 };
 	__u8 payload[10] = "0123456789";
+	__u32 len = frame_len(f->v6);
 	struct pkt p;
 
 	pkt_init(&p);
 	pkt_eth_bytes(&p, dev_mac, router_mac);
-	pkt_ipv4_bytes(&p, (const __u8 *)&f->saddr, (const __u8 *)&f->daddr, &ip);
+	if (f->v6)
+		pkt_ipv6_bytes(&p, (const __u8 *)f->saddr, (const __u8 *)f->daddr, NULL);
+	else
+		pkt_ipv4_bytes(&p, (const __u8 *)f->saddr, (const __u8 *)f->daddr, &ip);
 	pkt_tcp(&p, f->sport, VIP_PORT, f->tcp_flags, &tcp);
 	if (f->data)
 		pkt_payload(&p, payload, sizeof(payload));
-	if (p.len < PKT_LEN)
-		pkt_trailer(&p, NULL, PKT_LEN - p.len);
-	if (pkt_finish(&p) || p.len != PKT_LEN)
+	if (p.len < len)
+		pkt_trailer(&p, NULL, len - p.len);
+	if (pkt_finish(&p) || p.len != len)
 		return -EINVAL;
-	memcpy(buf, p.data, PKT_LEN);
+	memcpy(buf, p.data, len);
 	return 0;
 }
 
@@ -211,10 +253,9 @@ static int ring_set(struct bench *b, const struct bnc_vip_key *key, __u32 first,
 static int vip_setup(struct bench *b, enum vip_kind k)
 {
 	struct bnc_vip_key key = {
-		.addr = { ip4(vips[k].addr) },
 		.port = htons(VIP_PORT),
 		.proto = IPPROTO_TCP,
-		.family = BNC_FAMILY_IPV4,
+		.family = vips[k].v6 ? BNC_FAMILY_IPV6 : BNC_FAMILY_IPV4,
 	};
 	struct bnc_vip_value value = {
 		.vip_id = k,
@@ -224,6 +265,7 @@ static int vip_setup(struct bench *b, enum vip_kind k)
 	__u32 first = k * NBACKENDS;
 	int err;
 
+	inet_pton(vips[k].v6 ? AF_INET6 : AF_INET, vips[k].addr, key.addr);
 	err = bnc_maps_vip_add(b->maps, &key, &value);
 	for (__u32 i = 0; i < NBACKENDS && !err; i++) {
 		struct bnc_backend be = {
@@ -253,13 +295,12 @@ static int run(const struct bench *b, int fd, const __u8 *pkt, __u8 *out, __u32 
 	struct bpf_test_run_opts opts = {
 		.sz = sizeof(opts),
 		.data_in = pkt,
-		.data_size_in = PKT_LEN,
 		.data_out = out,
 		.data_size_out = out ? OUT_MAX : 0,
 		.repeat = 1,
 	};
 
-	(void)b;
+	opts.data_size_in = b->len;
 	if (bpf_prog_test_run_opts(fd, &opts))
 		return -errno;
 	*retval = opts.retval;
@@ -295,13 +336,12 @@ static __u32 rng(void)
 }
 
 /* A new connection's packet (a client never used before). */
-static int new_syn(struct bench *b, enum vip_kind k, __u8 *buf, struct flow4 *f)
+static int new_syn(struct bench *b, enum vip_kind k, __u8 *buf, struct flow *f)
 {
-	client(12, b->next_new++, f);
-	f->daddr = ip4(vips[k].addr);
+	client(k, 12, b->next_new++, f);
 	f->tcp_flags = PKT_TCP_SYN;
 	f->data = false;
-	return build_tcp4(buf, f);
+	return build_tcp(buf, f);
 }
 
 /* Opens n flows (SYN, then a data packet; a ROW_MISS row sends no SYN),
@@ -330,23 +370,23 @@ static int prepare_established(struct bench *b, const struct row *r)
 		order[j] = t;
 	}
 	for (__u32 i = 0; i < r->flows && !err; i++) {
-		struct flow4 f;
+		struct flow f;
 		__u8 first = 0;
 
 		/* Miss rows' clients are their own: no other row opened them. */
-		client((__u32)(r->vip + 1) * 16 + (r->kind == ROW_MISS ? 8 : 0) +
+		client(r->vip,
+		       (__u32)(r->vip + 1) * 16 + (r->kind == ROW_MISS ? 8 : 0) +
 			       (r->flows > 100000),
 		       order[i], &f);
-		f.daddr = ip4(vips[r->vip].addr);
 		f.tcp_flags = PKT_TCP_SYN;
 		f.data = false;
-		err = build_tcp4(syn, &f);
+		err = build_tcp(syn, &f);
 		if (!err && r->kind != ROW_MISS)
 			err = send_one(b, syn, &first);
 		f.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
 		f.data = true;
 		if (!err)
-			err = build_tcp4(b->pkts[i], &f);
+			err = build_tcp(b->pkts[i], &f);
 		/* Seen once more, as the flow's first data. */
 		if (!err)
 			err = send_one(b, b->pkts[i], &b->want[i]);
@@ -371,16 +411,16 @@ static int prepare_new(struct bench *b, const struct row *r)
 	if (!b->pkts || !b->want)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !err; i += per) {
-		struct flow4 f;
+		struct flow f;
 
 		err = new_syn(b, r->vip, b->pkts[i], &f);
 		if (per == 3 && !err) {
 			f.tcp_flags = PKT_TCP_ACK;
-			err = build_tcp4(b->pkts[i + 1], &f);
+			err = build_tcp(b->pkts[i + 1], &f);
 			f.tcp_flags = PKT_TCP_ACK | PKT_TCP_PSH;
 			f.data = true;
 			if (!err)
-				err = build_tcp4(b->pkts[i + 2], &f);
+				err = build_tcp(b->pkts[i + 2], &f);
 		}
 	}
 	b->npkts = n;
@@ -398,7 +438,7 @@ static int sample(struct bench *b, const struct row *r, int fd, bool check, size
 	__u8 out[OUT_MAX] = { 0 }, flood[PKT_LEN], ignored;
 	__u32 retval = 0, dur = 0;
 	__u64 sum = 0;
-	struct flow4 f;
+	struct flow f;
 	int err;
 
 	for (__u32 i = 0; i < CALLS; i++) {
@@ -441,6 +481,7 @@ static int measure_row(struct bench *b, const struct row *r, double *best, doubl
 	double ns, floor_ns;
 	int err;
 
+	b->len = frame_len(vips[r->vip].v6);
 	err = r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD || r->kind == ROW_MISS
 		      ? prepare_established(b, r)
 		      : prepare_new(b, r);
@@ -513,7 +554,7 @@ int main(void)
 	if (uname(&u))
 		memset(&u, 0, sizeof(u));
 	printf("bouncer datapath by number of flows: ns per packet, BPF_PROG_TEST_RUN, repeat=1, "
-	       "64-byte TCP/IPv4 frames\n");
+	       "TCP frames of 64 bytes (IPv4) and 84 (IPv6)\n");
 	printf("kernel %s, CPU %d, flow table %d entries, %d rounds of %d calls, min over rounds "
 	       "of the per-call mean\n\n",
 	       u.release, b.cpu, (int)FLOW_TABLE_SIZE, ROUNDS, CALLS);
