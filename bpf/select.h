@@ -26,6 +26,10 @@ struct selection {
 	 * agent reads to tell when the slot can be clean again (ring_clean.h).
 	 */
 	bool clean;
+	/* select_backend() only: the flow's slot named a backend that takes
+	 * no new flows, and the walk past it chose another slot's backend.
+	 */
+	bool walked;
 	/* In: the flow's cache epoch as read before its table entry. Out of
 	 * select_backend(): the epoch that a cache entry of this choice may
 	 * carry (see flow_epoch_bump()).
@@ -380,7 +384,8 @@ static __always_inline struct bnc_backend *backend_taking(__u32 id, bool existin
  * first cur that does among BNC_RING_PROBES slots from it. The walk covers
  * the moments between the agent writing a backend's state and swapping in
  * the ring that no longer gives it new flows. Returns true with
- * sel->backend and sel->backend_id set, false when there is none.
+ * sel->backend, sel->backend_id and sel->walked set, false when there is
+ * none.
  */
 static __always_inline bool ring_pick_new(const struct ring_ref *r, __u32 word,
 					  struct selection *sel)
@@ -395,6 +400,7 @@ static __always_inline bool ring_pick_new(const struct ring_ref *r, __u32 word,
 		if (be) {
 			sel->backend = be;
 			sel->backend_id = id;
+			sel->walked = i > 0;
 			return true;
 		}
 		slot = ring_probe_next(slot, r->size);
@@ -477,6 +483,7 @@ static __always_inline bool select_backend(const struct packet *pkt,
 	sel->placed = false;
 	sel->from_entry = false;
 	sel->clean = false;
+	sel->walked = false;
 	sel->second_id = BNC_BACKEND_NONE;
 	if (!ring_read(vip, flow, &r, &word))
 		return false;
@@ -526,9 +533,11 @@ static __always_inline bool select_backend(const struct packet *pkt,
 	if (!select_unknown(pkt, &r, word, prev, sel))
 		return false;
 	/* An entry whose backend went down now names where the flow goes,
-	 * so that it stays there; an entry rewritten, never a new one.
+	 * so that it stays there. A flow the walk placed on another slot's
+	 * backend gets an entry too: the ring's history only follows flows
+	 * that stayed in their own slot, so the next ring would move it again.
 	 */
-	if (known && record)
+	if ((known || sel->walked) && record)
 		select_record(pkt, flow, vip, sel);
 	return true;
 }

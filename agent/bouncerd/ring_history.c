@@ -17,16 +17,18 @@ __u32 ring_history_merge(const __u32 *old, const __u32 *cur, __u32 n, const bool
 		if (old) {
 			prev = bnc_ring_prev(old[i]);
 			was = bnc_ring_cur(old[i]);
-			if (prev == BNC_BACKEND_NONE && was != cur[i])
+			/* A clean slot whose backend is down reads as changed,
+			 * with prev = cur (select_backend()): flows placed
+			 * elsewhere meanwhile have entries, which must still
+			 * be read.
+			 */
+			if (prev == BNC_BACKEND_NONE && (was != cur[i] || is_down(down, was)))
 				prev = was;
 			/* The datapath sent the flows of a down prev to the
 			 * old cur (or, that one down too, to the new one).
 			 */
 			if (prev != BNC_BACKEND_NONE && is_down(down, prev))
 				prev = is_down(down, was) ? cur[i] : was;
-			/* An empty slot had no flows to keep. */
-			if (prev == cur[i] && bnc_ring_prev(old[i]) == BNC_BACKEND_NONE)
-				prev = BNC_BACKEND_NONE;
 		}
 		out[i] = bnc_ring_word(cur[i], prev);
 		changed += prev != BNC_BACKEND_NONE;

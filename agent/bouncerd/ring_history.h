@@ -18,7 +18,9 @@
  * flow table. A prev that is down (down[id]; NULL: none is) had its flows
  * broken already, and those the datapath then sent to the slot's old cur
  * (unrecorded) must stay there when it comes back: the old cur becomes
- * prev (the new cur if the old one is down too). old NULL (a new
+ * prev (the new cur if the old one is down too). A clean slot whose
+ * backend is down counts as changed with prev = its backend, as the
+ * datapath reads it: flows it placed meanwhile have entries. old NULL (a new
  * VIP, or a ring of another size, whose slots mean other flows): every
  * slot clean. Returns how many slots are changed in out.
  */

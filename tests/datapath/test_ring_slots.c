@@ -5,7 +5,8 @@
  * miss is recorded on the new backend, its other misses go to the slot's
  * previous backend; a second change keeps the oldest previous backend; a
  * cleaned slot sends every packet to its backend; and floods of SYNs,
- * ACKs or UDP datagrams record nothing in clean slots.
+ * ACKs or UDP datagrams record nothing in clean slots; a flow that the
+ * walk past a down backend placed in another slot's backend moves once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -252,6 +253,58 @@ static void test_floods_record_nothing(void **state)
 	assert_int_equal(send_pkt(env, &est, BNC_STAT_RING_CLEAN).backend, DP_BE_V4_B);
 }
 
+/* A clean slot whose backend went down before the agent's next ring: a
+ * flow's packet walks to another slot's backend and is recorded there,
+ * and the next ring keeps the slot changed, so that the entry holds the
+ * flow there instead of the ring moving it a second time.
+ */
+static void test_walked_flow_moves_once(void **state)
+{
+	const uint32_t before[] = { DP_BE_V4_A, DP_BE_V4_B }, after[] = { DP_BE_V4_B, DP_BE_V4_C };
+	struct dp_env *env = *state;
+	struct bnc_flow_key flow;
+	struct bnc_vip_key vip;
+	uint32_t id = BNC_BACKEND_NONE;
+	uint16_t sport;
+	struct seen s;
+	struct pkt p;
+
+	if (geteuid() != 0)
+		skip();
+	/* A flow on A now, on C in the next ring, and within the walk's
+	 * reach of a slot of B while A is down: about a fifth of them.
+	 */
+	for (sport = 6000; sport < 6100; sport++) {
+		build(&p, IPPROTO_UDP, sport, 0);
+		dp_vip_of(&p, &vip);
+		dp_flow_of(&p, &flow);
+		assert_int_equal(dp_ring_fresh(env, &vip, after, 2), 0);
+		assert_int_equal(dp_ring_choice(env, &flow, &id), 0);
+		if (id != DP_BE_V4_C)
+			continue;
+		assert_int_equal(dp_ring_fresh(env, &vip, before, 2), 0);
+		assert_int_equal(bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_UP),
+				 0);
+		assert_int_equal(dp_ring_choice(env, &flow, &id), 0);
+		if (id != DP_BE_V4_A)
+			continue;
+		assert_int_equal(
+			bnc_maps_backend_set_state(env->maps, DP_BE_V4_A, BNC_BACKEND_DOWN), 0);
+		if (dp_ring_choice(env, &flow, &id) == 0 && id == DP_BE_V4_B)
+			break;
+	}
+	assert_true(sport < 6100);
+	s = send_pkt(env, &p, BNC_STAT_FLOW_INSERT);
+	assert_int_equal(s.backend, DP_BE_V4_B);
+	assert_int_equal(s.counter, 1);
+	assert_true(recorded(env, &p, &id));
+	assert_int_equal(id, DP_BE_V4_B);
+	assert_int_equal(dp_ring_fill(env, &vip, after, 2), 0);
+	s = send_pkt(env, &p, BNC_STAT_FLOW_HIT);
+	assert_int_equal(s.backend, DP_BE_V4_B);
+	assert_int_equal(s.counter, 1);
+}
+
 #define WITH_ENV(test) \
 	cmocka_unit_test_setup_teardown(test, dp_env_cmocka_setup, dp_env_cmocka_teardown)
 
@@ -263,6 +316,7 @@ int main(void)
 		WITH_ENV(test_drained_backend_keeps_its_flows_only),
 		WITH_ENV(test_cleaned_slot_is_clean),
 		WITH_ENV(test_floods_record_nothing),
+		WITH_ENV(test_walked_flow_moves_once),
 	};
 
 	return cmocka_run_group_tests_name("ring slot history", tests, NULL, NULL);
