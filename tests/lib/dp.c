@@ -152,7 +152,9 @@ static int maglev_ring(const uint32_t *ids, size_t n, uint32_t *slots)
 	return maglev_build(mb, n, DP_RING_SIZE, slots);
 }
 
-int dp_ring_fill(struct dp_env *env, const struct bnc_vip_key *vip, const uint32_t *ids, size_t n)
+/* Swaps in the Maglev ring of ids, with history or every slot clean. */
+static int ring_swap(struct dp_env *env, const struct bnc_vip_key *vip, const uint32_t *ids,
+		     size_t n, bool history)
 {
 	uint32_t *slots = calloc(DP_RING_SIZE, sizeof(*slots));
 	int err;
@@ -161,23 +163,20 @@ int dp_ring_fill(struct dp_env *env, const struct bnc_vip_key *vip, const uint32
 		return -ENOMEM;
 	err = maglev_ring(ids, n, slots);
 	if (!err)
-		err = bnc_maps_ring_swap(env->maps, vip, slots, DP_RING_SIZE);
+		err = bnc_maps_ring_swap_history(env->maps, vip, slots, DP_RING_SIZE, history,
+						 NULL);
 	free(slots);
 	return err;
 }
 
+int dp_ring_fill(struct dp_env *env, const struct bnc_vip_key *vip, const uint32_t *ids, size_t n)
+{
+	return ring_swap(env, vip, ids, n, true);
+}
+
 int dp_ring_fresh(struct dp_env *env, const struct bnc_vip_key *vip, const uint32_t *ids, size_t n)
 {
-	uint32_t *slots = calloc(DP_RING_SIZE, sizeof(*slots));
-	int err;
-
-	if (!slots)
-		return -ENOMEM;
-	err = maglev_ring(ids, n, slots);
-	if (!err)
-		err = bnc_maps_ring_write(env->maps, vip, slots, DP_RING_SIZE);
-	free(slots);
-	return err;
+	return ring_swap(env, vip, ids, n, false);
 }
 
 int dp_set_hash_seed(struct dp_env *env, uint32_t seed)

@@ -64,10 +64,12 @@ void dp_flow_of(const struct pkt *p, struct bnc_flow_key *flow);
  * none.
  */
 int dp_ring_choice(struct dp_env *env, const struct bnc_flow_key *flow, uint32_t *backend_id);
-/* Fills every slot of a VIP's ring with the given backends in turn. */
+/* Swaps in the Maglev ring of the given backends as the agent does,
+ * keeping each slot's history (bnc_maps_ring_swap()).
+ */
 int dp_ring_fill(struct dp_env *env, const struct bnc_vip_key *vip, const uint32_t *ids, size_t n);
 /* The same ring with every slot clean, as a VIP's first ring: no flow of
- * an earlier ring is kept (bnc_maps_ring_write()).
+ * an earlier ring is kept.
  */
 int dp_ring_fresh(struct dp_env *env, const struct bnc_vip_key *vip, const uint32_t *ids, size_t n);
 /* The VIP key a built packet is addressed to (daddr, dport, proto). */
