@@ -62,6 +62,13 @@ SETUP_DONE=
 # shellcheck source=tests/lib/live.sh
 . "$ROOT/tests/lib/live.sh"
 
+# How long a client waits for each answer before counting the query lost:
+# 1 s, scaled (under emulation a busy guest can take longer to answer
+# without losing anything); whole seconds, as dig takes them.
+QUERY_TIMEOUT=$(scaled 1)
+QUERY_TIMEOUT=${QUERY_TIMEOUT%.*}
+((QUERY_TIMEOUT >= 1)) || QUERY_TIMEOUT=1
+
 require_root udp_workers
 require_built "$BOUNCERD" "$BOUNCERCTL" "$DECAP"
 require_tools nsenter dnsmasq dig "$PY"
@@ -132,7 +139,7 @@ start_agent() {
 }
 
 b1_answers() {
-	in_ns "$NS_B1" dig +short +tries=1 +timeout=1 @127.0.0.1 w.test TXT | grep -q b1
+	in_ns "$NS_B1" dig +short +tries=1 +timeout="$QUERY_TIMEOUT" @127.0.0.1 w.test TXT | grep -q b1
 }
 
 dsr_warm() {
@@ -182,14 +189,14 @@ setup() {
 
 # dig_load NS VIP COUNT: COUNT queries from NS to VIP for w.test TXT in
 # one dig (batch mode: each query from a socket of its own, a new flow),
-# each tried once with a 1 s time-out; dig's output on stdout, for
+# each tried once with QUERY_TIMEOUT; dig's output on stdout, for
 # dig_report.
 dig_load() {
 	local i
 	for ((i = 0; i < $3; i++)); do
 		echo "@$2 w.test TXT"
 	done >"$WORK/batch.$1.$2.$3"
-	in_ns "$1" dig +short +tries=1 +timeout=1 -f "$WORK/batch.$1.$2.$3" || true
+	in_ns "$1" dig +short +tries=1 +timeout="$QUERY_TIMEOUT" -f "$WORK/batch.$1.$2.$3" || true
 }
 
 # dig_loop NS VIP STOP OUT: dig_load's batches of 25 until STOP exists,
@@ -266,7 +273,7 @@ scenario_dig6() {
 client() {
 	local ns=$1 vip=$2
 	shift 2
-	in_ns "$ns" "$PY" "$ROOT/tests/live/dns_client.py" "$vip" "$@"
+	in_ns "$ns" "$PY" "$ROOT/tests/live/dns_client.py" "$vip" --timeout "$QUERY_TIMEOUT" "$@"
 }
 
 scenario_connected() {
