@@ -23,15 +23,18 @@ scaled() {
 	awk -v s="$1" -v f="${BOUNCER_TIME_SCALE:-1}" 'BEGIN { print s * f }'
 }
 
+# scaled_seconds SECONDS: scaled (above), rounded up to whole seconds, for
+# what takes no fraction (bash's SECONDS, dig's +timeout).
+scaled_seconds() {
+	awk -v s="$1" -v f="${BOUNCER_TIME_SCALE:-1}" \
+		'BEGIN { x = s * f; n = int(x); if (n < x) n++; print n }'
+}
+
 # wait_for SECONDS CMD...: polls CMD until it succeeds or time runs out;
-# SECONDS is scaled (above), rounded up to whole seconds.
+# SECONDS is scaled_seconds (above).
 wait_for() {
-	local limit deadline
-	limit=$(scaled "$1")
-	deadline=$((SECONDS + ${limit%.*}))
-	if [[ $limit == *.* ]]; then
-		deadline=$((deadline + 1))
-	fi
+	local deadline
+	deadline=$((SECONDS + $(scaled_seconds "$1")))
 	shift
 	until "$@"; do
 		if ((SECONDS >= deadline)); then

@@ -65,9 +65,7 @@ SETUP_DONE=
 # How long a client waits for each answer before counting the query lost:
 # 1 s, scaled (under emulation a busy guest can take longer to answer
 # without losing anything); whole seconds, as dig takes them.
-QUERY_TIMEOUT=$(scaled 1)
-QUERY_TIMEOUT=${QUERY_TIMEOUT%.*}
-((QUERY_TIMEOUT >= 1)) || QUERY_TIMEOUT=1
+QUERY_TIMEOUT=$(scaled_seconds 1)
 
 require_root udp_workers
 require_built "$BOUNCERD" "$BOUNCERCTL" "$DECAP"
