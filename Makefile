@@ -168,6 +168,8 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIBAGENT)
 # The benchmarks that send frames build them with the tests' packet
 # builder, compiled without sanitizers like the benchmarks themselves.
 $(BUILD)/bench/bench_datapath $(BUILD)/bench/bench_flows $(BUILD)/bench/bench_decap: $(BUILD)/obj/tests/lib/pkt.o
+# Those that run the bench_wrap programs share their loader.
+$(BUILD)/bench/bench_datapath $(BUILD)/bench/bench_flows: $(BUILD)/obj/bench/wrap.o
 
 # tests/run.sh runs each program under a time bound, counts the test cases
 # and ends with "N passed, N failed, N skipped"; datapath and live need root.

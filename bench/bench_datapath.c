@@ -38,13 +38,13 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 
-#include "bench_wrap.skel.h"
 #include "floor.skel.h"
 #include "bouncer_hash.h"
 #include "common/log.h"
 #include "bouncerd/maglev.h"
 #include "bouncerd/maps.h"
 #include "pkt.h"
+#include "wrap.h"
 
 /* Rounds of interleaved floor/scenario samples; each row reports the best
  * (lowest) sample of each over them: on a shared machine interference
@@ -552,63 +552,13 @@ static int vip_setup(struct bench *b, const struct vip_setup *v)
 	return err;
 }
 
-/* Kept for a wrapper program the verifier rejects: libbpf prints the
- * verifier's log only below the level this program logs at.
- */
-static char verifier_log[1 << 20];
-
-/* The bench_wrap programs, loaded against the load balancer's own maps:
- * every map of theirs is the one bnc_maps_open created, so they see the
- * VIPs, flows, flow cache and counters the benchmark set up and checks.
- */
+/* The bench_wrap programs, which share the load balancer's maps. */
 static int wrap_setup(struct bench *b)
 {
-	struct bpf_program *prog;
-	struct bpf_map *map;
-	size_t len;
-	int fd, err;
+	int err = bench_wrap_load(b->maps, &b->wrap);
 
-	b->wrap = bench_wrap__open();
-	if (!b->wrap) {
-		err = -errno;
-		log_warnx("cannot open the bench_wrap programs: %s", strerror(-err));
+	if (err)
 		return err;
-	}
-	bpf_object__for_each_map(map, b->wrap->obj)
-	{
-		if (bpf_map__is_internal(map))
-			continue;
-		fd = bnc_maps_map_fd(b->maps, bpf_map__name(map));
-		if (fd < 0) {
-			log_warnx("bench_wrap map %s: the load balancer has no such map: %s",
-				  bpf_map__name(map), strerror(-fd));
-			return fd;
-		}
-		err = bpf_map__reuse_fd(map, fd);
-		if (err) {
-			log_warnx("bench_wrap map %s: cannot reuse the load balancer's: %s",
-				  bpf_map__name(map), strerror(-err));
-			return err;
-		}
-	}
-	bpf_object__for_each_program(prog, b->wrap->obj)
-	{
-		err = bpf_program__set_log_buf(prog, verifier_log, sizeof(verifier_log));
-		if (err) {
-			log_warnx("bench_wrap: cannot set a log buffer: %s", strerror(-err));
-			return err;
-		}
-	}
-	err = bench_wrap__load(b->wrap);
-	if (err) {
-		/* Only the program that failed wrote the log; its end says
-		 * why.
-		 */
-		len = strnlen(verifier_log, sizeof(verifier_log) - 1);
-		log_warnx("cannot load the bench_wrap programs: %s; verifier log (end):\n%s",
-			  strerror(-err), verifier_log + (len > 8192 ? len - 8192 : 0));
-		return err;
-	}
 	b->prog_fd[PROG_LB] = b->lb_fd;
 	b->prog_fd[PROG_LB_IPIP_UNDO] = bpf_program__fd(b->wrap->progs.lb_ipip_undo);
 	b->prog_fd[PROG_PUSH_UNDO] = bpf_program__fd(b->wrap->progs.push_undo);

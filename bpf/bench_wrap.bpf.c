@@ -9,14 +9,19 @@
  * every run takes the flow table path; parse_clear does only that second
  * part, for its cost. encap_second runs the ipip forwarding alone with a
  * chosen second chance (the datapath test uses it too), encap_gue the
- * encapsulation candidate that was not taken.
+ * encapsulation candidate that was not taken. lb_cycle runs the load
+ * balancer over a table of flows, one per run, so that one call with a
+ * large repeat measures many flows; cycle_floor is its floor.
  */
 #include "lb.h"
+/* Shared with the benchmark that fills lb_cycle's table. */
+#include "../bench/cycle.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Moves the Ethernet header (no VLAN tags in the benchmark) back over an
- * outer IPv4 header and gives the bytes back to the headroom.
+ * outer IPv4 header (around IPv4, or IPv6) and gives the bytes back to the
+ * headroom.
  */
 static __always_inline int strip_outer_ipv4(struct xdp_md *ctx)
 {
@@ -27,10 +32,10 @@ static __always_inline int strip_outer_ipv4(struct xdp_md *ctx)
 
 	/* Only ever strip what the load balancer pushed. */
 	if ((void *)(outer + 1) > data_end || outer->version != 4 || outer->ihl != 5 ||
-	    outer->protocol != IPPROTO_IPIP)
+	    (outer->protocol != IPPROTO_IPIP && outer->protocol != IPPROTO_IPV6))
 		return XDP_ABORTED;
 	copy16(&eth, data, sizeof(eth));
-	eth.h_proto = ETH_P_IP_BE;
+	eth.h_proto = outer->protocol == IPPROTO_IPIP ? ETH_P_IP_BE : ETH_P_IPV6_BE;
 	if (bpf_xdp_adjust_head(ctx, sizeof(struct iphdr)))
 		return XDP_ABORTED;
 	data = (void *)(long)ctx->data;
@@ -193,4 +198,102 @@ int encap_gue(struct xdp_md *ctx)
 	h->second = second->addr[0];
 	h->ip.check = ipv4_header_csum(&h->ip);
 	return transmit(ctx, be->next_hop_mac, be->src_mac, be->ifindex);
+}
+
+/* The benchmark's own map (its name says so: the benchmark loads these
+ * programs against the load balancer's maps and creates only this one).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BENCH_CYCLE_FLOWS);
+	__type(key, __u32);
+	__type(value, struct bench_flow);
+} bench_cycle_flows SEC(".maps");
+
+/* Set through the skeleton's bss: the table's entries in use, the next
+ * one, and (read back) the runs whose packet reached another backend or
+ * could not be rewritten.
+ */
+__u32 cycle_flows;
+__u32 cycle_next;
+__u32 cycle_wrong;
+
+/* Writes the next flow's source address and port into the TCP packet (IPv4
+ * without options, or IPv6 without extension headers, as the benchmark
+ * builds them; checksums are left alone, as the load balancer reads none)
+ * and returns that flow, or NULL.
+ */
+static __always_inline struct bench_flow *cycle_rewrite(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct bench_flow *f;
+	struct tcphdr *tcp;
+	__u32 i = cycle_next;
+
+	cycle_next = i + 1 < cycle_flows ? i + 1 : 0;
+	f = bpf_map_lookup_elem(&bench_cycle_flows, &i);
+	if (!f || (void *)(eth + 1) > data_end)
+		return NULL;
+	if (eth->h_proto == ETH_P_IP_BE) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		tcp = (void *)(ip + 1);
+		if ((void *)(tcp + 1) > data_end)
+			return NULL;
+		ip->saddr = f->saddr[0];
+	} else {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		tcp = (void *)(ip6 + 1);
+		if ((void *)(tcp + 1) > data_end)
+			return NULL;
+		copy16(&ip6->saddr, f->saddr, sizeof(ip6->saddr));
+	}
+	tcp->source = f->sport;
+	return f;
+}
+
+SEC("xdp")
+int lb_cycle(struct xdp_md *ctx)
+{
+	struct bench_flow *f = cycle_rewrite(ctx);
+	void *data, *data_end;
+	__u8 want;
+	int action;
+
+	if (!f) {
+		cycle_wrong++;
+		return XDP_ABORTED;
+	}
+	want = f->backend;
+	action = lb_process(ctx);
+	if (action != XDP_TX) {
+		cycle_wrong++;
+		return XDP_ABORTED;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + sizeof(struct ethhdr) + sizeof(struct iphdr) > data_end) {
+		cycle_wrong++;
+		return XDP_ABORTED;
+	}
+	if (((struct ethhdr *)data)->h_dest[5] != want)
+		cycle_wrong++;
+	/* ipip pushed an outer header: the next run must see the original. */
+	if (((struct ethhdr *)data)->h_proto == ETH_P_IP_BE &&
+	    ((struct iphdr *)(data + sizeof(struct ethhdr)))->protocol != IPPROTO_TCP)
+		return strip_outer_ipv4(ctx);
+	return XDP_TX;
+}
+
+SEC("xdp")
+int cycle_floor(struct xdp_md *ctx)
+{
+	if (!cycle_rewrite(ctx)) {
+		cycle_wrong++;
+		return XDP_ABORTED;
+	}
+	return XDP_TX;
 }
