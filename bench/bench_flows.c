@@ -672,6 +672,20 @@ static int measure_one_call_row(struct bench *b, const struct row *r, double *be
 	return err;
 }
 
+static void print_section(bool one_call)
+{
+	if (one_call)
+		printf("\nOne call per sample: lb_cycle with repeat = flows, at least %d, so that "
+		       "the TLB stays warm from packet to packet as in a NIC's poll loop; the "
+		       "floor, cycle_floor, does the same source rewrite and XDP_TX\n",
+		       ONE_CALL_MIN_RUNS);
+	else
+		printf("\nOne call per packet (repeat = 1), %d calls per sample: every packet "
+		       "starts with the TLB a system call left (see the top of bench_flows.c)\n",
+		       CALLS);
+	printf("%-50s %8s %8s %8s %8s  %s\n", "row", "ns", "floor", "over", "ratio", "target");
+}
+
 static int setup(struct bench *b)
 {
 	struct bnc_maps_opts opts = { .flow_table_size = FLOW_TABLE_SIZE };
@@ -705,7 +719,7 @@ int main(void)
 	struct bench b = {};
 	const char *only = getenv("BENCH_FLOWS_ONLY");
 	struct utsname u;
-	int err, failed = 0;
+	int err, failed = 0, section = -1;
 
 	log_init("bench_flows", LOG_LEVEL_WARN);
 	if (geteuid() != 0) {
@@ -720,34 +734,26 @@ int main(void)
 	}
 	if (uname(&u))
 		memset(&u, 0, sizeof(u));
-	printf("bouncer datapath by number of flows: ns per packet, BPF_PROG_TEST_RUN, repeat=1, "
-	       "TCP frames of 64 bytes (IPv4) and 84 (IPv6)\n");
-	printf("kernel %s, CPU %d, flow table %d entries, %d rounds of %d calls, min over rounds "
-	       "of the per-call mean\n\n",
-	       u.release, b.cpu, (int)FLOW_TABLE_SIZE, ROUNDS, CALLS);
-	printf("%-50s %8s %8s %8s %8s  %s\n", "row", "ns", "floor", "over", "ratio", "target");
+	printf("bouncer datapath by number of flows: ns per packet, BPF_PROG_TEST_RUN, TCP frames "
+	       "of 64 bytes (IPv4) and 84 (IPv6)\n");
+	printf("kernel %s, CPU %d, flow table %d entries, %d rounds, min over rounds of the mean\n",
+	       u.release, b.cpu, (int)FLOW_TABLE_SIZE, ROUNDS);
 	for (size_t i = 0; i < NROWS; i++) {
 		const struct row *r = &rows[i];
 		double ns, floor_ns, over, ratio;
 		char target[32] = "", label[96];
 		bool miss = false;
 
-		if (r->one_call && (i == 0 || !rows[i - 1].one_call)) {
-			printf("\nOne call per sample (lb_cycle, repeat = flows, at least %d; the "
-			       "TLB "
-			       "stays warm from packet to packet, as in a NIC's poll loop); the "
-			       "floor, "
-			       "cycle_floor, does the same source rewrite, then XDP_TX\n\n",
-			       ONE_CALL_MIN_RUNS);
-			printf("%-50s %8s %8s %8s %8s\n", "row", "ns", "floor", "over", "ratio");
-		}
 		/* BENCH_FLOWS_ONLY=TEXT: only the rows whose name holds it
 		 * (the one-call rows' names as "one call: NAME").
 		 */
 		snprintf(label, sizeof(label), "%s%s", r->one_call ? "one call: " : "", r->name);
 		if (only && !strstr(label, only))
 			continue;
-
+		if (r->one_call != section) {
+			section = r->one_call;
+			print_section(r->one_call);
+		}
 		err = r->one_call ? measure_one_call_row(&b, r, &ns, &floor_ns)
 				  : measure_row(&b, r, &ns, &floor_ns);
 		if (err) {

@@ -39,11 +39,20 @@ static int share_maps(struct bnc_maps *maps, struct bench_wrap *w)
 	return 0;
 }
 
+/* Only the program that failed wrote the log; its end says why. */
+static void log_load_failure(int err)
+{
+	size_t len = strnlen(verifier_log, sizeof(verifier_log) - 1);
+	const char *end = verifier_log + (len > 8192 ? len - 8192 : 0);
+
+	log_warnx("cannot load the bench_wrap programs: %s; verifier log (end):\n%s",
+		  strerror(-err), end);
+}
+
 int bench_wrap_load(struct bnc_maps *maps, struct bench_wrap **wrap)
 {
 	struct bpf_program *prog;
 	struct bench_wrap *w;
-	size_t len;
 	int err;
 
 	*wrap = NULL;
@@ -64,13 +73,8 @@ int bench_wrap_load(struct bnc_maps *maps, struct bench_wrap **wrap)
 	}
 	if (!err) {
 		err = bench_wrap__load(w);
-		/* Only the program that failed wrote the log; its end says
-		 * why.
-		 */
-		len = strnlen(verifier_log, sizeof(verifier_log) - 1);
 		if (err)
-			log_warnx("cannot load the bench_wrap programs: %s; verifier log (end):\n%s",
-				  strerror(-err), verifier_log + (len > 8192 ? len - 8192 : 0));
+			log_load_failure(err);
 	}
 	if (err) {
 		bench_wrap__destroy(w);
