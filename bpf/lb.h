@@ -36,6 +36,7 @@ static __always_inline int send_to_backend(struct xdp_md *ctx, const struct pack
 
 static __always_inline int handle_service(struct xdp_md *ctx, const struct packet *pkt)
 {
+	union vip_slot_copy slot;
 	struct bnc_vip_value *vip;
 	struct selection sel = { .second_id = BNC_BACKEND_NONE };
 	struct cache_ref cache;
@@ -51,7 +52,7 @@ static __always_inline int handle_service(struct xdp_md *ctx, const struct packe
 	}
 	if (!vip_filter_match(&pkt->flow))
 		goto not_vip;
-	vip = vip_lookup(pkt->flow.daddr, pkt->flow.dport, pkt->flow.proto, pkt->flow.family);
+	vip = vip_of_flow(&pkt->flow, &slot);
 	if (!vip)
 		goto not_vip;
 	sel.cache_epoch = flow_cache_epoch(&cache);
@@ -86,6 +87,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bnc_flow_key flow = {};
+	union vip_slot_copy slot;
 	struct bnc_vip_value *vip;
 	struct selection sel = { .second_id = BNC_BACKEND_NONE };
 
@@ -97,7 +99,7 @@ static __always_inline int forward_icmp_error(struct xdp_md *ctx, const struct p
 	 */
 	if (!addr_equal(pkt->flow.daddr, flow.daddr))
 		goto pass;
-	vip = vip_lookup(flow.daddr, flow.dport, flow.proto, flow.family);
+	vip = vip_of_flow(&flow, &slot);
 	if (!vip)
 		goto pass;
 	if (!select_backend(pkt, &flow, vip, false, &sel)) {

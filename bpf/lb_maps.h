@@ -118,6 +118,14 @@ struct {
 	__type(value, __u32);
 } vip_gens SEC(".maps");
 
+/* See BNC_VIP_SLOTS_LOG2. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BNC_VIP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct bnc_vip_slot);
+} vip_slots SEC(".maps");
+
 /* See BNC_VIP_FILTER_BITS_LOG2. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

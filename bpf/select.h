@@ -55,6 +55,37 @@ static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __
 	return bpf_map_lookup_elem(&vips, &key);
 }
 
+/* A copy of a vip_slots entry, read once word by word: the agent may
+ * rewrite the slot meanwhile, and the check only vouches for what was
+ * read.
+ */
+union vip_slot_copy {
+	struct bnc_vip_slot slot;
+	__u64 words[sizeof(struct bnc_vip_slot) / sizeof(__u64)];
+};
+
+/* The VIP a flow is for: its slot's copy when the slot holds it whole (see
+ * BNC_VIP_SLOTS_LOG2), else vips' entry; NULL for none.
+ */
+static __always_inline struct bnc_vip_value *vip_of_flow(const struct bnc_flow_key *flow,
+							 union vip_slot_copy *copy)
+{
+	__u32 i = vip_slot_index(flow->daddr, flow->dport, flow->proto);
+	struct bnc_vip_slot *s = bpf_map_lookup_elem(&vip_slots, &i);
+	struct bnc_vip_key *k = &copy->slot.key;
+
+	if (!s)
+		return NULL; /* an array entry that always exists */
+	for (int w = 0; w < (int)(sizeof(copy->words) / sizeof(copy->words[0])); w++)
+		copy->words[w] = READ_ONCE(((__u64 *)s)[w]);
+	if (k->addr[0] == flow->daddr[0] && k->addr[1] == flow->daddr[1] &&
+	    k->addr[2] == flow->daddr[2] && k->addr[3] == flow->daddr[3] &&
+	    k->port == flow->dport && k->proto == flow->proto && k->family == flow->family &&
+	    copy->slot.check == vip_slot_check(&copy->slot))
+		return &copy->slot.value;
+	return vip_lookup(flow->daddr, flow->dport, flow->proto, flow->family);
+}
+
 /* False when daddr is certainly not a VIP address. */
 static __always_inline bool vip_filter_match(const struct bnc_flow_key *flow)
 {

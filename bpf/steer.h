@@ -157,6 +157,7 @@ static __always_inline void steer_record(const struct bnc_flow_key *flow,
  */
 static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 {
+	union vip_slot_copy slot;
 	struct bnc_vip_value *vip;
 	struct packet pkt = {};
 	struct selection sel = { .second_id = BNC_BACKEND_NONE };
@@ -177,7 +178,7 @@ static __always_inline int steer_lookup(struct bpf_sk_lookup *ctx)
 	 * not see goes there too while the slot is changed, a draining
 	 * worker included.
 	 */
-	vip = vip_lookup(pkt.flow.daddr, pkt.flow.dport, pkt.flow.proto, pkt.flow.family);
+	vip = vip_of_flow(&pkt.flow, &slot);
 	if (!vip)
 		return SK_PASS;
 	if (!select_backend(&pkt, &pkt.flow, vip, true, &sel)) {

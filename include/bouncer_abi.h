@@ -21,7 +21,7 @@
  * unless its indices name other entries at the new size (a cache indexed
  * by hash bits), which is a MAP_CLEARED entry.
  */
-#define BNC_MAP_ABI_VERSION 4
+#define BNC_MAP_ABI_VERSION 5
 
 #define BNC_MAX_VIPS 512
 #define BNC_MAX_BACKENDS 4096
@@ -301,6 +301,27 @@ _Static_assert(sizeof(struct bnc_bind_value) == 32, "bnc_bind_value ABI");
  */
 #define BNC_VIP_FILTER_BITS_LOG2 16
 #define BNC_VIP_FILTER_WORDS ((1u << BNC_VIP_FILTER_BITS_LOG2) / 64)
+
+/* The vip_slots map: a direct-mapped copy of vips' service entries (those
+ * with a port), so that a packet's VIP is found with one array read and a
+ * compare instead of a hash table lookup. A VIP's slot is vip_slot_index()
+ * (bouncer_hash.h) of its address, port and protocol. The agent writes a
+ * VIP to its slot unless another VIP holds it; a packet whose key is not
+ * in its slot asks vips, as before, so a slot is only ever a shortcut. An
+ * array entry is copied without a lock: check, vip_slot_check() of the
+ * rest, lets a packet that reads a slot while the agent rewrites it see a
+ * mix of two entries as a miss. A zeroed slot holds nothing. At most
+ * 32 KiB, so that the kernel allocates it in its linear mapping.
+ */
+#define BNC_VIP_SLOTS_LOG2 9
+#define BNC_VIP_SLOTS (1u << BNC_VIP_SLOTS_LOG2)
+
+struct bnc_vip_slot {
+	struct bnc_vip_key key;
+	struct bnc_vip_value value;
+	__u32 check;
+};
+_Static_assert(sizeof(struct bnc_vip_slot) == 40, "bnc_vip_slot ABI");
 
 /* The one entry of the config map: host-wide settings the agent may change
  * at run time. Addresses network byte order, the rest host order.

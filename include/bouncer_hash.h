@@ -99,4 +99,34 @@ static __always_inline __u32 vip_filter_bit(const __be32 addr[4], __u8 family)
 	return (x * 0x9e3779b1u) >> (32 - BNC_VIP_FILTER_BITS_LOG2);
 }
 
+/* A VIP's slot in vip_slots (see BNC_VIP_SLOTS_LOG2): the address folded
+ * as for the filter, with the port and protocol, multiplied, top bits.
+ */
+static __always_inline __u32 vip_slot_index(const __be32 addr[4], __be16 port, __u8 proto)
+{
+	__u32 x = addr[0] ^ hash_rol32(addr[1], 8) ^ hash_rol32(addr[2], 16) ^
+		  hash_rol32(addr[3], 24) ^ ((__u32)port << 16) ^ proto;
+
+	return (x * 0x9e3779b1u) >> (32 - BNC_VIP_SLOTS_LOG2);
+}
+
+/* A slot's check: its 36 bytes before the check as four 64-bit words and
+ * one 32-bit word, each multiplied by its own odd constant (independent
+ * multiplies: a few cycles), xored, folded to 32 bits; never 0, which a
+ * zeroed slot holds. A slot mixed from two writes differs from both in
+ * some word, and so almost surely in its check.
+ */
+static __always_inline __u32 vip_slot_check(const struct bnc_vip_slot *s)
+{
+	__u64 w[4], h;
+	__u32 last;
+
+	__builtin_memcpy(w, s, sizeof(w));
+	__builtin_memcpy(&last, (const __u8 *)s + sizeof(w), sizeof(last));
+	h = w[0] * 0x9e3779b97f4a7c15ull ^ w[1] * 0xc2b2ae3d27d4eb4full ^
+	    w[2] * 0x165667b19e3779f9ull ^ w[3] * 0xd6e8feb86659fd93ull ^
+	    (__u64)last * 0xff51afd7ed558ccdull;
+	return ((__u32)(h >> 32) ^ (__u32)h) | 1;
+}
+
 #endif /* BOUNCER_HASH_H */

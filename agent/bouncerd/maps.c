@@ -69,6 +69,8 @@ static int pin_maps(struct bnc_maps *m, const char *dir)
 	return migration_plan(m->skel->obj, dir, &m->migration);
 }
 
+static int slots_fill(const struct bnc_vip_key *key, const struct bnc_vip_value *value, void *arg);
+
 int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out)
 {
 	struct bnc_maps *m;
@@ -111,6 +113,9 @@ int bnc_maps_open(const struct bnc_maps_opts *opts, struct bnc_maps **out)
 		if (err)
 			goto cleanup;
 	}
+	err = bnc_maps_vip_foreach(m, slots_fill, m);
+	if (err)
+		goto cleanup;
 	*out = m;
 	return 0;
 cleanup:
@@ -368,6 +373,90 @@ static int filter_rebuild(struct bnc_maps *m)
 	return err;
 }
 
+/* Writes key's slot in vip_slots with value, unless another VIP holds it
+ * (that one keeps the shortcut; key's packets find it in vips).
+ */
+static int slot_write(struct bnc_maps *m, const struct bnc_vip_key *key,
+		      const struct bnc_vip_value *value)
+{
+	__u32 i = vip_slot_index(key->addr, key->port, key->proto);
+	struct bnc_vip_slot slot;
+	int err;
+
+	err = lookup(m->skel->maps.vip_slots, &i, &slot);
+	if (err)
+		return err;
+	if (slot.check && memcmp(&slot.key, key, sizeof(*key)) != 0)
+		return 0;
+	memset(&slot, 0, sizeof(slot));
+	slot.key = *key;
+	slot.value = *value;
+	slot.check = vip_slot_check(&slot);
+	return update(m->skel->maps.vip_slots, &i, &slot, BPF_ANY);
+}
+
+/* A VIP's service entry, in vips and then in its slot: a packet that reads
+ * the slot before the write finds the old value there or in vips.
+ */
+static int vip_entry_write(struct bnc_maps *m, const struct bnc_vip_key *key,
+			   const struct bnc_vip_value *value, __u64 flags)
+{
+	int err = update(m->skel->maps.vips, key, value, flags);
+
+	return err ? err : slot_write(m, key, value);
+}
+
+struct slot_claim {
+	struct bnc_maps *m;
+	__u32 index;
+};
+
+/* Writes the first VIP of the slot's index to it. */
+static int slot_claim(const struct bnc_vip_key *key, const struct bnc_vip_value *value, void *arg)
+{
+	const struct slot_claim *c = arg;
+	int err;
+
+	if (vip_slot_index(key->addr, key->port, key->proto) != c->index)
+		return 0;
+	err = slot_write(c->m, key, value);
+	return err ? err : 1;
+}
+
+/* Empties key's slot if it holds key, before key leaves vips (until then
+ * its packets find it there), then gives the slot to another VIP of the
+ * same index, if any.
+ */
+static int slot_clear(struct bnc_maps *m, const struct bnc_vip_key *key)
+{
+	struct slot_claim claim = { m, vip_slot_index(key->addr, key->port, key->proto) };
+	struct bnc_vip_slot slot;
+	int err;
+
+	err = lookup(m->skel->maps.vip_slots, &claim.index, &slot);
+	if (err || !slot.check || memcmp(&slot.key, key, sizeof(*key)) != 0)
+		return err;
+	memset(&slot, 0, sizeof(slot));
+	return update(m->skel->maps.vip_slots, &claim.index, &slot, BPF_ANY);
+}
+
+/* After key left vips: its slot to another VIP of the same index. */
+static int slot_reclaim(struct bnc_maps *m, const struct bnc_vip_key *key)
+{
+	struct slot_claim claim = { m, vip_slot_index(key->addr, key->port, key->proto) };
+	int ret = bnc_maps_vip_foreach(m, slot_claim, &claim);
+
+	return ret < 0 ? ret : 0;
+}
+
+/* Every VIP of vips to its slot: after maps are adopted or converted,
+ * whatever an older layout had no slots for.
+ */
+static int slots_fill(const struct bnc_vip_key *key, const struct bnc_vip_value *value, void *arg)
+{
+	return slot_write(arg, key, value);
+}
+
 int bnc_maps_vip_add(struct bnc_maps *m, const struct bnc_vip_key *key,
 		     const struct bnc_vip_value *value)
 {
@@ -384,7 +473,7 @@ int bnc_maps_vip_add(struct bnc_maps *m, const struct bnc_vip_key *key,
 	if (!err)
 		err = update(m->skel->maps.vips, &addr, &addr_value, BPF_ANY);
 	if (!err)
-		err = update(m->skel->maps.vips, key, value, BPF_ANY);
+		err = vip_entry_write(m, key, value, BPF_ANY);
 	/* The filter bit goes last: until then the VIP is simply not seen. */
 	if (!err)
 		err = filter_add(m, key);
@@ -449,6 +538,8 @@ int bnc_maps_vip_del(struct bnc_maps *m, const struct bnc_vip_key *key)
 	if (is_address_entry(key))
 		return -EINVAL;
 	err = lookup(m->skel->maps.vips, key, &value);
+	if (!err)
+		err = slot_clear(m, key);
 	if (err)
 		return err;
 	if (bpf_map_delete_elem(map_fd(m->skel->maps.vips), key))
@@ -467,7 +558,8 @@ int bnc_maps_vip_del(struct bnc_maps *m, const struct bnc_vip_key *key)
 		if (err)
 			return err;
 	}
-	return vip_gen_bump(m, value.vip_id);
+	err = slot_reclaim(m, key);
+	return err ? err : vip_gen_bump(m, value.vip_id);
 }
 
 static bool takes_existing(__u8 state)
@@ -639,7 +731,7 @@ int bnc_maps_ring_write(struct bnc_maps *m, const struct bnc_vip_key *key, const
 	growing = ring_size >= value.ring_size;
 	if (!growing) {
 		value.ring_size = ring_size;
-		err = update(m->skel->maps.vips, key, &value, BPF_EXIST);
+		err = vip_entry_write(m, key, &value, BPF_EXIST);
 		if (err)
 			goto cleanup;
 	}
@@ -648,7 +740,7 @@ int bnc_maps_ring_write(struct bnc_maps *m, const struct bnc_vip_key *key, const
 		goto cleanup;
 	if (growing && value.ring_size != ring_size) {
 		value.ring_size = ring_size;
-		err = update(m->skel->maps.vips, key, &value, BPF_EXIST);
+		err = vip_entry_write(m, key, &value, BPF_EXIST);
 	}
 cleanup:
 	/* The outer map holds its own reference to the ring. */

@@ -115,6 +115,10 @@ const struct map_change map_changes[] = {
 	  .kind = MAP_CLEARED,
 	  .old_max_entries = BNC_FLOW_CACHE_SIZE_V3,
 	  .new_max_entries = BNC_FLOW_CACHE_SIZE },
+	/* Version 4 to 5: a direct-mapped copy of the VIPs, filled from
+	 * vips when the maps are opened.
+	 */
+	{ .map = "vip_slots", .from = 4, .kind = MAP_ADDED },
 };
 
 const size_t nmap_changes = sizeof(map_changes) / sizeof(map_changes[0]);
@@ -134,6 +138,7 @@ static const struct {
 	{ "rings", "nothing: rebuilt from the config before the new program runs" },
 	{ "backends", "nothing: rebuilt from the config before the new program runs" },
 	{ "vip_filter", "nothing: rebuilt from the config before the new program runs" },
+	{ "vip_slots", "nothing: filled from vips before the new program runs" },
 	{ "config", "nothing: rebuilt from the config before the new program runs" },
 	{ "vip_gens", "recorded flows are checked against their VIP again" },
 	{ "workers", "nothing: the workers' sockets are put back as they are adopted" },

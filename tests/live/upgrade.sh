@@ -31,12 +31,13 @@ BOUNCERCTL=${BOUNCERCTL:-$ROOT/build/bouncerctl}
 DECAP=${DECAP:-$ROOT/build/bouncer-decap}
 PY=/usr/bin/python3
 
-# The last commit whose maps have layout version 3 (version 2's was
+# The last commit whose maps have layout version 4 (version 3's was
+# d47c260a0742114eefc3c0a94ac7c4dea62a5576, version 2's
 # fe9bb126e3a79de3b08759cff519338e5250cecb, version 1's
 # 2c558c5adc1edb70190c1afc27b8a3b80fb6351a): each layout change records
 # the last commit of the layout before it here.
-OLD_COMMIT=d47c260a0742114eefc3c0a94ac7c4dea62a5576
-OLD_VERSION=3
+OLD_COMMIT=a05cc98e512f29ad8572782f0451615364239158
+OLD_VERSION=4
 OLD_TREE=${OLD_TREE:-$ROOT/build/abi$OLD_VERSION}
 
 NS_C=bnc-up-$$-c
@@ -280,6 +281,11 @@ setup() {
 	CLIENT_PID=$!
 	echo "$CLIENT_PID" >"$WORK/client.pid"
 	wait_for 30 test -f "$WORK/ready"
+	# Since layout 4 a flow has an entry only where the ring changed
+	# after traffic began: a weight change makes a quarter of the slots
+	# changed, and their new connections recorded, for the upgrade and
+	# the downgrade to carry.
+	ctl backend set echo "$B1_IP:$PORT" weight 3 >/dev/null
 	more_traffic
 	SETUP_DONE=1
 }
