@@ -49,14 +49,15 @@ static uint32_t backend_of(struct dp_env *env, const struct pkt *p)
  */
 static void build(struct pkt *p, uint16_t dport)
 {
-	static uint16_t sport = 1000;
+	static uint16_t next_sport = 1000;
 	struct dp_input in = { .family = 4,
 			       .proto = IPPROTO_TCP,
 			       .daddr = VIP_ADDR,
-			       .sport = sport++,
+			       .sport = next_sport,
 			       .dport = dport,
 			       .tcp_flags = PKT_TCP_ACK };
 
+	next_sport++;
 	dp_build_input(p, &in);
 }
 
