@@ -513,35 +513,6 @@ static int sample(struct bench *b, const struct row *r, int fd, bool check, size
 	return 0;
 }
 
-static int measure_row(struct bench *b, const struct row *r, double *best, double *floor_best)
-{
-	double ns, floor_ns;
-	int err;
-
-	b->len = frame_len(vips[r->vip].v6);
-	err = r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD || r->kind == ROW_MISS
-		      ? prepare_established(b, r)
-		      : prepare_new(b, r);
-	*best = *floor_best = 1e18;
-	for (int round = 0; round <= ROUNDS && !err; round++) {
-		err = sample(b, r, b->floor_fd, false, b->pos, &floor_ns);
-		if (!err)
-			err = sample(b, r, b->lb_fd, true, b->pos, &ns);
-		b->pos += CALLS;
-		if (err || round == 0)
-			continue;
-		if (ns < *best)
-			*best = ns;
-		if (floor_ns < *floor_best)
-			*floor_best = floor_ns;
-	}
-	free(b->pkts);
-	free(b->want);
-	b->pkts = NULL;
-	b->want = NULL;
-	return err;
-}
-
 /* Runs per call of a one-call row: every flow once, and at least this
  * many, so that the call's own cost (a system call, the packet's copy) is
  * a few ns per run at most.
@@ -638,26 +609,51 @@ static int one_call_sample(struct bench *b, const struct row *r, int fd, __u32 r
 	return 0;
 }
 
-static int measure_one_call_row(struct bench *b, const struct row *r, double *best,
-				double *floor_best)
+static int prepare_row(struct bench *b, const struct row *r)
 {
-	int lb_fd = bpf_program__fd(b->wrap->progs.lb_cycle);
-	int floor_fd = bpf_program__fd(b->wrap->progs.cycle_floor);
-	__u32 runs = one_call_runs(r);
-	double ns, floor_ns;
+	bool v6 = vips[r->vip].v6;
 	int err;
 
-	b->len = frame_len(vips[r->vip].v6);
-	err = r->kind == ROW_SYN ? prepare_syns(b, r, (size_t)runs * (ROUNDS + 1))
-				 : prepare_established(b, r);
+	b->len = frame_len(v6);
+	if (r->one_call && r->kind == ROW_SYN)
+		err = prepare_syns(b, r, (size_t)one_call_runs(r) * (ROUNDS + 1));
+	else if (r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD || r->kind == ROW_MISS)
+		err = prepare_established(b, r);
+	else
+		err = prepare_new(b, r);
+	if (!err && r->one_call)
+		err = cycle_fill(b, v6);
+	return err;
+}
+
+/* One round: the floor's sample, then the row's, from the same packets. */
+static int round_sample(struct bench *b, const struct row *r, double *floor_ns, double *ns)
+{
+	__u32 runs = one_call_runs(r);
+	int err;
+
+	if (!r->one_call) {
+		err = sample(b, r, b->floor_fd, false, b->pos, floor_ns);
+		if (!err)
+			err = sample(b, r, b->lb_fd, true, b->pos, ns);
+		b->pos += CALLS;
+		return err;
+	}
+	err = one_call_sample(b, r, bpf_program__fd(b->wrap->progs.cycle_floor), runs, floor_ns);
 	if (!err)
-		err = cycle_fill(b, vips[r->vip].v6);
+		err = one_call_sample(b, r, bpf_program__fd(b->wrap->progs.lb_cycle), runs, ns);
+	b->pos += runs;
+	return err;
+}
+
+static int measure_row(struct bench *b, const struct row *r, double *best, double *floor_best)
+{
+	double ns, floor_ns;
+	int err = prepare_row(b, r);
+
 	*best = *floor_best = 1e18;
 	for (int round = 0; round <= ROUNDS && !err; round++) {
-		err = one_call_sample(b, r, floor_fd, runs, &floor_ns);
-		if (!err)
-			err = one_call_sample(b, r, lb_fd, runs, &ns);
-		b->pos += runs;
+		err = round_sample(b, r, &floor_ns, &ns);
 		if (err || round == 0)
 			continue;
 		if (ns < *best)
@@ -754,8 +750,7 @@ int main(void)
 			section = r->one_call;
 			print_section(r->one_call);
 		}
-		err = r->one_call ? measure_one_call_row(&b, r, &ns, &floor_ns)
-				  : measure_row(&b, r, &ns, &floor_ns);
+		err = measure_row(&b, r, &ns, &floor_ns);
 		if (err) {
 			printf("%-50s failed: %s\n", r->name, strerror(-err));
 			failed++;
