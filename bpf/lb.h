@@ -71,14 +71,6 @@ not_vip:
 	return XDP_PASS;
 }
 
-/* Both addresses in the flow key's layout: an IPv4 address has zeros in
- * the words past the first.
- */
-static __always_inline bool addr_equal(const __be32 a[4], const __be32 b[4])
-{
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0;
-}
-
 /* An ICMP error about a VIP flow goes where that flow goes: the backend
  * needs it for path MTU discovery, since under DSR it sends the replies.
  */

@@ -55,6 +55,14 @@ static __always_inline struct bnc_vip_value *vip_lookup(const __be32 addr[4], __
 	return bpf_map_lookup_elem(&vips, &key);
 }
 
+/* Both addresses in the flow key's layout: an IPv4 address has zeros in
+ * the words past the first.
+ */
+static __always_inline bool addr_equal(const __be32 a[4], const __be32 b[4])
+{
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3])) == 0;
+}
+
 /* A copy of a vip_slots entry, read once word by word: the agent may
  * rewrite the slot meanwhile, and the check only vouches for what was
  * read.
@@ -78,10 +86,8 @@ static __always_inline struct bnc_vip_value *vip_of_flow(const struct bnc_flow_k
 		return NULL; /* an array entry that always exists */
 	for (int w = 0; w < (int)(sizeof(copy->words) / sizeof(copy->words[0])); w++)
 		copy->words[w] = READ_ONCE(((__u64 *)s)[w]);
-	if (k->addr[0] == flow->daddr[0] && k->addr[1] == flow->daddr[1] &&
-	    k->addr[2] == flow->daddr[2] && k->addr[3] == flow->daddr[3] &&
-	    k->port == flow->dport && k->proto == flow->proto && k->family == flow->family &&
-	    copy->slot.check == vip_slot_check(&copy->slot))
+	if (addr_equal(k->addr, flow->daddr) && k->port == flow->dport && k->proto == flow->proto &&
+	    k->family == flow->family && copy->slot.check == vip_slot_check(&copy->slot))
 		return &copy->slot.value;
 	return vip_lookup(flow->daddr, flow->dport, flow->proto, flow->family);
 }

@@ -86,16 +86,22 @@ static __always_inline __u32 encap_flow_label(const struct bnc_flow_key *key, __
 	return flow_hash(key, 0, seed) & 0xfffff;
 }
 
+/* An address's four words folded into one, for the VIP filter and slots.
+ * An IPv4 address (zeros past its first word) folds to itself.
+ */
+static __always_inline __u32 vip_addr_fold(const __be32 addr[4])
+{
+	return addr[0] ^ hash_rol32(addr[1], 8) ^ hash_rol32(addr[2], 16) ^ hash_rol32(addr[3], 24);
+}
+
 /* Bit of the VIP address filter for a destination address: a
  * multiplicative hash of the address (its four words folded for IPv6),
  * top bits.
  */
 static __always_inline __u32 vip_filter_bit(const __be32 addr[4], __u8 family)
 {
-	__u32 x = addr[0];
+	__u32 x = family == BNC_FAMILY_IPV6 ? vip_addr_fold(addr) : addr[0];
 
-	if (family == BNC_FAMILY_IPV6)
-		x ^= hash_rol32(addr[1], 8) ^ hash_rol32(addr[2], 16) ^ hash_rol32(addr[3], 24);
 	return (x * 0x9e3779b1u) >> (32 - BNC_VIP_FILTER_BITS_LOG2);
 }
 
@@ -104,10 +110,15 @@ static __always_inline __u32 vip_filter_bit(const __be32 addr[4], __u8 family)
  */
 static __always_inline __u32 vip_slot_index(const __be32 addr[4], __be16 port, __u8 proto)
 {
-	__u32 x = addr[0] ^ hash_rol32(addr[1], 8) ^ hash_rol32(addr[2], 16) ^
-		  hash_rol32(addr[3], 24) ^ ((__u32)port << 16) ^ proto;
+	__u32 x = vip_addr_fold(addr) ^ ((__u32)port << 16) ^ proto;
 
 	return (x * 0x9e3779b1u) >> (32 - BNC_VIP_SLOTS_LOG2);
+}
+
+/* The slot of a VIP key (a service entry: with a port). */
+static __always_inline __u32 vip_key_slot(const struct bnc_vip_key *key)
+{
+	return vip_slot_index(key->addr, key->port, key->proto);
 }
 
 /* A slot's check: its 36 bytes before the check as four 64-bit words and

@@ -379,7 +379,7 @@ static int filter_rebuild(struct bnc_maps *m)
 static int slot_write(struct bnc_maps *m, const struct bnc_vip_key *key,
 		      const struct bnc_vip_value *value)
 {
-	__u32 i = vip_slot_index(key->addr, key->port, key->proto);
+	__u32 i = vip_key_slot(key);
 	struct bnc_vip_slot slot;
 	int err;
 
@@ -417,33 +417,32 @@ static int slot_claim(const struct bnc_vip_key *key, const struct bnc_vip_value 
 	const struct slot_claim *c = arg;
 	int err;
 
-	if (vip_slot_index(key->addr, key->port, key->proto) != c->index)
+	if (vip_key_slot(key) != c->index)
 		return 0;
 	err = slot_write(c->m, key, value);
 	return err ? err : 1;
 }
 
 /* Empties key's slot if it holds key, before key leaves vips (until then
- * its packets find it there), then gives the slot to another VIP of the
- * same index, if any.
+ * its packets find it there); slot_reclaim() gives it to another VIP after.
  */
 static int slot_clear(struct bnc_maps *m, const struct bnc_vip_key *key)
 {
-	struct slot_claim claim = { m, vip_slot_index(key->addr, key->port, key->proto) };
+	__u32 i = vip_key_slot(key);
 	struct bnc_vip_slot slot;
 	int err;
 
-	err = lookup(m->skel->maps.vip_slots, &claim.index, &slot);
+	err = lookup(m->skel->maps.vip_slots, &i, &slot);
 	if (err || !slot.check || memcmp(&slot.key, key, sizeof(*key)) != 0)
 		return err;
 	memset(&slot, 0, sizeof(slot));
-	return update(m->skel->maps.vip_slots, &claim.index, &slot, BPF_ANY);
+	return update(m->skel->maps.vip_slots, &i, &slot, BPF_ANY);
 }
 
 /* After key left vips: its slot to another VIP of the same index. */
 static int slot_reclaim(struct bnc_maps *m, const struct bnc_vip_key *key)
 {
-	struct slot_claim claim = { m, vip_slot_index(key->addr, key->port, key->proto) };
+	struct slot_claim claim = { m, vip_key_slot(key) };
 	int ret = bnc_maps_vip_foreach(m, slot_claim, &claim);
 
 	return ret < 0 ? ret : 0;

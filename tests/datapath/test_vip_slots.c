@@ -71,11 +71,6 @@ static struct bnc_vip_key vip_key(uint16_t port)
 	return key;
 }
 
-static uint32_t slot_index(const struct bnc_vip_key *key)
-{
-	return vip_slot_index(key->addr, key->port, key->proto);
-}
-
 static void slot_read(struct dp_env *env, uint32_t index, struct bnc_vip_slot *slot)
 {
 	int fd = bnc_maps_map_fd(env->maps, "vip_slots");
@@ -109,7 +104,7 @@ static uint16_t colliding_port(void)
 
 	for (uint32_t port = 1024; port < 65536; port++) {
 		other = vip_key((uint16_t)port);
-		if (slot_index(&other) == slot_index(&http))
+		if (vip_key_slot(&other) == vip_key_slot(&http))
 			return (uint16_t)port;
 	}
 	fail_msg("no port of %s shares port 80's slot", VIP_ADDR);
@@ -129,7 +124,7 @@ static void test_each_vip_in_its_slot(void **state)
 	if (geteuid() != 0)
 		skip();
 	assert_int_equal(bnc_maps_vip_lookup(env->maps, &http, &value), 0);
-	slot_read(env, slot_index(&http), &slot);
+	slot_read(env, vip_key_slot(&http), &slot);
 	assert_memory_equal(&slot.key, &http, sizeof(http));
 	assert_memory_equal(&slot.value, &value, sizeof(value));
 	assert_int_equal(slot.check, vip_slot_check(&slot));
@@ -149,7 +144,7 @@ static void test_collision_then_reclaim(void **state)
 	if (geteuid() != 0)
 		skip();
 	add_vip(env, port, DP_BE_V4_B);
-	slot_read(env, slot_index(&other), &slot);
+	slot_read(env, vip_key_slot(&other), &slot);
 	assert_memory_equal(&slot.key, &http, sizeof(http));
 	build(&p, port);
 	assert_int_equal(backend_of(env, &p), DP_BE_V4_B);
@@ -157,7 +152,7 @@ static void test_collision_then_reclaim(void **state)
 	assert_int_not_equal(backend_of(env, &p), BNC_BACKEND_NONE);
 
 	assert_int_equal(bnc_maps_vip_del(env->maps, &http), 0);
-	slot_read(env, slot_index(&other), &slot);
+	slot_read(env, vip_key_slot(&other), &slot);
 	assert_memory_equal(&slot.key, &other, sizeof(other));
 	assert_int_equal(slot.check, vip_slot_check(&slot));
 	build(&p, port);
@@ -174,7 +169,7 @@ static void test_slot_needs_its_check(void **state)
 {
 	struct dp_env *env = *state;
 	struct bnc_vip_key http = vip_key(80), spare = vip_key(8080);
-	uint32_t a = DP_BE_V4_A, index = slot_index(&http);
+	uint32_t a = DP_BE_V4_A, index = vip_key_slot(&http);
 	struct bnc_vip_value spare_value;
 	struct bnc_vip_slot slot;
 	struct pkt p;
