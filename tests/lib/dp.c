@@ -348,6 +348,24 @@ int dp_want_dsr(struct dp_env *env, const struct pkt *in, uint32_t backend_id, s
 	return pkt_parse_mac(DP_LB_MAC, want->data + 6);
 }
 
+int dp_dsr_backend(struct dp_env *env, const struct pkt *in, const uint8_t *out, size_t len,
+		   uint32_t *backend)
+{
+	static const uint32_t ids[] = { DP_BE_V4_A, DP_BE_V4_B, DP_BE_V4_C };
+	struct pkt want;
+	int err;
+
+	*backend = BNC_BACKEND_NONE;
+	for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+		err = dp_want_dsr(env, in, ids[i], &want);
+		if (err)
+			return err;
+		if (len == want.len && memcmp(out, want.data, len) == 0)
+			*backend = ids[i];
+	}
+	return 0;
+}
+
 int dp_want_ipip(struct dp_env *env, const struct pkt *in, uint32_t backend_id, struct pkt *want)
 {
 	uint8_t lb_mac[6], src6[16], src4[4];

@@ -78,5 +78,11 @@ void dp_vip_of(const struct pkt *p, struct bnc_vip_key *vip);
 /* Expected frames: the input as a backend should receive it. */
 int dp_want_dsr(struct dp_env *env, const struct pkt *in, uint32_t backend_id, struct pkt *want);
 int dp_want_ipip(struct dp_env *env, const struct pkt *in, uint32_t backend_id, struct pkt *want);
+/* Which of the IPv4 backends A, B and C an output frame is in's dsr frame
+ * to: *backend is its id, or BNC_BACKEND_NONE for none of them. Returns 0
+ * or -errno.
+ */
+int dp_dsr_backend(struct dp_env *env, const struct pkt *in, const uint8_t *out, size_t len,
+		   uint32_t *backend);
 
 #endif /* BOUNCER_TESTS_DP_H */
