@@ -436,11 +436,13 @@ static int prepare_established(struct bench *b, const struct row *r)
 	return err;
 }
 
-/* Enough new connections' packets for every round. */
-static int prepare_new(struct bench *b, const struct row *r)
+/* New connections' packets, at least packets of them (whole connections:
+ * a ROW_FIRST_PACKETS row sends three each).
+ */
+static int prepare_new(struct bench *b, const struct row *r, size_t packets)
 {
 	size_t per = r->kind == ROW_FIRST_PACKETS ? 3 : 1;
-	size_t n = ((size_t)CALLS * (ROUNDS + 1) + per - 1) / per * per;
+	size_t n = (packets + per - 1) / per * per;
 	int err = 0;
 
 	b->pkts = malloc(PKT_LEN * n);
@@ -531,21 +533,10 @@ static __u32 one_call_runs(const struct row *r)
  */
 static int prepare_syns(struct bench *b, const struct row *r, size_t n)
 {
-	int err = 0;
+	int err = prepare_new(b, r, n);
 
-	b->pkts = malloc(PKT_LEN * n);
-	b->want = malloc(n);
-	if (!b->pkts || !b->want)
-		return -ENOMEM;
-	for (size_t i = 0; i < n && !err; i++) {
-		struct flow f;
-
-		err = new_syn(b, r->vip, b->pkts[i], &f);
-		if (!err)
-			err = send_one(b, b->pkts[i], &b->want[i]);
-	}
-	b->npkts = n;
-	b->pos = 0;
+	for (size_t i = 0; i < b->npkts && !err; i++)
+		err = send_one(b, b->pkts[i], &b->want[i]);
 	return err;
 }
 
@@ -620,7 +611,7 @@ static int prepare_row(struct bench *b, const struct row *r)
 	else if (r->kind == ROW_ESTABLISHED || r->kind == ROW_SYN_FLOOD || r->kind == ROW_MISS)
 		err = prepare_established(b, r);
 	else
-		err = prepare_new(b, r);
+		err = prepare_new(b, r, (size_t)CALLS * (ROUNDS + 1));
 	if (!err && r->one_call)
 		err = cycle_fill(b, v6);
 	return err;
@@ -629,7 +620,7 @@ static int prepare_row(struct bench *b, const struct row *r)
 /* One round: the floor's sample, then the row's, from the same packets. */
 static int round_sample(struct bench *b, const struct row *r, double *floor_ns, double *ns)
 {
-	__u32 runs = one_call_runs(r);
+	__u32 runs;
 	int err;
 
 	if (!r->one_call) {
@@ -639,6 +630,7 @@ static int round_sample(struct bench *b, const struct row *r, double *floor_ns, 
 		b->pos += CALLS;
 		return err;
 	}
+	runs = one_call_runs(r);
 	err = one_call_sample(b, r, bpf_program__fd(b->wrap->progs.cycle_floor), runs, floor_ns);
 	if (!err)
 		err = one_call_sample(b, r, bpf_program__fd(b->wrap->progs.lb_cycle), runs, ns);
