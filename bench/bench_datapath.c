@@ -1103,12 +1103,13 @@ static void print_methods(void)
 	printf("  ns/pkt and floor: the best of %d interleaved rounds each (interference\n"
 	       "  on a shared machine only adds time); ratio and 'over floor' compare\n"
 	       "  the two. Batch figures are whole ns (the kernel truncates its mean):\n"
-	       "  on a floor of about 8 ns a ratio carries about +-10%%.\n",
+	       "  on a floor of 8-21 ns a ratio carries about +-5-10%%.\n",
 	       ROUNDS);
 	printf("  Targets are judged on batch rows; a wrapped row's on its estimate\n"
 	       "  without the wrapper's share ('est' when that meets the target).\n");
-	printf("Reference: Katran on this kind of machine costs about 10x floor for an "
-	       "established IPIP flow\nand 4.5x for non-VIP.\n");
+	printf("Reference: Katran, measured once on an earlier machine (page-table isolation\n"
+	       "without PCID), cost about 10x floor for an established IPIP flow and 4.5x for\n"
+	       "non-VIP.\n");
 }
 
 static void row_stats(const struct result *r, double *ns, double *floor_ns, double *ratio,
