@@ -546,17 +546,21 @@ static __u32 *ring_slots(struct daemon *d)
 }
 
 /* With "flows": the flow table's use, and each backend's flows. Asked
- * for, not always sent: it reads the whole table.
+ * for, not always sent: it reads the whole table (flow_watch_count() says
+ * how often at most).
  */
-static json_t *flow_table_json(struct daemon *d, __u32 *per_backend)
+static json_t *flow_table_json(struct daemon *d, const __u32 **per_backend)
 {
 	struct bnc_flow_usage u;
+	double age_s;
 
-	if (bnc_maps_flow_usage(d->maps, &u, per_backend))
+	*per_backend =
+		flow_watch_count(&d->flow_watch, d->maps, (double)now_ms() / 1000.0, &u, &age_s);
+	if (!*per_backend)
 		return NULL;
-	return json_pack("{s:I, s:I, s:I, s:I}", "ipv4", (json_int_t)u.ipv4, "ipv6",
+	return json_pack("{s:I, s:I, s:I, s:I, s:f}", "ipv4", (json_int_t)u.ipv4, "ipv6",
 			 (json_int_t)u.ipv6, "size_ipv4", (json_int_t)u.size4, "size_ipv6",
-			 (json_int_t)u.size6);
+			 (json_int_t)u.size6, "counted_s_ago", age_s);
 }
 
 static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t errlen)
@@ -564,13 +568,12 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 	json_t *global = json_object(), *vips = json_array(), *backends = json_array();
 	json_t *flows = NULL, *sampled, *reply;
 	bool want_flows = json_is_true(json_object_get(args, "flows"));
-	__u32 *slots = ring_slots(d), *per_backend = NULL;
+	__u32 *slots = ring_slots(d);
+	const __u32 *per_backend = NULL;
 	struct bnc_global_stats g;
 
-	if (want_flows) {
-		per_backend = calloc(BNC_MAX_BACKENDS, sizeof(*per_backend));
-		flows = per_backend ? flow_table_json(d, per_backend) : NULL;
-	}
+	if (want_flows)
+		flows = flow_table_json(d, &per_backend);
 	if (!global || !vips || !backends || !slots || (want_flows && !flows) ||
 	    bnc_maps_global_stats(d->maps, &g)) {
 		snprintf(err, errlen, "cannot read the counters");
@@ -579,7 +582,6 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 		json_decref(backends);
 		json_decref(flows);
 		free(slots);
-		free(per_backend);
 		return NULL;
 	}
 	for (int i = 0; i < BNC_STAT_MAX; i++)
@@ -618,13 +620,14 @@ static json_t *cmd_stats(struct daemon *d, const json_t *args, char *err, size_t
 		}
 	}
 	free(slots);
-	free(per_backend);
 	reply = json_pack("{s:o, s:o, s:o}", "global", global, "vips", vips, "backends", backends);
 	/* Before the tick's first sample, one now. */
 	if (!d->flow_watch.sampled)
 		flow_watch_tick(&d->flow_watch, d->maps, (double)now_ms() / 1000.0);
 	sampled = flow_watch_json(&d->flow_watch, (double)now_ms() / 1000.0);
-	/* A fresh count, asked for, wins over the sample's. */
+	/* A count asked for (made now, or reused: counted_s_ago) wins over
+	 * the sample's.
+	 */
 	if (sampled && flows)
 		json_object_update(sampled, flows);
 	json_decref(flows);

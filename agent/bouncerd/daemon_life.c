@@ -478,6 +478,7 @@ void daemon_stop(struct daemon *d)
 	daemon_state_free(d->saved);
 	free(d->saved);
 	removed_free(&d->removed);
+	flow_watch_free(&d->flow_watch);
 	free(d->announced);
 	cfg_free(d->cfg);
 	if (d->base)

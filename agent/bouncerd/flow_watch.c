@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* See flow_watch.h. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "flow_watch.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -78,6 +82,49 @@ void flow_watch_tick(struct flow_watch *w, struct bnc_maps *m, double now)
 void flow_watch_deleted(struct flow_watch *w, size_t n)
 {
 	w->deleted += n;
+	w->count_cost_s = -1;
+}
+
+/* CLOCK_MONOTONIC in seconds, finer than now_ms(): a small table is
+ * counted in well under a millisecond.
+ */
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const __u32 *flow_watch_count(struct flow_watch *w, struct bnc_maps *m, double now,
+			      struct bnc_flow_usage *usage, double *age_s)
+{
+	double began;
+
+	if (!w->per_backend || w->count_cost_s < 0 ||
+	    now - w->counted_at >= COUNT_COST_FACTOR * w->count_cost_s) {
+		if (!w->per_backend)
+			w->per_backend = calloc(BNC_MAX_BACKENDS, sizeof(*w->per_backend));
+		if (!w->per_backend)
+			return NULL;
+		memset(w->per_backend, 0, BNC_MAX_BACKENDS * sizeof(*w->per_backend));
+		began = mono_s();
+		if (bnc_maps_flow_usage(m, &w->counted, w->per_backend)) {
+			w->count_cost_s = -1;
+			return NULL;
+		}
+		w->count_cost_s = mono_s() - began;
+		w->counted_at = now;
+	}
+	*usage = w->counted;
+	*age_s = now - w->counted_at;
+	return w->per_backend;
+}
+
+void flow_watch_free(struct flow_watch *w)
+{
+	free(w->per_backend);
+	w->per_backend = NULL;
 }
 
 json_t *flow_watch_json(const struct flow_watch *w, double now)

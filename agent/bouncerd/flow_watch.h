@@ -32,14 +32,32 @@ struct flow_watch {
 	double last_at;
 	unsigned long long last_inserts, last_entries, deleted;
 	double period_s; /* grows with the time a count takes */
+	/* The last count of each backend's flows, for stats with "flows",
+	 * which top and the status page ask for every second: reused until
+	 * it is COUNT_COST_FACTOR times as old as it took to make, so that
+	 * counting a table of millions of entries takes at most 5% of the
+	 * agent however many ask. NULL until first asked for.
+	 */
+	__u32 *per_backend; /* BNC_MAX_BACKENDS entries */
+	struct bnc_flow_usage counted;
+	double counted_at, count_cost_s;
 };
 
 /* Samples when the period is up (called every tick, now in seconds of
  * CLOCK_MONOTONIC); logs when evictions start and stop.
  */
 void flow_watch_tick(struct flow_watch *w, struct bnc_maps *m, double now);
-/* Entries the agent deleted (flush), kept out of the evictions. */
+/* Entries the agent deleted (flush), kept out of the evictions; the next
+ * count is made afresh.
+ */
 void flow_watch_deleted(struct flow_watch *w, size_t n);
+/* Each backend's flows (BNC_MAX_BACKENDS entries) and the table's use,
+ * counted now or reused (see per_backend); *age_s is the count's age.
+ * NULL when the table cannot be read or memory runs out.
+ */
+const __u32 *flow_watch_count(struct flow_watch *w, struct bnc_maps *m, double now,
+			      struct bnc_flow_usage *usage, double *age_s);
+void flow_watch_free(struct flow_watch *w);
 /* The figures for `stats`; NULL before the first sample. */
 json_t *flow_watch_json(const struct flow_watch *w, double now);
 

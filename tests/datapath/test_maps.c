@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The map API against the real object: VIP address entries, ring swaps
- * across sizes, flow listing and flushing, counters, the flow hash seed of
- * the config map, and maps pinned and adopted by a second load (what an
- * agent restart relies on).
+ * across sizes, flow listing and flushing, the flow count that stats
+ * reuses, counters, the flow hash seed of the config map, and maps pinned
+ * and adopted by a second load (what an agent restart relies on).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 
 #include "bouncer_hash.h"
+#include "bouncerd/flow_watch.h"
 #include "dp_case.h"
 
 static uint32_t run(struct dp_env *env, const struct pkt *in)
@@ -192,6 +193,63 @@ static void test_flow_list_and_flush(void **state)
 	assert_int_equal(t.on_a, 0);
 	assert_int_equal(bnc_maps_flow_flush(env->maps, NULL, &flushed), 0);
 	assert_int_equal(flushed, 5);
+}
+
+/* stats with "flows" (top, the status page: every second) reuses a count
+ * until it is COUNT_COST_FACTOR (20) times as old as it took to make, and
+ * counts afresh after the agent deletes flows.
+ */
+static void test_flow_count_is_reused_then_renewed(void **state)
+{
+	struct dp_env *env = *state;
+	struct bnc_vip_key key = v4_vip("10.100.0.1", 80, IPPROTO_TCP);
+	struct dp_input syn = {
+		.family = 4, .proto = IPPROTO_TCP, .daddr = "10.100.0.1", .dport = 80
+	};
+	struct flow_watch w = { 0 };
+	struct bnc_flow_usage u;
+	uint32_t a = DP_BE_V4_A;
+	const __u32 *per_backend;
+	double age, later;
+	struct pkt p;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(dp_ring_fill(env, &key, &a, 1), 0);
+	ring_all_changed(env, &key);
+	for (int i = 0; i < 15; i++) {
+		if (i == 10) {
+			per_backend = flow_watch_count(&w, env->maps, 100.0, &u, &age);
+			assert_non_null(per_backend);
+			assert_int_equal(per_backend[a], 10);
+			assert_int_equal(u.ipv4, 10);
+			assert_true(age == 0.0);
+		}
+		syn.sport = 3000 + i;
+		dp_build_input(&p, &syn);
+		assert_int_equal(run(env, &p), XDP_TX);
+	}
+	/* Asked again at once: the first count, with its age. */
+	later = 100.0 + 10 * w.count_cost_s;
+	per_backend = flow_watch_count(&w, env->maps, later, &u, &age);
+	assert_non_null(per_backend);
+	assert_int_equal(per_backend[a], 10);
+	assert_true(age == later - 100.0);
+	/* Older than twenty times its cost: counted again. */
+	later = 100.0 + 20 * w.count_cost_s + 0.001;
+	per_backend = flow_watch_count(&w, env->maps, later, &u, &age);
+	assert_non_null(per_backend);
+	assert_int_equal(per_backend[a], 15);
+	assert_int_equal(u.ipv4, 15);
+	assert_true(age == 0.0);
+	/* A flush is counted at once. */
+	assert_int_equal(bnc_maps_flow_flush(env->maps, NULL, NULL), 0);
+	flow_watch_deleted(&w, 15);
+	per_backend = flow_watch_count(&w, env->maps, later, &u, &age);
+	assert_non_null(per_backend);
+	assert_int_equal(per_backend[a], 0);
+	assert_int_equal(u.ipv4, 0);
+	flow_watch_free(&w);
 }
 
 static void test_counters_and_reset(void **state)
@@ -480,6 +538,7 @@ int main(void)
 		WITH_ENV(test_vip_foreach_skips_address_entries),
 		WITH_ENV(test_ring_swap_sizes),
 		WITH_ENV(test_flow_list_and_flush),
+		WITH_ENV(test_flow_count_is_reused_then_renewed),
 		WITH_ENV(test_counters_and_reset),
 		WITH_ENV(test_removed_vip_stops_its_flows),
 		WITH_ENV(test_flushed_flow_follows_the_ring),
