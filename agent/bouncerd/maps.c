@@ -1178,27 +1178,28 @@ static int collect_victim(const struct bnc_flow_key *key, const struct bnc_flow_
 	return 0;
 }
 
+int bnc_maps_flow_delete(struct bnc_maps *m, const struct bnc_flow_key *key)
+{
+	struct bnc_flow4_key k4;
+
+	if (key->family == BNC_FAMILY_IPV4) {
+		flow4_key(key, &k4);
+		return bpf_map_delete_elem(map_fd(m->skel->maps.flows4), &k4) ? -errno : 0;
+	}
+	return bpf_map_delete_elem(map_fd(m->skel->maps.flows6), key) ? -errno : 0;
+}
+
 int bnc_maps_flow_flush(struct bnc_maps *m, const __u32 *backend_id, size_t *flushed)
 {
 	struct flow_victims v = { .backend_id = backend_id };
-	struct bnc_flow4_key k4;
 	size_t deleted = 0;
-	int err, fd;
+	int err;
 
 	/* Collect first: deleting while iterating restarts the walk. */
 	err = bnc_maps_flow_foreach(m, collect_victim, &v);
-	for (size_t i = 0; i < v.n && !err; i++) {
-		if (v.keys[i].family == BNC_FAMILY_IPV4) {
-			flow4_key(&v.keys[i], &k4);
-			fd = map_fd(m->skel->maps.flows4);
-			if (bpf_map_delete_elem(fd, &k4) == 0)
-				deleted++;
-		} else {
-			fd = map_fd(m->skel->maps.flows6);
-			if (bpf_map_delete_elem(fd, &v.keys[i]) == 0)
-				deleted++;
-		}
-	}
+	for (size_t i = 0; i < v.n && !err; i++)
+		if (bnc_maps_flow_delete(m, &v.keys[i]) == 0)
+			deleted++;
 	free(v.keys);
 	/* The per-CPU flow caches may still hold the flushed flows: a new
 	 * generation for every VIP sends their packets back to the table.

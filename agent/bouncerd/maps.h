@@ -166,6 +166,8 @@ double bnc_flow_idle_s(const struct bnc_flow_value *v, __u64 now_ns);
 
 int bnc_maps_flow_lookup(struct bnc_maps *m, const struct bnc_flow_key *key,
 			 struct bnc_flow_value *value);
+/* Deletes one flow's entry: 0, or -ENOENT when it has none. */
+int bnc_maps_flow_delete(struct bnc_maps *m, const struct bnc_flow_key *key);
 int bnc_maps_flow_foreach(struct bnc_maps *m,
 			  int (*fn)(const struct bnc_flow_key *key,
 				    const struct bnc_flow_value *value, void *arg),

@@ -11,14 +11,23 @@
 #include "ring_clean.h"
 #include "ring_history.h"
 
-/* One VIP's ring while the flow table is read: its words, and the slots
- * that hold a live recorded flow of another backend than the slot's cur.
+/* A recorded flow of another backend than its slot's cur. */
+struct stray {
+	struct bnc_flow_key key;
+	__u32 slot;
+};
+
+/* One VIP's ring while the flow table is read: its words, the slots that
+ * hold a live recorded flow of another backend than the slot's cur, and
+ * every such flow, live or idle (the strays).
  */
 struct ring_scan {
 	struct vip_rt *vip;
 	__u32 flags, size;
 	__u32 *words;
 	bool *disagree;
+	struct stray *strays;
+	size_t nstrays, strays_cap;
 };
 
 struct table_scan {
@@ -28,25 +37,60 @@ struct table_scan {
 	double idle_s; /* older entries count as gone; 0: none does */
 };
 
+static int stray_add(struct ring_scan *r, const struct bnc_flow_key *key, __u32 slot)
+{
+	struct stray *grown;
+
+	if (r->nstrays == r->strays_cap) {
+		r->strays_cap = r->strays_cap ? 2 * r->strays_cap : 64;
+		grown = realloc(r->strays, r->strays_cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		r->strays = grown;
+	}
+	r->strays[r->nstrays++] = (struct stray){ .key = *key, .slot = slot };
+	return 0;
+}
+
 static int scan_flow(const struct bnc_flow_key *key, const struct bnc_flow_value *value, void *arg)
 {
 	struct table_scan *t = arg;
 	struct ring_scan *r = value->vip_id < BNC_MAX_VIPS ? t->by_id[value->vip_id] : NULL;
 	__u32 slot;
 
-	if (!r || (t->idle_s > 0 && bnc_flow_idle_s(value, t->now_ns) > t->idle_s))
+	if (!r)
 		return 0;
 	/* The slot the datapath reads for this flow (ring_probe_first()). */
 	slot = flow_hash(key, r->flags, t->seed) % r->size;
-	if (bnc_ring_cur(r->words[slot]) != value->backend_id)
+	if (bnc_ring_cur(r->words[slot]) == value->backend_id)
+		return 0;
+	if (t->idle_s <= 0 || bnc_flow_idle_s(value, t->now_ns) <= t->idle_s)
 		r->disagree[slot] = true;
-	return 0;
+	return stray_add(r, key, slot);
 }
 
 static void ring_scan_free(struct ring_scan *r)
 {
 	free(r->words);
 	free(r->disagree);
+	free(r->strays);
+}
+
+/* Drops the entries of the strays whose slot is clean: the slot's cur
+ * carries their flows now, live or not. Left in the table, one would
+ * take a later connection on the same addresses and ports (a reused
+ * port) to its old backend once the slot changes again, when the datapath
+ * reads the table for it. Returns how many it dropped.
+ */
+static size_t drop_strays(struct daemon *d, const struct ring_scan *r)
+{
+	size_t dropped = 0;
+
+	for (size_t i = 0; i < r->nstrays; i++)
+		if (bnc_ring_prev(r->words[r->strays[i].slot]) == BNC_BACKEND_NONE &&
+		    bnc_maps_flow_delete(d->maps, &r->strays[i].key) == 0)
+			dropped++;
+	return dropped;
 }
 
 /* Reads v's ring into r; -ENOENT when v has no ring in the datapath. */
@@ -174,17 +218,21 @@ void ring_clean_tick(struct daemon *d, double now)
 		__u32 cleaned = ring_history_clean(r->words, r->disagree, r->size);
 		int err =
 			cleaned ? bnc_maps_ring_write(d->maps, &r->vip->key, r->words, r->size) : 0;
+		size_t dropped;
 
 		if (err)
 			log_warnx("vip %s: cannot write its cleaned ring: %s", r->vip->name,
 				  strerror(-err));
 		else
 			ring_clean_changed(r->vip, ring_history_changed(r->words, r->size), now);
-		if (cleaned && !err)
+		if (cleaned && !err) {
+			dropped = drop_strays(d, r);
 			log_info("vip %s: %u ring slots clean again (no packet to a previous "
-				 "backend for %u s), %u stay changed for recorded flows",
+				 "backend for %u s), %u stay changed for recorded flows; %zu "
+				 "entries of other backends than their clean slot's dropped",
 				 r->vip->name, cleaned, d->cfg->ring_history_idle,
-				 r->vip->changed_slots);
+				 r->vip->changed_slots, dropped);
+		}
 		/* Recorded flows keep these slots changed: look again later. */
 		r->vip->history_since = now;
 		ring_scan_free(r);

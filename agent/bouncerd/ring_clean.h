@@ -9,7 +9,9 @@
  * datapath's miss_prev counter stands still) and the change is as old:
  * then the agent cleans every changed slot of the VIP whose recorded
  * flows all agree with its current backend. A recorded flow idle for as
- * long counts as gone, as a connection does for IPVS.
+ * long counts as gone, as a connection does for IPVS, and its entry is
+ * deleted with its slot's history: it would otherwise wait for the slot's
+ * next change and take a new connection on its addresses and ports there.
  *
  * A flood of mid-stream packets that match nothing keeps miss_prev
  * moving, and with it the history: no state grows meanwhile.

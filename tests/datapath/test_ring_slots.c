@@ -6,7 +6,10 @@
  * previous backend; a second change keeps the oldest previous backend; a
  * cleaned slot sends every packet to its backend; and floods of SYNs,
  * ACKs or UDP datagrams record nothing in clean slots; a flow that the
- * walk past a down backend placed in another slot's backend moves once.
+ * walk past a down backend placed in another slot's backend moves once;
+ * the agent's cleaning drops the idle entries of other backends than
+ * their slot's, which a reused port would otherwise meet after the next
+ * change.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,11 +18,16 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <netinet/in.h>
 
+#include <bpf/bpf.h>
+
+#include "bouncerd/daemon.h"
+#include "bouncerd/ring_clean.h"
 #include "bouncerd/ring_history.h"
 #include "dp_case.h"
 
@@ -299,6 +307,92 @@ static void test_walked_flow_moves_once(void **state)
 	assert_int_equal(s.counter, 1);
 }
 
+/* Makes p's flow table entry look idle for seconds. */
+static void age_entry(struct dp_env *env, const struct pkt *p, unsigned seconds)
+{
+	struct bnc_flow_value fv;
+	struct bnc_flow_key flow;
+	struct bnc_flow4_key k4 = { 0 };
+	int fd = bnc_maps_map_fd(env->maps, "flows4");
+
+	dp_flow_of(p, &flow);
+	assert_true(fd >= 0);
+	assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), 0);
+	fv.last_seen -= (__u32)(((__u64)seconds * 1000000000ull) >> BNC_FLOW_TIME_SHIFT);
+	k4.saddr = flow.saddr[0];
+	k4.daddr = flow.daddr[0];
+	k4.sport = flow.sport;
+	k4.dport = flow.dport;
+	k4.proto = flow.proto;
+	assert_int_equal(bpf_map_update_elem(fd, &k4, &fv, BPF_EXIST), 0);
+}
+
+/* The agent's cleaning of p's VIP (ring_clean_tick()), its history due:
+ * nothing has gone to a previous backend since long before now.
+ */
+static void agent_cleans(struct dp_env *env, const struct pkt *p, uint32_t seed)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	struct vip_rt v = { 0 }, *vp = &v;
+	struct cfg cfg = { 0 };
+	struct bnc_vip_value value;
+
+	assert_non_null(d);
+	cfg.hash_seed = seed;
+	cfg.ring_history_idle = 5;
+	dp_vip_of(p, &v.key);
+	assert_int_equal(bnc_maps_vip_lookup(env->maps, &v.key, &value), 0);
+	v.daemon = d;
+	v.vip_id = value.vip_id;
+	v.name = "web";
+	v.changed_slots = DP_RING_SIZE;
+	d->cfg = &cfg;
+	d->maps = env->maps;
+	d->vips = &vp;
+	d->nvips = 1;
+	d->ring_clean.primed = true;
+	d->ring_clean.miss_prev = stat(env, BNC_STAT_MISS_PREV);
+	ring_clean_tick(d, 100.0);
+	free(d);
+}
+
+/* A connection recorded on B in a changed slot, gone idle for longer than
+ * ring_history_idle when the ring is back on A: the agent cleans the slot
+ * and drops the entry. A new connection on the same addresses and ports
+ * (a reused port) then starts on A in the clean slot, and after the next
+ * change (to C) its packets stay on A. Left in the table, the old entry
+ * would have sent them to B.
+ */
+static void test_cleaning_drops_idle_entries_of_other_backends(void **state)
+{
+	const uint32_t seed = 7;
+	struct dp_env *env = *state;
+	struct pkt syn, data;
+	struct seen s;
+	uint32_t id;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(dp_set_hash_seed(env, seed), 0);
+	build(&syn, IPPROTO_TCP, 5010, 0);
+	build(&data, IPPROTO_TCP, 5010, PKT_TCP_ACK);
+	ring_to(env, &syn, DP_BE_V4_A, true);
+	ring_to(env, &syn, DP_BE_V4_B, false);
+	assert_int_equal(send_pkt(env, &syn, BNC_STAT_FLOW_INSERT).backend, DP_BE_V4_B);
+	age_entry(env, &syn, 10);
+	/* Back on A: changed (the oldest prev, A), with an idle entry on B. */
+	ring_to(env, &syn, DP_BE_V4_A, false);
+	agent_cleans(env, &syn, seed);
+	assert_false(recorded(env, &syn, &id));
+	s = send_pkt(env, &syn, BNC_STAT_RING_CLEAN);
+	assert_int_equal(s.backend, DP_BE_V4_A);
+	assert_int_equal(s.counter, 1);
+	ring_to(env, &syn, DP_BE_V4_C, false);
+	s = send_pkt(env, &data, BNC_STAT_MISS_PREV);
+	assert_int_equal(s.backend, DP_BE_V4_A);
+	assert_int_equal(s.counter, 1);
+}
+
 #define WITH_ENV(test) \
 	cmocka_unit_test_setup_teardown(test, dp_env_cmocka_setup, dp_env_cmocka_teardown)
 
@@ -311,6 +405,7 @@ int main(void)
 		WITH_ENV(test_cleaned_slot_is_clean),
 		WITH_ENV(test_floods_record_nothing),
 		WITH_ENV(test_walked_flow_moves_once),
+		WITH_ENV(test_cleaning_drops_idle_entries_of_other_backends),
 	};
 
 	return cmocka_run_group_tests_name("ring slot history", tests, NULL, NULL);
