@@ -647,14 +647,6 @@ struct top_loop {
 	char error[256]; /* why the last refresh failed; empty: it did not */
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Raw enough for single keys, without echo; ^C and ^Z still signal. */
 static void term_enter(struct top_loop *l)
 {
@@ -768,7 +760,7 @@ static int refresh(struct top_loop *l)
 	json_t *status, *stats, *vips, *backends;
 	struct top_replies r;
 	struct top_sample *s;
-	double now = mono_now();
+	double now = now_s();
 
 	l->error[0] = '\0';
 	status = ask(l->req, "status", NULL, l->error, sizeof(l->error));
@@ -828,7 +820,7 @@ static bool key(struct top_loop *l, char c, double *next)
 	case 'p':
 		l->paused = !l->paused;
 		/* Unpaused: fresh numbers now, not at the old time. */
-		*next = mono_now();
+		*next = now_s();
 		break;
 	default:
 		return true;
@@ -851,7 +843,7 @@ static void on_signals(void (*fn)(int))
 static void wait_input(struct top_loop *l, double *next)
 {
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-	double left = *next - mono_now();
+	double left = *next - now_s();
 	/* Rounded up, so as not to wake just before the time. */
 	int timeout = l->paused ? -1 : left > 0 ? (int)(left * 1000) + 1 : 0;
 	char buf[16];
@@ -883,7 +875,7 @@ int cli_top_run(const struct cli_request *req)
 	got_quit = got_winch = got_tstp = 0;
 	on_signals(on_signal);
 	term_enter(&l);
-	next = mono_now();
+	next = now_s();
 	while (!got_quit && !l.write_failed) {
 		if (got_tstp)
 			suspend(&l);
@@ -894,7 +886,7 @@ int cli_top_run(const struct cli_request *req)
 				fputs("\033[2J", stdout);
 			draw(&l);
 		}
-		if (!l.paused && mono_now() >= next) {
+		if (!l.paused && now_s() >= next) {
 			if (refresh(&l) && !l.sample) {
 				ret = 1;
 				break;
@@ -906,8 +898,8 @@ int cli_top_run(const struct cli_request *req)
 			/* Late (a slow agent, a stop): the next one a full
 			 * interval on, not a burst to catch up.
 			 */
-			if (next < mono_now())
-				next = mono_now() + interval;
+			if (next < now_s())
+				next = now_s() + interval;
 			continue;
 		}
 		wait_input(&l, &next);

@@ -2,7 +2,6 @@
 /* See flow_watch.h. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "flow_watch.h"
 #include "common/log.h"
@@ -85,17 +84,6 @@ void flow_watch_deleted(struct flow_watch *w, size_t n)
 	w->count_cost_s = -1;
 }
 
-/* CLOCK_MONOTONIC in seconds, finer than now_ms(): a small table is
- * counted in well under a millisecond.
- */
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 const __u32 *flow_watch_count(struct flow_watch *w, struct bnc_maps *m, double now,
 			      struct bnc_flow_usage *usage, double *age_s)
 {
@@ -108,12 +96,15 @@ const __u32 *flow_watch_count(struct flow_watch *w, struct bnc_maps *m, double n
 		if (!w->per_backend)
 			return NULL;
 		memset(w->per_backend, 0, BNC_MAX_BACKENDS * sizeof(*w->per_backend));
-		began = mono_s();
+		/* now_s(), not now_ms(): a small table is counted in well
+		 * under a millisecond.
+		 */
+		began = now_s();
 		if (bnc_maps_flow_usage(m, &w->counted, w->per_backend)) {
 			w->count_cost_s = -1;
 			return NULL;
 		}
-		w->count_cost_s = mono_s() - began;
+		w->count_cost_s = now_s() - began;
 		w->counted_at = now;
 	}
 	*usage = w->counted;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Small helpers every program needs more than once: the monotonic clock
- * in milliseconds, NULL-terminated string vectors, formatted strings,
+ * in milliseconds or seconds, NULL-terminated string vectors, formatted strings,
  * indented text and mkdir -p.
  */
 #ifndef BOUNCER_UTIL_H
@@ -15,8 +15,9 @@
 /* Elements in an array (not a pointer). */
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* CLOCK_MONOTONIC in milliseconds. */
+/* CLOCK_MONOTONIC in milliseconds, and in seconds to the nanosecond. */
 int64_t now_ms(void);
+double now_s(void);
 
 /* NULL-terminated vectors of strings, each element malloc'ed. NULL is a
  * vector too (no vector), distinct from an empty one.
