@@ -35,6 +35,7 @@ struct table_scan {
 	__u32 seed;
 	__u64 now_ns;
 	double idle_s; /* older entries count as gone; 0: none does */
+	bool strays; /* collect them: the cleaning deletes some */
 };
 
 static int stray_add(struct ring_scan *r, const struct bnc_flow_key *key, __u32 slot)
@@ -66,7 +67,7 @@ static int scan_flow(const struct bnc_flow_key *key, const struct bnc_flow_value
 		return 0;
 	if (t->idle_s <= 0 || bnc_flow_idle_s(value, t->now_ns) <= t->idle_s)
 		r->disagree[slot] = true;
-	return stray_add(r, key, slot);
+	return t->strays ? stray_add(r, key, slot) : 0;
 }
 
 static void ring_scan_free(struct ring_scan *r)
@@ -116,11 +117,11 @@ static int ring_scan_load(struct daemon *d, struct vip_rt *v, struct ring_scan *
 }
 
 /* Loads the rings of the VIPs want() picks and reads the flow table once
- * for all of them. Returns how many it loaded into rings (nvips long), or
- * -errno.
+ * for all of them, with each ring's strays when strays is set. Returns how
+ * many it loaded into rings (nvips long), or -errno.
  */
 static int scan_rings(struct daemon *d, bool (*want)(const struct vip_rt *, double), double now,
-		      double idle_s, struct ring_scan *rings)
+		      double idle_s, bool strays, struct ring_scan *rings)
 {
 	struct table_scan *t = calloc(1, sizeof(*t));
 	int n = 0, err = 0;
@@ -130,6 +131,7 @@ static int scan_rings(struct daemon *d, bool (*want)(const struct vip_rt *, doub
 	t->seed = d->cfg->hash_seed;
 	t->now_ns = bnc_flow_clock_ns();
 	t->idle_s = idle_s;
+	t->strays = strays;
 	for (size_t i = 0; i < d->nvips && !err; i++) {
 		struct vip_rt *v = d->vips[i];
 
@@ -210,7 +212,7 @@ void ring_clean_tick(struct daemon *d, double now)
 	rings = calloc(d->nvips, sizeof(*rings));
 	if (!rings)
 		return;
-	n = scan_rings(d, history_due, now, d->cfg->ring_history_idle, rings);
+	n = scan_rings(d, history_due, now, d->cfg->ring_history_idle, true, rings);
 	if (n < 0)
 		log_warnx("ring slots: cannot read the flow table to clean them: %s", strerror(-n));
 	for (int i = 0; i < n; i++) {
@@ -248,7 +250,7 @@ int ring_clean_adopt(struct daemon *d)
 	if (!rings)
 		return -ENOMEM;
 	/* Every entry: an idle one may still be a connection. */
-	n = scan_rings(d, any_vip, 0, 0, rings);
+	n = scan_rings(d, any_vip, 0, 0, false, rings);
 	if (n < 0)
 		err = n;
 	for (int i = 0; i < n; i++) {
