@@ -950,7 +950,7 @@ int bnc_maps_stats_reset(struct bnc_maps *m)
 	return err;
 }
 
-static void flow4_key(const struct bnc_flow_key *key, struct bnc_flow4_key *k4)
+void bnc_flow4_key_of(const struct bnc_flow_key *key, struct bnc_flow4_key *k4)
 {
 	memset(k4, 0, sizeof(*k4));
 	k4->saddr = key->saddr[0];
@@ -993,7 +993,7 @@ int bnc_maps_flow_lookup(struct bnc_maps *m, const struct bnc_flow_key *key,
 	struct bnc_flow4_key k4;
 
 	if (key->family == BNC_FAMILY_IPV4) {
-		flow4_key(key, &k4);
+		bnc_flow4_key_of(key, &k4);
 		return lookup(m->skel->maps.flows4, &k4, value);
 	}
 	if (key->family == BNC_FAMILY_IPV6)
@@ -1183,7 +1183,7 @@ int bnc_maps_flow_delete(struct bnc_maps *m, const struct bnc_flow_key *key)
 	struct bnc_flow4_key k4;
 
 	if (key->family == BNC_FAMILY_IPV4) {
-		flow4_key(key, &k4);
+		bnc_flow4_key_of(key, &k4);
 		return bpf_map_delete_elem(map_fd(m->skel->maps.flows4), &k4) ? -errno : 0;
 	}
 	return bpf_map_delete_elem(map_fd(m->skel->maps.flows6), key) ? -errno : 0;

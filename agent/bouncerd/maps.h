@@ -164,6 +164,8 @@ int bnc_maps_stats_reset(struct bnc_maps *m);
 __u64 bnc_flow_clock_ns(void);
 double bnc_flow_idle_s(const struct bnc_flow_value *v, __u64 now_ns);
 
+/* The key of the flows4 map for an IPv4 flow. */
+void bnc_flow4_key_of(const struct bnc_flow_key *key, struct bnc_flow4_key *k4);
 int bnc_maps_flow_lookup(struct bnc_maps *m, const struct bnc_flow_key *key,
 			 struct bnc_flow_value *value);
 /* Deletes one flow's entry: 0, or -ENOENT when it has none. */

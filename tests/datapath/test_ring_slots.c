@@ -312,18 +312,14 @@ static void age_entry(struct dp_env *env, const struct pkt *p, unsigned seconds)
 {
 	struct bnc_flow_value fv;
 	struct bnc_flow_key flow;
-	struct bnc_flow4_key k4 = { 0 };
+	struct bnc_flow4_key k4;
 	int fd = bnc_maps_map_fd(env->maps, "flows4");
 
 	dp_flow_of(p, &flow);
 	assert_true(fd >= 0);
 	assert_int_equal(bnc_maps_flow_lookup(env->maps, &flow, &fv), 0);
 	fv.last_seen -= (__u32)(((__u64)seconds * 1000000000ull) >> BNC_FLOW_TIME_SHIFT);
-	k4.saddr = flow.saddr[0];
-	k4.daddr = flow.daddr[0];
-	k4.sport = flow.sport;
-	k4.dport = flow.dport;
-	k4.proto = flow.proto;
+	bnc_flow4_key_of(&flow, &k4);
 	assert_int_equal(bpf_map_update_elem(fd, &k4, &fv, BPF_EXIST), 0);
 }
 
