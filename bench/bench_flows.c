@@ -579,6 +579,7 @@ static int one_call_sample(struct bench *b, const struct row *r, int fd, __u32 r
 		.data_size_in = b->len,
 		.repeat = runs,
 	};
+
 	b->wrap->bss->cycle_flows = (__u32)b->npkts;
 	b->wrap->bss->cycle_next = (__u32)(b->pos % b->npkts);
 	b->wrap->bss->cycle_wrong = 0;
