@@ -23,7 +23,9 @@ EXPR runs after a prelude that defines, over the rendered page:
 row(vip, backend) the table row, cell(vip, backend, cls) a cell's text,
 state(vip, backend) the health word shown. Every wait is bounded; Chromium
 is started with --no-sandbox (root in a container refuses it otherwise)
-and killed on exit.
+and killed on exit. The bounds, --timeout and each wait's SECONDS, are
+multiplied by BOUNCER_TIME_SCALE (as in tests/lib/live.sh: vm/run sets it
+under emulation).
 """
 import argparse
 import base64
@@ -37,6 +39,8 @@ import time
 import urllib.request
 
 import websocket  # python3-websocket
+
+TIME_SCALE = float(os.environ.get("BOUNCER_TIME_SCALE") or 1)
 
 PRELUDE = r"""
 const card = (v) => [...document.querySelectorAll("section.vip")]
@@ -199,7 +203,7 @@ def serve(b):
             elif cmd == "wait":
                 secs, _, expr = rest.partition(" ")
                 t0 = time.monotonic()
-                deadline = t0 + float(secs)
+                deadline = t0 + float(secs) * TIME_SCALE
                 value = None
                 while True:
                     value = b.evaluate(expr)
@@ -236,7 +240,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=30,
                     help="bound on Chromium's start and on each DevTools call")
     args = ap.parse_args()
-    b = Browser(args.timeout)
+    b = Browser(args.timeout * TIME_SCALE)
     try:
         b.start(args.width, args.height)
         b.navigate(args.url)

@@ -131,16 +131,17 @@ backend() { ctl -j backend list demo | json "[b for b in d['backends'] if b['add
 # worker_is STATE ID, health_is STATE ADDRESS: for wait_for.
 worker_is() { [[ $(worker state "$2" 2>/dev/null) == "$1" ]]; }
 health_is() { [[ $(backend health "$2" 2>/dev/null) == "$1" ]]; }
-http() { in_ns "$NS_LB" curl -sS --max-time 5 "$@"; }
+http() { in_ns "$NS_LB" curl -sS --max-time "$(scaled 5)" "$@"; }
 
 # ---- the browser: a co-process answering one JSON line per command ----
 
 # ask CMD...: sends a command, prints the answer's line (bounded: a
-# DevTools call is bounded by the driver's own time-out, 30 s).
+# DevTools call is bounded by the driver's own time-out, 30 s, and a wait
+# by its own; both scaled as here).
 ask() {
 	local line
 	printf '%s\n' "$*" >&"$TO_BROWSER"
-	if ! IFS= read -r -t 60 line <&"$FROM_BROWSER"; then
+	if ! IFS= read -r -t "$(scaled_seconds 60)" line <&"$FROM_BROWSER"; then
 		echo '{"ok": false, "error": "the browser driver did not answer"}'
 		return 0
 	fi
@@ -167,7 +168,7 @@ sed -e "s|^pin_dir = .*|pin_dir = \"$PIN/lb\";|" \
 # dead), and the hostile VIP.
 conf() {
 	"$PY" - "$WORK/base.conf" "$1" "$VIP2" "$HOSTILE" "$B1_IP" "$PORT" >"$WORK/agent.conf" <<'EOF'
-import re, sys
+import os, re, sys
 base, page, vip2, name, b1, port = sys.argv[1:]
 text = open(base).read()
 text = text.replace("min_uptime = 1;", "min_uptime = 600;\n\t\t\t\tbackoff = 3;")
@@ -188,6 +189,11 @@ text = text[:last] + (""",
 		backends = ( { address = "%s"; } );
 	}
 """ % (name, vip2, b1)) + text[last:]
+# The health checks' pace times BOUNCER_TIME_SCALE, as in tests/lib/live.sh:
+# under emulation a 0.2 s time-out fails a backend that is up.
+scale = float(os.environ.get("BOUNCER_TIME_SCALE") or 1)
+text = re.sub(r"\b(interval|timeout) = ([0-9.]+);",
+              lambda m: "%s = %g;" % (m.group(1), float(m.group(2)) * scale), text)
 print(text, end="")
 EOF
 }
@@ -243,7 +249,8 @@ coproc BROWSER { in_ns "$NS_LB" "$PY" "$ROOT/tests/lib/statuspage_browser.py" "$
 # each scenario runs in one.
 exec {TO_BROWSER}>&"${BROWSER[1]}" {FROM_BROWSER}<&"${BROWSER[0]}"
 # Its first line says whether Chromium started and loaded the page.
-if ! IFS= read -r -t 60 line <&"$FROM_BROWSER" || [[ $line != *'"ok": true'* ]]; then
+if ! IFS= read -r -t "$(scaled_seconds 60)" line <&"$FROM_BROWSER" ||
+	[[ $line != *'"ok": true'* ]]; then
 	echo "not ok - setup # the browser did not start: ${line:-no answer}"
 	exit 1
 fi
