@@ -446,8 +446,8 @@ vm-test: vm-bins
 	else echo "vm-test: vm-nic-test left out: it needs root (namespaces, a tap device)"; fi
 
 # Every suite, the ones too slow for CI under emulation included (vm/run's
-# TCG_SLOW names them): under TCG agent.sh alone takes about 10 minutes
-# and reuse.sh 11. Each program gets 45 minutes and the whole run 2 hours.
+# TCG_SLOW names them): under TCG agent.sh alone takes about 10 minutes.
+# Each program gets 45 minutes and the whole run 2 hours.
 vm-test-all: vm-bins
 	$(Q)TEST_TIMEOUT=$${TEST_TIMEOUT:-2700} vm/run --no-build --all-suites --timeout 7200 $(VM_ARGS)
 
