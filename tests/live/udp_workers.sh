@@ -79,6 +79,9 @@ cleanup() {
 	fi
 	if [[ -n $WORK && -f $WORK/agent.log && ($FAILURES -gt 0 || -z $SETUP_DONE) ]]; then
 		grep -v "compile time options" "$WORK/agent.log" | tail -n 60 | sed 's/^/# /' >&2
+		# Where packets went: the datapath's counters (drops, passes,
+		# sk_lookup's choices) and each backend's traffic.
+		ctl stats 2>&1 | sed 's/^/# /' >&2
 	fi
 	[[ -n $WORK && -f $WORK/agent.pid ]] && kill -KILL "$(cat "$WORK/agent.pid")" 2>/dev/null
 	# The workers and B1's server run in L and B1: netns_destroy kills
@@ -207,11 +210,14 @@ dig_loop() {
 
 # dig_report: a JSON object from dig_load's output on stdin: "ok" (answers),
 # "lost" (queries no answer was accepted for), "unexpected" (answers dig
-# dropped for their source), "by" (answers by server name).
+# dropped for their source), "by" (answers by server name), and "errors":
+# dig's reasons for the lost ones ("timed out", "connection refused": an
+# ICMP error, which no server sent if sk_lookup found none), to tell where
+# a query was lost.
 dig_report() {
 	"$PY" -c '
 import json, sys
-r = {"ok": 0, "lost": 0, "unexpected": 0, "by": {}}
+r = {"ok": 0, "lost": 0, "unexpected": 0, "by": {}, "errors": {}}
 for line in sys.stdin:
     line = line.strip()
     if line.startswith("\""):
@@ -222,6 +228,9 @@ for line in sys.stdin:
         r["lost"] += 1
     elif "unexpected source" in line:
         r["unexpected"] += 1
+    elif "communications error" in line:
+        why = line.rsplit(":", 1)[-1].strip()
+        r["errors"][why] = r["errors"].get(why, 0) + 1
 json.dump(r, sys.stdout)'
 }
 
