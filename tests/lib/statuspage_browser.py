@@ -32,6 +32,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -240,6 +241,9 @@ def main():
     ap.add_argument("--timeout", type=float, default=30,
                     help="bound on Chromium's start and on each DevTools call")
     args = ap.parse_args()
+    # The test stops the driver with SIGTERM: leave through the finally
+    # below, which kills Chromium, rather than orphan it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     b = Browser(args.timeout * TIME_SCALE)
     try:
         b.start(args.width, args.height)

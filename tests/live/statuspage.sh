@@ -244,7 +244,11 @@ nsenter --net="/run/netns/$NS_C" -- "$PY" "$ROOT/scripts/demo_load.py" \
 LOAD_PID=$!
 
 # The browser runs in the bouncer host's namespace, where the listener is.
-coproc BROWSER { in_ns "$NS_LB" "$PY" "$ROOT/tests/lib/statuspage_browser.py" "$ORIGIN/"; }
+# exec: BROWSER_PID is the driver itself, which cleanup's SIGTERM makes
+# kill Chromium and remove its profile.
+coproc BROWSER {
+	exec nsenter --net="/run/netns/$NS_LB" -- "$PY" "$ROOT/tests/lib/statuspage_browser.py" "$ORIGIN/"
+}
 # Copies: bash closes a co-process's own descriptors in subshells, and
 # each scenario runs in one.
 exec {TO_BROWSER}>&"${BROWSER[1]}" {FROM_BROWSER}<&"${BROWSER[0]}"
