@@ -123,13 +123,24 @@ sport_take() {
 
 # netns_destroy NS...: kills whatever still runs in each namespace (a
 # process left there would keep it, its veths and the programs on them
-# alive after 'ip netns del'), then deletes it.
+# alive after 'ip netns del'), waits up to 5 s for them to be gone (a
+# killed browser takes a while to die, and the next test should not share
+# the CPUs with it), then deletes it.
 netns_destroy() {
-	local ns pid
+	local ns pid pids i
 	for ns in "$@"; do
 		[[ -e /run/netns/$ns ]] || continue
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		for pid in $pids; do
 			kill -KILL "$pid" 2>/dev/null
+		done
+		for pid in $pids; do
+			# A zombie is gone enough: its parent may be this shell.
+			for ((i = 0; i < 100; i++)); do
+				[[ -e /proc/$pid ]] && ! grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status" ||
+					break
+				sleep 0.05
+			done
 		done
 		ip netns del "$ns" 2>/dev/null
 	done
