@@ -137,8 +137,9 @@ netns_destroy() {
 		for pid in $pids; do
 			# A zombie is gone enough: its parent may be this shell.
 			for ((i = 0; i < 100; i++)); do
-				[[ -e /proc/$pid ]] && ! grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status" ||
+				if [[ ! -e /proc/$pid ]] || grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status"; then
 					break
+				fi
 				sleep 0.05
 			done
 		done
