@@ -54,14 +54,15 @@ json() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # sees the negation).
 lacks() { ! grep -q "$1" "$2"; }
 
-# pid_gone FILE: the process whose pid FILE holds has exited (a zombie
-# counts: it serves nothing).
-pid_gone() {
-	local pid
-	pid=$(cat "$1")
+# pid_exited PID: the process has exited (a zombie counts: it serves
+# nothing, and its parent may be this shell).
+pid_exited() {
 	# -s: the process may go between the two tests.
-	[[ ! -e /proc/$pid ]] || grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status"
+	[[ ! -e /proc/$1 ]] || grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"
 }
+
+# pid_gone FILE: the process whose pid FILE holds has exited.
+pid_gone() { pid_exited "$(cat "$1")"; }
 
 # run NAME FUNCTION: one scenario, in a subshell with errexit, so that any
 # failing command fails the scenario. With ONLY="NAME..." in the
@@ -123,11 +124,11 @@ sport_take() {
 
 # netns_destroy NS...: kills whatever still runs in each namespace (a
 # process left there would keep it, its veths and the programs on them
-# alive after 'ip netns del'), waits up to 5 s for them to be gone (a
-# killed browser takes a while to die, and the next test should not share
-# the CPUs with it), then deletes it.
+# alive after 'ip netns del'), waits up to 5 s (scaled) for them to be
+# gone (a killed browser takes a while to die, and the next test should
+# not share the CPUs with it), then deletes it.
 netns_destroy() {
-	local ns pid pids i
+	local ns pid pids
 	for ns in "$@"; do
 		[[ -e /run/netns/$ns ]] || continue
 		pids=$(ip netns pids "$ns" 2>/dev/null)
@@ -135,13 +136,7 @@ netns_destroy() {
 			kill -KILL "$pid" 2>/dev/null
 		done
 		for pid in $pids; do
-			# A zombie is gone enough: its parent may be this shell.
-			for ((i = 0; i < 100; i++)); do
-				if [[ ! -e /proc/$pid ]] || grep -qs '^State:[[:space:]]*Z' "/proc/$pid/status"; then
-					break
-				fi
-				sleep 0.05
-			done
+			wait_for 5 pid_exited "$pid" || true
 		done
 		ip netns del "$ns" 2>/dev/null
 	done
