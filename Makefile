@@ -118,10 +118,10 @@ $(BUILD)/san/%.o: %.c $(SKELS)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 # Rewritten only when its text changes: a new commit recompiles
-# version.c alone, and an unchanged tree nothing.
+# version.c alone, and an unchanged tree nothing. The temporary file is
+# this make's own: CI runs make test and make vm-test at once, and both
+# come here.
 VERSION_H := $(BUILD)/version_build.h
-# Rewritten only when it changes. The temporary file is this make's own:
-# CI runs make test and make vm-test at once, and both come here.
 $(VERSION_H): FORCE
 	$(Q)mkdir -p $(@D)
 	$(Q)tmp=$@.tmp.$$$$; \

@@ -72,8 +72,9 @@ CONNS=100
 # first and second echo (the flood, the ring change) must fit in it: about
 # 2 s here, 20 s under emulation. It is the length of the load, not a
 # bound on it: under emulation (BOUNCER_TIME_SCALE) it grows threefold at
-# most, where the whole factor would make every scenario wait minutes on
-# connections whose flood has long been sent.
+# most, as longconn.py's rate shrinks (RATE_SCALE_MAX), where the whole
+# factor would make every scenario wait minutes on connections whose flood
+# has long been sent.
 IDLE=$(awk -v f="${BOUNCER_TIME_SCALE:-1}" 'BEGIN { print 30 * (f < 3 ? f : 3) }')
 INTERVAL=0.5
 CHECK_TIMEOUT=0.45
